@@ -1,0 +1,6 @@
+import { adminCommands } from './admin.js';
+import { serveCommands } from './serve.js';
+import type { Command } from './types.js';
+
+export type { Command } from './types.js';
+export const commands: Command[] = [...serveCommands, ...adminCommands];

@@ -1,0 +1,5 @@
+export { startEmbeddedPostgres, runningEmbeddedPort } from './runtime/embeddedPostgres.js';
+export { startPrivateRedis } from './runtime/redisServer.js';
+export { freePort } from './runtime/ports.js';
+export { buildDeps, resolveInfra, type OwnedDeps, type Infra } from './runtime/stack.js';
+export { ensureSystemBinary, which } from './runtime/systemDeps.js';

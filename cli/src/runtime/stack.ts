@@ -1,0 +1,109 @@
+import {
+  JobBus,
+  createLogger,
+  createPool,
+  createRedis,
+  resolveAppSecret,
+  type Config,
+  type Deps,
+  type Logger,
+} from '@onramp/core';
+import { startEmbeddedPostgres, runningEmbeddedPort, embeddedUrl } from './embeddedPostgres.js';
+import { startPrivateRedis } from './redisServer.js';
+
+export interface Infra {
+  databaseUrl: string;
+  redisUrl: string;
+  embedded: { postgres: boolean; redis: boolean };
+  stop(): Promise<void>;
+}
+
+export type InfraMode =
+  /** `onramp start`: start what is not configured; refuse to run twice on one DATA_DIR. */
+  | 'own'
+  /** `agency create`, `migrate`: attach to a running embedded database, else start one for the command. */
+  | 'attach-or-own'
+  /** `onramp api` / `onramp worker`: configured URLs, or a running embedded stack; never start one. */
+  | 'attach';
+
+export async function resolveInfra(
+  config: Config,
+  mode: InfraMode,
+  opts: { needRedis: boolean; log?: (line: string) => void },
+): Promise<Infra> {
+  const stops: Array<() => Promise<void>> = [];
+  const embedded = { postgres: false, redis: false };
+  let databaseUrl = config.databaseUrl;
+  let redisUrl = config.redisUrl;
+  try {
+    if (!databaseUrl) {
+      if (mode === 'attach') {
+        const port = runningEmbeddedPort(config.dataDir);
+        if (port === null) {
+          throw new Error(`DATABASE_URL: not set, and no Onramp PostgreSQL is running under ${config.dataDir} (run \`onramp start\` or set DATABASE_URL)`);
+        }
+        databaseUrl = embeddedUrl(config.dataDir, port);
+      } else {
+        const db = await startEmbeddedPostgres(config.dataDir, {
+          port: config.embeddedPgPort,
+          attach: mode === 'attach-or-own',
+          ...(opts.log ? { log: () => undefined } : {}),
+        });
+        databaseUrl = db.url;
+        embedded.postgres = db.owned;
+        stops.push(db.stop);
+      }
+    }
+    if (!redisUrl && opts.needRedis) {
+      const redis = await startPrivateRedis(config.dataDir, {
+        port: config.embeddedRedisPort,
+        attach: mode !== 'own',
+        ...(opts.log ? { log: opts.log } : {}),
+      });
+      if (mode === 'attach' && redis.owned) {
+        await redis.stop();
+        throw new Error(`REDIS_URL: not set, and no Onramp redis-server is running under ${config.dataDir}`);
+      }
+      redisUrl = redis.url;
+      embedded.redis = redis.owned;
+      stops.push(redis.stop);
+    }
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw err;
+  }
+  return {
+    databaseUrl: databaseUrl!,
+    redisUrl: redisUrl ?? '',
+    embedded,
+    async stop() {
+      for (const stop of stops.reverse()) await stop();
+    },
+  };
+}
+
+export interface OwnedDeps extends Deps {
+  close(): Promise<void>;
+}
+
+export function buildDeps(config: Config, infra: { databaseUrl: string; redisUrl: string }, logger?: Logger): OwnedDeps {
+  const resolved: Config = { ...config, databaseUrl: infra.databaseUrl, redisUrl: infra.redisUrl };
+  const log = logger ?? createLogger(config.logLevel);
+  const pool = createPool(infra.databaseUrl, config.databasePoolSize);
+  const redis = createRedis(infra.redisUrl);
+  redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+  const jobs = new JobBus(redis, config.redisPrefix);
+  return {
+    config: resolved,
+    appSecret: resolveAppSecret(config),
+    pool,
+    redis,
+    jobs,
+    logger: log,
+    async close() {
+      await jobs.close();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}

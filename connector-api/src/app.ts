@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import { AppError, checkDatabase, checkRedis, type Deps } from '@onramp/core';
+import { createMetrics } from './http/metrics.js';
+import { buildOpenApi } from './http/openapi.js';
+import { errorBoundary, sendProblem } from './http/problem.js';
+import { mountRoutes, operationOf } from './http/route.js';
+import { v1Routes } from './routes/index.js';
+import { mountPages } from './pages/index.js';
+
+export const API_VERSION = '0.1.0';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function createApp(deps: Deps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Deliberately no 'trust proxy' default: links never come from Host; the console sets Secure cookies
+  // from PUBLIC_BASE_URL's scheme.
+  const metrics = createMetrics(deps.jobs);
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    (req as Request & { id: string }).id = id;
+    next();
+  });
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req) => (req as unknown as { id: string }).id,
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(metrics.middleware);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    await checkDatabase(deps.pool).then(
+      () => (checks.database = 'ok'),
+      (err: Error) => (checks.database = `unreachable: ${err.message}`),
+    );
+    await checkRedis(deps.redis).then(
+      () => (checks.redis = 'ok'),
+      (err: Error) => (checks.redis = `unreachable: ${err.message}`),
+    );
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    if (ok) {
+      res.json({ status: 'ready', checks });
+      return;
+    }
+    sendProblem(res, new AppError('unavailable', 'Not ready', { detail: JSON.stringify(checks), extra: { checks } }));
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const v1 = express.Router();
+  v1.use(express.json({ limit: deps.config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  const openapi = buildOpenApi(v1Routes.map(operationOf).map((op) => ({ ...op, path: `/v1${op.path}` })), {
+    version: API_VERSION,
+    serverUrl: deps.config.publicBaseUrl,
+  });
+  v1.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  mountRoutes(v1, deps, v1Routes);
+  app.use('/v1', v1);
+
+  mountPages(app, deps);
+
+  app.use((req: Request, res: Response) => {
+    sendProblem(res, new AppError('not_found', 'Not found', { detail: `No route for ${req.method} ${req.path}` }));
+  });
+  app.use(errorBoundary(deps.logger));
+  return app;
+}

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import type { Request } from 'express';
+import { AppError, type Deps, type Principal } from '@onramp/core';
+import type { RouteResult } from './route.js';
+
+function requestHash(req: Request): string {
+  const h = createHash('sha256');
+  h.update(`${req.method} ${req.baseUrl}${req.path}\n`);
+  h.update(JSON.stringify(req.query ?? {}));
+  h.update('\n');
+  // Uploads are hashed by their declared size and type; JSON bodies by their parsed value.
+  h.update(req.body === undefined ? `${req.headers['content-type'] ?? ''}:${req.headers['content-length'] ?? ''}` : JSON.stringify(req.body));
+  return h.digest('hex');
+}
+
+/**
+ * Idempotency-Key: the first request with a key runs and its response is stored; a replay (same key, same
+ * request) gets that response back; the same key with another request is rejected; a replay while the
+ * first is still running gets 409 so the caller retries instead of running the work twice. Keys are kept
+ * 24 hours (the sweep purges older ones). Server errors are not stored, so a retry can succeed.
+ */
+export async function withIdempotency(
+  deps: Deps,
+  principal: Principal,
+  req: Request,
+  run: () => Promise<RouteResult>,
+): Promise<RouteResult> {
+  const key = String(req.headers['idempotency-key']);
+  if (key.length === 0 || key.length > 255) {
+    throw new AppError('validation_failed', 'Validation failed', {
+      errors: [{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }],
+    });
+  }
+  const hash = requestHash(req);
+  const path = `${req.baseUrl}${req.path}`;
+  const inserted = await deps.pool.query(
+    `insert into idempotency_keys (agency_id, key, method, path, request_hash) values ($1, $2, $3, $4, $5)
+     on conflict (agency_id, key) do nothing`,
+    [principal.agencyId, key, req.method, path, hash],
+  );
+  if (inserted.rowCount === 0) {
+    const { rows } = await deps.pool.query<{ request_hash: string; status_code: number | null; response_body: unknown; completed_at: Date | null }>(
+      'select request_hash, status_code, response_body, completed_at from idempotency_keys where agency_id = $1 and key = $2',
+      [principal.agencyId, key],
+    );
+    const row = rows[0];
+    if (!row) return withIdempotency(deps, principal, req, run);
+    if (row.request_hash !== hash) {
+      throw new AppError('idempotency_key_reused', 'Idempotency key reused', {
+        detail: 'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
+        errors: [{ field: 'Idempotency-Key', message: 'was used with a different request' }],
+      });
+    }
+    if (!row.completed_at || row.status_code === null) {
+      throw new AppError('idempotency_key_in_use', 'Request in progress', {
+        detail: 'A request with this Idempotency-Key is still being processed. Retry shortly.',
+        retryAfter: 1,
+      });
+    }
+    return {
+      status: row.status_code,
+      ...(row.response_body === null ? {} : { body: row.response_body }),
+      headers: { 'Idempotent-Replayed': 'true' },
+    };
+  }
+  let result: RouteResult;
+  try {
+    result = await run();
+  } catch (err) {
+    // A client error is a response too: store it, so a replay answers the same. A server error is not.
+    if (err instanceof AppError && err.code !== 'internal' && err.code !== 'unavailable' && err.code !== 'rate_limited') {
+      const { toProblem } = await import('./problem.js');
+      const problem = toProblem(err);
+      await deps.pool.query(
+        'update idempotency_keys set status_code = $3, response_body = $4, completed_at = now() where agency_id = $1 and key = $2',
+        [principal.agencyId, key, problem.status, JSON.stringify(problem)],
+      );
+    } else {
+      await deps.pool.query('delete from idempotency_keys where agency_id = $1 and key = $2', [principal.agencyId, key]);
+    }
+    throw err;
+  }
+  const storable = result.contentType === undefined || result.contentType.includes('json');
+  if (storable && result.status < 500) {
+    await deps.pool.query(
+      'update idempotency_keys set status_code = $3, response_body = $4, completed_at = now() where agency_id = $1 and key = $2',
+      [principal.agencyId, key, result.status, result.body === undefined ? null : JSON.stringify(result.body)],
+    );
+  } else {
+    await deps.pool.query('delete from idempotency_keys where agency_id = $1 and key = $2', [principal.agencyId, key]);
+  }
+  return result;
+}

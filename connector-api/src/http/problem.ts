@@ -1,0 +1,91 @@
+import type { NextFunction, Request, Response } from 'express';
+import { AppError, type ErrorCode, type Logger } from '@onramp/core';
+
+/** The one place an error code becomes an HTTP status. */
+export const statusByCode: Record<ErrorCode, number> = {
+  bad_request: 400,
+  malformed_json: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  client_deactivated: 409,
+  email_belongs_to_firm_user: 409,
+  invitation_not_pending: 409,
+  idempotency_key_in_use: 409,
+  gone: 410,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  idempotency_key_reused: 422,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+};
+
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail?: string;
+  instance?: string;
+  errors?: Array<{ field: string; message: string }>;
+  request_id?: string;
+  [extra: string]: unknown;
+}
+
+export function toProblem(err: AppError, requestId?: string, instance?: string): ProblemDocument {
+  const status = statusByCode[err.code];
+  return {
+    ...(err.extra ?? {}),
+    type: `urn:onramp:problem:${err.code}`,
+    title: err.title,
+    status,
+    code: err.code,
+    ...(err.detail ? { detail: err.detail } : {}),
+    ...(err.errors.length ? { errors: err.errors } : {}),
+    ...(instance ? { instance } : {}),
+    ...(requestId ? { request_id: requestId } : {}),
+  };
+}
+
+export function sendProblem(res: Response, err: AppError): void {
+  const requestId = res.getHeader('x-request-id');
+  const problem = toProblem(err, typeof requestId === 'string' ? requestId : undefined, res.req.originalUrl);
+  if (err.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfter))));
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** Body-parser and friends throw their own errors; translate them into our codes. */
+export function normaliseError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number; statusCode?: number; message?: string; code?: string };
+  if (e?.type === 'entity.parse.failed') {
+    return new AppError('malformed_json', 'Malformed JSON', { detail: 'The request body is not valid JSON.' });
+  }
+  if (e?.type === 'entity.too.large') {
+    return new AppError('payload_too_large', 'Payload too large', { detail: 'The request body is larger than the server accepts.' });
+  }
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new AppError('unsupported_media_type', 'Unsupported media type', { detail: e.message });
+  }
+  if (e?.code === 'ECONNREFUSED' || e?.code === '57P01' || e?.code === '57P03') {
+    return new AppError('unavailable', 'Service unavailable', { detail: 'A backing service is unreachable; retry shortly.', retryAfter: 5 });
+  }
+  return new AppError('internal', 'Internal server error', { cause: err });
+}
+
+export function errorBoundary(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const appErr = normaliseError(err);
+    if (appErr.code === 'internal' || appErr.code === 'unavailable') {
+      (req as Request & { log?: Logger }).log?.error({ err }, 'request failed') ?? logger.error({ err }, 'request failed');
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendProblem(res, appErr);
+  };
+}

@@ -1,0 +1,118 @@
+import type { Request, Response, Router } from 'express';
+import type { z } from 'zod';
+import { AppError, parseOrThrow, type Deps, type Principal } from '@onramp/core';
+import type { OpenApiOperation } from './openapi.js';
+import { withIdempotency } from './idempotency.js';
+import { authenticate } from './auth.js';
+
+export interface RouteContext<P, Q, B> {
+  req: Request;
+  res: Response;
+  deps: Deps;
+  principal: Principal;
+  params: P;
+  query: Q;
+  body: B;
+}
+
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Defaults to JSON. Anything else is sent as-is (CSV downloads). */
+  contentType?: string;
+}
+
+type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteDef<PS extends z.ZodType | undefined, QS extends z.ZodType | undefined, BS extends z.ZodType | undefined>
+  extends Omit<OpenApiOperation, 'params' | 'query' | 'body' | 'auth'> {
+  auth?: boolean;
+  params?: PS;
+  query?: QS;
+  body?: BS;
+  /** The handler reads the request stream itself (uploads); no JSON body is parsed. */
+  rawBody?: boolean;
+  handler: (ctx: RouteContext<Infer<PS>, Infer<QS>, Infer<BS>>) => Promise<RouteResult>;
+}
+
+// The generic parameters exist only to give handlers precise types.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteDef<any, any, any>;
+
+export function defineRoute<
+  PS extends z.ZodType | undefined = undefined,
+  QS extends z.ZodType | undefined = undefined,
+  BS extends z.ZodType | undefined = undefined,
+>(def: RouteDef<PS, QS, BS>): RouteDef<PS, QS, BS> {
+  return def;
+}
+
+const hasBody = (req: Request) =>
+  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') ||
+  req.headers['transfer-encoding'] !== undefined;
+
+export function isJsonRequest(req: Request): boolean {
+  return req.is(['application/json', 'application/*+json']) !== false && req.is(['application/json', 'application/*+json']) !== null;
+}
+
+export function sendResult(res: Response, result: RouteResult): void {
+  for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+  res.status(result.status);
+  if (result.body === undefined) {
+    res.end();
+  } else if (result.contentType && !result.contentType.includes('json')) {
+    res.type(result.contentType).send(result.body as string | Buffer);
+  } else {
+    res.type(result.contentType ?? 'application/json').send(JSON.stringify(result.body));
+  }
+}
+
+/** Mount route definitions on a router: auth, 415, validation, idempotency, then the thin handler. */
+export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): void {
+  for (const def of routes) {
+    router[def.method](def.path, async (req: Request, res: Response) => {
+      const principal = def.auth === false ? (undefined as unknown as Principal) : await authenticate(req, res, deps);
+      if (!def.rawBody && def.method !== 'get' && hasBody(req) && !isJsonRequest(req)) {
+        throw new AppError('unsupported_media_type', 'Unsupported media type', {
+          detail: `Send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`,
+        });
+      }
+      const params = def.params ? parseOrThrow(def.params, req.params, 'path') : undefined;
+      const query = def.query ? parseOrThrow(def.query, req.query) : undefined;
+      let body: unknown = undefined;
+      if (def.body && !def.rawBody) {
+        if (req.body === undefined) {
+          throw new AppError('validation_failed', 'Validation failed', {
+            detail: 'A JSON body is required.',
+            errors: [{ field: '(body)', message: 'is required' }],
+          });
+        }
+        body = parseOrThrow(def.body, req.body);
+      }
+      const run = () => def.handler({ req, res, deps, principal, params, query, body } as RouteContext<never, never, never>);
+      const result =
+        def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
+          ? await run()
+          : await withIdempotency(deps, principal, req, run);
+      sendResult(res, result);
+    });
+  }
+}
+
+export function operationOf(def: AnyRoute): OpenApiOperation {
+  return {
+    method: def.method,
+    path: def.path,
+    summary: def.summary,
+    description: def.description,
+    tags: def.tags,
+    auth: def.auth !== false,
+    params: def.params,
+    query: def.query,
+    body: def.body,
+    bodyContentTypes: def.bodyContentTypes,
+    responses: def.responses,
+    idempotent: def.method !== 'get' && def.auth !== false,
+  };
+}

@@ -1,0 +1,46 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** 32 random bytes = 256 bits, URL-safe. */
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+function subKey(secret: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), `onramp:${purpose}`, 32));
+}
+
+/**
+ * Invitation/reset/session tokens are stored as HMAC(APP_SECRET, token): someone holding a copy of the
+ * database cannot compute the hash of a token they do not have, nor redeem one from what is stored.
+ */
+export function hashToken(secret: string, token: string, purpose = 'token'): Buffer {
+  return createHmac('sha256', subKey(secret, `hash:${purpose}`)).update(token, 'utf8').digest();
+}
+
+export function safeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** AES-256-GCM so "Copy invite link" can show the live link; only APP_SECRET opens it. */
+export function encryptToken(secret: string, token: string): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', subKey(secret, 'link'), iv);
+  const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+}
+
+export function decryptToken(secret: string, blob: Buffer): string {
+  const iv = blob.subarray(0, 12);
+  const tag = blob.subarray(12, 28);
+  const decipher = createDecipheriv('aes-256-gcm', subKey(secret, 'link'), iv);
+  decipher.setAuthTag(tag);
+  return Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]).toString('utf8');
+}
+
+export function sha256(input: string | Buffer): Buffer {
+  return createHash('sha256').update(input).digest();
+}
+
+export function hmacHex(secret: string, payload: string): string {
+  return createHmac('sha256', secret).update(payload, 'utf8').digest('hex');
+}

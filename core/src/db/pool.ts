@@ -1,0 +1,54 @@
+import pg from 'pg';
+
+// int8 (bigint identities, counts) fits a JS number for every value Onramp produces.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+// `date` stays a plain YYYY-MM-DD string: no time zone may shift a due date.
+pg.types.setTypeParser(1082, (v) => v);
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** Anything a query module can run SQL on: the pool or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+export function createPool(connectionString: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+  // An idle client losing its server (Postgres restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await fn(client);
+    await client.query('commit');
+    return result;
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Serialisation failures and deadlocks are safe to retry: the transaction left nothing behind. */
+export async function withRetryableTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  attempts = 5,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTransaction(pool, fn);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const retryable = code === '40001' || code === '40P01' || code === '23505';
+      if (!retryable || attempt >= attempts) throw err;
+    }
+  }
+}
+
+export async function checkDatabase(pool: Pick<pg.Pool, 'query'>): Promise<void> {
+  await pool.query('select 1');
+}

@@ -1,0 +1,19 @@
+import type { Deps } from '@onramp/core';
+import type { Processor } from './types.js';
+
+export type SweepStep = (deps: Deps) => Promise<Record<string, number>>;
+
+/** Idempotency keys answer replays for 24 hours, then go. */
+export const purgeIdempotencyKeys: SweepStep = async (deps) => {
+  const { rowCount } = await deps.pool.query("delete from idempotency_keys where created_at < now() - interval '24 hours'");
+  return { idempotencyKeysPurged: rowCount ?? 0 };
+};
+
+/** The periodic sweep runs every step; features register theirs in sweepSteps. */
+export const sweepSteps: SweepStep[] = [purgeIdempotencyKeys];
+
+export const sweep: Processor<'sweep'> = async (_payload, deps) => {
+  const results: Record<string, number> = {};
+  for (const step of sweepSteps) Object.assign(results, await step(deps));
+  return results;
+};
