@@ -44,3 +44,11 @@ export function sha256(input: string | Buffer): Buffer {
 export function hmacHex(secret: string, payload: string): string {
   return createHmac('sha256', secret).update(payload, 'utf8').digest('hex');
 }
+
+/** Each kind of token is hashed under its own derived key, so one kind can never be replayed as another. */
+export const TokenPurpose = {
+  invitation: 'invitation',
+  passwordReset: 'password-reset',
+  session: 'session',
+  csrf: 'csrf',
+} as const;

@@ -1,0 +1,143 @@
+import nock from 'nock';
+
+import { describeProblem, parseRetryAfter } from '../src/middleware';
+import { App, BASE, api, appTester, bundle, decoded, problem, rejection, setupNock } from './helpers';
+
+const invite = App.creates.invite_client.operation.perform as never;
+const inviteBundle = () =>
+  bundle({ inputData: { project_id: 'prj_1', email: 'jane@acme.test', first_name: 'Jane', last_name: 'Doe' } });
+
+describe('error mapping (afterResponse)', () => {
+  setupNock();
+
+  it('401 -> ExpiredAuthError so Zapier asks the user to reconnect', async () => {
+    api().post('/v1/projects/prj_1/invitations').reply(...problem(401, { title: 'Unauthorized', code: 'unauthorized' }));
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('ExpiredAuthError');
+    expect(error.message).toContain('Your Onramp API key is invalid or has been revoked');
+  });
+
+  it('422 with field errors -> HaltedError whose message carries every field message', async () => {
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(
+        ...problem(422, {
+          type: 'https://onramp.dev/problems/validation',
+          title: 'Validation failed',
+          code: 'validation_failed',
+          detail: '2 fields are invalid',
+          errors: [
+            { field: 'email', message: 'Invalid email address' },
+            { field: 'first_name', message: 'Must be at most 100 characters' },
+          ],
+        }),
+      );
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('HaltedError');
+    expect(error.message).toContain('Validation failed: 2 fields are invalid');
+    expect(error.message).toContain('email: Invalid email address');
+    expect(error.message).toContain('first_name: Must be at most 100 characters');
+    expect(error.message).toContain('HTTP 422, validation_failed');
+  });
+
+  it('409 conflict -> HaltedError with the API detail', async () => {
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(
+        ...problem(409, {
+          title: 'Conflict',
+          code: 'client_deactivated',
+          detail: 'This client is deactivated; reactivate them first',
+        }),
+      );
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('HaltedError');
+    expect(error.message).toContain('This client is deactivated; reactivate them first');
+    expect(error.message).toContain('client_deactivated');
+  });
+
+  it('404 -> HaltedError naming what was not found', async () => {
+    api().post('/v1/projects/prj_1/invitations').reply(...problem(404, { title: 'Not found', code: 'not_found' }));
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('HaltedError');
+    expect(error.message).toContain('Not found (HTTP 404, not_found)');
+  });
+
+  it('429 with Retry-After -> ThrottledError with that delay', async () => {
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(...problem(429, { title: 'Too many requests', code: 'rate_limited' }, { 'Retry-After': '37' }));
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('ThrottledError');
+    const body = decoded(error);
+    expect(body.delay).toBe(37);
+    expect(String(body.message)).toContain('Onramp is rate limiting');
+  });
+
+  it('500 -> retryable z.errors.Error (not Halted), with status and code', async () => {
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(...problem(500, { title: 'Internal error', code: 'internal' }));
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('AppError');
+    const body = decoded(error);
+    expect(body.status).toBe(500);
+    expect(body.code).toBe('internal');
+    expect(String(body.message)).toContain('Internal error');
+    expect(String(body.message)).toContain('Zapier will retry');
+  });
+
+  it('503 with Retry-After -> ThrottledError', async () => {
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(...problem(503, { title: 'Unavailable', code: 'unavailable' }, { 'Retry-After': '120' }));
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('ThrottledError');
+    expect(decoded(error).delay).toBe(120);
+  });
+
+  it('a 5xx without a JSON body is still an error', async () => {
+    api().post('/v1/projects/prj_1/invitations').reply(502, 'Bad Gateway', { 'Content-Type': 'text/plain' });
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('AppError');
+    expect(decoded(error).status).toBe(502);
+    expect(String(decoded(error).message)).toContain('Onramp had a server error on POST /v1/projects/prj_1/invitations');
+  });
+
+  it('does not send the API key to hosts other than the connected Onramp', async () => {
+    const other = nock('https://files.example.com', { badheaders: ['authorization'] }).get('/x.csv').reply(200, 'a,b');
+    const text = await appTester(
+      async (z) => {
+        const response = await z.request({ url: 'https://files.example.com/x.csv', raw: true });
+        return response.text();
+      },
+      bundle(),
+    );
+    expect(text).toBe('a,b');
+    expect(other.isDone()).toBe(true);
+  });
+
+  it('parses Retry-After seconds and HTTP dates, defaulting to 60', () => {
+    const now = Date.parse('2026-11-21T23:45:00.000Z');
+    expect(parseRetryAfter('5', now)).toBe(5);
+    expect(parseRetryAfter('Sat, 21 Nov 2026 23:46:30 GMT', now)).toBe(90);
+    expect(parseRetryAfter(undefined, now)).toBe(60);
+    expect(parseRetryAfter('soon', now)).toBe(60);
+  });
+
+  it('describes problems without field errors using the fallback', () => {
+    expect(describeProblem(400, undefined, 'Onramp rejected POST /v1/x')).toBe('Onramp rejected POST /v1/x (HTTP 400)');
+    expect(describeProblem(400, { title: 'Malformed JSON', code: 'malformed_json' }, 'x')).toBe(
+      'Malformed JSON (HTTP 400, malformed_json)',
+    );
+  });
+
+  it('uses the base URL with a trailing slash without doubling it', async () => {
+    api().get('/v1/clients').query({ email: 'a@b.test' }).reply(200, { data: [], next_cursor: null });
+    const results = await appTester(
+      App.searches.find_client.operation.perform as never,
+      bundle({ authData: { base_url: `${BASE}///`, api_key: 'onr_abc123_s3cr3t' }, inputData: { email: 'a@b.test' } }),
+    );
+    expect(results).toEqual([]);
+  });
+});
