@@ -25,3 +25,4 @@ export * from './read/invitations.js';
 export * from './read/projects.js';
 export * from './read/clients.js';
 export * from './read/imports.js';
+export * from './usecases/emails.js';

@@ -1,0 +1,65 @@
+import { cpus, totalmem, platform, release } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A benchmark prints its figures and returns them for docs/BENCHMARKS.md. */
+export interface BenchResult {
+  name: string;
+  /** Markdown lines: a table or a list of figures with what they are measured against. */
+  lines: string[];
+}
+
+export type Bench = (args: string[]) => Promise<BenchResult>;
+
+const registry: Record<string, () => Promise<Bench>> = {};
+
+export function registerBench(name: string, load: () => Promise<Bench>): void {
+  registry[name] = load;
+}
+
+function machine(): string {
+  const cpu = cpus();
+  return `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${platform()} ${release()}, Node ${process.version}`;
+}
+
+/** Each bench owns one section of docs/BENCHMARKS.md, replaced on every run. */
+function record(result: BenchResult): void {
+  const file = join(process.cwd(), 'docs', 'BENCHMARKS.md');
+  mkdirSync(join(process.cwd(), 'docs'), { recursive: true });
+  const header = '# Benchmarks\n\nWritten by `npm run bench`. Each section is replaced when its bench runs again.\n';
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : header;
+  const start = `<!-- bench:${result.name} -->`;
+  const end = `<!-- /bench:${result.name} -->`;
+  const section = [start, `## ${result.name}`, '', `Measured ${new Date().toISOString()} on ${machine()}.`, '', ...result.lines, end].join('\n');
+  const re = new RegExp(`${start}[\\s\\S]*?${end}`);
+  doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, doc);
+}
+
+async function main(): Promise<void> {
+  await import('./benches.js');
+  const [name, ...rest] = process.argv.slice(2);
+  const names = name ? [name] : Object.keys(registry);
+  for (const n of names) {
+    const load = registry[n];
+    if (!load) {
+      console.error(`unknown bench "${n}"; known: ${Object.keys(registry).join(', ')}`);
+      process.exitCode = 2;
+      return;
+    }
+    const bench = await load();
+    const result = await bench(rest);
+    console.log(`\n${result.lines.join('\n')}\n`);
+    record(result);
+  }
+}
+
+if (process.argv[1]?.endsWith('run.js')) {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
