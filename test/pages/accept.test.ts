@@ -240,6 +240,14 @@ describe('POST /invite/:token/accept (JSON)', () => {
     expect(gone.body).toMatchObject({ status: 410, code: 'gone' });
   });
 
+  it('answers malformed JSON with a 400 problem and changes nothing', async () => {
+    const f = await createInvitation(stack, b);
+    const res = await call(stack.url, 'POST', `/invite/${f.token}/accept`, { rawBody: '{"new_password": ', headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'malformed_json' });
+    await expectUnchanged(f);
+  });
+
   it('names the field in a 422 problem', async () => {
     const f = await createInvitation(stack, b);
     const res = await call(stack.url, 'POST', `/invite/${f.token}/accept`, { body: { new_password: 'short' } });
