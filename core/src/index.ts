@@ -30,3 +30,8 @@ export * from './usecases/inputs.js';
 export * from './usecases/rateLimits.js';
 export * from './usecases/invitations.js';
 export * from './usecases/clients.js';
+export * from './crypto/passwords.js';
+export * from './usecases/accept.js';
+export * from './usecases/clientSessions.js';
+export * from './usecases/passwordResets.js';
+export * from './read/portal.js';
