@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +65,7 @@ export async function runCli(env: Record<string, string>, args: string[]): Promi
   return out;
 }
 
-/** The floor to compare against: a bare Express 5 JSON POST in its own process, same machine, same run. */
+/** The floor to compare against: a bare Express 5 JSON POST (or GET) in its own process, same machine, same run. */
 export async function startBareExpress(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const script = `
@@ -72,6 +73,7 @@ export async function startBareExpress(): Promise<{ url: string; stop(): Promise
     const app = express();
     app.use(express.json());
     app.post('/echo', (req, res) => res.status(201).json({ ok: true, email: req.body.email }));
+    app.get('/echo', (req, res) => res.json({ ok: true }));
     app.listen(${port}, '127.0.0.1', () => console.log('ready'));
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(repoRoot, 'connector-api'), stdio: ['ignore', 'pipe', 'inherit'] });
@@ -104,19 +106,42 @@ export async function load(opts: {
   durationSeconds: number;
 }): Promise<LoadResult> {
   let i = 0;
-  const result = await autocannon({
-    url: opts.url,
-    connections: opts.connections,
-    duration: opts.durationSeconds,
-    requests: [
-      {
-        method: 'POST',
-        path: opts.path,
-        headers: { 'content-type': 'application/json', ...opts.headers },
-        setupRequest: (req) => ({ ...req, body: JSON.stringify(opts.body(i++)) }),
-      },
-    ],
-  });
+  return summarise(
+    await autocannon({
+      url: opts.url,
+      connections: opts.connections,
+      duration: opts.durationSeconds,
+      requests: [
+        {
+          method: 'POST',
+          path: opts.path,
+          headers: { 'content-type': 'application/json', ...opts.headers },
+          setupRequest: (req) => ({ ...req, body: JSON.stringify(opts.body(i++)) }),
+        },
+      ],
+    }),
+  );
+}
+
+/** autocannon on one GET path (listing and polling endpoints). */
+export async function loadGet(opts: {
+  url: string;
+  path: string;
+  headers?: Record<string, string>;
+  connections: number;
+  durationSeconds: number;
+}): Promise<LoadResult> {
+  return summarise(
+    await autocannon({
+      url: opts.url,
+      connections: opts.connections,
+      duration: opts.durationSeconds,
+      requests: [{ method: 'GET', path: opts.path, headers: { ...opts.headers } }],
+    }),
+  );
+}
+
+function summarise(result: autocannon.Result): LoadResult {
   return {
     requestsPerSec: result.requests.average,
     p50: result.latency.p50,
@@ -128,3 +153,36 @@ export async function load(opts: {
 }
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/**
+ * One connection, one request at a time, timed to the microsecond: the service time of a request without
+ * the queueing that 50 concurrent connections add (autocannon's histogram has 1 ms resolution).
+ */
+export async function serialLatency(opts: { url: string; path: string; headers?: Record<string, string>; requests: number }): Promise<{
+  p50: number;
+  p99: number;
+  non2xx: number;
+}> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  let non2xx = 0;
+  try {
+    for (let n = 0; n < opts.requests; n++) {
+      const started = performance.now();
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.get(new URL(opts.path, opts.url), { agent, headers: opts.headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+      });
+      times.push(performance.now() - started);
+      if (status < 200 || status >= 300) non2xx++;
+    }
+  } finally {
+    agent.destroy();
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  return { p50: at(0.5), p99: at(0.99), non2xx };
+}
