@@ -53,7 +53,7 @@ async function seed(pool: Pool, measured: Agency, small: Agency): Promise<{ step
     await client.query(
       `create temp table b_agencies (idx int primary key, id uuid not null, user_id uuid not null, n_inv int not null, n_clients int not null, n_projects int not null) on commit drop`,
     );
-    await client.query(`insert into b_agencies values (0, $1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)`, [
+    await client.query(`insert into b_agencies values (0, $1, $2, $3, $4, $5), (1, $6, $7, $8, $9, $10)`, [
       measured.agencyId,
       measured.userId,
       measuredInv,
