@@ -8,16 +8,17 @@ import { isoOf, type InvitationJson } from './resources.js';
  */
 export const effectiveStatusSql = `case when i.status = 'pending' and i.expires_at <= now() then 'expired' else i.status end`;
 
-const select = `
+const columns = `
   select i.seq, i.id, ${effectiveStatusSql} as status, i.email, i.message, i.expires_at, i.send_count, i.last_sent_at,
          i.delivery_status, i.delivery_error, i.accepted_at, i.revoked_at, i.created_at,
          p.id as project_id, p.name as project_name,
          c.id as client_id, c.email as client_email, c.first_name, c.last_name, c.status as client_status,
-         u.id as user_id, u.email as user_email, u.name as user_name
-    from invitations i
+         u.id as user_id, u.email as user_email, u.name as user_name`;
+const joins = `
     join projects p on p.id = i.project_id
     join clients c on c.id = i.client_id
     left join firm_users u on u.id = i.created_by`;
+const select = `${columns} from invitations i ${joins}`;
 
 export interface InvitationReadRow {
   seq: number;
@@ -113,8 +114,14 @@ export async function listInvitationsJson(
     where.push(`i.status = $${values.length}`);
   }
   values.push(page.limit + 1);
+  // The page is cut from invitations alone, then joined: the joins (inner joins on foreign keys, so they drop
+  // no row) touch limit+1 rows whatever the planner estimates. Joined first, a filter whose rows it
+  // underestimates (project_id of a small agency: agency_id and project_id are correlated, their selectivities
+  // multiply) made it join every matching row and sort them: 1,000 rows and ~30 ms for one 25-row page.
   const { rows } = await db.query<InvitationReadRow>(
-    `${select} where ${where.join(' and ')} order by i.seq desc limit $${values.length}`,
+    `${columns}
+       from (select * from invitations i where ${where.join(' and ')} order by i.seq desc limit $${values.length}) i ${joins}
+      order by i.seq desc`,
     values,
   );
   return toPage(rows, page.limit, toInvitationJson);
