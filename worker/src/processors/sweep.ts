@@ -1,5 +1,6 @@
 import type { Deps } from '@onramp/core';
 import type { Processor } from './types.js';
+import { requeueStuckEmails } from './emailSweep.js';
 
 export type SweepStep = (deps: Deps) => Promise<Record<string, number>>;
 
@@ -10,7 +11,7 @@ export const purgeIdempotencyKeys: SweepStep = async (deps) => {
 };
 
 /** The periodic sweep runs every step; features register theirs in sweepSteps. */
-export const sweepSteps: SweepStep[] = [purgeIdempotencyKeys];
+export const sweepSteps: SweepStep[] = [purgeIdempotencyKeys, requeueStuckEmails];
 
 export const sweep: Processor<'sweep'> = async (_payload, deps) => {
   const results: Record<string, number> = {};
