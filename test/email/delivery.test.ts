@@ -1,6 +1,8 @@
 import { encryptToken, hashToken, randomToken, sendEmailJobId, TokenPurpose } from '@onramp/core';
 import { requeueStuckEmails } from '@onramp/worker';
-import { startStack, type TestStack } from '../support/stack.js';
+import { createTestAgency, startStack, type TestStack } from '../support/stack.js';
+import { client } from '../support/http.js';
+import { insertProject } from '../support/fixtures.js';
 import { emailRow, hrefs, invitationRow, inviteFixture, queueEmail, waitForEmailStatus, waitForJob } from './fixtures.js';
 
 let stack: TestStack;
@@ -228,3 +230,40 @@ describe('outbox sweep', () => {
     await job!.remove();
   });
 });
+
+describe('end to end through the API', () => {
+  it('mails the invite link the API shows, then a reminder with the new link after a resend', async () => {
+    const agency = await createTestAgency(stack, 'Bright');
+    const api = client(stack.url, agency.key);
+    const agencyName = (await stack.deps.pool.query<{ name: string }>('select name from agencies where id = $1', [agency.agencyId])).rows[0]!.name;
+    const project = await insertProject(stack.deps.pool, agency.agencyId, 'Onboarding');
+    const address = `e2e-${Date.now()}@example.test`;
+    const created = await api.post(`/v1/projects/${project.id}/invitations`, { email: address, first_name: 'Ada', last_name: 'Lovelace', message: 'Hi <Ada>' });
+    expect(created.status).toBe(201);
+    const first = await stack.smtp!.waitFor(to(address));
+    const link1 = (await api.get(`/v1/invitations/${created.body.id}/link`)).body.url as string;
+    expect(first.parsed.subject).toBe(`${agencyName} invited you to Onboarding`);
+    expect(first.parsed.text).toContain(link1);
+    expect(first.parsed.html).toContain('Hi &lt;Ada&gt;');
+    await waitForDelivery(api, created.body.id, 'sent');
+
+    await stack.deps.pool.query("update invitations set last_sent_at = now() - interval '1 hour' where id = $1", [created.body.id]);
+    expect((await api.post(`/v1/invitations/${created.body.id}/resend`)).status).toBe(200);
+    const second = await stack.smtp!.waitFor((m) => to(address)(m) && m !== first);
+    const link2 = (await api.get(`/v1/invitations/${created.body.id}/link`)).body.url as string;
+    expect(link2).not.toBe(link1);
+    expect(second.parsed.subject).toBe(`Reminder: ${agencyName} invited you to Onboarding`);
+    expect(second.parsed.text).toContain(link2);
+    expect(second.parsed.text).not.toContain(link1);
+    await waitForDelivery(api, created.body.id, 'sent');
+  });
+});
+
+async function waitForDelivery(api: ReturnType<typeof client>, id: string, status: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const res = await api.get(`/v1/invitations/${id}`);
+    if (res.body.delivery_status === status) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`invitation ${id} never reached delivery_status ${status}`);
+}
