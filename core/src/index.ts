@@ -35,3 +35,4 @@ export * from './usecases/accept.js';
 export * from './usecases/clientSessions.js';
 export * from './usecases/passwordResets.js';
 export * from './read/portal.js';
+export * from './email/index.js';

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { createRedis, jobCatalog, queues, type Deps, type JobName, type QueueName, type Redis } from '@onramp/core';
 import { processors } from './processors/index.js';
+import { closeMailer } from './processors/sendEmail.js';
 
 export interface RunningWorker {
   workers: Worker[];
@@ -50,6 +51,7 @@ export async function startWorker(deps: Deps, opts: { queues?: readonly QueueNam
     workers,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      closeMailer(deps);
       connection.disconnect();
     },
   };
@@ -57,3 +59,4 @@ export async function startWorker(deps: Deps, opts: { queues?: readonly QueueNam
 
 export { sweepSteps } from './processors/sweep.js';
 export { processors } from './processors/index.js';
+export { requeueStuckEmails } from './processors/emailSweep.js';

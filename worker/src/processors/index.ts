@@ -2,12 +2,13 @@ import type { JobName } from '@onramp/core';
 import type { Processor } from './types.js';
 import { sweep } from './sweep.js';
 import { touchApiKey } from './touchApiKey.js';
+import { sendEmail } from './sendEmail.js';
 
 /** Every job name must have a processor: the type makes a missing one a compile error. */
 export const processors: { [N in JobName]: Processor<N> | null } = {
   'touch-api-key': touchApiKey,
   sweep,
-  'send-email': null,
+  'send-email': sendEmail,
   'deliver-webhook': null,
   'fan-out-event': null,
   'csv-import': null,
