@@ -26,4 +26,8 @@ export * from './read/projects.js';
 export * from './read/clients.js';
 export * from './read/imports.js';
 export * from './usecases/emails.js';
+export * from './usecases/inputs.js';
+export * from './usecases/rateLimits.js';
+export * from './usecases/invitations.js';
+export * from './usecases/clients.js';
 export * from './usecases/hooks.js'; // also exports net/ssrf and read/hookPayloads
