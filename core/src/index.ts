@@ -36,3 +36,4 @@ export * from './usecases/clientSessions.js';
 export * from './usecases/passwordResets.js';
 export * from './read/portal.js';
 export * from './email/index.js';
+export * from './usecases/hooks.js'; // also exports net/ssrf and read/hookPayloads

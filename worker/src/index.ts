@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { createRedis, jobCatalog, queues, type Deps, type JobName, type QueueName, type Redis } from '@onramp/core';
 import { processors } from './processors/index.js';
 import { closeMailer } from './processors/sendEmail.js';
+import { scheduleWebhookDispatch } from './processors/fanOutEvent.js';
 
 export interface RunningWorker {
   workers: Worker[];
@@ -47,6 +48,7 @@ export async function startWorker(deps: Deps, opts: { queues?: readonly QueueNam
   await deps.jobs
     .queue('maintenance')
     .upsertJobScheduler('sweep', { every: deps.config.sweepIntervalSeconds * 1000 }, { name: 'sweep', data: {}, opts: { attempts: 1 } });
+  if ((opts.queues ?? queues).includes('webhooks')) await scheduleWebhookDispatch(deps);
   return {
     workers,
     async close() {
