@@ -31,7 +31,7 @@ export function brandingFromAgency(agency: Pick<AgencyRow, 'name' | 'display_nam
   };
 }
 
-export interface InvitationView {
+export interface InvitationEmailView {
   kind: 'invitation' | 'invitation_resend';
   branding: Branding;
   recipientName: string;
@@ -65,7 +65,7 @@ export interface PasswordResetView {
   expiresAt: Date;
 }
 
-export type EmailView = InvitationView | InvitationAcceptedView | PasswordResetView;
+export type EmailView = InvitationEmailView | InvitationAcceptedView | PasswordResetView;
 
 export interface RenderedEmail {
   subject: string;
@@ -104,7 +104,7 @@ export function renderEmail(view: EmailView): RenderedEmail {
 
 export const emailKinds: readonly EmailKind[] = ['invitation', 'invitation_resend', 'invitation_accepted', 'password_reset'];
 
-function renderInvitation(v: InvitationView): RenderedEmail {
+function renderInvitation(v: InvitationEmailView): RenderedEmail {
   const agency = oneLine(v.branding.displayName);
   const project = oneLine(v.projectName);
   const reminder = v.kind === 'invitation_resend';
