@@ -30,3 +30,8 @@ export * from './usecases/inputs.js';
 export * from './usecases/rateLimits.js';
 export * from './usecases/invitations.js';
 export * from './usecases/clients.js';
+export * from './read/templates.js';
+export * from './read/clientDetail.js';
+export * from './usecases/templates.js';
+export * from './usecases/projects.js';
+export * from './usecases/tasks.js';
