@@ -182,14 +182,20 @@ async function lockProject(tx: Queryable, agencyId: string, projectId: string): 
 export async function inviteClient(deps: Deps, principal: Principal, projectId: string, raw: InviteInput): Promise<InviteResponse> {
   requireInviter(principal);
   const input = parseOrThrow(inviteInput, raw);
-  const reservations: Reservation[] = [await takeInviteQuota(deps, principal.agencyId)];
+  // Quotas count creations only, so they are taken inside the transaction once the outcome is known:
+  // fifty retries of one invite use one unit, and a 429 rolls the creation back.
+  const reservations: Reservation[] = [];
   try {
-    if (input.send_email) reservations.push(await takeRecipientQuota(deps, principal.agencyId, input.email));
     const outcome = await withTransaction(deps.pool, async (tx) => {
       const project = await lockProject(tx, principal.agencyId, projectId);
-      return inviteToProjectTx(tx, deps, principal, project, input);
+      const result = await inviteToProjectTx(tx, deps, principal, project, input);
+      if (result.result === 'invited') {
+        reservations.push(await takeInviteQuota(deps, principal.agencyId));
+        if (result.emailIds.length) reservations.push(await takeRecipientQuota(deps, principal.agencyId, input.email));
+      }
+      return result;
     });
-    if (outcome.result !== 'invited') await Promise.all(reservations.splice(0).map((r) => r.give()));
+    reservations.length = 0;
     await enqueueEmails(deps, outcome.emailIds);
     if (outcome.invitationId) {
       const json = (await getInvitationJson(deps.pool, principal.agencyId, outcome.invitationId))!;

@@ -57,45 +57,40 @@ export async function peopleInProject(db: Queryable, agencyId: string, projectId
 }
 
 /**
- * The invite API's rate limits for many addresses: reserved before the transaction (an over-limit request
- * changes nothing), returned afterwards for every address that did not end up with a new invitation.
+ * The invite API's rate limits, counted as it counts them: only a created invitation uses a unit (and its
+ * email a unit of the recipient's quota), taken inside the transaction once the outcomes are known, so a
+ * replayed call uses nothing and a 429 rolls the whole change back.
  */
 export class InviteQuota {
-  private constructor(private readonly held: Map<string, Reservation[]>) {}
+  private held: Reservation[] = [];
 
-  static none(): InviteQuota {
-    return new InviteQuota(new Map());
-  }
-
-  static async reserve(deps: Pick<Deps, 'redis' | 'config'>, agencyId: string, emails: string[], sendEmail: boolean): Promise<InviteQuota> {
-    const held = new Map<string, Reservation[]>();
-    const quota = new InviteQuota(held);
+  async count(
+    deps: Pick<Deps, 'redis' | 'config'>,
+    agencyId: string,
+    outcomes: Array<{ email: string; result: InviteResult; emailIds: string[] }>,
+  ): Promise<void> {
     const settled = await Promise.allSettled(
-      [...new Set(emails.map(normaliseEmail))].map(async (email) => {
-        const rs = [await takeInviteQuota(deps, agencyId)];
-        held.set(email, rs);
-        if (sendEmail) rs.push(await takeRecipientQuota(deps, agencyId, email));
-      }),
+      outcomes
+        .filter((o) => o.result === 'invited')
+        .flatMap((o) => [
+          takeInviteQuota(deps, agencyId),
+          ...(o.emailIds.length ? [takeRecipientQuota(deps, agencyId, o.email)] : []),
+        ]),
     );
+    for (const s of settled) if (s.status === 'fulfilled') this.held.push(s.value);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) {
-      await quota.releaseAll();
-      throw failed.reason;
-    }
-    return quota;
+    if (failed) throw failed.reason;
   }
 
-  /** Keep the units of the addresses that were invited; give back the rest. */
-  async settle(outcomes: Array<{ email: string; result: InviteResult | null }>): Promise<void> {
-    const invited = new Set(outcomes.filter((o) => o.result === 'invited').map((o) => normaliseEmail(o.email)));
-    const giveBack = [...this.held.entries()].filter(([email]) => !invited.has(email)).flatMap(([, rs]) => rs);
-    this.held.clear();
-    await Promise.all(giveBack.map((r) => r.give().catch(() => undefined)));
+  /** The transaction committed: the units stay used. */
+  keep(): void {
+    this.held = [];
   }
 
-  async releaseAll(): Promise<void> {
-    const all = [...this.held.values()].flat();
-    this.held.clear();
+  /** The transaction rolled back: nothing was created, give every unit back. */
+  async release(): Promise<void> {
+    const all = this.held;
+    this.held = [];
     await Promise.all(all.map((r) => r.give().catch(() => undefined)));
   }
 }

@@ -89,7 +89,7 @@ interface TaskRef {
 export async function createProject(deps: Deps, principal: Principal, raw: CreateProjectInput): Promise<CreatedProjectJson> {
   requireInviter(principal);
   const input = parseOrThrow(createProjectInput, raw);
-  const quota = await reserveInviteQuota(deps, principal, input);
+  const quota = new InviteQuota();
   try {
     const done = await withTransaction(deps.pool, async (tx) => {
       const template = await resolveTemplate(tx, principal.agencyId, input);
@@ -111,6 +111,7 @@ export async function createProject(deps: Deps, principal: Principal, raw: Creat
       // Every assignment is checked before anyone is invited: a bad one leaves nothing behind.
       const plan = await planAssignments(tx, principal.agencyId, project, created, tasks, input);
       const outcomes = await inviteClients(tx, deps, principal, project, input);
+      await quota.count(deps, principal.agencyId, outcomes);
       const clientIdByEmail = new Map([...plan.existingClientIds, ...outcomes.map((o) => [normaliseEmail(o.email), o.client_id] as const)]);
       await assignTasksTx(
         tx,
@@ -120,7 +121,7 @@ export async function createProject(deps: Deps, principal: Principal, raw: Creat
       );
       return { project, created, outcomes };
     });
-    await quota.settle(done.outcomes);
+    quota.keep();
     await enqueueEmails(deps, done.outcomes.flatMap((o) => o.emailIds));
     return {
       ...toProjectJson(done.project),
@@ -129,27 +130,9 @@ export async function createProject(deps: Deps, principal: Principal, raw: Creat
       clients: done.outcomes.map(({ emailIds: _emailIds, ...c }) => c),
     };
   } catch (err) {
-    await quota.releaseAll();
+    await quota.release();
     throw err;
   }
-}
-
-/** Reserved only for the addresses not already in the project: a replayed Zap does not eat the limits. */
-async function reserveInviteQuota(deps: Deps, principal: Principal, input: ParsedCreateProject): Promise<InviteQuota> {
-  if (input.clients.length === 0) return InviteQuota.none();
-  let already = new Set<string>();
-  if (input.external_id) {
-    const { rows } = await deps.pool.query<{ id: string }>('select id from projects where agency_id = $1 and external_id = $2', [
-      principal.agencyId,
-      input.external_id,
-    ]);
-    if (rows[0]) {
-      const people = await peopleInProject(deps.pool, principal.agencyId, rows[0].id, input.clients.map((c) => c.email));
-      already = new Set(people.keys());
-    }
-  }
-  const emails = input.clients.map((c) => c.email).filter((e) => !already.has(normaliseEmail(e)));
-  return InviteQuota.reserve(deps, principal.agencyId, emails, input.send_emails);
 }
 
 async function resolveTemplate(tx: Queryable, agencyId: string, input: ParsedCreateProject): Promise<TemplateRef | null> {

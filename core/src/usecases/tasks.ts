@@ -184,12 +184,6 @@ const asKnown = (email: string, b: Brought): ProjectPerson => ({
   pendingInvitationId: b.invitationId,
 });
 
-async function notYetInProject(deps: Pick<Deps, 'pool'>, agencyId: string, projectId: string, emails: string[]): Promise<string[]> {
-  if (!isUuid(projectId)) return [];
-  const known = await peopleInProject(deps.pool, agencyId, projectId, emails);
-  return [...new Set(emails.map(normaliseEmail))].filter((e) => !known.has(e));
-}
-
 /**
  * Assign someone to a task; someone not yet in the project is invited first (and gets the invitation
  * email). Repeating the call changes nothing.
@@ -203,7 +197,7 @@ export async function assignClientToTask(
 ): Promise<{ status: number; body: AssignResultJson }> {
   requireInviter(principal);
   const input = parseOrThrow(assigneeInput, raw);
-  const quota = await InviteQuota.reserve(deps, principal.agencyId, await notYetInProject(deps, principal.agencyId, projectId, [input.email]), input.send_email);
+  const quota = new InviteQuota();
   try {
     const done = await withTransaction(deps.pool, async (tx) => {
       const project = await lockProject(tx, principal.agencyId, projectId, { forChange: true });
@@ -212,10 +206,11 @@ export async function assignClientToTask(
       if (!rowCount) throw notFound('Task');
       const known = await peopleInProject(tx, principal.agencyId, project.id, [input.email]);
       const brought = await bringIntoProjectTx(tx, deps, principal, project, input, known.get(normaliseEmail(input.email)));
+      await quota.count(deps, principal.agencyId, [{ email: input.email, result: brought.inviteResult, emailIds: brought.emailIds }]);
       const fresh = await assignTasksTx(tx, principal, project.id, [{ taskId, clientId: brought.clientId }]);
       return { ...brought, assigned: fresh.size > 0 };
     });
-    await quota.settle([{ email: input.email, result: done.inviteResult }]);
+    quota.keep();
     await enqueueEmails(deps, done.emailIds);
     const client = (await getClientRow(deps.pool, principal.agencyId, done.clientId))!;
     return {
@@ -229,7 +224,7 @@ export async function assignClientToTask(
       },
     };
   } catch (err) {
-    await quota.releaseAll();
+    await quota.release();
     throw err;
   }
 }
@@ -289,7 +284,7 @@ export async function bulkAssign(deps: Deps, principal: Principal, projectId: st
   requireInviter(principal);
   const input = parseOrThrow(bulkAssignInput, raw);
   const emails = input.items.map((it) => it.email);
-  const quota = await InviteQuota.reserve(deps, principal.agencyId, await notYetInProject(deps, principal.agencyId, projectId, emails), input.send_emails);
+  const quota = new InviteQuota();
   try {
     const done = await withTransaction(deps.pool, async (tx) => {
       const project = await lockProject(tx, principal.agencyId, projectId, { forChange: true });
@@ -307,7 +302,7 @@ export async function bulkAssign(deps: Deps, principal: Principal, projectId: st
       const results: BulkItemResult[] = new Array(input.items.length);
       const pending: Array<{ index: number; taskId: string; brought: Brought }> = [];
       const emailIds: string[] = [];
-      const outcomes: Array<{ email: string; result: InviteResult }> = [];
+      const outcomes: Array<{ email: string; result: InviteResult; emailIds: string[] }> = [];
       // Address order, so concurrent requests lock client rows alike.
       const order = input.items.map((it, index) => ({ it, index })).sort((x, y) => normaliseEmail(x.it.email).localeCompare(normaliseEmail(y.it.email)));
       for (const { it, index } of order) {
@@ -324,7 +319,7 @@ export async function bulkAssign(deps: Deps, principal: Principal, projectId: st
           await tx.query('release savepoint bulk_item');
           known.set(email, asKnown(email, brought));
           emailIds.push(...brought.emailIds);
-          outcomes.push({ email, result: brought.inviteResult });
+          outcomes.push({ email, result: brought.inviteResult, emailIds: brought.emailIds });
           pending.push({ index, taskId: it.task_id.toLowerCase(), brought });
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
@@ -333,6 +328,7 @@ export async function bulkAssign(deps: Deps, principal: Principal, projectId: st
           results[index] = { ...base, ok: false, error: { code: err.code, message: err.detail ?? err.title, ...(field ? { field } : {}) } };
         }
       }
+      await quota.count(deps, principal.agencyId, outcomes);
       const fresh = await assignTasksTx(
         tx,
         principal,
@@ -359,11 +355,11 @@ export async function bulkAssign(deps: Deps, principal: Principal, projectId: st
       }
       return { results, emailIds, outcomes };
     });
-    await quota.settle(done.outcomes);
+    quota.keep();
     await enqueueEmails(deps, done.emailIds);
     return { results: done.results };
   } catch (err) {
-    await quota.releaseAll();
+    await quota.release();
     throw err;
   }
 }
