@@ -171,7 +171,7 @@ describe('POST /v1/projects/:id/invitations', () => {
       body: 'email=a@b.c',
     });
     expect(res.status).toBe(415);
-    expect((await res.json()).code).toBe('unsupported_media_type');
+    expect(((await res.json()) as { code: string }).code).toBe('unsupported_media_type');
   });
 
   it('lets only owners and admins invite', async () => {

@@ -92,7 +92,7 @@ export function buildDeps(config: Config, infra: { databaseUrl: string; redisUrl
   const pool = createPool(infra.databaseUrl, config.databasePoolSize);
   const redis = createRedis(infra.redisUrl);
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
-  const jobs = new JobBus(redis, config.redisPrefix);
+  const jobs = new JobBus(redis, config.redisPrefix, (err) => log.debug({ err: err.message }, 'queue connection error'));
   return {
     config: resolved,
     appSecret: resolveAppSecret(config),

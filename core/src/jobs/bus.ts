@@ -15,12 +15,16 @@ export class JobBus {
   constructor(
     private readonly connection: Redis,
     readonly prefix: string,
+    private readonly onError?: (err: Error) => void,
   ) {}
 
   queue(name: QueueName): Queue {
     let q = this.queueMap.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      // Without a listener an emitted connection error would crash the process; the connection itself
+      // reconnects, and callers see their own command fail.
+      q.on('error', (err) => this.onError?.(err));
       this.queueMap.set(name, q);
     }
     return q;
