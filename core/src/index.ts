@@ -30,6 +30,13 @@ export * from './usecases/inputs.js';
 export * from './usecases/rateLimits.js';
 export * from './usecases/invitations.js';
 export * from './usecases/clients.js';
+export * from './crypto/passwords.js';
+export * from './usecases/accept.js';
+export * from './usecases/clientSessions.js';
+export * from './usecases/passwordResets.js';
+export * from './read/portal.js';
+export * from './email/index.js';
+export * from './usecases/hooks.js'; // also exports net/ssrf and read/hookPayloads
 export * from './read/templates.js';
 export * from './read/clientDetail.js';
 export * from './usecases/templates.js';

@@ -6,11 +6,10 @@ import { parseOrThrow } from '../errors/fromZod.js';
 import { getInvitationJson } from '../read/invitations.js';
 import type { InvitationJson } from '../read/resources.js';
 import { appendEvent } from '../sql/events.js';
-import { isFirmUserEmail } from '../sql/firmUsers.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
 import { inviteInput, type InviteInput, type ParsedInviteInput } from './inputs.js';
-import { takeInviteQuota, takeRecipientQuota, type Reservation } from './rateLimits.js';
+import { takeInviteQuotas, takeRecipientQuota, type Reservation } from './rateLimits.js';
 
 export { inviteInput, type InviteInput } from './inputs.js';
 
@@ -43,15 +42,21 @@ interface ClientUpsert {
   email: string;
 }
 
-/** The client of this email in the agency, created (status invited) if new; the row is locked for this transaction. */
-async function upsertClient(tx: Queryable, agencyId: string, input: ParsedInviteInput): Promise<ClientUpsert> {
+/**
+ * The client of this email in the agency, created (status invited) if new and locked for this transaction;
+ * null when the address belongs to a firm user of the agency. One round trip: this is the hot path of every
+ * invite, Create Project and assignment.
+ */
+async function upsertClient(tx: Queryable, agencyId: string, input: ParsedInviteInput): Promise<ClientUpsert | null> {
   const { rows } = await tx.query<ClientUpsert>(
-    `insert into clients (agency_id, email, first_name, last_name, status) values ($1, $2, $3, $4, 'invited')
+    `insert into clients (agency_id, email, first_name, last_name, status)
+     select $1, $2, $3, $4, 'invited'
+      where not exists (select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)))
      on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
      returning id, status, email`,
     [agencyId, input.email, input.first_name, input.last_name],
   );
-  return rows[0]!;
+  return rows[0] ?? null;
 }
 
 /** A fresh link: the token itself is never stored, only its HMAC (to redeem) and its ciphertext (to copy). */
@@ -59,6 +64,31 @@ export function newInvitationToken(appSecret: string): { token: string; hash: Bu
   const token = randomToken();
   return { token, hash: hashToken(appSecret, token, TokenPurpose.invitation), ciphertext: encryptToken(appSecret, token) };
 }
+
+/**
+ * The new pending invitation with its event, its outbox email and the client's inactive -> invited step, in
+ * one statement. Nothing is written when a pending invitation for this project and email already exists.
+ */
+const createInvitationSql = `
+  with inv as (
+    insert into invitations (agency_id, project_id, client_id, email, created_by, token_hash, token_ciphertext, message,
+                             expires_at, send_count, last_sent_at, delivery_status)
+    select $1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(days => a.invite_expiry_days),
+           $9::int, case when $9::int > 0 then now() end, case when $9::int > 0 then 'queued' else 'not_sent' end
+      from agencies a where a.id = $1
+    on conflict (project_id, email_normalized) where status = 'pending' do nothing
+    returning id
+  ), ev as (
+    insert into events (agency_id, type, subject_id, actor_id, data)
+    select $1, 'invitation.created', inv.id, $5, jsonb_build_object('project_id', $2::uuid, 'client_id', $3::uuid, 'email', $4::text) from inv
+  ), em as (
+    insert into emails (agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
+    select $1, 'invitation', $4, inv.id, $3, $7 from inv where $9::int > 0
+    returning id
+  ), cl as (
+    update clients set status = 'invited', updated_at = now() where id = $3 and status = 'inactive' and exists (select 1 from inv)
+  )
+  select inv.id, (select id from em) as email_id from inv`;
 
 /**
  * Invite one client into one project, inside the caller's transaction. The rules, in order:
@@ -76,13 +106,13 @@ export async function inviteToProjectTx(
   const input = parseOrThrow(inviteInput, raw);
   const agencyId = principal.agencyId;
   if (project.agency_id !== agencyId) throw notFound('Project');
-  if (await isFirmUserEmail(tx, agencyId, input.email)) {
+  const client = await upsertClient(tx, agencyId, input);
+  if (!client) {
     throw new AppError('email_belongs_to_firm_user', 'Email belongs to a team member', {
       detail: `${input.email} is a firm user of this agency. A client needs a different email address.`,
       errors: [{ field: 'email', message: 'belongs to a firm user of this agency; a client needs a different address' }],
     });
   }
-  const client = await upsertClient(tx, agencyId, input);
   if (client.status === 'deactivated') {
     throw new AppError('client_deactivated', 'Client is deactivated', {
       detail: `${client.email} is deactivated. Reactivate them with POST /v1/clients/${client.id}/reactivate, then invite again.`,
@@ -105,51 +135,27 @@ export async function inviteToProjectTx(
     return { result: 'added', invitationId: null, clientId: client.id, emailIds: [] };
   }
 
-  // A pending invitation past its expiry no longer counts: mark it expired so a new one can be pending.
-  const expired = await tx.query<{ id: string }>(
-    `update invitations set status = 'expired', token_hash = null, updated_at = now()
-      where project_id = $1 and email_normalized = lower(btrim($2)) and status = 'pending' and expires_at <= now()
-      returning id`,
-    [project.id, input.email],
-  );
-  for (const row of expired.rows) {
-    await appendEvent(tx, { agencyId, type: 'invitation.expired', subjectId: row.id, data: { project_id: project.id } });
-  }
-
   const link = newInvitationToken(deps.appSecret);
-  const sendEmail = input.send_email;
-  const inserted = await tx.query<{ id: string }>(
-    `insert into invitations (agency_id, project_id, client_id, email, created_by, token_hash, token_ciphertext, message,
-                              expires_at, send_count, last_sent_at, delivery_status)
-     select $1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(days => a.invite_expiry_days),
-            $9::int, case when $9::int > 0 then now() end, case when $9::int > 0 then 'queued' else 'not_sent' end
-       from agencies a where a.id = $1
-     on conflict (project_id, email_normalized) where status = 'pending' do nothing
-     returning id`,
-    [agencyId, project.id, client.id, input.email, principal.userId, link.hash, link.ciphertext, input.message ?? null, sendEmail ? 1 : 0],
-  );
-  if (!inserted.rows[0]) {
-    const { rows } = await tx.query<{ id: string }>(
-      `select id from invitations where project_id = $1 and email_normalized = lower(btrim($2)) and status = 'pending'`,
+  const params = [agencyId, project.id, client.id, input.email, principal.userId, link.hash, link.ciphertext, input.message ?? null, input.send_email ? 1 : 0];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const created = await tx.query<{ id: string; email_id: string | null }>(createInvitationSql, params);
+    if (created.rows[0]) {
+      const { id, email_id } = created.rows[0];
+      return { result: 'invited', invitationId: id, clientId: client.id, emailIds: email_id ? [email_id] : [] };
+    }
+    // A pending invitation exists. Past its expiry it no longer counts: mark it expired, then create anew.
+    const { rows } = await tx.query<{ id: string; expired: boolean }>(
+      `select id, expires_at <= now() as expired from invitations
+        where project_id = $1 and email_normalized = lower(btrim($2)) and status = 'pending' for update`,
       [project.id, input.email],
     );
-    return { result: 'already_invited', invitationId: rows[0]!.id, clientId: client.id, emailIds: [] };
+    const existing = rows[0];
+    if (!existing) continue;
+    if (!existing.expired) return { result: 'already_invited', invitationId: existing.id, clientId: client.id, emailIds: [] };
+    await tx.query(`update invitations set status = 'expired', token_hash = null, updated_at = now() where id = $1`, [existing.id]);
+    await appendEvent(tx, { agencyId, type: 'invitation.expired', subjectId: existing.id, data: { project_id: project.id } });
   }
-  const invitationId = inserted.rows[0].id;
-  if (client.status === 'inactive') {
-    await tx.query(`update clients set status = 'invited', updated_at = now() where id = $1 and status = 'inactive'`, [client.id]);
-  }
-  await appendEvent(tx, {
-    agencyId,
-    type: 'invitation.created',
-    subjectId: invitationId,
-    actorId: principal.userId,
-    data: { project_id: project.id, client_id: client.id, email: input.email },
-  });
-  const emailIds = sendEmail
-    ? [await queueEmailTx(tx, { agencyId, kind: 'invitation', to: input.email, invitationId, clientId: client.id, tokenCiphertext: link.ciphertext })]
-    : [];
-  return { result: 'invited', invitationId, clientId: client.id, emailIds };
+  throw new AppError('conflict', 'Concurrent change', { detail: 'The invitation changed while being created; retry the request.' });
 }
 
 export interface InviteResponse {
@@ -190,8 +196,7 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
       const project = await lockProject(tx, principal.agencyId, projectId);
       const result = await inviteToProjectTx(tx, deps, principal, project, input);
       if (result.result === 'invited') {
-        reservations.push(await takeInviteQuota(deps, principal.agencyId));
-        if (result.emailIds.length) reservations.push(await takeRecipientQuota(deps, principal.agencyId, input.email));
+        reservations.push(await takeInviteQuotas(deps, principal.agencyId, result.emailIds.length ? input.email : null));
       }
       return result;
     });

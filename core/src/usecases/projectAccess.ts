@@ -5,7 +5,7 @@ import { projectColumns, type ProjectRow } from '../read/projects.js';
 import type { Principal } from './apiKeys.js';
 import type { InviteResult } from './invitations.js';
 import { normaliseEmail } from './inputs.js';
-import { takeInviteQuota, takeRecipientQuota, type Reservation } from './rateLimits.js';
+import { takeInviteQuotas, type Reservation } from './rateLimits.js';
 import { isUuid } from './templates.js';
 
 /**
@@ -72,10 +72,7 @@ export class InviteQuota {
     const settled = await Promise.allSettled(
       outcomes
         .filter((o) => o.result === 'invited')
-        .flatMap((o) => [
-          takeInviteQuota(deps, agencyId),
-          ...(o.emailIds.length ? [takeRecipientQuota(deps, agencyId, o.email)] : []),
-        ]),
+        .map((o) => takeInviteQuotas(deps, agencyId, o.emailIds.length ? o.email : null)),
     );
     for (const s of settled) if (s.status === 'fulfilled') this.held.push(s.value);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
