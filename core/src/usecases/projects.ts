@@ -5,7 +5,6 @@ import { AppError, notFound, validationError, type FieldError } from '../errors/
 import { parseOrThrow } from '../errors/fromZod.js';
 import { projectColumns, toProjectJson, listTasksJson, type ProjectRow } from '../read/projects.js';
 import { projectJson, taskJson, type ProjectJson } from '../read/resources.js';
-import { appendEvent } from '../sql/events.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails } from './emails.js';
 import { customMessage, emailAddress, normaliseEmail, personName } from './inputs.js';
@@ -93,21 +92,9 @@ export async function createProject(deps: Deps, principal: Principal, raw: Creat
   try {
     const done = await withTransaction(deps.pool, async (tx) => {
       const template = await resolveTemplate(tx, principal.agencyId, input);
-      const { project, created } = await insertOrFindProject(tx, principal, input, template);
-      let tasks: TaskRef[];
-      if (created) {
-        tasks = template ? await copyTemplateTasks(tx, project, template) : [];
-        await appendEvent(tx, {
-          agencyId: principal.agencyId,
-          type: 'project.created',
-          subjectId: project.id,
-          actorId: principal.userId,
-          data: { name: project.name, external_id: project.external_id, template_id: project.template_id },
-        });
-      } else {
-        if (project.archived_at && (input.clients.length || input.assignments.length)) throw archived();
-        tasks = await projectTasks(tx, project.id);
-      }
+      // New: the project, its copy of the template's tasks and its project.created event, in one statement.
+      const { project, created, tasks } = await insertOrFindProject(tx, principal, input, template);
+      if (!created && project.archived_at && (input.clients.length || input.assignments.length)) throw archived();
       // Every assignment is checked before anyone is invited: a bad one leaves nothing behind.
       const plan = await planAssignments(tx, principal.agencyId, project, created, tasks, input);
       const outcomes = await inviteClients(tx, deps, principal, project, input);
@@ -159,30 +146,35 @@ async function insertOrFindProject(
   principal: Principal,
   input: ParsedCreateProject,
   template: TemplateRef | null,
-): Promise<{ project: ProjectRow; created: boolean }> {
-  const { rows } = await tx.query<ProjectRow>(
-    `insert into projects (agency_id, name, external_id, template_id, created_by) values ($1, $2, $3, $4, $5)
-     on conflict (agency_id, external_id) do nothing
-     returning ${projectColumns}`,
+): Promise<{ project: ProjectRow; created: boolean; tasks: TaskRef[] }> {
+  const { rows } = await tx.query<ProjectRow & { tasks: TaskRef[] }>(
+    `with p as (
+       insert into projects (agency_id, name, external_id, template_id, created_by) values ($1, $2, $3, $4, $5)
+       on conflict (agency_id, external_id) do nothing
+       returning ${projectColumns}
+     ), t as (
+       insert into tasks (agency_id, project_id, position, title, description)
+       select p.agency_id, p.id, tt.position, tt.title, tt.description from p join template_tasks tt on tt.template_id = p.template_id
+       returning id, title
+     ), ev as (
+       insert into events (agency_id, type, subject_id, actor_id, data)
+       select p.agency_id, 'project.created', p.id, $5,
+              jsonb_build_object('name', p.name, 'external_id', p.external_id, 'template_id', p.template_id) from p
+     )
+     select p.*, coalesce((select json_agg(json_build_object('id', t.id, 'title', t.title)) from t), '[]'::json) as tasks from p`,
     [principal.agencyId, input.name, input.external_id ?? null, template?.id ?? null, principal.userId],
   );
-  if (rows[0]) return { project: rows[0], created: true };
+  if (rows[0]) {
+    const { tasks, ...project } = rows[0];
+    return { project, created: true, tasks };
+  }
   // The conflicting insert has committed (we waited for it); this statement's fresh snapshot sees it.
-  const project = await tx.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and external_id = $2 for update`, [
+  const existing = await tx.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and external_id = $2 for update`, [
     principal.agencyId,
     input.external_id,
   ]);
-  return { project: project.rows[0]!, created: false };
-}
-
-async function copyTemplateTasks(tx: Queryable, project: ProjectRow, template: TemplateRef): Promise<TaskRef[]> {
-  const { rows } = await tx.query<TaskRef>(
-    `insert into tasks (agency_id, project_id, position, title, description)
-     select $1, $2, tt.position, tt.title, tt.description from template_tasks tt where tt.template_id = $3 order by tt.position
-     returning id, title`,
-    [project.agency_id, project.id, template.id],
-  );
-  return rows;
+  const project = existing.rows[0]!;
+  return { project, created: false, tasks: await projectTasks(tx, project.id) };
 }
 
 async function projectTasks(tx: Queryable, projectId: string): Promise<TaskRef[]> {
