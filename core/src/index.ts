@@ -37,3 +37,5 @@ export * from './usecases/passwordResets.js';
 export * from './read/portal.js';
 export * from './email/index.js';
 export * from './usecases/hooks.js'; // also exports net/ssrf and read/hookPayloads
+export * from './usecases/consoleSessions.js';
+export * from './read/console.js';
