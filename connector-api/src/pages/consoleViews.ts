@@ -40,7 +40,9 @@ label.inline{display:flex;align-items:center;gap:8px;font-weight:400}
 button.secondary,a.button.secondary{background:#fff;color:#374151;border:1px solid #d1d5db}
 button.danger{background:#b91c1c;color:#fff}
 button.small,a.button.small{padding:6px 12px;font-size:14px}
-a.button{display:inline-block;border-radius:6px;text-decoration:none;font-weight:600}
+a.button{display:inline-block;border-radius:6px;text-decoration:none;font-weight:600;white-space:nowrap}
+td.num .sub{white-space:nowrap}
+form+p.muted{margin-top:18px}
 .toolbar{display:flex;gap:10px;align-items:center;padding:12px 24px;border-top:1px solid #e5e7eb}
 .toolbar .muted{margin-left:auto}
 .pager{display:flex;gap:16px;padding:14px 24px;border-top:1px solid #e5e7eb;font-size:14px}
