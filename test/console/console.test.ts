@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '@onramp/connector-api';
 import { firmUsersSql, hashToken, setFirmUserPassword, TokenPurpose } from '@onramp/core';
 import { startStack, createTwoAgencies, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { onrampBin, runOnramp } from '../support/processes.js';
@@ -94,6 +97,22 @@ describe('sign in', () => {
     expect(out.headers.get('location')).toBe('/console/login');
     const replay = await fetch(`${stack.url}/console`, { headers: { cookie: `onramp_console=${stolen}` }, redirect: 'manual' });
     expect(replay.status).toBe(303);
+  });
+
+  it('marks the cookie Secure when PUBLIC_BASE_URL is https (the scheme clients use, not the request)', async () => {
+    const app = createApp({ ...stack.deps, config: { ...stack.config, publicBaseUrl: 'https://console.example.test' } });
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const browser = new FormClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const page = await browser.get('/console/login');
+      const res = await browser.post('/console/login', { csrf: csrfOf(page.text), email: a.email, password: PASSWORD });
+      expect(res.status).toBe(303);
+      expect(res.headers.getSetCookie().find((c) => c.startsWith('onramp_console='))).toMatch(/; Secure/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('rate-limits password guessing per address: the 11th try in the window is refused even when right', async () => {
