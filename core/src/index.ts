@@ -26,3 +26,4 @@ export * from './read/projects.js';
 export * from './read/clients.js';
 export * from './read/imports.js';
 export * from './usecases/emails.js';
+export * from './usecases/imports/index.js';

@@ -2,6 +2,7 @@ import type { JobName } from '@onramp/core';
 import type { Processor } from './types.js';
 import { sweep } from './sweep.js';
 import { touchApiKey } from './touchApiKey.js';
+import { csvImport } from './csvImport.js';
 
 /** Every job name must have a processor: the type makes a missing one a compile error. */
 export const processors: { [N in JobName]: Processor<N> | null } = {
@@ -10,5 +11,5 @@ export const processors: { [N in JobName]: Processor<N> | null } = {
   'send-email': null,
   'deliver-webhook': null,
   'fan-out-event': null,
-  'csv-import': null,
+  'csv-import': csvImport,
 };
