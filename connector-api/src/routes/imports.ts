@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import busboy from 'busboy';
 import { z } from 'zod';
 import {
@@ -80,22 +80,23 @@ async function upload(deps: Deps, principal: Principal, req: Request) {
     } catch (err) {
       req.unpipe(bb);
       file.stream.resume();
-      req.resume();
       throw err;
     }
   }
   if (req.is(['text/csv', 'text/plain', 'application/csv', 'application/octet-stream'])) {
     if (declared > max) throw tooLarge();
-    try {
-      return await createImport(deps, principal, req, options({}));
-    } catch (err) {
-      req.resume();
-      throw err;
-    }
+    return createImport(deps, principal, req, options({}));
   }
   throw new AppError('unsupported_media_type', 'Unsupported media type', {
     detail: `Send the CSV as multipart/form-data (field \`file\`) or as a text/csv body (got ${req.headers['content-type'] ?? 'no content type'}).`,
   });
+}
+
+/** A refused upload's remaining bytes are read and dropped, and the connection closed, so the client sees the answer. */
+function discardBody(req: Request, res: Response): void {
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+  req.unpipe();
+  req.resume();
 }
 
 export const importRoutes = [
@@ -127,8 +128,14 @@ export const importRoutes = [
     body: z.object({ file: z.string().describe('the CSV file') }),
     bodyContentTypes: ['multipart/form-data', 'text/csv'],
     responses: { 202: { description: 'Accepted; the import runs in the background', schema: importJson } },
-    async handler({ deps, principal, req }) {
-      const created = await upload(deps, principal, req);
+    async handler({ deps, principal, req, res }) {
+      let created;
+      try {
+        created = await upload(deps, principal, req);
+      } catch (err) {
+        discardBody(req, res);
+        throw err;
+      }
       return { status: 202, body: created, headers: { Location: `/v1/imports/${created.id}` } };
     },
   }),
