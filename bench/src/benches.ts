@@ -1,4 +1,4 @@
 import { registerBench } from './run.js';
 
 // One line per bench; each lives in its own file.
-registerBench('noop', async () => async () => ({ name: 'noop', lines: ['(placeholder until the first bench lands)'] }));
+registerBench('import', async () => (await import('./import.js')).benchImport);

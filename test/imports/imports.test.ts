@@ -377,3 +377,47 @@ describe('list, cancel and tenant isolation', () => {
     expect(await q(`select 1 from clients where agency_id = $1 and email_normalized = 'never@a.test'`, [a.agencyId])).toEqual([]);
   });
 });
+
+describe('npx onramp import', () => {
+  const runCli = async (args: string[], env: Record<string, string> = {}) => {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const main = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
+    const child = spawn(process.execPath, [main, 'import', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
+    return { code, out, err };
+  };
+  const writeTemp = async (content: string) => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'onramp-cli-')), 'clients.csv');
+    writeFileSync(file, content);
+    return file;
+  };
+
+  it('uploads, follows progress and prints the counts; exit 0 with row errors reported', async () => {
+    const ag = await createTestAgency(stack, 'Cli');
+    const file = await writeTemp(csv(HEADER, 'CliCo,,,Cy,Li,cy@cli.test,,', 'CliCo,,,Bad,Row,nope,,'));
+    const res = await runCli([file, '--no-emails', '--template', 'Client onboarding'], { ONRAMP_URL: stack.url, ONRAMP_API_KEY: ag.key });
+    expect(res.err).toMatch(/accepted/);
+    expect(res.out).toMatch(/completed/);
+    expect(res.out).toMatch(/clients invited\s+1/);
+    expect(res.out).toMatch(/rows with errors\s+1/);
+    expect(res.out).toMatch(/errors\.csv/);
+    expect(res.code).toBe(0);
+    expect(await q(`select delivery_status from invitations where agency_id = $1`, [ag.agencyId])).toEqual([{ delivery_status: 'not_sent' }]);
+    expect(await q(`select count(*)::int as n from tasks where agency_id = $1`, [ag.agencyId])).toEqual([{ n: 4 }]);
+  });
+
+  it('exits non-zero with the reason when the upload is refused', async () => {
+    const file = await writeTemp(`${HEADER}\n`);
+    const res = await runCli([file, '--url', stack.url, '--key', a.key, '--dry-run']);
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(/header row but no data rows/);
+  });
+});

@@ -94,6 +94,18 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
 
   if (imp.dry_run) return runDry(deps, imp, ctx, records, rowsTotal, hooks);
 
+  if (imp.checkpoint_row > 0) {
+    // Resuming: the previous runner may have died between a batch's commit and its enqueue. Queue again
+    // every email of this import still waiting to be sent; the deterministic job ids make this a no-op
+    // for the ones whose jobs exist.
+    const { rows } = await deps.pool.query<{ id: string }>(
+      `select e.id from events ev join emails e on e.invitation_id = ev.subject_id and e.agency_id = ev.agency_id
+        where ev.agency_id = $1 and ev.type = 'invitation.created' and ev.data->>'import_id' = $2 and e.status = 'queued'`,
+      [imp.agency_id, importId],
+    );
+    await enqueueEmailsPatiently(deps, rows.map((r) => r.id));
+  }
+
   let done = imp.checkpoint_row;
   let counts: ImportCounts = addCounts(imp.counts, emptyCounts());
   let emailsInFlight: Promise<void> = Promise.resolve();
