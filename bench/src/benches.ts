@@ -1,4 +1,5 @@
 import { registerBench } from './run.js';
 
 // One line per bench; each lives in its own file.
+registerBench('invite', async () => (await import('./invite.js')).benchInvite);
 registerBench('import', async () => (await import('./import.js')).benchImport);

@@ -26,4 +26,15 @@ export * from './read/projects.js';
 export * from './read/clients.js';
 export * from './read/imports.js';
 export * from './usecases/emails.js';
+export * from './usecases/inputs.js';
+export * from './usecases/rateLimits.js';
+export * from './usecases/invitations.js';
+export * from './usecases/clients.js';
+export * from './crypto/passwords.js';
+export * from './usecases/accept.js';
+export * from './usecases/clientSessions.js';
+export * from './usecases/passwordResets.js';
+export * from './read/portal.js';
+export * from './email/index.js';
+export * from './usecases/hooks.js'; // also exports net/ssrf and read/hookPayloads
 export * from './usecases/imports/index.js';

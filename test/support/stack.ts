@@ -52,7 +52,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     ...(smtp ? { SMTP_URL: smtp.url } : {}),
     ...opts.env,
   });
-  const deps = buildDeps(config, { databaseUrl, redisUrl }, createLogger(config.logLevel));
+  const deps = buildDeps(config, { databaseUrl: config.databaseUrl!, redisUrl: config.redisUrl! }, createLogger(config.logLevel));
   const worker = opts.worker === false ? null : await startWorker(deps);
   const api = await startApi(deps);
   return {

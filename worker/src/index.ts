@@ -1,6 +1,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { createRedis, jobCatalog, queues, type Deps, type JobName, type QueueName, type Redis } from '@onramp/core';
 import { processors } from './processors/index.js';
+import { closeMailer } from './processors/sendEmail.js';
+import { scheduleWebhookDispatch } from './processors/fanOutEvent.js';
 
 export interface RunningWorker {
   workers: Worker[];
@@ -57,10 +59,12 @@ export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise
   await deps.jobs
     .queue('maintenance')
     .upsertJobScheduler('sweep', { every: deps.config.sweepIntervalSeconds * 1000 }, { name: 'sweep', data: {}, opts: { attempts: 1 } });
+  if ((opts.queues ?? queues).includes('webhooks')) await scheduleWebhookDispatch(deps);
   return {
     workers,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      closeMailer(deps);
       connection.disconnect();
     },
   };
@@ -68,3 +72,4 @@ export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise
 
 export { sweepSteps } from './processors/sweep.js';
 export { processors } from './processors/index.js';
+export { requeueStuckEmails } from './processors/emailSweep.js';

@@ -1,12 +1,26 @@
-import { migrate, createLogger, type Config } from '@onramp/core';
+import { createServer } from 'node:net';
+import { ConfigError, migrate, createLogger, type Config } from '@onramp/core';
 import { startApi, type RunningApi } from '@onramp/connector-api';
 import { startWorker, type RunningWorker } from '@onramp/worker';
-import { buildDeps, resolveInfra, type InfraMode } from '../runtime/stack.js';
+import { buildDeps, checkReachable, resolveInfra, type InfraMode } from '../runtime/stack.js';
 import type { Command } from './types.js';
+
+function assertPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new ConfigError('PORT', `${port} is already in use on ${host}; choose another PORT`) : err),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
 
 async function serve(config: Config, roles: { api: boolean; worker: boolean }, mode: InfraMode): Promise<number> {
   const logger = createLogger(config.logLevel);
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  // A taken port is known before anything starts: say so without booting a database first.
+  if (roles.api) await assertPortFree(config.port, config.host);
   const infra = await resolveInfra(config, mode, { needRedis: true, log: say });
   let deps: ReturnType<typeof buildDeps> | undefined;
   let api: RunningApi | undefined;
@@ -23,6 +37,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }, m
     })());
   try {
     deps = buildDeps(config, infra, logger);
+    await checkReachable(deps, { redis: true });
     await migrate(deps.pool, logger);
     if (roles.worker) worker = await startWorker(deps);
     if (roles.api) api = await startApi(deps);

@@ -29,8 +29,8 @@ export async function loadMigrations(dir = migrationsDir): Promise<Migration[]> 
  * Applies pending migrations, each in its own transaction, under a session advisory lock so two processes
  * starting at once apply each migration exactly once. Returns the names applied by this call.
  */
-export async function migrate(pool: pg.Pool, logger?: Logger): Promise<string[]> {
-  const migrations = await loadMigrations();
+export async function migrate(pool: pg.Pool, logger?: Logger, dir?: string): Promise<string[]> {
+  const migrations = await loadMigrations(dir);
   const client = await pool.connect();
   const applied: string[] = [];
   try {

@@ -1,5 +1,6 @@
-import type { Deps } from '@onramp/core';
+import { expireInvitations, type Deps } from '@onramp/core';
 import type { Processor } from './types.js';
+import { requeueStuckEmails } from './emailSweep.js';
 
 export type SweepStep = (deps: Deps) => Promise<Record<string, number>>;
 
@@ -9,8 +10,11 @@ export const purgeIdempotencyKeys: SweepStep = async (deps) => {
   return { idempotencyKeysPurged: rowCount ?? 0 };
 };
 
+/** Pending invitations past expires_at become expired, with an invitation.expired event each. */
+export const expireInvitationsStep: SweepStep = async (deps) => ({ invitationsExpired: await expireInvitations(deps.pool) });
+
 /** The periodic sweep runs every step; features register theirs in sweepSteps. */
-export const sweepSteps: SweepStep[] = [purgeIdempotencyKeys];
+export const sweepSteps: SweepStep[] = [purgeIdempotencyKeys, expireInvitationsStep, requeueStuckEmails];
 
 export const sweep: Processor<'sweep'> = async (_payload, deps) => {
   const results: Record<string, number> = {};

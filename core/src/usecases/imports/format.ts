@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
+import { customMessage, emailAddress, personName } from '../inputs.js';
 
 /** The columns Onramp understands. `tasks` holds task titles separated by `;`. */
 export const importFields = ['project_name', 'project_external_id', 'template', 'first_name', 'last_name', 'email', 'tasks', 'message'] as const;
@@ -36,34 +37,25 @@ export function mapHeader(header: string[]): { map: HeaderMap; missing: ImportFi
 
 // eslint-disable-next-line no-control-regex
 const controlChars = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
-const name = (label: string) =>
+const optionalText = (max: number) =>
   z
     .string()
     .trim()
-    .min(1, `${label} is required`)
-    .max(200, `${label} must be at most 200 characters`)
-    .refine((v) => !/[\u0000-\u001F\u007F]/.test(v), `${label} must not contain control characters`);
+    .max(max, `must be at most ${max} characters`)
+    .refine((v) => !controlChars.test(v), 'must not contain control characters')
+    .transform((v) => (v === '' ? null : v));
 
-/** One CSV row, after header mapping. The same rules as Create Project and the invite API. */
+/** One CSV row, after header mapping: the invite API's own schemas (usecases/inputs.ts) for names, email and message. */
 export const importRowSchema = z.object({
-  project_name: name('project_name'),
-  project_external_id: z
-    .string()
-    .trim()
-    .max(200, 'project_external_id must be at most 200 characters')
-    .refine((v) => !controlChars.test(v), 'project_external_id must not contain control characters')
-    .transform((v) => (v === '' ? null : v)),
-  template: z
-    .string()
-    .trim()
-    .max(200, 'template must be at most 200 characters')
-    .transform((v) => (v === '' ? null : v)),
-  first_name: name('first_name'),
-  last_name: name('last_name'),
-  email: z.string().trim().max(320, 'email must be at most 320 characters').pipe(z.email('email is not a valid email address')),
+  project_name: personName,
+  project_external_id: optionalText(200),
+  template: optionalText(200),
+  first_name: personName,
+  last_name: personName,
+  email: emailAddress,
   tasks: z
     .string()
-    .max(20_000, 'tasks must be at most 20000 characters')
+    .max(20_000, 'must be at most 20,000 characters')
     .transform((v) => {
       // Case-insensitive de-duplication; order kept for the error message.
       const seen = new Map<string, string>();
@@ -73,11 +65,7 @@ export const importRowSchema = z.object({
       }
       return [...seen.values()];
     }),
-  message: z
-    .string()
-    .max(2000, 'message must be at most 2000 characters')
-    .refine((v) => !controlChars.test(v), 'message must not contain control characters other than tab and newline')
-    .transform((v) => (v.trim() === '' ? null : v)),
+  message: customMessage.transform((v) => (v == null || v.trim() === '' ? null : v)),
 });
 export type ImportRow = z.output<typeof importRowSchema>;
 
@@ -93,7 +81,7 @@ export function rowObject(values: string[], map: HeaderMap): Record<ImportField,
 export function parseImportRow(values: string[], map: HeaderMap): { ok: true; row: ImportRow } | { ok: false; error: string } {
   const parsed = importRowSchema.safeParse(rowObject(values, map));
   if (parsed.success) return { ok: true, row: parsed.data };
-  return { ok: false, error: [...new Set(parsed.error.issues.map((i) => i.message))].join('; ') };
+  return { ok: false, error: [...new Set(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))].join('; ') };
 }
 
 /** The key that makes two rows "the same project": the external id when given, else the exact name. */

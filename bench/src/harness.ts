@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { freePort } from '@onramp/cli';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Running {
+  url: string;
+  dataDir: string;
+  env: Record<string, string>;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A real `onramp start` (embedded PostgreSQL + Redis) in its own process, as a user would run it. */
+export async function startOnramp(extraEnv: Record<string, string> = {}): Promise<Running> {
+  const dir = mkdtempSync(join(tmpdir(), 'onramp-bench-'));
+  chmodSync(dir, 0o755);
+  const port = await freePort();
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    DATA_DIR: join(dir, 'data'),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    INVITES_PER_AGENCY_PER_HOUR: '10000000',
+    EMAILS_PER_RECIPIENT_PER_DAY: '10000',
+    ...extraEnv,
+  };
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/onramp.js'), 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (out += c));
+  const deadline = Date.now() + 120_000;
+  while (!out.includes('Onramp is running')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`onramp start failed: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dataDir: env.DATA_DIR!,
+    env,
+    child,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function runCli(env: Record<string, string>, args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/onramp.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`onramp ${args.join(' ')} failed: ${err}`);
+  return out;
+}
+
+/** The floor to compare against: a bare Express 5 JSON POST in its own process, same machine, same run. */
+export async function startBareExpress(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const script = `
+    import express from 'express';
+    const app = express();
+    app.use(express.json());
+    app.post('/echo', (req, res) => res.status(201).json({ ok: true, email: req.body.email }));
+    app.listen(${port}, '127.0.0.1', () => console.log('ready'));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(repoRoot, 'connector-api'), stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+    },
+  };
+}
+
+export interface LoadResult {
+  requestsPerSec: number;
+  p50: number;
+  p99: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** autocannon with a fresh body per request (each invitation needs its own email). */
+export async function load(opts: {
+  url: string;
+  path: string;
+  headers?: Record<string, string>;
+  body: (i: number) => unknown;
+  connections: number;
+  durationSeconds: number;
+}): Promise<LoadResult> {
+  let i = 0;
+  const result = await autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    duration: opts.durationSeconds,
+    requests: [
+      {
+        method: 'POST',
+        path: opts.path,
+        headers: { 'content-type': 'application/json', ...opts.headers },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(opts.body(i++)) }),
+      },
+    ],
+  });
+  return {
+    requestsPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

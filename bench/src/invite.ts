@@ -1,0 +1,61 @@
+import { createPool } from '@onramp/core';
+import { embeddedUrlFor } from './embedded.js';
+import { fmt, load, runCli, startBareExpress, startOnramp } from './harness.js';
+import type { Bench } from './run.js';
+
+/**
+ * Invite endpoint throughput: POST /v1/projects/:id/invitations with a new email each time (each one a real
+ * client, invitation, event and outbox email row in one transaction, plus a queued BullMQ job), 50 connections,
+ * against `onramp start` in its own process; beside a bare Express JSON POST on the same machine in the same run.
+ */
+export const benchInvite: Bench = async (args) => {
+  const seconds = Number(args[0] ?? 20);
+  const onramp = await startOnramp({ DATABASE_POOL_SIZE: '20' });
+  try {
+    const created = JSON.parse(await runCli(onramp.env, ['agency', 'create', '--name', 'Bench', '--owner-email', 'bench@agency.test', '--json']));
+    const key = created.api_key as string;
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const projects: string[] = [];
+    for (let p = 0; p < 50; p++) {
+      const { rows } = await (async () => {
+        const pool = createPool(embeddedUrlFor(onramp.dataDir), 1);
+        try {
+          return await pool.query<{ id: string }>('insert into projects (agency_id, name) values ($1, $2) returning id', [created.agency_id, `Bench ${p}`]);
+        } finally {
+          await pool.end();
+        }
+      })();
+      projects.push(rows[0]!.id);
+    }
+    // Warm up connections and JIT.
+    await load({ url: onramp.url, path: `/v1/projects/${projects[0]}/invitations`, headers, body: (i) => ({ email: `warm${i}@client.test`, first_name: 'W', last_name: 'U' }), connections: 10, durationSeconds: 3 });
+    const invite = await load({
+      url: onramp.url,
+      path: `/v1/projects/${projects[1]}/invitations`,
+      headers,
+      body: (i) => ({ email: `user${i}@client.test`, first_name: 'Bench', last_name: `User ${i}` }),
+      connections: 50,
+      durationSeconds: seconds,
+    });
+    const bare = await startBareExpress();
+    let floor;
+    try {
+      floor = await load({ url: bare.url, path: '/echo', body: (i) => ({ email: `user${i}@client.test` }), connections: 50, durationSeconds: Math.min(seconds, 10) });
+    } finally {
+      await bare.stop();
+    }
+    return {
+      name: 'invite',
+      lines: [
+        `Invite endpoint, 50 concurrent connections, ${seconds} s, every request a new client + invitation + event + queued email (DESIGN budget: ≥ 2,500/s, p99 < 50 ms).`,
+        '',
+        '| what | requests/s | p50 ms | p99 ms | requests | non-2xx |',
+        '|---|---|---|---|---|---|',
+        `| POST /v1/projects/:id/invitations | ${fmt(invite.requestsPerSec)} | ${invite.p50} | ${invite.p99} | ${fmt(invite.total)} | ${invite.non2xx} |`,
+        `| bare Express 5 JSON POST (floor) | ${fmt(floor.requestsPerSec)} | ${floor.p50} | ${floor.p99} | ${fmt(floor.total)} | ${floor.non2xx} |`,
+      ],
+    };
+  } finally {
+    await onramp.stop();
+  }
+};

@@ -1,0 +1,215 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import {
+  AppError,
+  acceptInvitation,
+  endClientSession,
+  getPortalView,
+  loginClient,
+  lookupInvitationToken,
+  lookupResetToken,
+  requestPasswordReset,
+  resetPassword,
+  resolveClientSession,
+  SESSION_COOKIE,
+  type Deps,
+  type FieldError,
+} from '@onramp/core';
+import { normaliseError, sendProblem, statusByCode } from '../http/problem.js';
+import { isJsonRequest } from '../http/route.js';
+import { sendPage } from './html.js';
+import {
+  clearSessionCookie,
+  CSRF_COOKIE,
+  CSRF_FIELD,
+  csrfToken,
+  csrfValid,
+  ensureCsrfCookie,
+  readCookie,
+  setSessionCookie,
+} from './csrf.js';
+import {
+  errorPage,
+  forbiddenPage,
+  forgotPage,
+  inviteGonePage,
+  invitePage,
+  loginPage,
+  portalPage,
+  resetGonePage,
+  resetPage,
+} from './clientViews.js';
+
+const field = (body: unknown, name: string): string | undefined => {
+  const v = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' ? v : undefined;
+};
+
+const see = (res: Response, location: string) => {
+  res.setHeader('Cache-Control', 'no-store');
+  res.redirect(303, location);
+};
+
+/** CSRF contexts, one kind per form, so a token minted for one form is refused by every other. */
+const ctx = {
+  invite: (token: string) => `invite:${token}`,
+  reset: (token: string) => `reset:${token}`,
+  anon: (cookie: string | undefined) => (cookie ? `form:${cookie}` : undefined),
+  logout: (session: string | undefined) => (session ? `logout:${session}` : undefined),
+};
+
+/**
+ * The client's side of Onramp: the invitation page, the portal, sign in/out and password reset. Form
+ * bodies are parsed only here (urlencoded, small); the accept endpoint also takes JSON for scripts.
+ */
+export function clientPages(deps: Deps): Router {
+  const router = express.Router();
+  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+  const json = express.json({ limit: '16kb', type: ['application/json', 'application/*+json'] });
+
+  // Opening the link only reads: mail scanners pre-open links, so a GET must never accept anything.
+  router.get('/invite/:token', async (req: Request<{ token: string }>, res: Response) => {
+    const token = req.params.token;
+    const found = await lookupInvitationToken(deps, token);
+    if (!found.valid) return sendPage(res, { ...inviteGonePage(found.agency), status: 410, tokenInUrl: true });
+    sendPage(res, { ...invitePage(found.view, { token, csrf: csrfToken(deps, ctx.invite(token)) }), tokenInUrl: true });
+  });
+
+  router.post('/invite/:token/accept', json, form, async (req: Request<{ token: string }>, res: Response) => {
+    const token = req.params.token;
+    if (isJsonRequest(req)) {
+      // A cross-site form cannot send application/json (and fetch would need CORS), so no CSRF field here.
+      try {
+        const done = await acceptInvitation(deps, { token, password: field(req.body, 'password'), newPassword: field(req.body, 'new_password') });
+        setSessionCookie(res, deps, done.session.token, done.session.expiresAt);
+        res.setHeader('Cache-Control', 'no-store');
+        res.status(200).json({ status: 'accepted', redirect: '/portal', client_id: done.clientId, project_id: done.projectId });
+      } catch (err) {
+        sendProblem(res, normaliseError(err));
+      }
+      return;
+    }
+    if (!csrfValid(deps, ctx.invite(token), field(req.body, CSRF_FIELD))) {
+      return sendPage(res, { ...forbiddenPage(), status: 403, tokenInUrl: true });
+    }
+    const found = await lookupInvitationToken(deps, token);
+    if (!found.valid) return sendPage(res, { ...inviteGonePage(found.agency), status: 410, tokenInUrl: true });
+    const rerender = (errors: FieldError[]) =>
+      sendPage(res, { ...invitePage(found.view, { token, csrf: csrfToken(deps, ctx.invite(token)), errors }), status: 422, tokenInUrl: true });
+    const newPassword = field(req.body, 'new_password');
+    if (!found.view.client.hasPassword && newPassword && newPassword !== field(req.body, 'confirm_password')) {
+      return rerender([{ field: 'confirm_password', message: 'does not match the password' }]);
+    }
+    try {
+      const done = await acceptInvitation(deps, { token, password: field(req.body, 'password'), newPassword });
+      setSessionCookie(res, deps, done.session.token, done.session.expiresAt);
+      see(res, '/portal');
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'gone') {
+        const again = await lookupInvitationToken(deps, token);
+        return sendPage(res, { ...inviteGonePage(again.valid ? again.view.agency : again.agency), status: 410, tokenInUrl: true });
+      }
+      if (err instanceof AppError && err.code === 'validation_failed') return rerender(err.errors);
+      throw err;
+    }
+  });
+
+  router.get('/portal', async (req: Request, res: Response) => {
+    const token = readCookie(req, SESSION_COOKIE);
+    const session = await resolveClientSession(deps, token);
+    if (!session) {
+      if (token) clearSessionCookie(res, deps);
+      return see(res, '/login');
+    }
+    const view = await getPortalView(deps.pool, session.agencyId, session.clientId);
+    if (!view) return see(res, '/login');
+    sendPage(res, portalPage(view, { csrf: csrfToken(deps, ctx.logout(token)!) }));
+  });
+
+  router.post('/logout', form, async (req: Request, res: Response) => {
+    const token = readCookie(req, SESSION_COOKIE);
+    if (!token) return see(res, '/login');
+    if (!csrfValid(deps, ctx.logout(token), field(req.body, CSRF_FIELD))) return sendPage(res, { ...forbiddenPage(), status: 403 });
+    await endClientSession(deps, token);
+    clearSessionCookie(res, deps);
+    see(res, '/login');
+  });
+
+  router.get('/login', async (req: Request, res: Response) => {
+    if (await resolveClientSession(deps, readCookie(req, SESSION_COOKIE))) return see(res, '/portal');
+    const cookie = ensureCsrfCookie(req, res, deps);
+    sendPage(res, loginPage({ csrf: csrfToken(deps, ctx.anon(cookie)!) }));
+  });
+
+  router.post('/login', form, async (req: Request, res: Response) => {
+    const cookie = readCookie(req, CSRF_COOKIE);
+    if (!csrfValid(deps, ctx.anon(cookie), field(req.body, CSRF_FIELD))) return sendPage(res, { ...forbiddenPage(), status: 403 });
+    const email = field(req.body, 'email') ?? '';
+    const csrf = csrfToken(deps, ctx.anon(cookie)!);
+    try {
+      const session = await loginClient(deps, { email, password: field(req.body, 'password') ?? '' });
+      if (!session) return sendPage(res, { ...loginPage({ csrf, email, error: 'Email or password is incorrect.' }), status: 401 });
+      setSessionCookie(res, deps, session.token, session.expiresAt);
+      see(res, '/portal');
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'rate_limited') {
+        if (err.retryAfter) res.setHeader('Retry-After', String(err.retryAfter));
+        return sendPage(res, { ...loginPage({ csrf, email, error: err.detail ?? err.title }), status: 429 });
+      }
+      throw err;
+    }
+  });
+
+  router.get('/forgot', (req: Request, res: Response) => {
+    const cookie = ensureCsrfCookie(req, res, deps);
+    sendPage(res, forgotPage({ csrf: csrfToken(deps, ctx.anon(cookie)!) }));
+  });
+
+  router.post('/forgot', form, async (req: Request, res: Response) => {
+    const cookie = readCookie(req, CSRF_COOKIE);
+    if (!csrfValid(deps, ctx.anon(cookie), field(req.body, CSRF_FIELD))) return sendPage(res, { ...forbiddenPage(), status: 403 });
+    const email = (field(req.body, 'email') ?? '').trim().slice(0, 320);
+    await requestPasswordReset(deps, email);
+    // The same answer whether or not the address has an account.
+    sendPage(res, forgotPage({ csrf: csrfToken(deps, ctx.anon(cookie)!), sent: true, ...(email ? { email } : {}) }));
+  });
+
+  router.get('/reset/:token', async (req: Request<{ token: string }>, res: Response) => {
+    const token = req.params.token;
+    const found = await lookupResetToken(deps, token);
+    if (!found.valid) return sendPage(res, { ...resetGonePage(found.agency), status: 410, tokenInUrl: true });
+    sendPage(res, { ...resetPage(found.view, { token, csrf: csrfToken(deps, ctx.reset(token)) }), tokenInUrl: true });
+  });
+
+  router.post('/reset/:token', form, async (req: Request<{ token: string }>, res: Response) => {
+    const token = req.params.token;
+    if (!csrfValid(deps, ctx.reset(token), field(req.body, CSRF_FIELD))) return sendPage(res, { ...forbiddenPage(), status: 403, tokenInUrl: true });
+    const found = await lookupResetToken(deps, token);
+    if (!found.valid) return sendPage(res, { ...resetGonePage(found.agency), status: 410, tokenInUrl: true });
+    const rerender = (errors: FieldError[]) =>
+      sendPage(res, { ...resetPage(found.view, { token, csrf: csrfToken(deps, ctx.reset(token)), errors }), status: 422, tokenInUrl: true });
+    const newPassword = field(req.body, 'new_password');
+    if (newPassword && newPassword !== field(req.body, 'confirm_password')) {
+      return rerender([{ field: 'confirm_password', message: 'does not match the password' }]);
+    }
+    try {
+      const session = await resetPassword(deps, { token, newPassword });
+      setSessionCookie(res, deps, session.token, session.expiresAt);
+      see(res, '/portal');
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'gone') return sendPage(res, { ...resetGonePage(found.view.agency), status: 410, tokenInUrl: true });
+      if (err instanceof AppError && err.code === 'validation_failed') return rerender(err.errors);
+      throw err;
+    }
+  });
+
+  // Scripts (JSON) get problem+json; a person gets a page, never a stack trace.
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const appErr = normaliseError(err);
+    if (isJsonRequest(req) || (req.headers.accept ?? '').includes('application/json')) return next(appErr);
+    if (appErr.code === 'internal' || appErr.code === 'unavailable') req.log?.error({ err }, 'page failed');
+    const status = statusByCode[appErr.code];
+    sendPage(res, { ...errorPage(status, status >= 500 ? 'Please try again in a moment.' : (appErr.detail ?? appErr.title)), status, tokenInUrl: true });
+  });
+  return router;
+}

@@ -1,0 +1,171 @@
+import type { FieldError, InvitationView, PortalView, ResetView } from '@onramp/core';
+import { DEFAULT_BRAND, formatDueDate, html, type Branding, type SafeHtml, type SendPageOptions } from './html.js';
+import { CSRF_FIELD } from './csrf.js';
+
+type View = Omit<SendPageOptions, 'status' | 'tokenInUrl'>;
+
+const brandOf = (a: { name: string; brandColor: string; logoUrl: string | null } | null | undefined): Branding => a ?? DEFAULT_BRAND;
+
+function fieldError(errors: FieldError[], field: string): SafeHtml | '' {
+  const e = errors.find((x) => x.field === field);
+  return e ? html`<p class="error" id="${field}-error">${labelOf(field)} ${e.message}</p>` : '';
+}
+
+const labels: Record<string, string> = {
+  password: 'Password',
+  new_password: 'Password',
+  confirm_password: 'Confirmation',
+  email: 'Email',
+};
+const labelOf = (field: string) => labels[field] ?? field;
+
+const csrfInput = (token: string) => html`<input type="hidden" name="${CSRF_FIELD}" value="${token}">`;
+
+export function invitePage(v: InvitationView, opts: { token: string; csrf: string; errors?: FieldError[] }): View {
+  const errors = opts.errors ?? [];
+  const action = `/invite/${opts.token}/accept`;
+  const intro = html`<h1>Join ${v.project.name}</h1>
+<p>Hi ${v.client.firstName}, ${v.agency.name} invited you to the <strong>${v.project.name}</strong> workspace.</p>
+${v.message ? html`<div class="message"><span class="from">Message from ${v.agency.name}</span>${v.message}</div>` : ''}`;
+  const form = v.client.hasPassword
+    ? html`<form method="post" action="${action}" novalidate>
+${csrfInput(opts.csrf)}
+<p class="muted">You already have an account (${v.client.email}). Enter your password to accept.</p>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+${fieldError(errors, 'password')}
+<div class="actions"><button type="submit">Accept</button><a href="/forgot">Forgot your password?</a></div>
+</form>`
+    : html`<form method="post" action="${action}" novalidate>
+${csrfInput(opts.csrf)}
+<h2>Set your password</h2>
+<p class="muted">You will sign in as ${v.client.email}. Use at least 10 characters.</p>
+<input type="email" name="username" value="${v.client.email}" autocomplete="username" hidden readonly>
+<label for="new_password">New password</label>
+<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="10" maxlength="200" required>
+${fieldError(errors, 'new_password')}
+<label for="confirm_password">Confirm password</label>
+<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="10" maxlength="200" required>
+${fieldError(errors, 'confirm_password')}
+<div class="actions"><button type="submit">Set password and join</button></div>
+</form>`;
+  return { title: `Join ${v.project.name}`, brand: v.agency, body: html`<div class="card">${intro}${form}</div>` };
+}
+
+/** Unknown, revoked, replaced, accepted, expired: all the same page, naming only whom to ask. */
+export function inviteGonePage(agency: Branding | null): View {
+  const ask = agency ? html`Ask ${agency.name} to send you a new one.` : html`Ask the person who invited you to send you a new one.`;
+  return {
+    title: 'Invitation no longer valid',
+    brand: brandOf(agency),
+    body: html`<div class="card"><h1>This invitation is no longer valid</h1><p>${ask}</p>
+<p class="muted">Already have an account? <a href="/login">Sign in</a>.</p></div>`,
+  };
+}
+
+export function resetGonePage(agency: Branding | null): View {
+  return {
+    title: 'Link no longer valid',
+    brand: brandOf(agency),
+    body: html`<div class="card"><h1>This link is no longer valid</h1>
+<p>Password reset links work once and for one hour.</p>
+<p><a href="/forgot">Ask for a new link</a></p></div>`,
+  };
+}
+
+export function forbiddenPage(): View {
+  return {
+    title: 'Form expired',
+    body: html`<div class="card"><h1>This form has expired</h1>
+<p>For your security the form could not be accepted. Go back, reload the page and try again.</p></div>`,
+  };
+}
+
+export function errorPage(status: number, message: string): View {
+  return {
+    title: status >= 500 ? 'Something went wrong' : 'Request not accepted',
+    body: html`<div class="card"><h1>${status >= 500 ? 'Something went wrong' : 'Request not accepted'}</h1><p>${message}</p></div>`,
+  };
+}
+
+export function portalPage(v: PortalView, opts: { csrf: string }): View {
+  const signOut = html`<span class="who"><span>${v.client.firstName} ${v.client.lastName}</span>
+<form method="post" action="/logout">${csrfInput(opts.csrf)}<button type="submit">Sign out</button></form></span>`;
+  const projects = v.projects.map(
+    (p) => html`<section class="card">
+<h2>${p.name}${p.archived ? html` <span class="archived">(archived)</span>` : ''}</h2>
+${
+  p.tasks.length === 0
+    ? html`<p class="muted">Nothing assigned to you here yet.</p>`
+    : html`<ul class="tasks">${p.tasks.map(
+        (t) => html`<li><span class="task-title">${t.title}</span>${t.dueDate ? html`<span class="due">Due ${formatDueDate(t.dueDate)}</span>` : ''}
+${t.description ? html`<div class="muted">${t.description}</div>` : ''}</li>`,
+      )}</ul>`
+}
+</section>`,
+  );
+  return {
+    title: 'Your workspace',
+    brand: v.agency,
+    headerExtra: signOut,
+    body: html`<div class="card"><h1>Welcome, ${v.client.firstName}</h1>
+<p class="muted">Your workspaces with ${v.agency.name}. Tasks listed are the ones assigned to you.</p></div>
+${projects}`,
+  };
+}
+
+export function loginPage(opts: { csrf: string; email?: string; error?: string }): View {
+  return {
+    title: 'Sign in',
+    body: html`<div class="card"><h1>Sign in</h1>
+${opts.error ? html`<div class="alert" role="alert">${opts.error}</div>` : ''}
+<form method="post" action="/login" novalidate>
+${csrfInput(opts.csrf)}
+<label for="email">Email</label>
+<input type="email" id="email" name="email" value="${opts.email ?? ''}" autocomplete="username" required>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<div class="actions"><button type="submit">Sign in</button><a href="/forgot">Forgot your password?</a></div>
+</form></div>`,
+  };
+}
+
+export function forgotPage(opts: { csrf: string; sent?: boolean; email?: string }): View {
+  return {
+    title: 'Reset your password',
+    body: html`<div class="card"><h1>Reset your password</h1>
+${
+  opts.sent
+    ? html`<div class="notice" role="status">If an account exists for ${opts.email ?? 'that address'}, we sent a link to reset its password. The link works for one hour.</div>
+<p><a href="/login">Back to sign in</a></p>`
+    : html`<p class="muted">Enter the email address you sign in with; we will send you a link.</p>
+<form method="post" action="/forgot" novalidate>
+${csrfInput(opts.csrf)}
+<label for="email">Email</label>
+<input type="email" id="email" name="email" autocomplete="username" required>
+<div class="actions"><button type="submit">Send link</button><a href="/login">Back to sign in</a></div>
+</form>`
+}</div>`,
+  };
+}
+
+export function resetPage(v: ResetView, opts: { token: string; csrf: string; errors?: FieldError[] }): View {
+  const errors = opts.errors ?? [];
+  return {
+    title: 'Choose a new password',
+    brand: v.agency,
+    body: html`<div class="card"><h1>Choose a new password</h1>
+<p class="muted">For ${v.client.email}. Use at least 10 characters. Other devices signed in as you will be signed out.</p>
+<form method="post" action="/reset/${opts.token}" novalidate>
+${csrfInput(opts.csrf)}
+<input type="email" name="username" value="${v.client.email}" autocomplete="username" hidden readonly>
+<label for="new_password">New password</label>
+<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="10" maxlength="200" required>
+${fieldError(errors, 'new_password')}
+<label for="confirm_password">Confirm password</label>
+<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="10" maxlength="200" required>
+${fieldError(errors, 'confirm_password')}
+<div class="actions"><button type="submit">Save password</button></div>
+</form></div>`,
+  };
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { eventsSql, eventTypes } from '@onramp/core';
+import { defineRoute } from '../http/route.js';
+
+const eventJson = z.object({
+  id: z.string().describe('Ascending, stable; pass as `after` to read on'),
+  type: z.enum(eventTypes),
+  subject_id: z.string().nullable(),
+  actor_id: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+});
+
+export const eventRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/events',
+    summary: 'The append-only event feed',
+    description: 'Ascending by id. Events are written in the same transaction as the change they record. Read on with `after=<next_cursor>`.',
+    tags: ['Events'],
+    query: z.object({
+      type: z.enum(eventTypes).optional(),
+      after: z.coerce.number().int().min(0, 'must be 0 or more').default(0),
+      limit: z.coerce.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500').default(100),
+    }),
+    responses: { 200: { description: 'Events after the cursor', schema: z.object({ data: z.array(eventJson), next_cursor: z.string().nullable() }) } },
+    async handler({ deps, principal, query }) {
+      const rows = await eventsSql.listEvents(deps.pool, { agencyId: principal.agencyId, type: query.type, after: query.after, limit: query.limit });
+      return {
+        status: 200,
+        body: {
+          data: rows.map((e) => ({ id: String(e.id), type: e.type, subject_id: e.subject_id, actor_id: e.actor_id, data: e.data, created_at: e.created_at.toISOString() })),
+          next_cursor: rows.length ? String(rows[rows.length - 1]!.id) : String(query.after),
+        },
+      };
+    },
+  }),
+];

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import {
+  BULK_MAX,
+  bulkInvitations,
+  getInvitationJson,
+  inviteClient,
+  inviteInput,
+  invitationJson,
+  invitationLink,
+  listInvitationsJson,
+  notFound,
+  pageQuery,
+  pageSchema,
+  resendInvitation,
+  revokeInvitation,
+  clientJson,
+  projectRefJson,
+} from '@onramp/core';
+import { defineRoute } from '../http/route.js';
+
+const idParams = z.object({ id: z.uuid('must be a UUID') });
+const projectParams = z.object({ id: z.uuid('must be a UUID') });
+
+const inviteResponse = invitationJson.extend({ result: z.enum(['invited', 'already_invited']) });
+const addedResponse = z.object({
+  id: z.null(),
+  status: z.literal('added'),
+  result: z.enum(['added', 'already_member']),
+  project: projectRefJson,
+  client: clientJson.pick({ id: true, email: true, first_name: true, last_name: true, status: true }),
+});
+
+const listQuery = pageQuery.extend({
+  status: z.enum(['pending', 'accepted', 'revoked', 'expired']).optional(),
+  project_id: z.uuid('must be a UUID').optional(),
+  email: z.string().trim().min(1).max(320).optional(),
+});
+
+const bulkBody = z.object({
+  action: z.enum(['resend', 'revoke']),
+  // The count is checked by the use case so 501 ids answer 413 (not 422), before anything happens.
+  ids: z.array(z.string().max(100)).min(1, 'must contain at least one id'),
+});
+const bulkResponse = z.object({
+  results: z.array(
+    z.object({ id: z.string(), ok: z.boolean(), status: z.string().optional(), error: z.object({ code: z.string(), message: z.string() }).optional() }),
+  ),
+});
+
+export const invitationRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/projects/:id/invitations',
+    summary: 'Invite a client to a project',
+    description:
+      'New email: creates the client (invited) and a pending invitation, and emails the link (201). A live pending invitation for this project and email: returned as is, no email (200). An active client: added to the project at once without an email (201, status "added"). A deactivated client: 409 (reactivate first). An email of a firm user: 409.',
+    tags: ['Invitations'],
+    params: projectParams,
+    body: inviteInput,
+    responses: {
+      201: { description: 'Invited, or an active client added', schema: z.union([inviteResponse, addedResponse]) },
+      200: { description: 'Already invited (no new email) or already a member', schema: z.union([inviteResponse, addedResponse]) },
+    },
+    async handler({ deps, principal, params, body }) {
+      const res = await inviteClient(deps, principal, params.id, body);
+      return { status: res.status, body: res.body };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/invitations',
+    summary: 'List invitations across all projects (the pending-invitations dashboard)',
+    tags: ['Invitations'],
+    query: listQuery,
+    responses: { 200: { description: 'Newest first', schema: pageSchema(invitationJson) } },
+    async handler({ deps, principal, query }) {
+      const page = await listInvitationsJson(
+        deps.pool,
+        principal.agencyId,
+        { status: query.status, projectId: query.project_id, email: query.email },
+        { limit: query.limit, cursor: query.cursor },
+      );
+      return { status: 200, body: page };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/invitations/bulk',
+    summary: 'Resend or revoke many invitations',
+    description: `At most ${BULK_MAX} ids (more: 413, nothing happens). Each id gets its own result; an unknown or other-agency id is a per-item not_found.`,
+    tags: ['Invitations'],
+    body: bulkBody,
+    responses: { 200: { description: 'Per-item results', schema: bulkResponse } },
+    async handler({ deps, principal, body }) {
+      return { status: 200, body: { results: await bulkInvitations(deps, principal, body.action, body.ids) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/invitations/:id',
+    summary: 'Get an invitation',
+    tags: ['Invitations'],
+    params: idParams,
+    responses: { 200: { description: 'The invitation', schema: invitationJson } },
+    async handler({ deps, principal, params }) {
+      const inv = await getInvitationJson(deps.pool, principal.agencyId, params.id);
+      if (!inv) throw notFound('Invitation');
+      return { status: 200, body: inv };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/invitations/:id/resend',
+    summary: 'Resend an invitation with a new link',
+    description: 'Pending or expired only. The old link stops working; a new expiry; a new email. At most one resend a minute and 5 a day per invitation (configurable): 429 with Retry-After.',
+    tags: ['Invitations'],
+    params: idParams,
+    responses: { 200: { description: 'The invitation, pending again', schema: invitationJson } },
+    async handler({ deps, principal, params }) {
+      return { status: 200, body: await resendInvitation(deps, principal, params.id) };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/invitations/:id/revoke',
+    summary: 'Revoke a pending invitation',
+    description: 'The link then shows the "no longer valid" page. Accepted invitations answer 409: remove the member instead.',
+    tags: ['Invitations'],
+    params: idParams,
+    responses: { 200: { description: 'The revoked invitation', schema: invitationJson } },
+    async handler({ deps, principal, params }) {
+      return { status: 200, body: await revokeInvitation(deps, principal, params.id) };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/invitations/:id/link',
+    summary: 'Copy the invite link of a pending invitation',
+    tags: ['Invitations'],
+    params: idParams,
+    responses: { 200: { description: 'The live link', schema: z.object({ url: z.string(), expires_at: z.string() }) } },
+    async handler({ deps, principal, params }) {
+      return { status: 200, body: await invitationLink(deps, principal, params.id) };
+    },
+  }),
+];

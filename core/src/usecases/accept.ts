@@ -1,0 +1,222 @@
+import { z } from 'zod';
+import type { Deps } from '../context.js';
+import { withTransaction, type Queryable } from '../db/pool.js';
+import { hashPassword, newPasswordSchema, verifyPassword, PASSWORD_MAX } from '../crypto/passwords.js';
+import { hashToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
+import { AppError, validationError } from '../errors/AppError.js';
+import { parseOrThrow } from '../errors/fromZod.js';
+import { appendEvent } from '../sql/events.js';
+import { enqueueEmails, queueEmailTx } from './emails.js';
+import { createClientSessionTx, type NewSession } from './clientSessions.js';
+
+/** randomToken() output: 32 bytes as unpadded base64url. Anything else is junk and never reaches the database. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+export const isTokenShaped = (token: unknown): token is string => typeof token === 'string' && TOKEN_SHAPE.test(token);
+
+/** What a client-facing page may show of an agency. */
+export interface AgencyBranding {
+  id: string;
+  /** display_name when set, else the agency's name. */
+  name: string;
+  brandColor: string;
+  logoUrl: string | null;
+}
+
+export interface InvitationView {
+  invitationId: string;
+  agency: AgencyBranding;
+  project: { id: string; name: string };
+  /** The inviter's custom message, as typed (escape it when rendering). */
+  message: string | null;
+  client: { id: string; firstName: string; email: string; hasPassword: boolean };
+  expiresAt: Date;
+}
+
+/** Either a live invitation, or why not in the only terms a page may show: which agency to ask, when known. */
+export type InvitationLookup = { valid: true; view: InvitationView } | { valid: false; agency: AgencyBranding | null };
+
+interface InvitationTokenRow {
+  id: string;
+  token_hash: Buffer;
+  live: boolean;
+  message: string | null;
+  expires_at: Date;
+  agency_id: string;
+  agency_name: string;
+  brand_color: string;
+  logo_url: string | null;
+  project_id: string;
+  project_name: string;
+  client_id: string;
+  first_name: string;
+  client_email: string;
+  has_password: boolean;
+}
+
+async function loadByTokenHash(db: Queryable, tokenHash: Buffer): Promise<InvitationTokenRow | null> {
+  const { rows } = await db.query<InvitationTokenRow>(
+    `select i.id, i.token_hash, i.message, i.expires_at,
+            (i.status = 'pending' and i.expires_at > now() and c.status <> 'deactivated') as live,
+            a.id as agency_id, coalesce(a.display_name, a.name) as agency_name, a.brand_color, a.logo_url,
+            p.id as project_id, p.name as project_name,
+            c.id as client_id, c.first_name, c.email as client_email, (c.password_hash is not null) as has_password
+       from invitations i
+       join agencies a on a.id = i.agency_id
+       join projects p on p.id = i.project_id and p.agency_id = i.agency_id
+       join clients c on c.id = i.client_id and c.agency_id = i.agency_id
+      where i.token_hash = $1`,
+    [tokenHash],
+  );
+  const row = rows[0];
+  // The unique index found the row; the constant-time compare is what decides.
+  if (!row || !safeEqual(row.token_hash, tokenHash)) return null;
+  return row;
+}
+
+const brandingOf = (r: { agency_id: string; agency_name: string; brand_color: string; logo_url: string | null }): AgencyBranding => ({
+  id: r.agency_id,
+  name: r.agency_name,
+  brandColor: r.brand_color,
+  logoUrl: r.logo_url,
+});
+
+/**
+ * Read-only: opening a link never changes anything (mail scanners pre-open links). Unknown, revoked,
+ * replaced, accepted and expired tokens, and deactivated clients, all answer "not valid" alike.
+ */
+export async function lookupInvitationToken(deps: Pick<Deps, 'pool' | 'appSecret'>, token: string): Promise<InvitationLookup> {
+  if (!isTokenShaped(token)) return { valid: false, agency: null };
+  const row = await loadByTokenHash(deps.pool, hashToken(deps.appSecret, token, TokenPurpose.invitation));
+  if (!row) return { valid: false, agency: null };
+  if (!row.live) return { valid: false, agency: brandingOf(row) };
+  return {
+    valid: true,
+    view: {
+      invitationId: row.id,
+      agency: brandingOf(row),
+      project: { id: row.project_id, name: row.project_name },
+      message: row.message,
+      client: { id: row.client_id, firstName: row.first_name, email: row.client_email, hasPassword: row.has_password },
+      expiresAt: row.expires_at,
+    },
+  };
+}
+
+export async function findInvitationByToken(deps: Pick<Deps, 'pool' | 'appSecret'>, token: string): Promise<InvitationView | null> {
+  const found = await lookupInvitationToken(deps, token);
+  return found.valid ? found.view : null;
+}
+
+export const acceptInput = z.object({
+  token: z.string(),
+  password: z.string().max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`).optional(),
+  newPassword: z.string().optional(),
+});
+export type AcceptInput = z.input<typeof acceptInput>;
+
+export interface AcceptResult {
+  invitationId: string;
+  clientId: string;
+  agencyId: string;
+  projectId: string;
+  /** A portal session for the client who just accepted (created in the same transaction). */
+  session: NewSession;
+}
+
+export const invitationGone = (): AppError =>
+  new AppError('gone', 'Invitation no longer valid', { detail: 'This invitation link is no longer valid. Ask the agency to send a new one.' });
+
+/**
+ * The one way an invitation becomes accepted: a compare-and-set from pending, so of two concurrent
+ * accepts exactly one wins (one membership, one event, one notification). The password is checked
+ * before the transaction, so a wrong one leaves the invitation pending and holds no row lock while
+ * argon2 runs.
+ */
+export async function acceptInvitation(deps: Deps, raw: AcceptInput): Promise<AcceptResult> {
+  const input = parseOrThrow(acceptInput, raw);
+  if (!isTokenShaped(input.token)) throw invitationGone();
+  const tokenHash = hashToken(deps.appSecret, input.token, TokenPurpose.invitation);
+  const found = await loadByTokenHash(deps.pool, tokenHash);
+  if (!found || !found.live) throw invitationGone();
+
+  let newHash: string | null = null;
+  if (found.has_password) {
+    if (!input.password) throw validationError([{ field: 'password', message: 'is required' }]);
+    const { rows } = await deps.pool.query<{ password_hash: string }>('select password_hash from clients where id = $1 and agency_id = $2', [
+      found.client_id,
+      found.agency_id,
+    ]);
+    if (!rows[0] || !(await verifyPassword(rows[0].password_hash, input.password))) {
+      throw validationError([{ field: 'password', message: 'is incorrect' }]);
+    }
+  } else {
+    const parsed = newPasswordSchema.safeParse(input.newPassword ?? '');
+    if (!parsed.success) throw validationError([{ field: 'new_password', message: parsed.error.issues[0]!.message }]);
+    newHash = await hashPassword(parsed.data);
+  }
+
+  const { result, emailIds } = await withTransaction(deps.pool, async (tx) => {
+    const cas = await tx.query<{ id: string; agency_id: string; project_id: string; client_id: string; created_by: string | null; token_hash: Buffer }>(
+      `update invitations set status = 'accepted', accepted_at = now(), updated_at = now()
+        where token_hash = $1 and status = 'pending' and expires_at > now()
+        returning id, agency_id, project_id, client_id, created_by, token_hash`,
+      [tokenHash],
+    );
+    const inv = cas.rows[0];
+    if (!inv || !safeEqual(inv.token_hash, tokenHash)) throw invitationGone();
+    const { rows: clients } = await tx.query<{ status: string; has_password: boolean }>(
+      'select status, (password_hash is not null) as has_password from clients where id = $1 and agency_id = $2 for update',
+      [inv.client_id, inv.agency_id],
+    );
+    const client = clients[0];
+    // Deactivated between the check and now: the rollback leaves the invitation as it was.
+    if (!client || client.status === 'deactivated') throw invitationGone();
+    if (client.has_password !== found.has_password) {
+      // Another invitation of this client set a password meanwhile; never overwrite it silently.
+      throw validationError([{ field: 'password', message: 'was set meanwhile; reload the page and enter it' }]);
+    }
+    await tx.query(
+      `update clients set status = 'active', activated_at = coalesce(activated_at, now()),
+              password_hash = coalesce($3, password_hash), updated_at = now()
+        where id = $1 and agency_id = $2`,
+      [inv.client_id, inv.agency_id, newHash],
+    );
+    await tx.query(
+      'insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3) on conflict do nothing',
+      [inv.project_id, inv.client_id, inv.agency_id],
+    );
+    await appendEvent(tx, {
+      agencyId: inv.agency_id,
+      type: 'invitation.accepted',
+      subjectId: inv.id,
+      data: { project_id: inv.project_id, client_id: inv.client_id },
+    });
+    const emailIds: string[] = [];
+    if (inv.created_by) {
+      // Only the firm user who sent the invitation is told, and only if they are still in this agency.
+      const { rows: users } = await tx.query<{ email: string }>('select email from firm_users where id = $1 and agency_id = $2', [
+        inv.created_by,
+        inv.agency_id,
+      ]);
+      if (users[0]) {
+        emailIds.push(
+          await queueEmailTx(tx, {
+            agencyId: inv.agency_id,
+            kind: 'invitation_accepted',
+            to: users[0].email,
+            invitationId: inv.id,
+            clientId: inv.client_id,
+            firmUserId: inv.created_by,
+          }),
+        );
+      }
+    }
+    const session = await createClientSessionTx(tx, deps.appSecret, { clientId: inv.client_id, agencyId: inv.agency_id });
+    return {
+      result: { invitationId: inv.id, clientId: inv.client_id, agencyId: inv.agency_id, projectId: inv.project_id, session },
+      emailIds,
+    };
+  });
+  await enqueueEmails(deps, emailIds);
+  return result;
+}

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import type { Deps } from '../context.js';
+import type { Queryable } from '../db/pool.js';
+import { AppError } from '../errors/AppError.js';
+import { burnPasswordCheck, verifyPassword } from '../crypto/passwords.js';
+import { hashToken, randomToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
+
+export const SESSION_DAYS = 30;
+export const SESSION_COOKIE = 'onramp_session';
+
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+export interface NewSession {
+  /** Goes into the cookie; only its HMAC is stored. */
+  token: string;
+  expiresAt: Date;
+}
+
+export interface ClientSession {
+  clientId: string;
+  agencyId: string;
+  expiresAt: Date;
+}
+
+export async function createClientSessionTx(db: Queryable, appSecret: string, who: { clientId: string; agencyId: string }): Promise<NewSession> {
+  const token = randomToken();
+  const { rows } = await db.query<{ expires_at: Date }>(
+    `insert into client_sessions (token_hash, client_id, agency_id, expires_at)
+     values ($1, $2, $3, now() + make_interval(days => $4)) returning expires_at`,
+    [hashToken(appSecret, token, TokenPurpose.session), who.clientId, who.agencyId, SESSION_DAYS],
+  );
+  return { token, expiresAt: rows[0]!.expires_at };
+}
+
+/**
+ * Checked on every portal request, so access ends at once: the session must be live, the client active,
+ * and still a member of at least one project (removed from every project = no portal).
+ */
+export async function resolveClientSession(deps: Pick<Deps, 'pool' | 'appSecret'>, token: string | undefined): Promise<ClientSession | null> {
+  if (!token || !TOKEN_SHAPE.test(token)) return null;
+  const tokenHash = hashToken(deps.appSecret, token, TokenPurpose.session);
+  const { rows } = await deps.pool.query<{ token_hash: Buffer; client_id: string; agency_id: string; expires_at: Date }>(
+    `select s.token_hash, s.client_id, s.agency_id, s.expires_at
+       from client_sessions s
+       join clients c on c.id = s.client_id and c.agency_id = s.agency_id
+      where s.token_hash = $1 and s.revoked_at is null and s.expires_at > now() and c.status = 'active'
+        and exists (select 1 from memberships m where m.client_id = s.client_id and m.agency_id = s.agency_id)`,
+    [tokenHash],
+  );
+  const row = rows[0];
+  if (!row || !safeEqual(row.token_hash, tokenHash)) return null;
+  return { clientId: row.client_id, agencyId: row.agency_id, expiresAt: row.expires_at };
+}
+
+export async function endClientSession(deps: Pick<Deps, 'pool' | 'appSecret'>, token: string | undefined): Promise<void> {
+  if (!token || !TOKEN_SHAPE.test(token)) return;
+  await deps.pool.query('update client_sessions set revoked_at = now() where token_hash = $1 and revoked_at is null', [
+    hashToken(deps.appSecret, token, TokenPurpose.session),
+  ]);
+}
+
+/**
+ * Client emails are unique per agency, not globally: every active client with this email, a password and
+ * a project is a candidate, and the first whose password verifies is signed in. No match (or no
+ * candidate at all, via a decoy hash) costs the same argon2 work, so timing says nothing about accounts.
+ */
+export async function loginClient(
+  deps: Pick<Deps, 'pool' | 'appSecret' | 'redis' | 'config'>,
+  input: { email: string; password: string },
+): Promise<(NewSession & { clientId: string; agencyId: string }) | null> {
+  const email = input.email.trim();
+  await takeLoginAttempt(deps, email);
+  if (!email || email.length > 320 || !input.password || input.password.length > 200) {
+    await burnPasswordCheck(input.password.slice(0, 200));
+    return null;
+  }
+  const { rows } = await deps.pool.query<{ id: string; agency_id: string; password_hash: string }>(
+    `select c.id, c.agency_id, c.password_hash from clients c
+      where c.email_normalized = lower(btrim($1)) and c.status = 'active' and c.password_hash is not null
+        and exists (select 1 from memberships m where m.client_id = c.id and m.agency_id = c.agency_id)
+      order by c.activated_at desc nulls last, c.seq desc
+      limit 20`,
+    [email],
+  );
+  if (rows.length === 0) {
+    await burnPasswordCheck(input.password);
+    return null;
+  }
+  for (const c of rows) {
+    if (await verifyPassword(c.password_hash, input.password)) {
+      const session = await createClientSessionTx(deps.pool, deps.appSecret, { clientId: c.id, agencyId: c.agency_id });
+      return { ...session, clientId: c.id, agencyId: c.agency_id };
+    }
+  }
+  return null;
+}
+
+export const LOGIN_ATTEMPTS_PER_WINDOW = 10;
+const LOGIN_WINDOW_SECONDS = 900;
+
+/**
+ * Guessing passwords: at most 10 tries per email address per 15 minutes, counted in Redis so every API
+ * process shares the count. The address is hashed so it never sits in a Redis key.
+ */
+async function takeLoginAttempt(deps: Pick<Deps, 'redis' | 'config'>, email: string): Promise<void> {
+  const who = createHash('sha256').update(`login:${email.toLowerCase()}`).digest('base64url').slice(0, 22);
+  const window = Math.floor(Date.now() / 1000 / LOGIN_WINDOW_SECONDS);
+  const key = `${deps.config.redisPrefix}:rl:login:${who}:${window}`;
+  const results = await deps.redis.multi().incr(key).expire(key, LOGIN_WINDOW_SECONDS + 5).exec();
+  if (Number(results?.[0]?.[1] ?? 0) > LOGIN_ATTEMPTS_PER_WINDOW) {
+    const retryAfter = (window + 1) * LOGIN_WINDOW_SECONDS - Math.floor(Date.now() / 1000);
+    throw new AppError('rate_limited', 'Too many sign-in attempts', {
+      detail: `Too many sign-in attempts for this address. Try again in ${Math.ceil(retryAfter / 60)} minutes.`,
+      retryAfter,
+    });
+  }
+}

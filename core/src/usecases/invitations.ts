@@ -1,0 +1,415 @@
+import type { Deps } from '../context.js';
+import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js';
+import { encryptToken, decryptToken, hashToken, randomToken, TokenPurpose } from '../crypto/tokens.js';
+import { AppError, notFound } from '../errors/AppError.js';
+import { parseOrThrow } from '../errors/fromZod.js';
+import { getInvitationJson } from '../read/invitations.js';
+import type { InvitationJson } from '../read/resources.js';
+import { appendEvent } from '../sql/events.js';
+import type { Principal } from './apiKeys.js';
+import { enqueueEmails, queueEmailTx } from './emails.js';
+import { inviteInput, type InviteInput, type ParsedInviteInput } from './inputs.js';
+import { takeInviteQuotas, takeRecipientQuota, type Reservation } from './rateLimits.js';
+
+export { inviteInput, type InviteInput } from './inputs.js';
+
+export type InviteResult = 'invited' | 'already_invited' | 'added' | 'already_member';
+
+export interface InviteOutcome {
+  result: InviteResult;
+  invitationId: string | null;
+  clientId: string;
+  /** Email rows written in the transaction; enqueue them after commit with enqueueEmails. */
+  emailIds: string[];
+}
+
+export interface ProjectRef {
+  id: string;
+  agency_id: string;
+  name: string;
+}
+
+/** Only owners and admins bring clients in; members can read. */
+export function requireInviter(principal: Principal): void {
+  if (principal.role !== 'owner' && principal.role !== 'admin') {
+    throw new AppError('forbidden', 'Forbidden', { detail: 'Only agency owners and admins can invite clients.' });
+  }
+}
+
+interface ClientUpsert {
+  id: string;
+  status: 'inactive' | 'invited' | 'active' | 'deactivated';
+  email: string;
+}
+
+/**
+ * The client of this email in the agency, created (status invited) if new and locked for this transaction;
+ * null when the address belongs to a firm user of the agency. One round trip: this is the hot path of every
+ * invite, Create Project and assignment.
+ */
+async function upsertClient(tx: Queryable, agencyId: string, input: ParsedInviteInput): Promise<ClientUpsert | null> {
+  const { rows } = await tx.query<ClientUpsert>(
+    `insert into clients (agency_id, email, first_name, last_name, status)
+     select $1, $2, $3, $4, 'invited'
+      where not exists (select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)))
+     on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
+     returning id, status, email`,
+    [agencyId, input.email, input.first_name, input.last_name],
+  );
+  return rows[0] ?? null;
+}
+
+/** A fresh link: the token itself is never stored, only its HMAC (to redeem) and its ciphertext (to copy). */
+export function newInvitationToken(appSecret: string): { token: string; hash: Buffer; ciphertext: Buffer } {
+  const token = randomToken();
+  return { token, hash: hashToken(appSecret, token, TokenPurpose.invitation), ciphertext: encryptToken(appSecret, token) };
+}
+
+/**
+ * The new pending invitation with its event, its outbox email and the client's inactive -> invited step, in
+ * one statement. Nothing is written when a pending invitation for this project and email already exists.
+ */
+const createInvitationSql = `
+  with inv as (
+    insert into invitations (agency_id, project_id, client_id, email, created_by, token_hash, token_ciphertext, message,
+                             expires_at, send_count, last_sent_at, delivery_status)
+    select $1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(days => a.invite_expiry_days),
+           $9::int, case when $9::int > 0 then now() end, case when $9::int > 0 then 'queued' else 'not_sent' end
+      from agencies a where a.id = $1
+    on conflict (project_id, email_normalized) where status = 'pending' do nothing
+    returning id
+  ), ev as (
+    insert into events (agency_id, type, subject_id, actor_id, data)
+    select $1, 'invitation.created', inv.id, $5, jsonb_build_object('project_id', $2::uuid, 'client_id', $3::uuid, 'email', $4::text) from inv
+  ), em as (
+    insert into emails (agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
+    select $1, 'invitation', $4, inv.id, $3, $7 from inv where $9::int > 0
+    returning id
+  ), cl as (
+    update clients set status = 'invited', updated_at = now() where id = $3 and status = 'inactive' and exists (select 1 from inv)
+  )
+  select inv.id, (select id from em) as email_id from inv`;
+
+/**
+ * Invite one client into one project, inside the caller's transaction. The rules, in order:
+ * a firm user's address cannot be a client; a deactivated client must be reactivated first; an active
+ * client joins at once without an email; an existing live pending invitation is returned as it is (no
+ * second email); otherwise a new pending invitation, its event, and (if asked) its email in the outbox.
+ */
+export async function inviteToProjectTx(
+  tx: PoolClient,
+  deps: Pick<Deps, 'appSecret'>,
+  principal: Principal,
+  project: ProjectRef,
+  raw: InviteInput,
+): Promise<InviteOutcome> {
+  const input = parseOrThrow(inviteInput, raw);
+  const agencyId = principal.agencyId;
+  if (project.agency_id !== agencyId) throw notFound('Project');
+  const client = await upsertClient(tx, agencyId, input);
+  if (!client) {
+    throw new AppError('email_belongs_to_firm_user', 'Email belongs to a team member', {
+      detail: `${input.email} is a firm user of this agency. A client needs a different email address.`,
+      errors: [{ field: 'email', message: 'belongs to a firm user of this agency; a client needs a different address' }],
+    });
+  }
+  if (client.status === 'deactivated') {
+    throw new AppError('client_deactivated', 'Client is deactivated', {
+      detail: `${client.email} is deactivated. Reactivate them with POST /v1/clients/${client.id}/reactivate, then invite again.`,
+      extra: { client_id: client.id },
+    });
+  }
+  if (client.status === 'active') {
+    const added = await tx.query(
+      `insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3) on conflict do nothing`,
+      [project.id, client.id, agencyId],
+    );
+    if (!added.rowCount) return { result: 'already_member', invitationId: null, clientId: client.id, emailIds: [] };
+    await appendEvent(tx, {
+      agencyId,
+      type: 'client.added_to_project',
+      subjectId: client.id,
+      actorId: principal.userId,
+      data: { project_id: project.id, client_id: client.id },
+    });
+    return { result: 'added', invitationId: null, clientId: client.id, emailIds: [] };
+  }
+
+  const link = newInvitationToken(deps.appSecret);
+  const params = [agencyId, project.id, client.id, input.email, principal.userId, link.hash, link.ciphertext, input.message ?? null, input.send_email ? 1 : 0];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const created = await tx.query<{ id: string; email_id: string | null }>(createInvitationSql, params);
+    if (created.rows[0]) {
+      const { id, email_id } = created.rows[0];
+      return { result: 'invited', invitationId: id, clientId: client.id, emailIds: email_id ? [email_id] : [] };
+    }
+    // A pending invitation exists. Past its expiry it no longer counts: mark it expired, then create anew.
+    const { rows } = await tx.query<{ id: string; expired: boolean }>(
+      `select id, expires_at <= now() as expired from invitations
+        where project_id = $1 and email_normalized = lower(btrim($2)) and status = 'pending' for update`,
+      [project.id, input.email],
+    );
+    const existing = rows[0];
+    if (!existing) continue;
+    if (!existing.expired) return { result: 'already_invited', invitationId: existing.id, clientId: client.id, emailIds: [] };
+    await tx.query(`update invitations set status = 'expired', token_hash = null, updated_at = now() where id = $1`, [existing.id]);
+    await appendEvent(tx, { agencyId, type: 'invitation.expired', subjectId: existing.id, data: { project_id: project.id } });
+  }
+  throw new AppError('conflict', 'Concurrent change', { detail: 'The invitation changed while being created; retry the request.' });
+}
+
+export interface InviteResponse {
+  status: number;
+  body: (InvitationJson & { result: InviteResult }) | AddedJson;
+}
+
+interface AddedJson {
+  id: null;
+  status: 'added';
+  result: 'added' | 'already_member';
+  project: { id: string; name: string };
+  client: { id: string; email: string; first_name: string; last_name: string; status: string };
+}
+
+async function lockProject(tx: Queryable, agencyId: string, projectId: string): Promise<ProjectRef> {
+  const { rows } = await tx.query<ProjectRef & { archived_at: Date | null }>(
+    'select id, agency_id, name, archived_at from projects where agency_id = $1 and id = $2',
+    [agencyId, projectId],
+  );
+  const project = rows[0];
+  if (!project) throw notFound('Project');
+  if (project.archived_at) {
+    throw new AppError('conflict', 'Project is archived', { detail: 'Unarchive the project (PATCH /v1/projects/:id {"archived": false}) before inviting.' });
+  }
+  return project;
+}
+
+/** POST /v1/projects/:id/invitations: the rate limits, the rules in one transaction, the email after commit. */
+export async function inviteClient(deps: Deps, principal: Principal, projectId: string, raw: InviteInput): Promise<InviteResponse> {
+  requireInviter(principal);
+  const input = parseOrThrow(inviteInput, raw);
+  // Quotas count creations only, so they are taken inside the transaction once the outcome is known:
+  // fifty retries of one invite use one unit, and a 429 rolls the creation back.
+  const reservations: Reservation[] = [];
+  try {
+    const outcome = await withTransaction(deps.pool, async (tx) => {
+      const project = await lockProject(tx, principal.agencyId, projectId);
+      const result = await inviteToProjectTx(tx, deps, principal, project, input);
+      if (result.result === 'invited') {
+        reservations.push(await takeInviteQuotas(deps, principal.agencyId, result.emailIds.length ? input.email : null));
+      }
+      return result;
+    });
+    reservations.length = 0;
+    await enqueueEmails(deps, outcome.emailIds);
+    if (outcome.invitationId) {
+      const json = (await getInvitationJson(deps.pool, principal.agencyId, outcome.invitationId))!;
+      return { status: outcome.result === 'invited' ? 201 : 200, body: { ...json, result: outcome.result } };
+    }
+    const { rows } = await deps.pool.query<AddedJson['client'] & { project_name: string }>(
+      `select c.id, c.email, c.first_name, c.last_name, c.status, p.name as project_name
+         from clients c, projects p where c.id = $1 and p.id = $2`,
+      [outcome.clientId, projectId],
+    );
+    const { project_name, ...client } = rows[0]!;
+    return {
+      status: outcome.result === 'added' ? 201 : 200,
+      body: { id: null, status: 'added', result: outcome.result as 'added' | 'already_member', project: { id: projectId, name: project_name }, client },
+    };
+  } catch (err) {
+    await Promise.all(reservations.map((r) => r.give().catch(() => undefined)));
+    throw err;
+  }
+}
+
+interface InvitationLockRow {
+  id: string;
+  agency_id: string;
+  project_id: string;
+  client_id: string;
+  email: string;
+  status: 'pending' | 'accepted' | 'revoked' | 'expired';
+  expired_now: boolean;
+  last_sent_at: Date | null;
+  token_ciphertext: Buffer | null;
+}
+
+async function lockInvitation(tx: Queryable, agencyId: string, id: string): Promise<InvitationLockRow> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('Invitation');
+  const { rows } = await tx.query<InvitationLockRow>(
+    `select id, agency_id, project_id, client_id, email, status, (status = 'pending' and expires_at <= now()) as expired_now,
+            last_sent_at, token_ciphertext
+       from invitations where agency_id = $1 and id = $2 for update`,
+    [agencyId, id],
+  );
+  if (!rows[0]) throw notFound('Invitation');
+  return rows[0];
+}
+
+const notPending = (status: string, action: string) =>
+  new AppError('invitation_not_pending', `Invitation is ${status}`, {
+    detail: `Only a pending invitation can be ${action}; this one is ${status}.`,
+    extra: { invitation_status: status },
+  });
+
+/**
+ * A new link (the old one stops working), a new expiry and a new email, for a pending or expired
+ * invitation. Per-invitation limits are read from its own email history under the row lock, so every API
+ * process agrees.
+ */
+export async function resendInvitation(deps: Deps, principal: Principal, id: string): Promise<InvitationJson> {
+  requireInviter(principal);
+  const { limits } = deps.config;
+  let recipient: Reservation | undefined;
+  const emailIds = await withTransaction(deps.pool, async (tx) => {
+    const inv = await lockInvitation(tx, principal.agencyId, id);
+    const status = inv.expired_now ? 'expired' : inv.status;
+    if (status !== 'pending' && status !== 'expired') throw notPending(status, 'resent');
+    const { rows: client } = await tx.query<{ status: string }>('select status from clients where id = $1', [inv.client_id]);
+    if (client[0]?.status === 'deactivated') {
+      throw new AppError('client_deactivated', 'Client is deactivated', {
+        detail: `Reactivate the client with POST /v1/clients/${inv.client_id}/reactivate before resending.`,
+      });
+    }
+    if (inv.last_sent_at && limits.resendMinIntervalSeconds > 0) {
+      const wait = limits.resendMinIntervalSeconds - (Date.now() - inv.last_sent_at.getTime()) / 1000;
+      if (wait > 0) {
+        throw new AppError('rate_limited', 'Resent too recently', {
+          detail: `This invitation was sent less than ${limits.resendMinIntervalSeconds} s ago.`,
+          retryAfter: Math.ceil(wait),
+        });
+      }
+    }
+    const { rows: recent } = await tx.query<{ n: number; oldest: Date | null }>(
+      `select count(*)::int as n, min(created_at) as oldest from emails
+        where invitation_id = $1 and kind = 'invitation_resend' and created_at > now() - interval '1 day'`,
+      [inv.id],
+    );
+    if ((recent[0]?.n ?? 0) >= limits.resendsPerDay) {
+      const retryAfter = Math.ceil((recent[0]!.oldest!.getTime() + 86_400_000 - Date.now()) / 1000);
+      throw new AppError('rate_limited', 'Too many resends', {
+        detail: `An invitation can be resent at most ${limits.resendsPerDay} times a day.`,
+        retryAfter,
+      });
+    }
+    recipient = await takeRecipientQuota(deps, principal.agencyId, inv.email);
+    if (status === 'expired') {
+      // Another pending invitation may have been created for this address since; that one is the live one.
+      const { rowCount } = await tx.query(
+        `select 1 from invitations where project_id = $1 and email_normalized = lower(btrim($2)) and status = 'pending' and id <> $3`,
+        [inv.project_id, inv.email, inv.id],
+      );
+      if (rowCount) throw notPending('expired', 'resent (a newer invitation to this address is pending)');
+    }
+    const link = newInvitationToken(deps.appSecret);
+    await tx.query(
+      `update invitations i set status = 'pending', token_hash = $2, token_ciphertext = $3,
+              expires_at = now() + make_interval(days => a.invite_expiry_days),
+              send_count = send_count + 1, last_sent_at = now(), delivery_status = 'queued', delivery_error = null, updated_at = now()
+         from agencies a where i.id = $1 and a.id = i.agency_id`,
+      [inv.id, link.hash, link.ciphertext],
+    );
+    // Mail still waiting with the old link must not go out.
+    await tx.query(`update emails set status = 'cancelled' where invitation_id = $1 and status = 'queued'`, [inv.id]);
+    await appendEvent(tx, { agencyId: principal.agencyId, type: 'invitation.resent', subjectId: inv.id, actorId: principal.userId, data: { project_id: inv.project_id } });
+    return [
+      await queueEmailTx(tx, {
+        agencyId: principal.agencyId,
+        kind: 'invitation_resend',
+        to: inv.email,
+        invitationId: inv.id,
+        clientId: inv.client_id,
+        tokenCiphertext: link.ciphertext,
+      }),
+    ];
+  }).catch(async (err: unknown) => {
+    await recipient?.give().catch(() => undefined);
+    throw err;
+  });
+  await enqueueEmails(deps, emailIds);
+  return (await getInvitationJson(deps.pool, principal.agencyId, id))!;
+}
+
+/** Pending -> revoked. The link's hash is burnt, so it can never be redeemed, and queued mail is cancelled. */
+export async function revokeInvitation(deps: Deps, principal: Principal, id: string): Promise<InvitationJson> {
+  requireInviter(principal);
+  await withTransaction(deps.pool, async (tx) => {
+    const inv = await lockInvitation(tx, principal.agencyId, id);
+    const status = inv.expired_now ? 'expired' : inv.status;
+    if (status !== 'pending') throw notPending(status, 'revoked');
+    await tx.query(
+      `update invitations set status = 'revoked', revoked_at = now(), token_hash = null, token_ciphertext = null, updated_at = now() where id = $1`,
+      [inv.id],
+    );
+    await tx.query(`update emails set status = 'cancelled' where invitation_id = $1 and status = 'queued'`, [inv.id]);
+    await appendEvent(tx, { agencyId: principal.agencyId, type: 'invitation.revoked', subjectId: inv.id, actorId: principal.userId, data: { project_id: inv.project_id } });
+  });
+  return (await getInvitationJson(deps.pool, principal.agencyId, id))!;
+}
+
+/** "Copy invite link": the live link of a pending invitation, decrypted with the server secret. */
+export async function invitationLink(deps: Deps, principal: Principal, id: string): Promise<{ url: string; expires_at: string }> {
+  requireInviter(principal);
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('Invitation');
+  const { rows } = await deps.pool.query<{ status: string; expired_now: boolean; token_ciphertext: Buffer | null; expires_at: Date }>(
+    `select status, (status = 'pending' and expires_at <= now()) as expired_now, token_ciphertext, expires_at
+       from invitations where agency_id = $1 and id = $2`,
+    [principal.agencyId, id],
+  );
+  const inv = rows[0];
+  if (!inv) throw notFound('Invitation');
+  const status = inv.expired_now ? 'expired' : inv.status;
+  if (status !== 'pending' || !inv.token_ciphertext) throw notPending(status, 'copied as a link');
+  const token = decryptToken(deps.appSecret, inv.token_ciphertext);
+  return { url: `${deps.config.publicBaseUrl}/invite/${token}`, expires_at: inv.expires_at.toISOString() };
+}
+
+export const BULK_MAX = 500;
+
+export interface BulkItemResult {
+  id: string;
+  ok: boolean;
+  status?: string;
+  error?: { code: string; message: string };
+}
+
+/** Each id on its own: one bad id never stops the others, and each answer says what happened to it. */
+export async function bulkInvitations(deps: Deps, principal: Principal, action: 'resend' | 'revoke', ids: string[]): Promise<BulkItemResult[]> {
+  requireInviter(principal);
+  if (ids.length > BULK_MAX) {
+    throw new AppError('payload_too_large', 'Too many ids', { detail: `At most ${BULK_MAX} ids per bulk request (got ${ids.length}).` });
+  }
+  const results: BulkItemResult[] = [];
+  for (const id of [...new Set(ids)]) {
+    try {
+      const inv = action === 'resend' ? await resendInvitation(deps, principal, id) : await revokeInvitation(deps, principal, id);
+      results.push({ id, ok: true, status: inv.status });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      results.push({ id, ok: false, error: { code: err.code, message: err.detail ?? err.title } });
+    }
+  }
+  return results;
+}
+
+/** The periodic sweep: mark what expired and say so in the event feed, in bounded batches. */
+export async function expireInvitations(pool: Queryable, batch = 1000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rowCount } = await pool.query(
+      `with due as (
+         select id from invitations where status = 'pending' and expires_at <= now() order by expires_at limit $1 for update skip locked
+       ), marked as (
+         update invitations i set status = 'expired', token_hash = null, updated_at = now() from due where i.id = due.id
+         returning i.id, i.agency_id, i.project_id
+       ), cancelled as (
+         update emails e set status = 'cancelled' from marked where e.invitation_id = marked.id and e.status = 'queued'
+       )
+       insert into events (agency_id, type, subject_id, data)
+       select agency_id, 'invitation.expired', id, jsonb_build_object('project_id', project_id) from marked`,
+      [batch],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < batch) return total;
+  }
+}
