@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -51,6 +51,8 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 export const benchImport: Bench = async (args) => {
   const sizes = args.includes('--million') ? [10_000, 100_000, 1_000_000] : [10_000, 100_000];
   const dir = mkdtempSync(join(tmpdir(), 'onramp-bench-import-'));
+  // The embedded PostgreSQL runs as its own user when we are root: it must reach its data directory.
+  chmodSync(dir, 0o755);
   const db = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(join(dir, 'data'), { attach: false, fast: true });
   const redis = process.env.REDIS_URL ? null : await startPrivateRedis(join(dir, 'data'), { attach: false });
   const databaseUrl = process.env.DATABASE_URL ?? db!.url;
