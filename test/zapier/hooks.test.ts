@@ -108,9 +108,16 @@ describe('authentication.test', () => {
   it('fails clearly when nothing answers at the base URL', async () => {
     const nothing = `http://127.0.0.1:${await freePort()}`;
     const error = await rejection(zapier.appTester(zapier.app.authentication.test, { authData: auth(agency.key, nothing) }));
-    console.log(error.name, error.message);
-    expect(error.message).toContain(nothing);
-    expect(error.message).toMatch(/could not reach|ECONNREFUSED/i);
+    expect(error.name).toBe('HaltedError');
+    expect(error.message).toContain(`Zapier could not connect to Onramp at ${nothing}`);
+    expect(error.message).toContain('nothing accepted the connection');
+  });
+
+  it('fails clearly when the base URL is the Onramp host with a wrong path', async () => {
+    const wrong = `${stack.url}/console`;
+    const error = await rejection(zapier.appTester(zapier.app.authentication.test, { authData: auth(agency.key, wrong) }));
+    expect(error.name).toBe('HaltedError');
+    expect(error.message).toContain(`${wrong} is not the address of an Onramp server`);
   });
 });
 

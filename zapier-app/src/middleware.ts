@@ -159,15 +159,10 @@ export const throwForOnrampError = (response: HttpResponse, z: ZObject, bundle: 
 };
 
 /**
- * afterResponse: maps every Onramp error response to the right Zapier error, so an
- * error can never pass as success. A request that sets `skipThrowForStatus: true`
- * opts out and handles the status itself (see performUnsubscribe).
- * Also rejects a 2xx from the Onramp URL whose body is not JSON (usually a wrong base URL).
+ * Rejects a 2xx from the Onramp URL whose body is not JSON: the URL points at something else (a web page,
+ * a proxy's login page), and passing its HTML on as data would only fail later and less clearly.
  */
-export const handleErrors: AfterResponseMiddleware = (response, z, bundle) => {
-  if (response.request?.skipThrowForStatus === true) return response;
-  throwForOnrampError(response, z, bundle);
-
+export const rejectNonJson = (response: HttpResponse, z: ZObject, bundle: Bundle): void => {
   if (
     !response.request?.raw &&
     response.status !== 204 &&
@@ -183,6 +178,18 @@ export const handleErrors: AfterResponseMiddleware = (response, z, bundle) => {
       );
     }
   }
+};
+
+/**
+ * afterResponse: maps every Onramp error response to the right Zapier error, so an
+ * error can never pass as success. A request that sets `skipThrowForStatus: true`
+ * opts out and handles the status itself (see performUnsubscribe, authentication.test).
+ * Also rejects a 2xx from the Onramp URL whose body is not JSON (usually a wrong base URL).
+ */
+export const handleErrors: AfterResponseMiddleware = (response, z, bundle) => {
+  if (response.request?.skipThrowForStatus === true) return response;
+  throwForOnrampError(response, z, bundle);
+  rejectNonJson(response, z, bundle);
   return response;
 };
 
