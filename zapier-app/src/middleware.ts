@@ -70,7 +70,9 @@ export const describeProblem = (status: number, problem: Problem | undefined, fa
     .filter((e) => e && (e.field || e.message))
     .map((e) => (e.field ? `${e.field}: ${e.message ?? 'invalid'}` : String(e.message)));
   let message = parts.join('');
-  if (fieldErrors.length) message += `${/[.!?]$/.test(message) ? '' : '.'} ${fieldErrors.join('; ')}`;
+  // Onramp's detail often already lists the field messages ("last_name: is required"): say each only once.
+  const missing = fieldErrors.filter((e) => !message.includes(e));
+  if (missing.length) message += `${/[.!?]$/.test(message) ? '' : '.'} ${missing.join('; ')}`;
   const code = problem?.code ? `, ${problem.code}` : '';
   return `${message} (HTTP ${status}${code})`;
 };

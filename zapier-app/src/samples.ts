@@ -79,6 +79,7 @@ export const importSample = {
   dry_run: false,
   send_emails: true,
   filename: 'clients.csv',
+  size_bytes: 18342,
   progress: { rows_done: 0, rows_total: 0, percent: 0 },
   counts: {
     rows: 0,
@@ -119,6 +120,7 @@ export const invitationCreatedSample = {
 
 export const projectCreatedSample = {
   ...projectSample,
+  tasks: [taskSample],
   ...eventMeta('project.created', 'evt_01HZX3U0V2W4X6Y8Z0A2B4C6DE'),
 };
 
@@ -221,7 +223,12 @@ const eventFields: Field[] = [
 ];
 
 export const invitationEventFields: Field[] = [...invitationFields, ...eventFields];
-export const projectEventFields: Field[] = [...projectFields, ...eventFields];
+export const projectEventFields: Field[] = [
+  ...projectFields,
+  { key: 'tasks[]id', label: 'Task ID', type: 'string' },
+  { key: 'tasks[]title', label: 'Task Title', type: 'string' },
+  ...eventFields,
+];
 
 export const importFields: Field[] = [
   { key: 'id', label: 'Import ID', type: 'string' },
@@ -229,6 +236,7 @@ export const importFields: Field[] = [
   { key: 'dry_run', label: 'Dry Run', type: 'boolean' },
   { key: 'send_emails', label: 'Send Emails', type: 'boolean' },
   { key: 'filename', label: 'Filename', type: 'string' },
+  { key: 'size_bytes', label: 'File Size', type: 'integer' },
   { key: 'progress__rows_done', label: 'Rows Done', type: 'integer' },
   { key: 'progress__rows_total', label: 'Rows Total', type: 'integer' },
   { key: 'progress__percent', label: 'Percent Done', type: 'number' },
