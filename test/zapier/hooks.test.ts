@@ -3,7 +3,6 @@ import { freePort } from '@onramp/cli';
 import { revokeApiKey } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
-import { insertProject } from '../support/fixtures.js';
 import { Receiver, until } from './receiver.js';
 import { keyPaths, loadZapierApp, op, rejection, type LoadedApp, type ZBundle } from './zapierApp.js';
 
@@ -54,7 +53,7 @@ function verifySignature(secret: string, headers: Record<string, string>, raw: s
 }
 
 beforeAll(async () => {
-  zapier = loadZapierApp();
+  zapier = await loadZapierApp();
   await receiver.start();
   stack = await startStack({ smtp: false, env: { WEBHOOK_BACKOFF_MS: '200' } });
   agency = await createTestAgency(stack, 'Zapier Hooks');
@@ -141,7 +140,10 @@ describe('invitation_accepted (REST hook)', () => {
     }
     expect(await hookIds()).toEqual(expect.arrayContaining([h1.id, h2.id]));
 
-    const project = await insertProject(stack.deps.pool, agency.agencyId, `Hooked ${randomBytes(3).toString('hex')}`);
+    const project = await zapier.appTester<{ id: string; name: string }>(op(zapier.app.creates.create_project), {
+      authData: auth(),
+      inputData: { name: `Hooked ${randomBytes(3).toString('hex')}` },
+    });
     const { invitationId, email } = await inviteAndAccept(project.id);
 
     const delivered: Payload[] = [];

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,31 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-export function ensureZapierAppBuilt(): void {
+/**
+ * The contract suites run in parallel jest workers: one installs/builds while the others wait (an atomic mkdir
+ * is the lock; one left behind by a killed run is taken over after 15 minutes).
+ */
+async function withBuildLock(fn: () => void): Promise<void> {
+  const lock = join(zapierAppDir, '.contract-build.lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function installAndBuild(): void {
   if (!existsSync(join(zapierAppDir, 'node_modules', 'zapier-platform-core', 'package.json'))) {
     npm('ci', '--no-audit', '--no-fund');
   }
@@ -72,8 +96,12 @@ export interface LoadedApp {
   appTester: AppTester;
 }
 
-export function loadZapierApp(): LoadedApp {
-  ensureZapierAppBuilt();
+export async function ensureZapierAppBuilt(): Promise<void> {
+  await withBuildLock(installAndBuild);
+}
+
+export async function loadZapierApp(): Promise<LoadedApp> {
+  await ensureZapierAppBuilt();
   // createRequire from zapier-app's own folder: the app and the tester share zapier-app's zapier-platform-core.
   const requireFromApp = createRequire(join(zapierAppDir, 'package.json'));
   const zapier = requireFromApp('zapier-platform-core') as { createAppTester(app: unknown): AppTester };
