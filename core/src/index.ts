@@ -42,3 +42,5 @@ export * from './read/clientDetail.js';
 export * from './usecases/templates.js';
 export * from './usecases/projects.js';
 export * from './usecases/tasks.js';
+export * from './usecases/consoleSessions.js';
+export * from './read/console.js';

@@ -1,6 +1,7 @@
 import { adminCommands } from './admin.js';
 import { serveCommands } from './serve.js';
+import { userCommands } from './users.js';
 import type { Command } from './types.js';
 
 export type { Command } from './types.js';
-export const commands: Command[] = [...serveCommands, ...adminCommands];
+export const commands: Command[] = [...serveCommands, ...adminCommands, ...userCommands];

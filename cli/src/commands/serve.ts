@@ -55,6 +55,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }, m
     say('');
     say(`Onramp is running: ${base} (listening on ${api?.url})`);
     say(`  API reference   ${base}/v1/openapi.json`);
+    say(`  Firm console    ${base}/console  (set a password: npx onramp user password --email EMAIL)`);
     if (!config.isProduction) say(`  Dev mailbox     ${base}/dev/mailbox`);
     say(`  Database        ${infra.embedded.postgres ? `embedded PostgreSQL under ${config.dataDir}/postgres` : 'DATABASE_URL'}`);
     say(`  Redis           ${infra.embedded.redis ? `private redis-server under ${config.dataDir}/redis` : 'REDIS_URL'}`);

@@ -50,5 +50,6 @@ export const TokenPurpose = {
   invitation: 'invitation',
   passwordReset: 'password-reset',
   session: 'session',
+  consoleSession: 'console-session',
   csrf: 'csrf',
 } as const;
