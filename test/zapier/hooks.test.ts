@@ -1,4 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { freePort } from '@onramp/cli';
 import { revokeApiKey } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
@@ -219,4 +221,10 @@ describe('invitation_accepted (REST hook)', () => {
     );
     expect(error.name).toBe('ExpiredAuthError');
   });
+});
+
+it("leaves node:http and node:https unpatched, for this process's worker and for later suites in this jest worker", () => {
+  // See zapierApp.ts (skipHttpPatch): zapier-platform-core's logging wrapper would break got's request(url, options, cb).
+  expect((http as unknown as Record<string, unknown>).patchedByZapier).toBeUndefined();
+  expect((https as unknown as Record<string, unknown>).patchedByZapier).toBeUndefined();
 });
