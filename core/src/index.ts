@@ -44,3 +44,4 @@ export * from './usecases/projects.js';
 export * from './usecases/tasks.js';
 export * from './usecases/consoleSessions.js';
 export * from './read/console.js';
+export * from './usecases/imports/index.js';

@@ -76,8 +76,8 @@ describe('the quick start journey', () => {
     }
     expect(inviteHref).toMatch(new RegExp(`^${base}/invite/[A-Za-z0-9_-]{43}$`));
 
-    await page.goto(inviteHref!);
-    await expect(page.locator('body')).resolves.toBeTruthy();
+    const opened = await page.goto(inviteHref!);
+    expect(opened?.status()).toBe(200);
     expect(await page.textContent('body')).toContain('Welcome aboard!');
     await page.fill('#new_password', 'correct horse battery');
     await page.fill('#confirm_password', 'correct horse battery');

@@ -16,7 +16,14 @@ const concurrencyByQueue: Record<QueueName, number> = { email: 10, webhooks: 10,
  * unknown input; a payload that does not fit fails for good (UnrecoverableError) with the reason kept on
  * the failed job, where `GET /metrics` and the queue tools show it.
  */
-export async function startWorker(deps: Deps, opts: { queues?: readonly QueueName[] } = {}): Promise<RunningWorker> {
+export interface WorkerOptions {
+  queues?: readonly QueueName[];
+  /** BullMQ lock and stalled-check timings (ms); tests shorten them to see a killed worker's job resumed sooner. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise<RunningWorker> {
   const connection: Redis = createRedis(deps.config.redisUrl!, { forWorker: true });
   const workers: Worker[] = [];
   for (const queue of opts.queues ?? queues) {
@@ -36,6 +43,10 @@ export async function startWorker(deps: Deps, opts: { queues?: readonly QueueNam
         prefix: deps.config.redisPrefix,
         concurrency: concurrencyByQueue[queue],
         ...(queue === 'email' ? { limiter: { max: deps.config.limits.emailRatePerSecond, duration: 1000 } } : {}),
+        // An import whose worker died is resumed from its checkpoint, however often that happens.
+        ...(queue === 'imports' ? { maxStalledCount: 100 } : {}),
+        ...(opts.lockDurationMs ? { lockDuration: opts.lockDurationMs } : {}),
+        ...(opts.stalledIntervalMs ? { stalledInterval: opts.stalledIntervalMs } : {}),
       },
     );
     worker.on('failed', (job, err) => {

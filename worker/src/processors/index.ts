@@ -2,6 +2,7 @@ import type { JobName } from '@onramp/core';
 import type { Processor } from './types.js';
 import { sweep } from './sweep.js';
 import { touchApiKey } from './touchApiKey.js';
+import { csvImport } from './csvImport.js';
 import { sendEmail } from './sendEmail.js';
 import { deliverWebhook } from './deliverWebhook.js';
 import { fanOutEvent } from './fanOutEvent.js';
@@ -13,5 +14,5 @@ export const processors: { [N in JobName]: Processor<N> | null } = {
   'send-email': sendEmail,
   'deliver-webhook': deliverWebhook,
   'fan-out-event': fanOutEvent,
-  'csv-import': null,
+  'csv-import': csvImport,
 };
