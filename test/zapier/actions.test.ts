@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { eventsSql, withTransaction } from '@onramp/core';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { keyPaths, loadZapierApp, op, rejection, withCursorStore, type LoadedApp, type ZBundle } from './zapierApp.js';
@@ -51,27 +52,71 @@ async function createProject(input: Record<string, unknown> = {}): Promise<Creat
   });
 }
 
-/** A finished import and its import.completed event, as the CSV worker writes them (the imports API is not in main yet). */
-async function completedImport(): Promise<string> {
-  return withTransaction(stack.deps.pool, async (tx) => {
-    const { rows } = await tx.query<{ id: string }>(
-      `insert into imports (agency_id, created_by, status, filename, size_bytes, rows_total, checkpoint_row, counts, started_at, finished_at)
-       values ($1, $2, 'completed', 'clients.csv', 120, 3, 3, '{"rows": 3, "projects_created": 1, "clients_invited": 2}', now(), now()) returning id`,
-      [agency.agencyId, agency.userId],
-    );
-    await eventsSql.appendEvent(tx, { agencyId: agency.agencyId, type: 'import.completed', subjectId: rows[0]!.id });
-    return rows[0]!.id;
+/** A CSV file served over HTTP, as Zapier hands a file from an earlier step to the app: a URL to download. */
+class FileServer {
+  readonly requests: Array<{ url: string; authorization: string | undefined }> = [];
+  private server!: Server;
+  private readonly files = new Map<string, string>();
+  base = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      this.requests.push({ url: req.url ?? '', authorization: req.headers.authorization });
+      const body = this.files.get(req.url ?? '');
+      if (body === undefined) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'text/csv', 'content-disposition': 'attachment; filename="deals-export.csv"' }).end(body);
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  serve(csv: string): string {
+    const path = `/files/${tag()}`;
+    this.files.set(path, csv);
+    return `${this.base}${path}`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+const files = new FileServer();
+
+interface ImportJson extends Item {
+  status: string;
+  counts: Record<string, number>;
+}
+
+/** import_csv through the app, then the worker runs the import to its end. */
+async function importCsv(csv: string, options: Record<string, unknown> = {}): Promise<{ accepted: ImportJson; done: ImportJson }> {
+  const accepted = await run<ImportJson>('creates', 'import_csv', { file: files.serve(csv), send_emails: 'false', ...options });
+  const done = await until('the import to finish', async () => {
+    const res = await api().get(`/v1/imports/${accepted.id}`);
+    return ['completed', 'failed', 'cancelled'].includes(res.body.status) ? (res.body as ImportJson) : null;
   });
+  return { accepted, done };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 beforeAll(async () => {
   zapier = await loadZapierApp();
-  // No worker: nothing here needs a job to run (emails just wait in their queue).
-  stack = await startStack({ smtp: false, worker: false });
+  await files.start();
+  // A worker runs the CSV imports; emails go to the stack's local outbox (no SMTP needed here).
+  stack = await startStack({ smtp: false });
   agency = await createTestAgency(stack, 'Zapier Actions');
 }, 600_000);
 afterAll(async () => {
   await stack?.close();
+  await files.close();
 });
 
 describe('create_project', () => {
@@ -248,6 +293,44 @@ describe('assign_client_to_task, with the task dropdown following the chosen pro
   });
 });
 
+describe('import_csv', () => {
+  it('downloads the file from the earlier step (without the Onramp key), uploads it, and the import runs', async () => {
+    const externalId = `crm-${tag()}`;
+    const csv = [
+      'project_name,project_external_id,template,first_name,last_name,email,tasks',
+      `Imported Co,${externalId},Client onboarding,Ann,Lee,ann-${tag()}@example.test,Welcome call`,
+      `Imported Co,${externalId},Client onboarding,Bob,Ray,bob-${tag()}@example.test,Welcome call;Share brand assets`,
+      `Imported Co,${externalId},Client onboarding,Bad,Row,not-an-email,`,
+    ].join('\n');
+    const { accepted, done } = await importCsv(csv);
+    expect(accepted).toMatchObject({ status: 'queued', dry_run: false, send_emails: false, filename: 'deals-export.csv' });
+    expect(keyPaths(accepted)).toEqual(keyPaths(sampleOf('creates', 'import_csv')));
+    // The file came from a server that is not Onramp: the API key must never go there.
+    const download = files.requests.at(-1)!;
+    expect(download.authorization).toBeUndefined();
+
+    expect(done).toMatchObject({ status: 'completed', counts: { rows: 3, projects_created: 1, clients_invited: 2, assignments: 3, errors: 1 } });
+    const [project] = await run<Item[]>('searches', 'find_project', { external_id: externalId });
+    expect(project).toMatchObject({ name: 'Imported Co', external_id: externalId });
+  });
+
+  it('a dry run changes nothing', async () => {
+    const externalId = `crm-${tag()}`;
+    const { done } = await importCsv(`project_name,project_external_id,first_name,last_name,email\nDry Co,${externalId},Ann,Lee,ann-${tag()}@example.test\n`, {
+      dry_run: 'yes',
+    });
+    expect(done).toMatchObject({ status: 'completed', dry_run: true, counts: { rows: 1, projects_created: 1, clients_invited: 1 } });
+    expect(await run('searches', 'find_project', { external_id: externalId })).toEqual([]);
+  });
+
+  it('a file without a required column halts naming the column', async () => {
+    const error = await rejection(run('creates', 'import_csv', { file: files.serve('project_name,email\nX,x@example.test\n') }));
+    expect(error.name).toBe('HaltedError');
+    expect(error.message.split('\n')[0]).toMatch(/first_name|last_name/);
+    expect(error.message).toContain('HTTP 422');
+  });
+});
+
 describe('polling triggers read the feeds: items with id, newest first, shaped like the sample', () => {
   const newestFirst = (items: Item[]) => {
     const ids = items.map((i) => Number(i.event_id));
@@ -276,12 +359,13 @@ describe('polling triggers read the feeds: items with id, newest first, shaped l
   });
 
   it('import_completed', async () => {
-    const i1 = await completedImport();
-    const i2 = await completedImport();
+    const csv = (n: number) => `project_name,first_name,last_name,email\nImported ${tag()},Ann,Lee,ann-${n}-${tag()}@example.test\n`;
+    const i1 = (await importCsv(csv(1))).done;
+    const i2 = (await importCsv(csv(2))).done;
     const items = await run<Item[]>('triggers', 'import_completed');
-    expect(items.slice(0, 2).map((i) => i.id)).toEqual([i2, i1]);
+    expect(items.slice(0, 2).map((i) => i.id)).toEqual([i2.id, i1.id]);
     newestFirst(items);
-    expect(items[0]).toMatchObject({ event: 'import.completed', status: 'completed', counts: { rows: 3, projects_created: 1, clients_invited: 2 } });
+    expect(items[0]).toMatchObject({ event: 'import.completed', status: 'completed', counts: { rows: 1, projects_created: 1, clients_invited: 1 } });
     expect(keyPaths(items[0])).toEqual(keyPaths(sampleOf('triggers', 'import_completed')));
   });
 
