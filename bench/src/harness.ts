@@ -141,7 +141,7 @@ export async function loadGet(opts: {
   );
 }
 
-function summarise(result: autocannon.Result): LoadResult {
+function summarise(result: Awaited<ReturnType<typeof autocannon>>): LoadResult {
   return {
     requestsPerSec: result.requests.average,
     p50: result.latency.p50,

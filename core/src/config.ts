@@ -49,6 +49,8 @@ const envSchema = z.object({
   IMPORT_BATCH_SIZE: intFromEnv(10, 20_000).default(2000),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: boolFromEnv.default(false),
   WEBHOOK_TIMEOUT_MS: intFromEnv(100, 60_000).default(10_000),
+  WEBHOOK_BACKOFF_MS: intFromEnv(1, 3_600_000).optional(),
+  WEBHOOK_DISABLE_AFTER_FAILURES: intFromEnv(1, 10_000).default(5),
   SWEEP_INTERVAL_SECONDS: intFromEnv(1, 86_400).default(60),
   EMBEDDED_PG_PORT: intFromEnv(0, 65535).default(0),
   EMBEDDED_REDIS_PORT: intFromEnv(0, 65535).default(0),
@@ -85,6 +87,10 @@ export interface Config {
   importBatchSize: number;
   webhookAllowPrivateTargets: boolean;
   webhookTimeoutMs: number;
+  /** First retry delay of a webhook delivery (doubles each attempt); unset = the job catalog's. */
+  webhookBackoffMs: number | undefined;
+  /** A hook whose deliveries fail for good this many times in a row is disabled. */
+  webhookDisableAfterFailures: number;
   sweepIntervalSeconds: number;
   embeddedPgPort: number;
   embeddedRedisPort: number;
@@ -150,6 +156,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importBatchSize: e.IMPORT_BATCH_SIZE,
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    webhookBackoffMs: e.WEBHOOK_BACKOFF_MS,
+    webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     embeddedRedisPort: e.EMBEDDED_REDIS_PORT,

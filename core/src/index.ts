@@ -35,3 +35,13 @@ export * from './usecases/accept.js';
 export * from './usecases/clientSessions.js';
 export * from './usecases/passwordResets.js';
 export * from './read/portal.js';
+export * from './email/index.js';
+export * from './usecases/hooks.js'; // also exports net/ssrf and read/hookPayloads
+export * from './read/templates.js';
+export * from './read/clientDetail.js';
+export * from './usecases/templates.js';
+export * from './usecases/projects.js';
+export * from './usecases/tasks.js';
+export * from './usecases/consoleSessions.js';
+export * from './read/console.js';
+export * from './usecases/imports/index.js';

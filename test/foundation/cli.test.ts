@@ -52,11 +52,19 @@ describe('onramp command line', () => {
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('says plainly when the database is unreachable', async () => {
+  it('names DATABASE_URL in one line when the database is unreachable', async () => {
     const port = await freePort();
     const res = await runOnramp(['migrate'], { DATABASE_URL: `postgres://x:y@127.0.0.1:${port}/db` });
     expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/ECONNREFUSED|connect/);
+    expect(res.stderr.trim()).toBe(`onramp: configuration error: DATABASE_URL: cannot reach PostgreSQL at 127.0.0.1:${port}: ECONNREFUSED`);
+  });
+
+  it('names REDIS_URL in one line when Redis is unreachable', async () => {
+    const port = await freePort();
+    const res = await runOnramp(['worker'], { DATABASE_URL: process.env.TEST_DATABASE_URL!, REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toMatch(new RegExp(`^onramp: configuration error: REDIS_URL: cannot reach Redis at 127.0.0.1:${port}: `));
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('agency create works against a running database (DATABASE_URL) and prints JSON', async () => {

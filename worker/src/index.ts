@@ -1,6 +1,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { createRedis, jobCatalog, queues, type Deps, type JobName, type QueueName, type Redis } from '@onramp/core';
 import { processors } from './processors/index.js';
+import { closeMailer } from './processors/sendEmail.js';
+import { scheduleWebhookDispatch } from './processors/fanOutEvent.js';
 
 export interface RunningWorker {
   workers: Worker[];
@@ -14,7 +16,14 @@ const concurrencyByQueue: Record<QueueName, number> = { email: 10, webhooks: 10,
  * unknown input; a payload that does not fit fails for good (UnrecoverableError) with the reason kept on
  * the failed job, where `GET /metrics` and the queue tools show it.
  */
-export async function startWorker(deps: Deps, opts: { queues?: readonly QueueName[] } = {}): Promise<RunningWorker> {
+export interface WorkerOptions {
+  queues?: readonly QueueName[];
+  /** BullMQ lock and stalled-check timings (ms); tests shorten them to see a killed worker's job resumed sooner. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise<RunningWorker> {
   const connection: Redis = createRedis(deps.config.redisUrl!, { forWorker: true });
   const workers: Worker[] = [];
   for (const queue of opts.queues ?? queues) {
@@ -34,6 +43,10 @@ export async function startWorker(deps: Deps, opts: { queues?: readonly QueueNam
         prefix: deps.config.redisPrefix,
         concurrency: concurrencyByQueue[queue],
         ...(queue === 'email' ? { limiter: { max: deps.config.limits.emailRatePerSecond, duration: 1000 } } : {}),
+        // An import whose worker died is resumed from its checkpoint, however often that happens.
+        ...(queue === 'imports' ? { maxStalledCount: 100 } : {}),
+        ...(opts.lockDurationMs ? { lockDuration: opts.lockDurationMs } : {}),
+        ...(opts.stalledIntervalMs ? { stalledInterval: opts.stalledIntervalMs } : {}),
       },
     );
     worker.on('failed', (job, err) => {
@@ -46,10 +59,12 @@ export async function startWorker(deps: Deps, opts: { queues?: readonly QueueNam
   await deps.jobs
     .queue('maintenance')
     .upsertJobScheduler('sweep', { every: deps.config.sweepIntervalSeconds * 1000 }, { name: 'sweep', data: {}, opts: { attempts: 1 } });
+  if ((opts.queues ?? queues).includes('webhooks')) await scheduleWebhookDispatch(deps);
   return {
     workers,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      closeMailer(deps);
       connection.disconnect();
     },
   };
@@ -57,3 +72,4 @@ export async function startWorker(deps: Deps, opts: { queues?: readonly QueueNam
 
 export { sweepSteps } from './processors/sweep.js';
 export { processors } from './processors/index.js';
+export { requeueStuckEmails } from './processors/emailSweep.js';

@@ -1,13 +1,14 @@
 import { createAgency, findSingleFirmUserByEmail, issueApiKey, migrate, revokeApiKey, createLogger, type Config } from '@onramp/core';
-import { buildDeps, resolveInfra } from '../runtime/stack.js';
+import { buildDeps, checkReachable, resolveInfra } from '../runtime/stack.js';
 import type { Command } from './types.js';
 
 /** Run against the database: the configured one, the running embedded one, or one started for this command. */
-async function withDatabase<T>(config: Config, fn: (deps: ReturnType<typeof buildDeps>) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(config: Config, fn: (deps: ReturnType<typeof buildDeps>) => Promise<T>): Promise<T> {
   const infra = await resolveInfra(config, 'attach-or-own', { needRedis: false });
   const deps = buildDeps({ ...config, logLevel: 'warn' }, { ...infra, redisUrl: infra.redisUrl || 'redis://127.0.0.1:1' }, createLogger('warn'));
   deps.redis.disconnect();
   try {
+    await checkReachable(deps, { redis: false });
     await migrate(deps.pool);
     return await fn(deps);
   } finally {

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { ConfigError, migrate, createLogger, type Config } from '@onramp/core';
 import { startApi, type RunningApi } from '@onramp/connector-api';
 import { startWorker, type RunningWorker } from '@onramp/worker';
-import { buildDeps, resolveInfra, type InfraMode } from '../runtime/stack.js';
+import { buildDeps, checkReachable, resolveInfra, type InfraMode } from '../runtime/stack.js';
 import type { Command } from './types.js';
 
 function assertPortFree(port: number, host: string): Promise<void> {
@@ -37,6 +37,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }, m
     })());
   try {
     deps = buildDeps(config, infra, logger);
+    await checkReachable(deps, { redis: true });
     await migrate(deps.pool, logger);
     if (roles.worker) worker = await startWorker(deps);
     if (roles.api) api = await startApi(deps);
@@ -54,6 +55,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }, m
     say('');
     say(`Onramp is running: ${base} (listening on ${api?.url})`);
     say(`  API reference   ${base}/v1/openapi.json`);
+    say(`  Firm console    ${base}/console  (set a password: npx onramp user password --email EMAIL)`);
     if (!config.isProduction) say(`  Dev mailbox     ${base}/dev/mailbox`);
     say(`  Database        ${infra.embedded.postgres ? `embedded PostgreSQL under ${config.dataDir}/postgres` : 'DATABASE_URL'}`);
     say(`  Redis           ${infra.embedded.redis ? `private redis-server under ${config.dataDir}/redis` : 'REDIS_URL'}`);

@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   JobBus,
   createLogger,
   createPool,
@@ -80,6 +81,38 @@ export async function resolveInfra(
       for (const stop of stops.reverse()) await stop();
     },
   };
+}
+
+function describe(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? 6379 : 5432)}`;
+  } catch {
+    return 'the configured address';
+  }
+}
+
+/**
+ * Reach both services once at start, with a deadline, so a wrong URL is one clear line naming the
+ * setting instead of a stack trace or a process that retries forever.
+ */
+export async function checkReachable(deps: Deps, opts: { redis: boolean; timeoutMs?: number }): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const withDeadline = <T>(p: Promise<T>, what: string) =>
+    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s (${what})`)), timeoutMs).unref())]);
+  try {
+    await withDeadline(deps.pool.query('select 1'), 'database');
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    throw new ConfigError('DATABASE_URL', `cannot reach PostgreSQL at ${describe(deps.config.databaseUrl!)}: ${e.code ?? e.message}`);
+  }
+  if (!opts.redis) return;
+  try {
+    await withDeadline(deps.redis.ping(), 'redis');
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    throw new ConfigError('REDIS_URL', `cannot reach Redis at ${describe(deps.config.redisUrl!)}: ${e.code ?? e.message}`);
+  }
 }
 
 export interface OwnedDeps extends Deps {

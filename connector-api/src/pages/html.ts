@@ -106,6 +106,8 @@ export interface PageOptions {
   body: SafeHtml;
   /** Extra markup on the right of the header (the portal's sign-out form). */
   headerExtra?: SafeHtml | undefined;
+  /** A constant stylesheet appended to the shared one (the console's wider layout and tables). */
+  css?: string | undefined;
 }
 
 /** A whole document; the style element carries a per-response nonce so the CSP needs no unsafe-inline. */
@@ -120,7 +122,7 @@ export function layout(opts: PageOptions, nonce: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <title>${opts.title} · ${brand.name}</title>
-<style nonce="${nonce}">${new SafeHtml(styles(colour))}</style>
+<style nonce="${nonce}">${new SafeHtml(styles(colour) + (opts.css ?? ''))}</style>
 </head>
 <body>
 <header>${logo ? html`<img src="${logo}" alt="">` : ''}<span class="agency">${brand.name}</span>${opts.headerExtra ?? ''}</header>

@@ -1,10 +1,14 @@
 import type { Express } from 'express';
 import type { Deps } from '@onramp/core';
 import { clientPages } from './client.js';
+import { consolePages } from './console.js';
+import { mountMailbox } from './mailbox.js';
 
 /** HTML pages (accept, portal, console, dev mailbox) mount here; each feature adds its own file. */
 export function mountPages(app: Express, deps: Deps): void {
+  mountMailbox(app, deps);
   app.use(clientPages(deps));
+  app.use(consolePages(deps));
   app.get('/', (_req, res) => {
     res
       .type('text/html')

@@ -5,8 +5,17 @@ export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+// Derived keys depend only on (secret, purpose): derive once, not per token (a CSV import hashes 100k).
+const subKeys = new Map<string, Buffer>();
+
 function subKey(secret: string, purpose: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), `onramp:${purpose}`, 32));
+  const id = `${purpose}\u0000${secret}`;
+  let key = subKeys.get(id);
+  if (!key) {
+    key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), `onramp:${purpose}`, 32));
+    subKeys.set(id, key);
+  }
+  return key;
 }
 
 /**
@@ -50,5 +59,6 @@ export const TokenPurpose = {
   invitation: 'invitation',
   passwordReset: 'password-reset',
   session: 'session',
+  consoleSession: 'console-session',
   csrf: 'csrf',
 } as const;

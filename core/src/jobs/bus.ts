@@ -6,6 +6,8 @@ export interface EnqueueOptions {
   /** Deterministic id: BullMQ ignores a second add with the same id, which makes producers idempotent. */
   jobId?: string;
   delayMs?: number;
+  /** Overrides the catalog's first backoff delay (same backoff type), e.g. WEBHOOK_BACKOFF_MS. */
+  backoffDelayMs?: number;
 }
 
 /** The producer side of the job catalog. Validates every payload before it reaches Redis. */
@@ -34,7 +36,7 @@ export class JobBus {
     const def = jobCatalog[name];
     return {
       attempts: def.attempts,
-      backoff: def.backoff,
+      backoff: opts.backoffDelayMs ? { ...def.backoff, delay: opts.backoffDelayMs } : def.backoff,
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       // Failed jobs stay visible for a week: a failure is something a person must be able to see.
       removeOnFail: { age: 7 * 24 * 3600 },
@@ -52,6 +54,7 @@ export class JobBus {
   async enqueueMany<N extends JobName>(
     name: N,
     items: Array<{ payload: JobPayload<N>; jobId?: string }>,
+    common: Omit<EnqueueOptions, 'jobId'> = {},
   ): Promise<void> {
     if (items.length === 0) return;
     const def = jobCatalog[name];
@@ -61,7 +64,7 @@ export class JobBus {
         items.slice(i, i + 1000).map((item) => ({
           name,
           data: def.payload.parse(item.payload),
-          opts: this.options(name, item.jobId ? { jobId: item.jobId } : {}),
+          opts: this.options(name, { ...common, ...(item.jobId ? { jobId: item.jobId } : {}) }),
         })),
       );
     }

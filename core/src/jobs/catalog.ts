@@ -23,9 +23,11 @@ export const jobCatalog = {
     attempts: 8,
     backoff: { type: 'exponential', delay: 5_000 },
   },
+  // Scheduled every second (worker/src/processors/fanOutEvent.ts); an eventId is accepted for writers that
+  // want to nudge the dispatcher right after commit, but the scan never depends on it.
   'fan-out-event': {
     queue: 'webhooks',
-    payload: z.object({ eventId: z.number().int().positive() }),
+    payload: z.object({ eventId: z.number().int().positive().optional() }),
     attempts: 5,
     backoff: { type: 'exponential', delay: 1_000 },
   },

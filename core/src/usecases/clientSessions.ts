@@ -100,12 +100,13 @@ const LOGIN_WINDOW_SECONDS = 900;
 
 /**
  * Guessing passwords: at most 10 tries per email address per 15 minutes, counted in Redis so every API
- * process shares the count. The address is hashed so it never sits in a Redis key.
+ * process shares the count. The address is hashed so it never sits in a Redis key. The console counts
+ * under its own scope, so a client and a firm user sharing an address do not lock each other out.
  */
-async function takeLoginAttempt(deps: Pick<Deps, 'redis' | 'config'>, email: string): Promise<void> {
-  const who = createHash('sha256').update(`login:${email.toLowerCase()}`).digest('base64url').slice(0, 22);
+export async function takeLoginAttempt(deps: Pick<Deps, 'redis' | 'config'>, email: string, scope: 'login' | 'console-login' = 'login'): Promise<void> {
+  const who = createHash('sha256').update(`${scope}:${email.toLowerCase()}`).digest('base64url').slice(0, 22);
   const window = Math.floor(Date.now() / 1000 / LOGIN_WINDOW_SECONDS);
-  const key = `${deps.config.redisPrefix}:rl:login:${who}:${window}`;
+  const key = `${deps.config.redisPrefix}:rl:${scope}:${who}:${window}`;
   const results = await deps.redis.multi().incr(key).expire(key, LOGIN_WINDOW_SECONDS + 5).exec();
   if (Number(results?.[0]?.[1] ?? 0) > LOGIN_ATTEMPTS_PER_WINDOW) {
     const retryAfter = (window + 1) * LOGIN_WINDOW_SECONDS - Math.floor(Date.now() / 1000);

@@ -2,13 +2,17 @@ import type { JobName } from '@onramp/core';
 import type { Processor } from './types.js';
 import { sweep } from './sweep.js';
 import { touchApiKey } from './touchApiKey.js';
+import { csvImport } from './csvImport.js';
+import { sendEmail } from './sendEmail.js';
+import { deliverWebhook } from './deliverWebhook.js';
+import { fanOutEvent } from './fanOutEvent.js';
 
 /** Every job name must have a processor: the type makes a missing one a compile error. */
 export const processors: { [N in JobName]: Processor<N> | null } = {
   'touch-api-key': touchApiKey,
   sweep,
-  'send-email': null,
-  'deliver-webhook': null,
-  'fan-out-event': null,
-  'csv-import': null,
+  'send-email': sendEmail,
+  'deliver-webhook': deliverWebhook,
+  'fan-out-event': fanOutEvent,
+  'csv-import': csvImport,
 };

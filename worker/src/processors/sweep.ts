@@ -1,5 +1,6 @@
 import { expireInvitations, type Deps } from '@onramp/core';
 import type { Processor } from './types.js';
+import { requeueStuckEmails } from './emailSweep.js';
 
 export type SweepStep = (deps: Deps) => Promise<Record<string, number>>;
 
@@ -13,7 +14,7 @@ export const purgeIdempotencyKeys: SweepStep = async (deps) => {
 export const expireInvitationsStep: SweepStep = async (deps) => ({ invitationsExpired: await expireInvitations(deps.pool) });
 
 /** The periodic sweep runs every step; features register theirs in sweepSteps. */
-export const sweepSteps: SweepStep[] = [purgeIdempotencyKeys, expireInvitationsStep];
+export const sweepSteps: SweepStep[] = [purgeIdempotencyKeys, expireInvitationsStep, requeueStuckEmails];
 
 export const sweep: Processor<'sweep'> = async (_payload, deps) => {
   const results: Record<string, number> = {};

@@ -1,0 +1,18 @@
+// The import worker alone in its own process, so its peak RSS is the worker's and nobody else's.
+import { createLogger, loadConfig } from '@onramp/core';
+import { buildDeps } from '@onramp/cli';
+import { startWorker } from '@onramp/worker';
+
+const config = loadConfig(process.env);
+const deps = buildDeps(config, { databaseUrl: config.databaseUrl!, redisUrl: config.redisUrl! }, createLogger('warn'));
+const worker = await startWorker(deps, { queues: ['imports'] });
+process.stdout.write('ready\n');
+const report = () => process.stdout.write(`maxrss ${process.resourceUsage().maxRSS}\n`);
+const timer = setInterval(report, 250);
+process.on('SIGTERM', async () => {
+  clearInterval(timer);
+  report();
+  await worker.close();
+  await deps.close();
+  process.exit(0);
+});

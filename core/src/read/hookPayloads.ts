@@ -1,0 +1,107 @@
+import type { Queryable } from '../db/pool.js';
+import type { EventRow } from '../sql/events.js';
+import type { HookEvent } from '../sql/hooks.js';
+import { importColumns, toImportJson, type ImportRow } from './imports.js';
+import { getInvitationsJson } from './invitations.js';
+import { listTasksJson, projectColumns, toProjectJson, type ProjectRow } from './projects.js';
+import type { ImportJson, InvitationJson, ProjectJson, TaskJson } from './resources.js';
+
+/**
+ * What a webhook delivery POSTs and what GET /v1/feeds/:event lists: one function builds both, so a Zap
+ * sees the same fields whether it polls or is pushed to. The entity is read as it is when the payload is
+ * built (delivery time or poll time), not as it was when the event happened; `event`, `event_id` and
+ * `occurred_at` pin down which change the payload announces.
+ */
+export type HookPayload = (InvitationJson | (ProjectJson & { tasks: TaskJson[] }) | ImportJson) & {
+  id: string;
+  event: HookEvent;
+  event_id: string;
+  occurred_at: string;
+};
+
+export type PayloadEvent = Pick<EventRow, 'id' | 'agency_id' | 'type' | 'subject_id' | 'created_at'>;
+
+async function projectsWithTasks(db: Queryable, agencyId: string, ids: string[]): Promise<Map<string, ProjectJson & { tasks: TaskJson[] }>> {
+  const out = new Map<string, ProjectJson & { tasks: TaskJson[] }>();
+  if (ids.length === 0) return out;
+  const { rows } = await db.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and id = any($2::uuid[])`, [agencyId, ids]);
+  for (const r of rows) out.set(r.id, { ...toProjectJson(r), tasks: [] });
+  if (rows.length === 0) return out;
+  // listTasksJson itself, so a payload's tasks can never drift from GET /v1/projects/:id/tasks.
+  await Promise.all(
+    rows.map(async (r) => {
+      out.get(r.id)!.tasks = await listTasksJson(db, agencyId, r.id);
+    }),
+  );
+  return out;
+}
+
+async function importsById(db: Queryable, agencyId: string, ids: string[], publicBaseUrl: string): Promise<Map<string, ImportJson>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await db.query<ImportRow>(`select ${importColumns} from imports where agency_id = $1 and id = any($2::uuid[])`, [agencyId, ids]);
+  return new Map(rows.map((r) => [r.id, toImportJson(r, publicBaseUrl)]));
+}
+
+/**
+ * Payloads for events of one agency, keyed by event id. An event whose entity no longer exists (or has no
+ * subject) has no payload and is absent from the map.
+ */
+export async function buildHookPayloads(
+  db: Queryable,
+  agencyId: string,
+  events: PayloadEvent[],
+  publicBaseUrl: string,
+): Promise<Map<number, HookPayload>> {
+  const subjects = (prefix: string) => [
+    ...new Set(events.filter((e) => e.type.startsWith(prefix) && e.subject_id && e.agency_id === agencyId).map((e) => e.subject_id!)),
+  ];
+  const invitationIds = subjects('invitation.');
+  const [invitations, projects, imports] = await Promise.all([
+    invitationIds.length ? getInvitationsJson(db, agencyId, invitationIds) : Promise.resolve(new Map<string, InvitationJson>()),
+    projectsWithTasks(db, agencyId, subjects('project.')),
+    importsById(db, agencyId, subjects('import.'), publicBaseUrl),
+  ]);
+  const out = new Map<number, HookPayload>();
+  for (const e of events) {
+    if (!e.subject_id || e.agency_id !== agencyId) continue;
+    const entity = e.type.startsWith('invitation.')
+      ? invitations.get(e.subject_id)
+      : e.type.startsWith('project.')
+        ? projects.get(e.subject_id)
+        : e.type.startsWith('import.')
+          ? imports.get(e.subject_id)
+          : undefined;
+    if (!entity) continue;
+    out.set(e.id, {
+      ...entity,
+      id: e.subject_id,
+      event: e.type as HookEvent,
+      event_id: String(e.id),
+      occurred_at: e.created_at.toISOString(),
+    });
+  }
+  return out;
+}
+
+/**
+ * The polling feed: newest first, one item per entity (the newest event about it). Reads twice the limit
+ * of events so that duplicates and vanished entities rarely leave the page short.
+ */
+export async function listFeedPayloads(
+  db: Queryable,
+  agencyId: string,
+  event: HookEvent,
+  limit: number,
+  publicBaseUrl: string,
+): Promise<HookPayload[]> {
+  const { rows } = await db.query<PayloadEvent>(
+    `select id, agency_id, type, subject_id, created_at from events
+      where agency_id = $1 and type = $2 and subject_id is not null
+      order by id desc limit $3`,
+    [agencyId, event, limit * 2],
+  );
+  const seen = new Set<string>();
+  const newest = rows.filter((e) => (seen.has(e.subject_id!) ? false : (seen.add(e.subject_id!), true))).slice(0, limit);
+  const payloads = await buildHookPayloads(db, agencyId, newest, publicBaseUrl);
+  return newest.map((e) => payloads.get(e.id)).filter((p): p is HookPayload => p !== undefined);
+}

@@ -1,0 +1,168 @@
+import type { Queryable } from '../db/pool.js';
+import type { EmailKind } from '../usecases/emails.js';
+
+export type EmailStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled';
+
+export interface EmailRow {
+  id: string;
+  agency_id: string;
+  kind: EmailKind;
+  to_address: string;
+  invitation_id: string | null;
+  client_id: string | null;
+  firm_user_id: string | null;
+  token_ciphertext: Buffer | null;
+  status: EmailStatus;
+  attempts: number;
+  error: string | null;
+  message_id: string | null;
+  created_at: Date;
+  sent_at: Date | null;
+  locked_until: Date | null;
+}
+
+const columns =
+  'id, agency_id, kind, to_address, invitation_id, client_id, firm_user_id, token_ciphertext, status, attempts, error, message_id, created_at, sent_at, locked_until';
+
+/** The worker only has the id from the job payload; every later query is scoped by the row's agency_id. */
+export async function getEmailById(db: Queryable, id: string): Promise<EmailRow | null> {
+  const { rows } = await db.query<EmailRow>(`select ${columns} from emails where id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/**
+ * Claim an email for one send attempt: queued (or sending with an expired lease: the previous worker died
+ * mid-send) -> sending, attempts + 1. Returns null when another attempt holds the lease or it is done.
+ */
+export async function claimEmail(db: Queryable, id: string, leaseSeconds: number): Promise<EmailRow | null> {
+  const { rows } = await db.query<EmailRow>(
+    `update emails set status = 'sending', attempts = attempts + 1, locked_until = now() + make_interval(secs => $2)
+      where id = $1 and (status = 'queued' or (status = 'sending' and locked_until < now()))
+      returning ${columns}`,
+    [id, leaseSeconds],
+  );
+  return rows[0] ?? null;
+}
+
+export async function markEmailSent(db: Queryable, agencyId: string, id: string, messageId: string): Promise<void> {
+  await db.query(
+    `update emails set status = 'sent', sent_at = now(), message_id = $3, error = null, locked_until = null
+      where agency_id = $1 and id = $2`,
+    [agencyId, id, messageId],
+  );
+}
+
+/** Terminal, non-sent outcomes. Only from `sending`/`queued`, so a late attempt never un-sends a sent email. */
+export async function markEmailFinished(
+  db: Queryable,
+  agencyId: string,
+  id: string,
+  status: 'failed' | 'cancelled',
+  error: string,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update emails set status = $3, error = $4, locked_until = null
+      where agency_id = $1 and id = $2 and status in ('queued', 'sending')`,
+    [agencyId, id, status, error.slice(0, 2000)],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** A transient failure: back to queued (BullMQ retries with backoff), the reason kept for people to see. */
+export async function releaseEmail(db: Queryable, agencyId: string, id: string, error: string): Promise<void> {
+  await db.query(
+    `update emails set status = 'queued', error = $3, locked_until = null where agency_id = $1 and id = $2 and status = 'sending'`,
+    [agencyId, id, error.slice(0, 2000)],
+  );
+}
+
+/**
+ * The delivery status shown on an invitation follows its newest invitation email only: an old job that
+ * finishes late never overwrites what a newer send reported.
+ */
+export async function setInvitationDelivery(
+  db: Queryable,
+  agencyId: string,
+  invitationId: string,
+  emailId: string,
+  status: 'sent' | 'failed',
+  error: string | null,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update invitations i set delivery_status = $4, delivery_error = $5, updated_at = now()
+      where i.agency_id = $1 and i.id = $2
+        and $3::uuid = (select e.id from emails e
+                         where e.agency_id = $1 and e.invitation_id = $2 and e.kind in ('invitation', 'invitation_resend')
+                         order by e.created_at desc, e.id desc limit 1)`,
+    [agencyId, invitationId, emailId, status, error === null ? null : error.slice(0, 2000)],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export interface InvitationForEmail {
+  id: string;
+  status: 'pending' | 'accepted' | 'revoked' | 'expired';
+  expires_at: Date;
+  token_ciphertext: Buffer | null;
+  message: string | null;
+  accepted_at: Date | null;
+  project_name: string;
+  client_first_name: string;
+  client_last_name: string;
+  client_email: string;
+  inviter_name: string | null;
+  inviter_email: string | null;
+}
+
+export async function getInvitationForEmail(db: Queryable, agencyId: string, invitationId: string): Promise<InvitationForEmail | null> {
+  const { rows } = await db.query<InvitationForEmail>(
+    `select i.id, i.status, i.expires_at, i.token_ciphertext, i.message, i.accepted_at,
+            p.name as project_name, c.first_name as client_first_name, c.last_name as client_last_name,
+            c.email as client_email, u.name as inviter_name, u.email as inviter_email
+       from invitations i
+       join projects p on p.id = i.project_id and p.agency_id = i.agency_id
+       join clients c on c.id = i.client_id and c.agency_id = i.agency_id
+       left join firm_users u on u.id = i.created_by and u.agency_id = i.agency_id
+      where i.agency_id = $1 and i.id = $2`,
+    [agencyId, invitationId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getClientName(db: Queryable, agencyId: string, clientId: string): Promise<{ first_name: string; last_name: string } | null> {
+  const { rows } = await db.query<{ first_name: string; last_name: string }>(
+    'select first_name, last_name from clients where agency_id = $1 and id = $2',
+    [agencyId, clientId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getFirmUserName(db: Queryable, agencyId: string, userId: string): Promise<{ name: string | null } | null> {
+  const { rows } = await db.query<{ name: string | null }>('select name from firm_users where agency_id = $1 and id = $2', [agencyId, userId]);
+  return rows[0] ?? null;
+}
+
+export async function getPasswordReset(
+  db: Queryable,
+  agencyId: string,
+  tokenHash: Buffer,
+): Promise<{ client_id: string; expires_at: Date; used_at: Date | null } | null> {
+  const { rows } = await db.query<{ client_id: string; expires_at: Date; used_at: Date | null }>(
+    'select client_id, expires_at, used_at from password_resets where agency_id = $1 and token_hash = $2',
+    [agencyId, tokenHash],
+  );
+  return rows[0] ?? null;
+}
+
+/** Outbox rows a sweep should look at: queued for a while, or sending with a lease long expired. */
+export async function findStuckEmails(db: Queryable, queuedForSeconds: number, limit: number): Promise<Array<{ id: string; agency_id: string; status: EmailStatus; attempts: number }>> {
+  const { rows } = await db.query<{ id: string; agency_id: string; status: EmailStatus; attempts: number }>(
+    `(select id, agency_id, status, attempts from emails
+       where status = 'queued' and created_at < now() - make_interval(secs => $1) order by created_at limit $2)
+     union all
+     (select id, agency_id, status, attempts from emails
+       where status = 'sending' and locked_until < now() - make_interval(secs => $1) order by locked_until limit $2)`,
+    [queuedForSeconds, limit],
+  );
+  return rows;
+}

@@ -1,0 +1,361 @@
+import type { Queryable } from '../db/pool.js';
+import type { ImportCounts } from '../read/resources.js';
+
+/**
+ * SQL of the CSV import. Every statement takes arrays (unnest) so a batch of thousands of rows costs a
+ * fixed number of round trips, and every insert is conflict-safe so a replayed batch creates nothing twice.
+ */
+
+export interface ImportState {
+  id: string;
+  agency_id: string;
+  created_by: string | null;
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  dry_run: boolean;
+  send_emails: boolean;
+  default_template: string | null;
+  checkpoint_row: number;
+  rows_total: number | null;
+  counts: Partial<ImportCounts>;
+  cancel_requested: boolean;
+  sha256: string | null;
+}
+
+const stateColumns = 'id, agency_id, created_by, status, dry_run, send_emails, default_template, checkpoint_row, rows_total, counts, cancel_requested, sha256';
+
+/** The worker knows only the id; everything after this is scoped by the row's agency_id. */
+export async function getImportState(db: Queryable, id: string, lock = false): Promise<ImportState | null> {
+  const { rows } = await db.query<ImportState>(`select ${stateColumns} from imports where id = $1${lock ? ' for update' : ''}`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function insertImport(
+  db: Queryable,
+  input: { agencyId: string; createdBy: string; filename: string | null; dryRun: boolean; sendEmails: boolean; defaultTemplate: string | null },
+): Promise<{ id: string }> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into imports (agency_id, created_by, filename, dry_run, send_emails, default_template) values ($1, $2, $3, $4, $5, $6) returning id`,
+    [input.agencyId, input.createdBy, input.filename, input.dryRun, input.sendEmails, input.defaultTemplate],
+  );
+  return rows[0]!;
+}
+
+export async function insertChunk(db: Queryable, importId: string, chunkNo: number, data: Buffer): Promise<void> {
+  await db.query('insert into import_chunks (import_id, chunk_no, data) values ($1, $2, $3)', [importId, chunkNo, data]);
+}
+
+export async function deleteImport(db: Queryable, agencyId: string, id: string): Promise<void> {
+  await db.query('delete from imports where agency_id = $1 and id = $2', [agencyId, id]);
+}
+
+export interface TemplateInfo {
+  id: string;
+  name: string;
+  tasks: Array<{ title: string; position: number }>;
+}
+
+export async function findTemplatesByName(db: Queryable, agencyId: string, lowerNames: string[]): Promise<Array<TemplateInfo & { key: string }>> {
+  if (lowerNames.length === 0) return [];
+  const { rows } = await db.query<TemplateInfo & { key: string }>(
+    `select t.id, t.name, lower(t.name) as key,
+            coalesce(json_agg(json_build_object('title', tt.title, 'position', tt.position) order by tt.position)
+                     filter (where tt.id is not null), '[]') as tasks
+       from templates t left join template_tasks tt on tt.template_id = t.id
+      where t.agency_id = $1 and lower(t.name) = any($2::text[])
+      group by t.id`,
+    [agencyId, lowerNames],
+  );
+  return rows;
+}
+
+export interface ExistingClient {
+  id: string;
+  email_normalized: string;
+  status: 'inactive' | 'invited' | 'active' | 'deactivated';
+  firm_user: boolean;
+}
+
+/** Clients by normalised email, plus which of those emails belong to a firm user of the agency. */
+export async function findClientsAndFirmUsers(db: Queryable, agencyId: string, emails: string[]): Promise<{ clients: ExistingClient[]; firmUsers: Set<string> }> {
+  const { rows } = await db.query<{ kind: 'c' | 'f'; id: string | null; email_normalized: string; status: ExistingClient['status'] | null }>(
+    `select 'c' as kind, id, email_normalized, status from clients where agency_id = $1 and email_normalized = any($2::text[])
+     union all
+     select 'f', null, email_normalized, null from firm_users where agency_id = $1 and email_normalized = any($2::text[])`,
+    [agencyId, emails],
+  );
+  const firmUsers = new Set(rows.filter((r) => r.kind === 'f').map((r) => r.email_normalized));
+  const clients = rows.filter((r) => r.kind === 'c').map((r) => ({ id: r.id!, email_normalized: r.email_normalized, status: r.status!, firm_user: false }));
+  return { clients, firmUsers };
+}
+
+export interface ImportProjectRow {
+  project_key: string;
+  project_id: string;
+  template_id: string | null;
+  created: boolean;
+}
+
+export async function findImportProjects(db: Queryable, importId: string, keys: string[]): Promise<ImportProjectRow[]> {
+  const { rows } = await db.query<ImportProjectRow>(
+    'select project_key, project_id, template_id, created from import_projects where import_id = $1 and project_key = any($2::text[])',
+    [importId, keys],
+  );
+  return rows;
+}
+
+/** Existing projects by external id, and by exact name among projects without one (the oldest wins). */
+export async function findProjectsByKey(
+  db: Queryable,
+  agencyId: string,
+  externalIds: string[],
+  names: string[],
+): Promise<Array<{ key: string; id: string; template_id: string | null }>> {
+  const { rows } = await db.query<{ key: string; id: string; template_id: string | null }>(
+    `select 'x:' || external_id as key, id, template_id from projects where agency_id = $1 and external_id = any($2::text[])
+     union all
+     select * from (
+       select distinct on (name) 'n:' || name as key, id, template_id from projects
+        where agency_id = $1 and external_id is null and name = any($3::text[]) order by name, seq
+     ) n`,
+    [agencyId, externalIds, names],
+  );
+  return rows;
+}
+
+export async function findTasksOfProjects(db: Queryable, agencyId: string, projectIds: string[]): Promise<Array<{ id: string; project_id: string; key: string }>> {
+  if (projectIds.length === 0) return [];
+  const { rows } = await db.query<{ id: string; project_id: string; key: string }>(
+    'select id, project_id, lower(title) as key from tasks where agency_id = $1 and project_id = any($2::uuid[])',
+    [agencyId, projectIds],
+  );
+  return rows;
+}
+
+export async function findImportKeys(db: Queryable, importId: string, keys: string[], emails: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const { rows } = await db.query<{ k: string }>(
+    `select k.project_key || E'\\n' || k.email_normalized as k from import_keys k
+       join unnest($2::text[], $3::text[]) as u(pk, em) on k.project_key = u.pk and k.email_normalized = u.em
+      where k.import_id = $1`,
+    [importId, keys, emails],
+  );
+  return new Set(rows.map((r) => r.k));
+}
+
+export async function findPendingInvitations(db: Queryable, agencyId: string, projectIds: string[], emails: string[]): Promise<Set<string>> {
+  if (projectIds.length === 0) return new Set();
+  const { rows } = await db.query<{ k: string }>(
+    `select i.project_id || E'\\n' || i.email_normalized as k from invitations i
+       join unnest($2::uuid[], $3::text[]) as u(p, em) on i.project_id = u.p and i.email_normalized = u.em
+      where i.agency_id = $1 and i.status = 'pending' and i.expires_at > now()`,
+    [agencyId, projectIds, emails],
+  );
+  return new Set(rows.map((r) => r.k));
+}
+
+export async function findMemberships(db: Queryable, agencyId: string, projectIds: string[], clientIds: string[]): Promise<Set<string>> {
+  if (projectIds.length === 0) return new Set();
+  const { rows } = await db.query<{ k: string }>(
+    `select m.project_id || E'\\n' || m.client_id as k from memberships m
+       join unnest($2::uuid[], $3::uuid[]) as u(p, c) on m.project_id = u.p and m.client_id = u.c
+      where m.agency_id = $1`,
+    [agencyId, projectIds, clientIds],
+  );
+  return new Set(rows.map((r) => r.k));
+}
+
+/** Creates projects with their template's tasks and a project.created event each; returns what was created. */
+export async function createProjects(
+  db: Queryable,
+  input: { agencyId: string; actorId: string | null; importId: string; names: string[]; externalIds: Array<string | null>; templateIds: Array<string | null> },
+): Promise<Array<{ id: string; name: string; external_id: string | null; template_id: string | null }>> {
+  if (input.names.length === 0) return [];
+  const { rows } = await db.query<{ id: string; name: string; external_id: string | null; template_id: string | null }>(
+    `with ins as (
+       insert into projects (agency_id, name, external_id, template_id, created_by)
+       select $1, u.name, u.external_id, u.template_id, $2 from unnest($4::text[], $5::text[], $6::uuid[]) as u(name, external_id, template_id)
+       on conflict (agency_id, external_id) do nothing
+       returning id, name, external_id, template_id
+     ), tasks_ins as (
+       insert into tasks (agency_id, project_id, position, title, description)
+       select $1, ins.id, tt.position, tt.title, tt.description from ins join template_tasks tt on tt.template_id = ins.template_id
+     ), ev as (
+       insert into events (agency_id, type, subject_id, actor_id, data)
+       select $1, 'project.created', ins.id, $2, jsonb_build_object('import_id', $3::uuid, 'name', ins.name, 'external_id', ins.external_id, 'template_id', ins.template_id)
+         from ins
+     )
+     select id, name, external_id, template_id from ins`,
+    [input.agencyId, input.actorId, input.importId, input.names, input.externalIds, input.templateIds],
+  );
+  return rows;
+}
+
+export async function insertImportProjects(db: Queryable, importId: string, rows: ImportProjectRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `insert into import_projects (import_id, project_key, project_id, template_id, created)
+     select $1, * from unnest($2::text[], $3::uuid[], $4::uuid[], $5::boolean[]) on conflict do nothing`,
+    [importId, rows.map((r) => r.project_key), rows.map((r) => r.project_id), rows.map((r) => r.template_id), rows.map((r) => r.created)],
+  );
+}
+
+/** New clients start `invited`; returns the ids of every email given (inserted, or found after a race). */
+export async function upsertClients(
+  db: Queryable,
+  agencyId: string,
+  input: { emails: string[]; firstNames: string[]; lastNames: string[] },
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (input.emails.length === 0) return out;
+  const { rows } = await db.query<{ id: string; email_normalized: string }>(
+    `with ins as (
+       insert into clients (agency_id, email, first_name, last_name, status)
+       select $1, u.email, u.first_name, u.last_name, 'invited' from unnest($2::text[], $3::text[], $4::text[]) as u(email, first_name, last_name)
+       on conflict (agency_id, email_normalized) do nothing
+       returning id, email_normalized
+     )
+     select id, email_normalized from ins
+     union all
+     select c.id, c.email_normalized from clients c
+      where c.agency_id = $1 and c.email_normalized = any(select lower(btrim(e)) from unnest($2::text[]) e)
+        and not exists (select 1 from ins where ins.email_normalized = c.email_normalized)`,
+    [agencyId, input.emails, input.firstNames, input.lastNames],
+  );
+  for (const r of rows) out.set(r.email_normalized, r.id);
+  return out;
+}
+
+export async function markClientsInvited(db: Queryable, agencyId: string, clientIds: string[]): Promise<void> {
+  if (clientIds.length === 0) return;
+  await db.query(`update clients set status = 'invited', updated_at = now() where agency_id = $1 and id = any($2::uuid[]) and status = 'inactive'`, [
+    agencyId,
+    clientIds,
+  ]);
+}
+
+/** A pending invitation past its expiry blocks the unique index: expire it first (with its event), as the sweep would. */
+export async function expireStaleInvitations(db: Queryable, agencyId: string, projectIds: string[], emails: string[]): Promise<void> {
+  if (projectIds.length === 0) return;
+  await db.query(
+    `with x as (
+       update invitations i set status = 'expired', updated_at = now()
+         from unnest($2::uuid[], $3::text[]) as u(p, em)
+        where i.agency_id = $1 and i.project_id = u.p and i.email_normalized = u.em and i.status = 'pending' and i.expires_at <= now()
+       returning i.id, i.project_id, i.client_id
+     )
+     insert into events (agency_id, type, subject_id, data)
+     select $1, 'invitation.expired', x.id, jsonb_build_object('project_id', x.project_id, 'client_id', x.client_id) from x`,
+    [agencyId, projectIds, emails],
+  );
+}
+
+export async function addMemberships(
+  db: Queryable,
+  input: { agencyId: string; actorId: string | null; importId: string; projectIds: string[]; clientIds: string[] },
+): Promise<number> {
+  if (input.projectIds.length === 0) return 0;
+  const { rows } = await db.query<{ n: number }>(
+    `with ins as (
+       insert into memberships (project_id, client_id, agency_id)
+       select u.p, u.c, $1 from unnest($4::uuid[], $5::uuid[]) as u(p, c)
+       on conflict do nothing returning project_id, client_id
+     ), ev as (
+       insert into events (agency_id, type, subject_id, actor_id, data)
+       select $1, 'client.added_to_project', ins.client_id, $2,
+              jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid)
+         from ins
+     )
+     select count(*)::int as n from ins`,
+    [input.agencyId, input.actorId, input.importId, input.projectIds, input.clientIds],
+  );
+  return rows[0]!.n;
+}
+
+export interface NewInvitations {
+  projectIds: string[];
+  clientIds: string[];
+  emails: string[];
+  messages: Array<string | null>;
+  tokenHashes: Buffer[];
+  tokenCiphertexts: Buffer[];
+}
+
+/** Pending invitations (+ invitation.created, + the outbox email when sending); returns the created ids and email ids. */
+export async function createInvitations(
+  db: Queryable,
+  input: NewInvitations & { agencyId: string; actorId: string | null; importId: string; sendEmails: boolean; expiryDays: number },
+): Promise<Array<{ id: string; email_id: string | null }>> {
+  if (input.projectIds.length === 0) return [];
+  const { rows } = await db.query<{ id: string; email_id: string | null }>(
+    `with ins as (
+       insert into invitations (agency_id, project_id, client_id, email, created_by, message, expires_at, token_hash, token_ciphertext,
+                                delivery_status, send_count, last_sent_at)
+       select $1, u.p, u.c, u.email, $2, u.message, now() + make_interval(days => $5::int), u.th, u.tc,
+              case when $4::boolean then 'queued' else 'not_sent' end, case when $4::boolean then 1 else 0 end,
+              case when $4::boolean then now() end
+         from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[]) as u(p, c, email, message, th, tc)
+       on conflict (project_id, email_normalized) where status = 'pending' do nothing
+       returning id, project_id, client_id, email, token_ciphertext
+     ), ev as (
+       insert into events (agency_id, type, subject_id, actor_id, data)
+       select $1, 'invitation.created', ins.id, $2, jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid)
+         from ins
+     ), em as (
+       insert into emails (agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
+       select $1, 'invitation', ins.email, ins.id, ins.client_id, ins.token_ciphertext from ins where $4::boolean
+       returning id, invitation_id
+     )
+     select ins.id, em.id as email_id from ins left join em on em.invitation_id = ins.id`,
+    [
+      input.agencyId,
+      input.actorId,
+      input.importId,
+      input.sendEmails,
+      input.expiryDays,
+      input.projectIds,
+      input.clientIds,
+      input.emails,
+      input.messages,
+      input.tokenHashes,
+      input.tokenCiphertexts,
+    ],
+  );
+  return rows;
+}
+
+export async function assignTasks(
+  db: Queryable,
+  input: { agencyId: string; actorId: string | null; taskIds: string[]; clientIds: string[] },
+): Promise<number> {
+  if (input.taskIds.length === 0) return 0;
+  const { rows } = await db.query<{ n: number }>(
+    `with ins as (
+       insert into task_assignees (task_id, client_id, agency_id)
+       select u.t, u.c, $1 from unnest($3::uuid[], $4::uuid[]) as u(t, c)
+       on conflict do nothing returning task_id, client_id
+     ), ev as (
+       insert into events (agency_id, type, subject_id, actor_id, data)
+       select $1, 'task.assigned', ins.task_id, $2, jsonb_build_object('task_id', ins.task_id, 'client_id', ins.client_id) from ins
+     )
+     select count(*)::int as n from ins`,
+    [input.agencyId, input.actorId, input.taskIds, input.clientIds],
+  );
+  return rows[0]!.n;
+}
+
+export async function insertImportKeys(db: Queryable, importId: string, keys: string[], emails: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(
+    'insert into import_keys (import_id, project_key, email_normalized) select $1, * from unnest($2::text[], $3::text[]) on conflict do nothing',
+    [importId, keys, emails],
+  );
+}
+
+export async function insertImportErrors(db: Queryable, importId: string, errors: Array<{ rowNumber: number; values: string[]; error: string }>): Promise<void> {
+  if (errors.length === 0) return;
+  await db.query(
+    `insert into import_errors (import_id, row_number, values, error)
+     select $1, u.r, u.v::jsonb, u.e from unnest($2::int[], $3::text[], $4::text[]) as u(r, v, e) on conflict do nothing`,
+    [importId, errors.map((e) => e.rowNumber), errors.map((e) => JSON.stringify(e.values)), errors.map((e) => e.error)],
+  );
+}

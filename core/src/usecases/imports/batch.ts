@@ -1,0 +1,299 @@
+import type { Queryable } from '../../db/pool.js';
+import { encryptToken, hashToken, randomToken, TokenPurpose } from '../../crypto/tokens.js';
+import type { ImportCounts } from '../../read/resources.js';
+import * as sql from '../../sql/imports.js';
+import { isBlankRecord, type CsvRecord } from './reader.js';
+import { normaliseEmail, parseImportRow, projectKeyOf, type HeaderMap, type ImportRow } from './format.js';
+
+export interface BatchContext {
+  appSecret: string;
+  importId: string;
+  agencyId: string;
+  actorId: string | null;
+  sendEmails: boolean;
+  defaultTemplate: string | null;
+  expiryDays: number;
+  header: HeaderMap;
+  /** Templates by lower(name), loaded once per run; null = no such template. */
+  templates: Map<string, sql.TemplateInfo | null>;
+}
+
+export interface RowError {
+  rowNumber: number;
+  values: string[];
+  error: string;
+}
+
+export interface BatchResult {
+  counts: ImportCounts;
+  errors: RowError[];
+  emailIds: string[];
+}
+
+interface Candidate {
+  rec: CsvRecord;
+  row: ImportRow;
+  key: string;
+  email: string;
+  template: sql.TemplateInfo | null;
+}
+
+export const zeroCounts = (): ImportCounts => ({
+  rows: 0,
+  projects_created: 0,
+  projects_reused: 0,
+  clients_invited: 0,
+  clients_added: 0,
+  already_invited: 0,
+  already_members: 0,
+  assignments: 0,
+  duplicates: 0,
+  errors: 0,
+});
+
+const list = (items: string[], max = 10): string =>
+  items.length === 0 ? '(none)' : items.slice(0, max).map((t) => `"${t}"`).join(', ') + (items.length > max ? `, … (${items.length - max} more)` : '');
+
+/**
+ * Applies one batch of rows with the rules of Create Project and the invite API, set-based: a fixed number
+ * of statements per batch whatever its size. Row-level problems are decided from reads before any write,
+ * so a bad row changes nothing; writes are conflict-safe so a replayed batch creates nothing twice.
+ */
+export async function applyBatch(db: Queryable, ctx: BatchContext, records: CsvRecord[]): Promise<BatchResult> {
+  const counts = zeroCounts();
+  const errors: RowError[] = [];
+  const fail = (rec: CsvRecord, error: string) => errors.push({ rowNumber: rec.rowNumber, values: rec.values, error });
+
+  // 1. Shape of each row (the zod schema shared with the API rules) and its template.
+  let candidates: Candidate[] = [];
+  const wanted = new Set<string>();
+  const parsedRows: Array<{ rec: CsvRecord; row: ImportRow; templateName: string | null }> = [];
+  for (const rec of records) {
+    if (isBlankRecord(rec.values)) continue;
+    counts.rows++;
+    const parsed = parseImportRow(rec.values, ctx.header);
+    if (!parsed.ok) {
+      fail(rec, parsed.error);
+      continue;
+    }
+    const templateName = parsed.row.template ?? ctx.defaultTemplate;
+    if (templateName && !ctx.templates.has(templateName.toLowerCase())) wanted.add(templateName.toLowerCase());
+    parsedRows.push({ rec, row: parsed.row, templateName });
+  }
+  if (wanted.size) {
+    const found = await sql.findTemplatesByName(db, ctx.agencyId, [...wanted]);
+    for (const name of wanted) ctx.templates.set(name, null);
+    for (const t of found) ctx.templates.set(t.key, { id: t.id, name: t.name, tasks: t.tasks });
+  }
+  for (const p of parsedRows) {
+    const template = p.templateName ? (ctx.templates.get(p.templateName.toLowerCase()) ?? null) : null;
+    if (p.templateName && !template) {
+      fail(p.rec, `unknown template "${p.templateName}"`);
+      continue;
+    }
+    candidates.push({ rec: p.rec, row: p.row, key: projectKeyOf(p.row), email: normaliseEmail(p.row.email), template });
+  }
+
+  // 2. Clients: deactivated ones and firm users' emails are refused.
+  const { clients, firmUsers } = await sql.findClientsAndFirmUsers(db, ctx.agencyId, [...new Set(candidates.map((c) => c.email))]);
+  const clientByEmail = new Map(clients.map((c) => [c.email_normalized, c]));
+  candidates = candidates.filter((c) => {
+    if (firmUsers.has(c.email)) fail(c.rec, 'the email belongs to a firm user of this agency; firm users cannot be invited as clients');
+    else if (clientByEmail.get(c.email)?.status === 'deactivated') fail(c.rec, 'client is deactivated; reactivate the client before inviting again');
+    else return true;
+    return false;
+  });
+
+  // 3. Projects: the ones this import already touched, then existing ones, else to be created; the first
+  //    row of a new project that passed the checks above decides its template.
+  const keys = [...new Set(candidates.map((c) => c.key))];
+  interface ProjectPlan {
+    key: string;
+    id: string | null;
+    templateId: string | null;
+    /** Created by this import (earlier batch or this one): its template is fixed. */
+    created: boolean;
+    isNew: boolean;
+    name: string;
+    externalId: string | null;
+    template: sql.TemplateInfo | null;
+    taskIds: Map<string, string>;
+    taskTitles: string[];
+    used: boolean;
+  }
+  const plans = new Map<string, ProjectPlan>();
+  for (const r of await sql.findImportProjects(db, ctx.importId, keys)) {
+    plans.set(r.project_key, { key: r.project_key, id: r.project_id, templateId: r.template_id, created: r.created, isNew: false, name: '', externalId: null, template: null, taskIds: new Map(), taskTitles: [], used: true });
+  }
+  const unknownKeys = keys.filter((k) => !plans.has(k));
+  const reused = new Set<string>();
+  if (unknownKeys.length) {
+    const existing = await sql.findProjectsByKey(
+      db,
+      ctx.agencyId,
+      unknownKeys.filter((k) => k.startsWith('x:')).map((k) => k.slice(2)),
+      unknownKeys.filter((k) => k.startsWith('n:')).map((k) => k.slice(2)),
+    );
+    for (const p of existing) {
+      plans.set(p.key, { key: p.key, id: p.id, templateId: p.template_id, created: false, isNew: false, name: '', externalId: null, template: null, taskIds: new Map(), taskTitles: [], used: false });
+      reused.add(p.key);
+    }
+  }
+  for (const c of candidates) {
+    if (plans.has(c.key)) continue;
+    plans.set(c.key, {
+      key: c.key,
+      id: null,
+      templateId: c.template?.id ?? null,
+      created: true,
+      isNew: true,
+      name: c.row.project_name,
+      externalId: c.row.project_external_id,
+      template: c.template,
+      taskIds: new Map(),
+      taskTitles: (c.template?.tasks ?? []).map((t) => t.title),
+      used: false,
+    });
+  }
+  const existingIds = [...plans.values()].filter((p) => p.id).map((p) => p.id!);
+  const planById = new Map([...plans.values()].filter((p) => p.id).map((p) => [p.id!, p]));
+  for (const t of await sql.findTasksOfProjects(db, ctx.agencyId, existingIds)) planById.get(t.project_id)!.taskIds.set(t.key, t.id);
+
+  // 4. Template consistency and task titles, then duplicates (first applied row wins, across batches).
+  const templateNameOf = (id: string | null) => [...ctx.templates.values()].find((t) => t?.id === id)?.name ?? 'no template';
+  const earlier = await sql.findImportKeys(db, ctx.importId, candidates.map((c) => c.key), candidates.map((c) => c.email));
+  const seen = new Set<string>();
+  const applied: Array<Candidate & { plan: ProjectPlan }> = [];
+  for (const c of candidates) {
+    const plan = plans.get(c.key)!;
+    if (plan.created && c.template && c.template.id !== plan.templateId) {
+      fail(c.rec, `project "${c.row.project_name}" was created by an earlier row of this import from template "${templateNameOf(plan.templateId)}"; this row names "${c.template.name}"`);
+      continue;
+    }
+    const known = plan.isNew ? new Set(plan.taskTitles.map((t) => t.toLowerCase())) : new Set(plan.taskIds.keys());
+    const unknown = c.row.tasks.filter((t) => !known.has(t.toLowerCase()));
+    if (unknown.length) {
+      const has = plan.isNew ? plan.taskTitles : [...plan.taskIds.keys()];
+      fail(c.rec, `unknown task${unknown.length > 1 ? 's' : ''} ${list(unknown)} for project "${c.row.project_name}" (its tasks: ${list(has)})`);
+      continue;
+    }
+    const dupKey = `${c.key}\n${c.email}`;
+    if (seen.has(dupKey) || earlier.has(dupKey)) {
+      counts.duplicates++;
+      continue;
+    }
+    seen.add(dupKey);
+    plan.used = true;
+    applied.push({ ...c, plan });
+  }
+  counts.errors = errors.length;
+  if (applied.length === 0) return { counts, errors, emailIds: [] };
+
+  // 5. Writes. Projects first (with their tasks and events), then clients, then memberships/invitations, then tasks.
+  const toCreate = [...plans.values()].filter((p) => p.isNew && p.used);
+  const created = await sql.createProjects(db, {
+    agencyId: ctx.agencyId,
+    actorId: ctx.actorId,
+    importId: ctx.importId,
+    names: toCreate.map((p) => p.name),
+    externalIds: toCreate.map((p) => p.externalId),
+    templateIds: toCreate.map((p) => p.templateId),
+  });
+  const createdByKey = new Map(created.map((p) => [p.external_id !== null ? `x:${p.external_id}` : `n:${p.name}`, p]));
+  const lostRace: ProjectPlan[] = [];
+  for (const p of toCreate) {
+    const row = createdByKey.get(p.key);
+    if (row) {
+      p.id = row.id;
+      counts.projects_created++;
+    } else lostRace.push(p);
+  }
+  if (lostRace.length) {
+    // Another writer created the same external id between our read and insert: use theirs.
+    const found = await sql.findProjectsByKey(db, ctx.agencyId, lostRace.map((p) => p.externalId!), []);
+    for (const f of found) {
+      const p = plans.get(f.key)!;
+      Object.assign(p, { id: f.id, templateId: f.template_id, created: false, isNew: false });
+      reused.add(f.key);
+    }
+  }
+  const byId = new Map([...plans.values()].filter((p) => p.id).map((p) => [p.id!, p]));
+  const refetch = [...toCreate.filter((p) => p.isNew).map((p) => p.id!), ...lostRace.map((p) => p.id!)];
+  for (const t of await sql.findTasksOfProjects(db, ctx.agencyId, refetch)) byId.get(t.project_id)!.taskIds.set(t.key, t.id);
+  const touched = [...plans.values()].filter((p) => p.used && (p.isNew || reused.has(p.key)));
+  counts.projects_reused += touched.filter((p) => reused.has(p.key)).length;
+  await sql.insertImportProjects(
+    db,
+    ctx.importId,
+    touched.map((p) => ({ project_key: p.key, project_id: p.id!, template_id: p.templateId, created: p.isNew })),
+  );
+
+  const firstByEmail = new Map<string, Candidate>();
+  for (const a of applied) if (!clientByEmail.has(a.email) && !firstByEmail.has(a.email)) firstByEmail.set(a.email, a);
+  const fresh = [...firstByEmail.values()];
+  const clientIds = await sql.upsertClients(db, ctx.agencyId, {
+    emails: fresh.map((c) => c.row.email),
+    firstNames: fresh.map((c) => c.row.first_name),
+    lastNames: fresh.map((c) => c.row.last_name),
+  });
+  for (const c of clients) clientIds.set(c.email_normalized, c.id);
+  await sql.markClientsInvited(db, ctx.agencyId, clients.filter((c) => c.status === 'inactive').map((c) => c.id));
+
+  const toAdd = applied.filter((a) => clientByEmail.get(a.email)?.status === 'active');
+  const toInvite = applied.filter((a) => clientByEmail.get(a.email)?.status !== 'active');
+  const members = await sql.findMemberships(db, ctx.agencyId, toAdd.map((a) => a.plan.id!), toAdd.map((a) => clientIds.get(a.email)!));
+  const addNow = toAdd.filter((a) => !members.has(`${a.plan.id}\n${clientIds.get(a.email)}`));
+  counts.already_members += toAdd.length - addNow.length;
+  const added = await sql.addMemberships(db, {
+    agencyId: ctx.agencyId,
+    actorId: ctx.actorId,
+    importId: ctx.importId,
+    projectIds: addNow.map((a) => a.plan.id!),
+    clientIds: addNow.map((a) => clientIds.get(a.email)!),
+  });
+  counts.clients_added += added;
+  counts.already_members += addNow.length - added;
+
+  const oldProjects = toInvite.filter((a) => !a.plan.isNew);
+  await sql.expireStaleInvitations(db, ctx.agencyId, oldProjects.map((a) => a.plan.id!), oldProjects.map((a) => a.email));
+  const pending = await sql.findPendingInvitations(db, ctx.agencyId, oldProjects.map((a) => a.plan.id!), oldProjects.map((a) => a.email));
+  const inviteNow = toInvite.filter((a) => !pending.has(`${a.plan.id}\n${a.email}`));
+  const tokens = inviteNow.map(() => randomToken());
+  const invitations = await sql.createInvitations(db, {
+    agencyId: ctx.agencyId,
+    actorId: ctx.actorId,
+    importId: ctx.importId,
+    sendEmails: ctx.sendEmails,
+    expiryDays: ctx.expiryDays,
+    projectIds: inviteNow.map((a) => a.plan.id!),
+    clientIds: inviteNow.map((a) => clientIds.get(a.email)!),
+    emails: inviteNow.map((a) => a.row.email.trim()),
+    messages: inviteNow.map((a) => a.row.message),
+    tokenHashes: tokens.map((t) => hashToken(ctx.appSecret, t, TokenPurpose.invitation)),
+    tokenCiphertexts: tokens.map((t) => encryptToken(ctx.appSecret, t)),
+  });
+  counts.clients_invited += invitations.length;
+  counts.already_invited += toInvite.length - invitations.length;
+
+  const taskIds: string[] = [];
+  const assignees: string[] = [];
+  for (const a of applied) {
+    for (const title of a.row.tasks) {
+      const taskId = a.plan.taskIds.get(title.toLowerCase());
+      // Only missing when another writer created the project under us with other tasks.
+      if (taskId === undefined) continue;
+      taskIds.push(taskId);
+      assignees.push(clientIds.get(a.email)!);
+    }
+  }
+  counts.assignments += await sql.assignTasks(db, { agencyId: ctx.agencyId, actorId: ctx.actorId, taskIds, clientIds: assignees });
+  await sql.insertImportKeys(db, ctx.importId, applied.map((a) => a.key), applied.map((a) => a.email));
+
+  return { counts, errors, emailIds: invitations.map((i) => i.email_id).filter((id): id is string => id !== null) };
+}
+
+export function addCounts(a: Partial<ImportCounts>, b: ImportCounts): ImportCounts {
+  const out = zeroCounts();
+  for (const k of Object.keys(out) as Array<keyof ImportCounts>) out[k] = (a[k] ?? 0) + b[k];
+  return out;
+}

@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import type { Deps } from '../../context.js';
+import { AppError, notFound } from '../../errors/AppError.js';
+import { getImportRow, importColumns, toImportJson, type ImportRow } from '../../read/imports.js';
+import { decodeCursor, toPage, type Page } from '../../read/pagination.js';
+import type { ImportJson } from '../../read/resources.js';
+import * as sql from '../../sql/imports.js';
+import type { Principal } from '../apiKeys.js';
+import { csvLine, mapHeader, neutraliseCell, TextCheck } from './format.js';
+import { importChunks, importRecords, isBlankRecord } from './reader.js';
+
+const CHUNK_BYTES = 1024 * 1024;
+
+const boolish = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+  .transform((v) => (typeof v === 'boolean' ? v : ['true', '1', 'yes', 'on'].includes(v)));
+
+/** Options of an upload, from the query string or multipart form fields. */
+export const importOptionsSchema = z.object({
+  dry_run: boolish.default(false),
+  send_emails: boolish.default(true),
+  default_template: z.string().trim().min(1).max(200).optional(),
+  filename: z.string().trim().min(1).max(255).optional(),
+});
+export type ImportOptions = z.output<typeof importOptionsSchema>;
+
+const invalidFile = (message: string) =>
+  new AppError('validation_failed', 'The file cannot be imported', { detail: message, errors: [{ field: 'file', message }] });
+
+/**
+ * Stores an upload into import_chunks as it arrives (about 1 MB per row; sha256 and size computed on the
+ * way; the size limit enforced while streaming), checks it is a CSV Onramp can read, then queues the
+ * `csv-import` job. Nothing of a rejected upload remains.
+ */
+export async function createImport(
+  deps: Deps,
+  principal: Principal,
+  file: AsyncIterable<Buffer> | Readable,
+  options: () => ImportOptions,
+): Promise<ImportJson> {
+  const initial = options();
+  const { id } = await sql.insertImport(deps.pool, {
+    agencyId: principal.agencyId,
+    createdBy: principal.userId,
+    filename: initial.filename ?? null,
+    dryRun: initial.dry_run,
+    sendEmails: initial.send_emails,
+    defaultTemplate: initial.default_template ?? null,
+  });
+  try {
+    const hash = createHash('sha256');
+    const check = new TextCheck();
+    let size = 0;
+    let chunkNo = 0;
+    let parts: Buffer[] = [];
+    let pending = 0;
+    const max = deps.config.importMaxBytes;
+    const flush = async () => {
+      if (pending === 0) return;
+      const data = Buffer.concat(parts, pending);
+      parts = [];
+      pending = 0;
+      await sql.insertChunk(deps.pool, id, chunkNo++, data);
+    };
+    for await (const piece of file as AsyncIterable<Buffer>) {
+      const buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
+      size += buf.length;
+      if (size > max) {
+        throw new AppError('payload_too_large', 'File too large', {
+          detail: `The file is larger than ${max} bytes (IMPORT_MAX_BYTES). Split it into smaller files.`,
+          errors: [{ field: 'file', message: `must be at most ${max} bytes` }],
+        });
+      }
+      hash.update(buf);
+      check.push(buf);
+      if (check.problem) throw invalidFile(check.problem);
+      parts.push(buf);
+      pending += buf.length;
+      if (pending >= CHUNK_BYTES) await flush();
+    }
+    await flush();
+    check.end();
+    if (check.problem) throw invalidFile(check.problem);
+    const opts = options();
+    await precheck(deps, principal, id, size, opts);
+    await deps.pool.query(
+      `update imports set size_bytes = $2, sha256 = $3, filename = $4, dry_run = $5, send_emails = $6, default_template = $7 where id = $1`,
+      [id, size, hash.digest('hex'), opts.filename ?? initial.filename ?? null, opts.dry_run, opts.send_emails, opts.default_template ?? null],
+    );
+    await deps.jobs.enqueue('csv-import', { importId: id }, { jobId: `csv-import-${id}` });
+  } catch (err) {
+    await sql.deleteImport(deps.pool, principal.agencyId, id).catch(() => undefined);
+    throw err;
+  }
+  return (await getImport(deps, principal.agencyId, id))!;
+}
+
+/** Empty, header-only, missing columns and an unknown default template are refused before any work. */
+async function precheck(deps: Deps, principal: Principal, id: string, size: number, opts: ImportOptions): Promise<void> {
+  if (size === 0) throw invalidFile('the file is empty');
+  let header: string[] | null = null;
+  let hasData = false;
+  for await (const rec of importRecords(importChunks(deps.pool, id))) {
+    if (header === null) {
+      if (isBlankRecord(rec.values)) continue;
+      header = rec.values;
+      continue;
+    }
+    if (!isBlankRecord(rec.values)) {
+      hasData = true;
+      break;
+    }
+  }
+  if (header === null) throw invalidFile('the file is empty');
+  const { missing } = mapHeader(header);
+  if (missing.length) {
+    const found = header.map((h) => h.trim()).filter(Boolean);
+    throw new AppError('validation_failed', 'The file cannot be imported', {
+      detail: `missing required column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}; found columns: ${found.length ? found.slice(0, 50).join(', ') : '(none)'}`,
+      errors: missing.map((m) => ({ field: `file.columns.${m}`, message: 'is required' })),
+      extra: { missing_columns: missing, found_columns: found.slice(0, 200) },
+    });
+  }
+  if (!hasData) throw invalidFile('the file has a header row but no data rows');
+  if (opts.default_template) {
+    const t = await sql.findTemplatesByName(deps.pool, principal.agencyId, [opts.default_template.toLowerCase()]);
+    if (t.length === 0) {
+      throw new AppError('validation_failed', 'Validation failed', {
+        detail: `default_template: no template named "${opts.default_template}"`,
+        errors: [{ field: 'default_template', message: `no template named "${opts.default_template}"` }],
+      });
+    }
+  }
+  await deps.pool.query('update imports set columns = $2 where id = $1', [id, JSON.stringify(header)]);
+}
+
+export async function getImport(deps: Deps, agencyId: string, id: string): Promise<ImportJson | null> {
+  if (!z.uuid().safeParse(id).success) return null;
+  const row = await getImportRow(deps.pool, agencyId, id);
+  return row ? toImportJson(row, deps.config.publicBaseUrl) : null;
+}
+
+export async function listImports(deps: Deps, agencyId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<ImportJson>> {
+  const after = decodeCursor(page.cursor);
+  const { rows } = await deps.pool.query<ImportRow>(
+    `select ${importColumns} from imports where agency_id = $1 and sha256 is not null and ($2::bigint is null or seq < $2) order by seq desc limit $3`,
+    [agencyId, after, page.limit + 1],
+  );
+  return toPage(rows, page.limit, (r) => toImportJson(r, deps.config.publicBaseUrl));
+}
+
+/** Stops after the batch in progress (a queued import never starts). Finished imports cannot be cancelled. */
+export async function cancelImport(deps: Deps, agencyId: string, id: string): Promise<ImportJson> {
+  const current = await getImport(deps, agencyId, id);
+  if (!current) throw notFound('Import');
+  if (current.status === 'queued' || current.status === 'running') {
+    await deps.pool.query(`update imports set cancel_requested = true where agency_id = $1 and id = $2`, [agencyId, id]);
+    // A queued import has no batch to finish: cancel it now unless the worker just took it.
+    await deps.pool.query(`update imports set status = 'cancelled', finished_at = now() where agency_id = $1 and id = $2 and status = 'queued'`, [agencyId, id]);
+    return (await getImport(deps, agencyId, id))!;
+  }
+  if (current.status === 'cancelled') return current;
+  throw new AppError('conflict', 'Import already finished', { detail: `The import is ${current.status}; only a queued or running import can be cancelled.` });
+}
+
+/**
+ * The bad rows as CSV, ready to fix and re-upload: the original columns plus `row_number` and `error`
+ * first; every cell neutralised against spreadsheet formula injection. Streamed page by page.
+ */
+export async function* importErrorsCsv(deps: Deps, agencyId: string, id: string): AsyncGenerator<string> {
+  const { rows } = await deps.pool.query<{ columns: string[] | null }>('select columns from imports where agency_id = $1 and id = $2', [agencyId, id]);
+  if (!rows[0]) throw notFound('Import');
+  const columns = rows[0].columns ?? [];
+  yield '\uFEFF' + csvLine(['row_number', 'error', ...columns].map(neutraliseCell));
+  let after = 0;
+  for (;;) {
+    const page = await deps.pool.query<{ row_number: number; values: string[]; error: string }>(
+      'select row_number, values, error from import_errors where import_id = $1 and row_number > $2 order by row_number limit 1000',
+      [id, after],
+    );
+    if (page.rows.length === 0) return;
+    let out = '';
+    for (const r of page.rows) out += csvLine([String(r.row_number), r.error, ...r.values].map(neutraliseCell));
+    yield out;
+    after = page.rows[page.rows.length - 1]!.row_number;
+  }
+}
+

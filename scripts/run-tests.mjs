@@ -1,0 +1,57 @@
+// The whole suite: the core suites (real PostgreSQL, Redis, SMTP, Chromium), then the standalone Zapier app
+// (its own install, unit tests, `zapier-platform validate`). Ends with one closing line that counts both.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const results = join(root, '.test-results');
+rmSync(results, { recursive: true, force: true });
+mkdirSync(results, { recursive: true });
+
+const steps = [];
+function run(name, cmd, args, opts = {}) {
+  console.log(`\n== ${name}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  steps.push({ name, ok: r.status === 0 });
+  return r.status === 0;
+}
+
+const jest = (dir, out) => [
+  '--experimental-vm-modules',
+  join(dir, 'node_modules/jest/bin/jest.js'),
+  '--ci',
+  '--json',
+  `--outputFile=${join(results, out)}`,
+];
+
+// The Zapier app is installed and built first: the core suites' contract tests (test/zapier) drive it.
+const zapier = join(root, 'zapier-app');
+const zapierReady =
+  run('zapier-app: install', 'npm', ['ci', '--no-audit', '--no-fund'], { cwd: zapier }) &&
+  run('zapier-app: build', 'npm', ['run', 'build', '--silent'], { cwd: zapier });
+run('core suites', process.execPath, [...jest(root, 'core.json'), ...process.argv.slice(2)]);
+if (zapierReady) {
+  run('zapier-app: unit tests', process.execPath, jest(zapier, 'zapier.json'), { cwd: zapier });
+  run('zapier-app: validate', 'npx', ['zapier-platform', 'validate', '--without-style', '--skip-build'], {
+    cwd: zapier,
+    env: { ...process.env, DISABLE_ZAPIER_ANALYTICS: '1' },
+  });
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of ['core.json', 'zapier.json']) {
+  const path = join(results, file);
+  if (!existsSync(path)) continue;
+  const r = JSON.parse(readFileSync(path, 'utf8'));
+  passed += r.numPassedTests;
+  failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+  skipped += r.numPendingTests + r.numTodoTests;
+}
+const broken = steps.filter((s) => !s.ok);
+if (broken.length) console.log(`\nFailed steps: ${broken.map((s) => s.name).join(', ')}`);
+if (broken.length && failed === 0) failed = broken.length;
+console.log(`\nTests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(broken.length ? 1 : 0);
