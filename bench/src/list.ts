@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { apiKeysSql, createPool, listFeedPayloads, encodeCursor, eventsSql, listInvitationsJson, parseApiKey, type Pool, type Queryable } from '@onramp/core';
@@ -421,6 +421,11 @@ export const benchList: Bench = async (args) => {
         '(the service time without queueing, timed to the µs); then `explain (analyze, buffers)` of the exact SQL the endpoint runs (median of 5).',
         '`onramp start` runs the API, the worker, embedded PostgreSQL and Redis on the same machine as autocannon. The load average is that of the',
         'whole machine, shared with other engineers\' test runs, taken before each endpoint (the bench waits up to 30 s for it to drop below 4).',
+        '',
+        `Load average (1 min) over the endpoints: ${Math.min(...after.map((m) => m.load)).toFixed(1)} to ${Math.max(...after.map((m) => m.load)).toFixed(1)} on ${cpus().length} cores` +
+          (Math.max(...after.map((m) => m.load)) > cpus().length
+            ? ': the machine was busy with other work, so every HTTP figure includes time spent waiting for a CPU; the SQL columns are the stable ones.'
+            : '.'),
         '',
         ...table([...after, floor]),
         '',
