@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -84,6 +84,8 @@ export const benchImport: Bench = async (args) => {
   await migrate(deps.pool);
   const api = await startApi(deps);
   const lines: string[] = [];
+  // The machine may be shared: the figures mean little without the load they were measured under.
+  const loadAtStart = loadavg();
   const results: Array<{ rows: number; seconds: number; rssMb: number; counts: Record<string, number> }> = [];
   try {
     for (const n of sizes) {
@@ -172,6 +174,7 @@ export const benchImport: Bench = async (args) => {
       '',
       `100k-row run: ${fmt(main.counts.projects_created!)} projects, ${fmt(main.counts.clients_invited!)} invitations, ${fmt(main.counts.assignments!)} task assignments, ${fmt(main.counts.email_jobs!)} send-email jobs queued; counts ${JSON.stringify(main.counts)}.`,
       `Budget: ≥ 10,000 rows/s end to end at 100k rows (${main.rows / main.seconds >= 10_000 ? 'met' : 'NOT met'}), worker < 300 MB (${results.every((r) => r.rssMb < 300) ? 'met' : 'NOT met'}), memory flat as the file grows (peak RSS ${results.map((r) => `${r.rssMb.toFixed(0)} MB at ${fmt(r.rows)}`).join(', ')}).`,
+      `Load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (${cpus().length} CPUs).`,
       `Batch size ${config.importBatchSize} (IMPORT_BATCH_SIZE). Run with \`npm run bench -- import --million\` to add the 1M-row run.`,
     );
   } finally {
