@@ -69,8 +69,9 @@ export async function agencySnapshot(pool: { query: (q: string, v: unknown[]) =>
     tasks: await q(`select coalesce(p.external_id, p.name) as project, k.title, k.position from tasks k join projects p on p.id = k.project_id where k.agency_id = $1`),
     clients: await q(`select email, first_name, last_name, status from clients where agency_id = $1`),
     memberships: await q(`select coalesce(p.external_id, p.name) as project, c.email_normalized from memberships m join projects p on p.id = m.project_id join clients c on c.id = m.client_id where m.agency_id = $1`),
+    // What the import decided (an email or not), not how delivery went afterwards: the sender runs on its own.
     invitations: await q(
-      `select coalesce(p.external_id, p.name) as project, i.email_normalized, i.status, i.delivery_status, i.send_count, i.message, i.token_hash is not null as has_token
+      `select coalesce(p.external_id, p.name) as project, i.email_normalized, i.status, i.delivery_status <> 'not_sent' as email_requested, i.send_count, i.message, i.token_hash is not null as has_token
          from invitations i join projects p on p.id = i.project_id where i.agency_id = $1`,
     ),
     task_assignees: await q(

@@ -70,7 +70,9 @@ export const describeProblem = (status: number, problem: Problem | undefined, fa
     .filter((e) => e && (e.field || e.message))
     .map((e) => (e.field ? `${e.field}: ${e.message ?? 'invalid'}` : String(e.message)));
   let message = parts.join('');
-  if (fieldErrors.length) message += `${/[.!?]$/.test(message) ? '' : '.'} ${fieldErrors.join('; ')}`;
+  // Onramp's detail often already lists the field messages ("last_name: is required"): say each only once.
+  const missing = fieldErrors.filter((e) => !message.includes(e));
+  if (missing.length) message += `${/[.!?]$/.test(message) ? '' : '.'} ${missing.join('; ')}`;
   const code = problem?.code ? `, ${problem.code}` : '';
   return `${message} (HTTP ${status}${code})`;
 };
@@ -159,15 +161,10 @@ export const throwForOnrampError = (response: HttpResponse, z: ZObject, bundle: 
 };
 
 /**
- * afterResponse: maps every Onramp error response to the right Zapier error, so an
- * error can never pass as success. A request that sets `skipThrowForStatus: true`
- * opts out and handles the status itself (see performUnsubscribe).
- * Also rejects a 2xx from the Onramp URL whose body is not JSON (usually a wrong base URL).
+ * Rejects a 2xx from the Onramp URL whose body is not JSON: the URL points at something else (a web page,
+ * a proxy's login page), and passing its HTML on as data would only fail later and less clearly.
  */
-export const handleErrors: AfterResponseMiddleware = (response, z, bundle) => {
-  if (response.request?.skipThrowForStatus === true) return response;
-  throwForOnrampError(response, z, bundle);
-
+export const rejectNonJson = (response: HttpResponse, z: ZObject, bundle: Bundle): void => {
   if (
     !response.request?.raw &&
     response.status !== 204 &&
@@ -183,6 +180,18 @@ export const handleErrors: AfterResponseMiddleware = (response, z, bundle) => {
       );
     }
   }
+};
+
+/**
+ * afterResponse: maps every Onramp error response to the right Zapier error, so an
+ * error can never pass as success. A request that sets `skipThrowForStatus: true`
+ * opts out and handles the status itself (see performUnsubscribe, authentication.test).
+ * Also rejects a 2xx from the Onramp URL whose body is not JSON (usually a wrong base URL).
+ */
+export const handleErrors: AfterResponseMiddleware = (response, z, bundle) => {
+  if (response.request?.skipThrowForStatus === true) return response;
+  throwForOnrampError(response, z, bundle);
+  rejectNonJson(response, z, bundle);
   return response;
 };
 

@@ -79,6 +79,7 @@ export const importSample = {
   dry_run: false,
   send_emails: true,
   filename: 'clients.csv',
+  size_bytes: 18342,
   progress: { rows_done: 0, rows_total: 0, percent: 0 },
   counts: {
     rows: 0,
@@ -87,6 +88,7 @@ export const importSample = {
     clients_invited: 0,
     clients_added: 0,
     already_invited: 0,
+    already_members: 0,
     assignments: 0,
     duplicates: 0,
     errors: 0,
@@ -119,6 +121,7 @@ export const invitationCreatedSample = {
 
 export const projectCreatedSample = {
   ...projectSample,
+  tasks: [taskSample],
   ...eventMeta('project.created', 'evt_01HZX3U0V2W4X6Y8Z0A2B4C6DE'),
 };
 
@@ -133,6 +136,7 @@ export const importCompletedSample = {
     clients_invited: 180,
     clients_added: 60,
     already_invited: 5,
+    already_members: 4,
     assignments: 120,
     duplicates: 3,
     errors: 2,
@@ -221,7 +225,12 @@ const eventFields: Field[] = [
 ];
 
 export const invitationEventFields: Field[] = [...invitationFields, ...eventFields];
-export const projectEventFields: Field[] = [...projectFields, ...eventFields];
+export const projectEventFields: Field[] = [
+  ...projectFields,
+  { key: 'tasks[]id', label: 'Task ID', type: 'string' },
+  { key: 'tasks[]title', label: 'Task Title', type: 'string' },
+  ...eventFields,
+];
 
 export const importFields: Field[] = [
   { key: 'id', label: 'Import ID', type: 'string' },
@@ -229,6 +238,7 @@ export const importFields: Field[] = [
   { key: 'dry_run', label: 'Dry Run', type: 'boolean' },
   { key: 'send_emails', label: 'Send Emails', type: 'boolean' },
   { key: 'filename', label: 'Filename', type: 'string' },
+  { key: 'size_bytes', label: 'File Size', type: 'integer' },
   { key: 'progress__rows_done', label: 'Rows Done', type: 'integer' },
   { key: 'progress__rows_total', label: 'Rows Total', type: 'integer' },
   { key: 'progress__percent', label: 'Percent Done', type: 'number' },
@@ -238,6 +248,7 @@ export const importFields: Field[] = [
   { key: 'counts__clients_invited', label: 'Clients Invited', type: 'integer' },
   { key: 'counts__clients_added', label: 'Clients Added', type: 'integer' },
   { key: 'counts__already_invited', label: 'Already Invited', type: 'integer' },
+  { key: 'counts__already_members', label: 'Already Members', type: 'integer' },
   { key: 'counts__assignments', label: 'Task Assignments', type: 'integer' },
   { key: 'counts__duplicates', label: 'Duplicate Rows', type: 'integer' },
   { key: 'counts__errors', label: 'Rows With Errors', type: 'integer' },

@@ -57,6 +57,11 @@ describe('app definition (compiled dist, as Zapier loads it)', () => {
     const clients = compiled.creates.create_project.operation.inputFields.find((f: { key: string }) => f.key === 'clients');
     expect(clients.children.map((f: { key: string }) => f.key)).toEqual(['email', 'first_name', 'last_name']);
     expect(keys('creates', 'invite_client')).toEqual(['project_id', 'email', 'first_name', 'last_name', 'message', 'send_email']);
+    // POST /v1/projects/:id/invitations requires both names; assigning to a task does not (existing clients).
+    const required = (kind: 'creates', key: string) =>
+      (compiled[kind][key].operation.inputFields as Array<{ key: string; required?: boolean }>).filter((f) => f.required).map((f) => f.key);
+    expect(required('creates', 'invite_client')).toEqual(['project_id', 'email', 'first_name', 'last_name']);
+    expect(required('creates', 'assign_client_to_task')).toEqual(['project_id', 'task_id', 'email']);
     expect(keys('creates', 'assign_client_to_task')).toEqual(['project_id', 'task_id', 'email', 'first_name', 'last_name']);
     expect(keys('creates', 'import_csv')).toEqual(['file', 'dry_run', 'send_emails']);
     expect(keys('searches', 'find_client')).toEqual(['email']);

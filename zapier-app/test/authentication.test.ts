@@ -63,6 +63,30 @@ describe('authentication', () => {
     expect(error.message).toContain('not JSON');
   });
 
+  it('names a URL that answers 404 for /v1/me as not an Onramp server', async () => {
+    nock(BASE).get('/v1/me').reply(404, '<html>Not found</html>', { 'Content-Type': 'text/html' });
+    const error = await rejection(appTester(authentication.test, bundle()));
+    expect(error.name).toBe('HaltedError');
+    expect(error.message).toContain(`${BASE} is not the address of an Onramp server`);
+    expect(error.message).toContain('HTTP 404');
+  });
+
+  it('explains a connection that cannot be made, naming the URL and the reason', async () => {
+    nock(BASE).get('/v1/me').replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' });
+    const error = await rejection(appTester(authentication.test, bundle()));
+    expect(error.name).toBe('HaltedError');
+    expect(error.message).toContain(`Zapier could not connect to Onramp at ${BASE}`);
+    expect(error.message).toContain('nothing accepted the connection');
+    expect(error.message).toContain('(ECONNREFUSED)');
+  });
+
+  it('passes an unexpected network error on in its own words', async () => {
+    nock(BASE).get('/v1/me').replyWithError({ code: 'EWEIRD', message: 'something odd happened' });
+    const error = await rejection(appTester(authentication.test, bundle()));
+    expect(error.message).toContain(`Zapier could not connect to Onramp at ${BASE}`);
+    expect(error.message).toContain('something odd happened');
+  });
+
   it('declares base_url and a password api_key field with the key-creation help text', () => {
     const fields: Array<{ key: string; type?: string; helpText?: string }> = authentication.fields;
     expect(fields.map((f) => f.key)).toEqual(['base_url', 'api_key']);

@@ -132,6 +132,22 @@ describe('error mapping (afterResponse)', () => {
     );
   });
 
+  it('says each field error once when the detail already lists them (as Onramp does)', () => {
+    const problem = {
+      title: 'Validation failed',
+      code: 'validation_failed',
+      detail: 'email: Invalid email address; last_name: is required',
+      errors: [
+        { field: 'email', message: 'Invalid email address' },
+        { field: 'last_name', message: 'is required' },
+        { field: 'first_name', message: 'is required' },
+      ],
+    };
+    expect(describeProblem(422, problem, 'x')).toBe(
+      'Validation failed: email: Invalid email address; last_name: is required. first_name: is required (HTTP 422, validation_failed)',
+    );
+  });
+
   it('uses the base URL with a trailing slash without doubling it', async () => {
     api().get('/v1/clients').query({ email: 'a@b.test' }).reply(200, { data: [], next_cursor: null });
     const results = await appTester(

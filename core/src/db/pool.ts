@@ -12,8 +12,11 @@ export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 export function createPool(connectionString: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
-  // An idle client losing its server (Postgres restart) must not crash the process; the next query reconnects.
+  // A server restart must not crash the process. An idle client's error reaches the pool; a checked-out
+  // client's error is also delivered to its in-flight or next query (which fails and is handled there), so
+  // the event itself only needs a listener. The broken client is discarded on release.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

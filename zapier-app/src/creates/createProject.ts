@@ -126,9 +126,11 @@ export const createProject = defineCreate({
         key: 'clients',
         label: 'Clients',
         children: [
-          { key: 'email', label: 'Client Email', type: 'string', required: false },
-          { key: 'first_name', label: 'Client First Name', type: 'string', required: false },
-          { key: 'last_name', label: 'Client Last Name', type: 'string', required: false },
+          // Not marked required so that a project can be created without clients; Onramp needs all three for
+          // each client given, and names a missing one (e.g. "clients[0].last_name: is required").
+          { key: 'email', label: 'Client Email', type: 'string', required: false, helpText: 'Required for each client.' },
+          { key: 'first_name', label: 'Client First Name', type: 'string', required: false, helpText: 'Required for each client.' },
+          { key: 'last_name', label: 'Client Last Name', type: 'string', required: false, helpText: 'Required for each client.' },
         ],
       },
       {

@@ -41,3 +41,15 @@ export const messageField = {
   required: false,
   helpText: 'An optional personal message shown in the invitation email.',
 } satisfies PlainInputField;
+
+/** Onramp needs a name for every invitation (POST /v1/projects/:id/invitations requires both). */
+export const requiredFirstNameField = {
+  ...firstNameField,
+  required: true,
+  helpText: "The client's first name, shown in the invitation email.",
+} satisfies PlainInputField;
+
+export const requiredLastNameField = {
+  ...lastNameField,
+  required: true,
+} satisfies PlainInputField;

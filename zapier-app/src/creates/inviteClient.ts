@@ -4,7 +4,7 @@ import type { Bundle, ZObject } from 'zapier-platform-core';
 import { apiUrl, parseBool, seg, str } from '../lib/api';
 import type { Item } from '../lib/types';
 import { inviteClientFields, inviteClientSample } from '../samples';
-import { emailField, firstNameField, lastNameField, messageField, projectIdField } from './fields';
+import { emailField, messageField, projectIdField, requiredFirstNameField, requiredLastNameField } from './fields';
 
 type Row = Record<string, unknown>;
 
@@ -42,8 +42,8 @@ export const inviteClient = defineCreate({
     inputFields: [
       projectIdField,
       emailField,
-      firstNameField,
-      lastNameField,
+      requiredFirstNameField,
+      requiredLastNameField,
       messageField,
       {
         key: 'send_email',

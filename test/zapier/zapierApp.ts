@@ -1,0 +1,176 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Loads the compiled Zapier app (zapier-app/dist) and the zapier-platform-core that zapier-app itself depends
+ * on, so the contract suites drive exactly what `zapier-platform push` uploads, the way Zapier runs it.
+ *
+ * zapier-app is a standalone package (not an npm workspace): on a clean clone its node_modules and dist do not
+ * exist yet, so they are installed and built here. dist is rebuilt when any src file is newer than it, so a
+ * stale build can never be what the contract tests check.
+ */
+
+export const zapierAppDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../zapier-app');
+
+const npm = (...args: string[]) =>
+  execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['--prefix', zapierAppDir, ...args], {
+    cwd: zapierAppDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DISABLE_ZAPIER_ANALYTICS: '1' },
+  });
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The contract suites run in parallel jest workers: one installs/builds while the others wait (an atomic mkdir
+ * is the lock; one left behind by a killed run is taken over after 15 minutes).
+ */
+async function withBuildLock(fn: () => void): Promise<void> {
+  const lock = join(zapierAppDir, '.contract-build.lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function installAndBuild(): void {
+  if (!existsSync(join(zapierAppDir, 'node_modules', 'zapier-platform-core', 'package.json'))) {
+    npm('ci', '--no-audit', '--no-fund');
+  }
+  const dist = join(zapierAppDir, 'dist', 'index.js');
+  const sources = Math.max(newestMtime(join(zapierAppDir, 'src')), statSync(join(zapierAppDir, 'package.json')).mtimeMs);
+  if (!existsSync(dist) || statSync(dist).mtimeMs < sources) npm('run', 'build');
+}
+
+/** A Zapier bundle as the platform hands it to a perform (only the parts these tests use). */
+export interface ZBundle {
+  authData: { base_url: string; api_key: string };
+  inputData?: Record<string, unknown>;
+  meta?: Record<string, unknown>;
+  targetUrl?: string;
+  subscribeData?: Record<string, unknown>;
+  cleanedRequest?: unknown;
+}
+
+// zapier-platform-core is not typed for this package (it lives in zapier-app/node_modules): the few shapes used.
+export interface ZObject {
+  cursor: { get(): Promise<string>; set(value: string): Promise<null> };
+  [key: string]: unknown;
+}
+export type Perform = (z: ZObject, bundle: ZBundle) => unknown;
+type Operation = Record<string, unknown> & { perform: Perform; sample?: Record<string, unknown> };
+export interface ZapierApp {
+  version: string;
+  authentication: { test: Perform; connectionLabel: Perform };
+  triggers: Record<string, { key: string; operation: Operation }>;
+  creates: Record<string, { key: string; operation: Operation }>;
+  searches: Record<string, { key: string; operation: Operation }>;
+  searchOrCreates: Record<string, { search: string; create: string }>;
+}
+export type AppTester = <T = unknown>(method: Perform | string, bundle: ZBundle) => Promise<T>;
+
+export interface LoadedApp {
+  app: ZapierApp;
+  appTester: AppTester;
+}
+
+export async function ensureZapierAppBuilt(): Promise<void> {
+  await withBuildLock(installAndBuild);
+}
+
+export async function loadZapierApp(): Promise<LoadedApp> {
+  await ensureZapierAppBuilt();
+  // createRequire from zapier-app's own folder: the app and the tester share zapier-app's zapier-platform-core.
+  const requireFromApp = createRequire(join(zapierAppDir, 'package.json'));
+  const zapier = requireFromApp('zapier-platform-core') as { createAppTester(app: unknown): AppTester };
+  const app = requireFromApp('./dist/index.js') as ZapierApp & { flags?: Record<string, unknown> };
+  // On Zapier, zapier-platform-core replaces http.request/https.request of its own process with a logging
+  // wrapper that only understands the two-argument form. Here the Onramp worker shares the process (and jest
+  // shares core modules between suites), so the wrapper would turn the worker's got.post(url, options) into a
+  // bare GET and break every later suite's webhooks. The app makes all its requests through z.request, which
+  // logs on its own, so skipping the patch changes nothing the app does. (This copy of the app is private to
+  // the test file: jest gives each file its own module registry.)
+  app.flags = { ...app.flags, skipHttpPatch: true };
+  return { app, appTester: zapier.createAppTester(app) };
+}
+
+/** The named function of an operation (perform, performList, performSubscribe, ...). */
+export function op(definition: { operation: Record<string, unknown> } | undefined, name = 'perform'): Perform {
+  const fn = definition?.operation[name];
+  if (typeof fn !== 'function') throw new Error(`operation.${name} is not a function`);
+  return fn as Perform;
+}
+
+/**
+ * z.cursor talks to Zapier's servers (an RPC keyed by the Zap), which createAppTester cannot reach. Dropdown
+ * paging therefore runs the trigger's real perform (with the real middleware and real HTTP) behind an
+ * in-memory cursor store, as zapier-app's unit tests do; the store is the only stand-in.
+ */
+export function withCursorStore(perform: Perform, store: { value: string; sets: string[] }): Perform {
+  return async (z, bundle) => {
+    z.cursor = {
+      get: async () => store.value,
+      set: async (value: string) => {
+        store.value = value;
+        store.sets.push(value);
+        return null;
+      },
+    };
+    return perform(z, bundle);
+  };
+}
+
+/** Runs `promise` expecting a rejection; returns the error. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
+
+/**
+ * Every key path of a JSON value: nested objects as `a.b`, array items as `a[].b` (the union over items).
+ * Two payloads with the same paths have the same shape, which is what a Zap's field mapping relies on.
+ */
+export function keyPaths(value: unknown, prefix = ''): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown, p: string) => {
+    if (Array.isArray(v)) {
+      for (const item of v) walk(item, `${p}[]`);
+      return;
+    }
+    if (v && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        const path = p ? `${p}.${k}` : k;
+        out.add(path);
+        walk(child, path);
+      }
+    }
+  };
+  walk(value, prefix);
+  return [...out].sort();
+}
