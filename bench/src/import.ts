@@ -58,7 +58,7 @@ export const benchImport: Bench = async (args) => {
   const dir = mkdtempSync(join(tmpdir(), 'onramp-bench-import-'));
   // The embedded PostgreSQL runs as its own user when we are root: it must reach its data directory.
   chmodSync(dir, 0o755);
-  const db = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(join(dir, 'data'), { attach: false, fast: true });
+  const db = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(join(dir, 'data'), { attach: false });
   const redis = process.env.REDIS_URL ? null : await startPrivateRedis(join(dir, 'data'), { attach: false });
   const databaseUrl = process.env.DATABASE_URL ?? db!.url;
   const redisUrl = process.env.REDIS_URL ?? redis!.url;
@@ -175,6 +175,7 @@ export const benchImport: Bench = async (args) => {
       `100k-row run: ${fmt(main.counts.projects_created!)} projects, ${fmt(main.counts.clients_invited!)} invitations, ${fmt(main.counts.assignments!)} task assignments, ${fmt(main.counts.email_jobs!)} send-email jobs queued; counts ${JSON.stringify(main.counts)}.`,
       `Budget: ≥ 10,000 rows/s end to end at 100k rows (${main.rows / main.seconds >= 10_000 ? 'met' : 'NOT met'}), worker < 300 MB (${results.every((r) => r.rssMb < 300) ? 'met' : 'NOT met'}), memory flat as the file grows (peak RSS ${results.map((r) => `${r.rssMb.toFixed(0)} MB at ${fmt(r.rows)}`).join(', ')}).`,
       `Load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (${cpus().length} CPUs).`,
+      'PostgreSQL runs with its default durability (fsync and synchronous commit on), as in production.',
       `Batch size ${config.importBatchSize} (IMPORT_BATCH_SIZE). Run with \`npm run bench -- import --million\` to add the 1M-row run.`,
     );
   } finally {
