@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../db/pool.js';
 import { encryptToken, hashToken, randomToken, TokenPurpose } from '../../crypto/tokens.js';
-import type { ImportCounts } from '../../read/resources.js';
+import { emptyImportCounts, type ImportCounts } from '../../read/resources.js';
 import * as sql from '../../sql/imports.js';
 import { isBlankRecord, type CsvRecord } from './reader.js';
 import type { ImportProfile } from './profile.js';
@@ -41,18 +41,6 @@ interface Candidate {
   template: sql.TemplateInfo | null;
 }
 
-export const zeroCounts = (): ImportCounts => ({
-  rows: 0,
-  projects_created: 0,
-  projects_reused: 0,
-  clients_invited: 0,
-  clients_added: 0,
-  already_invited: 0,
-  already_members: 0,
-  assignments: 0,
-  duplicates: 0,
-  errors: 0,
-});
 
 const list = (items: string[], max = 10): string =>
   items.length === 0 ? '(none)' : items.slice(0, max).map((t) => `"${t}"`).join(', ') + (items.length > max ? `, … (${items.length - max} more)` : '');
@@ -78,7 +66,7 @@ const SLICE = 250;
  * runs, in slices so the current batch's results are not kept waiting.
  */
 export async function prepareBatch(ctx: Pick<BatchContext, 'appSecret' | 'header' | 'defaultTemplate' | 'profile'>, records: CsvRecord[]): Promise<PreparedBatch> {
-  const counts = zeroCounts();
+  const counts = emptyImportCounts();
   const errors: RowError[] = [];
   const parsedRows: PreparedBatch['parsedRows'] = [];
   let spent = 0;
@@ -351,7 +339,7 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
 }
 
 export function addCounts(a: Partial<ImportCounts>, b: ImportCounts): ImportCounts {
-  const out = zeroCounts();
+  const out = emptyImportCounts();
   for (const k of Object.keys(out) as Array<keyof ImportCounts>) out[k] = (a[k] ?? 0) + b[k];
   return out;
 }

@@ -3,9 +3,9 @@ import { withTransaction, type PoolClient } from '../../db/pool.js';
 import { appendEvent } from '../../sql/events.js';
 import { getAgency } from '../../sql/agencies.js';
 import * as sql from '../../sql/imports.js';
-import type { ImportCounts } from '../../read/resources.js';
+import { emptyImportCounts, type ImportCounts } from '../../read/resources.js';
 import { enqueueEmails } from '../emails.js';
-import { addCounts, applyBatch, prepareBatch, zeroCounts, type BatchContext, type PreparedBatch, type RowError } from './batch.js';
+import { addCounts, applyBatch, prepareBatch, type BatchContext, type PreparedBatch, type RowError } from './batch.js';
 import { mapHeader } from './format.js';
 import { importChunks, importRecords, isBlankRecord, type CsvRecord } from './reader.js';
 import { ImportProfile } from './profile.js';
@@ -208,7 +208,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
   return outcome;
 }
 
-const emptyCounts = (): ImportCounts => addCounts({}, zeroCounts());
+const emptyCounts = (): ImportCounts => addCounts({}, emptyImportCounts());
 
 async function runDry(
   deps: Deps,
