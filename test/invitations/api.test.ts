@@ -44,6 +44,9 @@ describe('POST /v1/projects/:id/invitations', () => {
     expect(expires - Date.now()).toBeLessThan(7.1 * 86400_000);
     expect(await emailsOf(res.body.id)).toBe(1);
     expect(await countRows(stack.deps.pool, "select 1 from events where type = 'invitation.created' and subject_id = $1", [res.body.id])).toBe(1);
+    // The response is built from the creating statement; it must be exactly what a read returns.
+    const { result: _result, ...created } = res.body;
+    expect((await client(stack.url, a.key).get(`/v1/invitations/${res.body.id}`)).body).toEqual(created);
     const job = await stack.deps.jobs.queue('email').getJobs(['waiting', 'delayed', 'active', 'failed', 'completed']);
     expect(job.some((j) => j.name === 'send-email')).toBe(true);
   });
@@ -84,6 +87,9 @@ describe('POST /v1/projects/:id/invitations', () => {
     expect(second.status).toBe(201);
     expect(second.body.client.id).toBe(first.body.client.id);
     expect(second.body.client.email).toBe(`${tag}@X.com`);
+    // An existing client keeps the names first given, in the response as in the database.
+    const { result: _r, ...created } = second.body;
+    expect((await client(stack.url, a.key).get(`/v1/invitations/${second.body.id}`)).body).toEqual(created);
     const dup = await client(stack.url, a.key).post(`/v1/projects/${p1.id}/invitations`, person(` ${tag.toLowerCase()}@X.COM`));
     expect(dup.status).toBe(200);
     expect(dup.body.id).toBe(first.body.id);

@@ -21,6 +21,8 @@ export interface InviteOutcome {
   clientId: string;
   /** Email rows written in the transaction; enqueue them after commit with enqueueEmails. */
   emailIds: string[];
+  /** The new invitation as the API shows it, when this call created it (saves reading it back). */
+  invitation?: InvitationJson;
 }
 
 export interface ProjectRef {
@@ -40,6 +42,8 @@ interface ClientUpsert {
   id: string;
   status: 'inactive' | 'invited' | 'active' | 'deactivated';
   email: string;
+  first_name: string;
+  last_name: string;
 }
 
 /**
@@ -53,7 +57,7 @@ async function upsertClient(tx: Queryable, agencyId: string, input: ParsedInvite
      select $1, $2, $3, $4, 'invited'
       where not exists (select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)))
      on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
-     returning id, status, email`,
+     returning id, status, email, first_name, last_name`,
     [agencyId, input.email, input.first_name, input.last_name],
   );
   return rows[0] ?? null;
@@ -77,7 +81,7 @@ const createInvitationSql = `
            $9::int, case when $9::int > 0 then now() end, case when $9::int > 0 then 'queued' else 'not_sent' end
       from agencies a where a.id = $1
     on conflict (project_id, email_normalized) where status = 'pending' do nothing
-    returning id
+    returning id, email, message, expires_at, send_count, last_sent_at, delivery_status, created_at
   ), ev as (
     insert into events (agency_id, type, subject_id, actor_id, data)
     select $1, 'invitation.created', inv.id, $5, jsonb_build_object('project_id', $2::uuid, 'client_id', $3::uuid, 'email', $4::text) from inv
@@ -88,7 +92,19 @@ const createInvitationSql = `
   ), cl as (
     update clients set status = 'invited', updated_at = now() where id = $3 and status = 'inactive' and exists (select 1 from inv)
   )
-  select inv.id, (select id from em) as email_id from inv`;
+  select inv.*, (select id from em) as email_id from inv`;
+
+interface CreatedRow {
+  id: string;
+  email: string;
+  message: string | null;
+  expires_at: Date;
+  send_count: number;
+  last_sent_at: Date | null;
+  delivery_status: InvitationJson['delivery_status'];
+  created_at: Date;
+  email_id: string | null;
+}
 
 /**
  * Invite one client into one project, inside the caller's transaction. The rules, in order:
@@ -138,10 +154,33 @@ export async function inviteToProjectTx(
   const link = newInvitationToken(deps.appSecret);
   const params = [agencyId, project.id, client.id, input.email, principal.userId, link.hash, link.ciphertext, input.message ?? null, input.send_email ? 1 : 0];
   for (let attempt = 0; attempt < 2; attempt++) {
-    const created = await tx.query<{ id: string; email_id: string | null }>(createInvitationSql, params);
+    const created = await tx.query<CreatedRow>(createInvitationSql, params);
     if (created.rows[0]) {
-      const { id, email_id } = created.rows[0];
-      return { result: 'invited', invitationId: id, clientId: client.id, emailIds: email_id ? [email_id] : [] };
+      const row = created.rows[0];
+      const invitation: InvitationJson = {
+        id: row.id,
+        status: 'pending',
+        project: { id: project.id, name: project.name },
+        client: {
+          id: client.id,
+          email: client.email,
+          first_name: client.first_name,
+          last_name: client.last_name,
+          status: client.status === 'inactive' ? 'invited' : client.status,
+        },
+        email: row.email,
+        created_by: { id: principal.userId, email: principal.userEmail, name: principal.userName },
+        message: row.message,
+        expires_at: row.expires_at.toISOString(),
+        send_count: row.send_count,
+        last_sent_at: row.last_sent_at ? row.last_sent_at.toISOString() : null,
+        delivery_status: row.delivery_status,
+        delivery_error: null,
+        accepted_at: null,
+        revoked_at: null,
+        created_at: row.created_at.toISOString(),
+      };
+      return { result: 'invited', invitationId: row.id, clientId: client.id, emailIds: row.email_id ? [row.email_id] : [], invitation };
     }
     // A pending invitation exists. Past its expiry it no longer counts: mark it expired, then create anew.
     const { rows } = await tx.query<{ id: string; expired: boolean }>(
@@ -203,7 +242,7 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
     reservations.length = 0;
     await enqueueEmails(deps, outcome.emailIds);
     if (outcome.invitationId) {
-      const json = (await getInvitationJson(deps.pool, principal.agencyId, outcome.invitationId))!;
+      const json = outcome.invitation ?? (await getInvitationJson(deps.pool, principal.agencyId, outcome.invitationId))!;
       return { status: outcome.result === 'invited' ? 201 : 200, body: { ...json, result: outcome.result } };
     }
     const { rows } = await deps.pool.query<AddedJson['client'] & { project_name: string }>(
