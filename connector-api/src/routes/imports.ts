@@ -207,7 +207,7 @@ export const importRoutes = [
     params: idParams,
     responses: { 200: { description: 'The import', schema: importJson } },
     async handler({ deps, principal, params }) {
-      return { status: 200, body: await cancelImport(deps, principal.agencyId, params.id) };
+      return { status: 200, body: await cancelImport(deps, principal, params.id) };
     },
   }),
   defineRoute({
