@@ -82,7 +82,14 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
           detail: `Send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`,
         });
       }
-      const params = def.params ? parseOrThrow(def.params, req.params, 'path') : undefined;
+      // A path that names no resource is not found, whatever the reason (malformed or unknown id): one
+      // answer for both, so callers (and Zapier) handle a single case.
+      const parsedParams = def.params?.safeParse(req.params);
+      if (parsedParams && !parsedParams.success) {
+        const bad = parsedParams.error.issues.map((i) => String(i.path[0] ?? 'id'));
+        throw new AppError('not_found', 'Not found', { detail: `No resource at ${req.originalUrl.split('?')[0]}: ${bad.join(', ')} is not a valid id.` });
+      }
+      const params = parsedParams?.data;
       const query = def.query ? parseOrThrow(def.query, req.query) : undefined;
       let body: unknown = undefined;
       if (def.body && !def.rawBody) {
