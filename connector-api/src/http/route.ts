@@ -86,7 +86,7 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
       // answer for both, so callers (and Zapier) handle a single case.
       const parsedParams = def.params?.safeParse(req.params);
       if (parsedParams && !parsedParams.success) {
-        const bad = parsedParams.error.issues.map((i) => String(i.path[0] ?? 'id'));
+        const bad = parsedParams.error.issues.map((i: { path: PropertyKey[] }) => String(i.path[0] ?? 'id'));
         throw new AppError('not_found', 'Not found', { detail: `No resource at ${req.originalUrl.split('?')[0]}: ${bad.join(', ')} is not a valid id.` });
       }
       const params = parsedParams?.data;
