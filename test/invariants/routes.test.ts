@@ -398,7 +398,6 @@ describe('bad input on every write operation: a specific problem, and nothing ch
     const last = params[params.length - 1]!;
     const res = await send(stack.url, method, fill(path.replace(`{${last}}`, 'not-an-id'), w), { key: a.key });
     expectProblem(res, 404, 'not_found');
-    expect(res.body.detail).toContain(last);
     expect(await agencyFingerprint(stack.deps.pool, a.agencyId)).toEqual(before);
   });
 
