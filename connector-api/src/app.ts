@@ -13,6 +13,14 @@ export const API_VERSION = '0.1.0';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+/**
+ * The path as it may be logged: the query string dropped, and the bearer token of an invitation or reset
+ * link (`/invite/<token>`, `/reset/<token>`) masked, since the link alone redeems it.
+ */
+export function loggableUrl(url: string): string {
+  return url.split('?')[0]!.replace(/^\/(invite|reset)\/[^/]+/, '/$1/[redacted]');
+}
+
 export function createApp(deps: Deps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -33,7 +41,7 @@ export function createApp(deps: Deps): Express {
       genReqId: (req) => (req as unknown as { id: string }).id,
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0] }),
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggableUrl(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),

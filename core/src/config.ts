@@ -25,7 +25,7 @@ const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: intFromEnv(0, 65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  HOST: z.string().min(1).optional(),
   PUBLIC_BASE_URL: url(['http:', 'https:'], 'the address clients and Zapier use to reach Onramp').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'PostgreSQL connection string').optional(),
@@ -133,7 +133,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     isProduction,
     port: e.PORT,
-    host: e.HOST,
+    // Outside production the dev mailbox shows live invite links without a login: listen on loopback only
+    // unless told otherwise. Production (and the Docker image) listens on every interface.
+    host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
     publicBaseUrl,
     dataDir: resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,

@@ -12,6 +12,10 @@ describe('configuration', () => {
     expect(c.redisUrl).toBeUndefined();
     expect(c.dataDir).toMatch(/\/data$/);
     expect(c.limits.resendsPerDay).toBe(5);
+    // The dev mailbox shows live links: outside production, only this machine can reach the port.
+    expect(c.host).toBe('127.0.0.1');
+    expect(loadConfig({ NODE_ENV: 'production', APP_SECRET: 'x'.repeat(40), PUBLIC_BASE_URL: 'https://p.example' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
   });
 
   it('strips a trailing slash from PUBLIC_BASE_URL', () => {

@@ -3,14 +3,28 @@ import type { Request } from 'express';
 import { AppError, type Deps, type Principal } from '@onramp/core';
 import type { RouteResult } from './route.js';
 
-function requestHash(req: Request): string {
+function requestHash(req: Request, raw: boolean): string {
   const h = createHash('sha256');
   h.update(`${req.method} ${req.baseUrl}${req.path}\n`);
   h.update(JSON.stringify(req.query ?? {}));
   h.update('\n');
-  // Uploads are hashed by their declared size and type; JSON bodies by their parsed value.
-  h.update(req.body === undefined ? `${req.headers['content-type'] ?? ''}:${req.headers['content-length'] ?? ''}` : JSON.stringify(req.body));
+  if (raw) {
+    // An upload is identified by its content (RawUpload.digest), never by its framing: the length says
+    // nothing about the bytes, and a multipart boundary changes on every retry of the same file.
+    h.update(String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase());
+  } else {
+    h.update(req.body === undefined ? `${req.headers['content-type'] ?? ''}:${req.headers['content-length'] ?? ''}` : JSON.stringify(req.body));
+  }
   return h.digest('hex');
+}
+
+/**
+ * A route that reads its own body stream (an upload). The first run reports the digest of what it read
+ * (RouteResult.requestDigest); a later request with the same key is read by `digest` alone, without side
+ * effects, and replays only when both digests agree.
+ */
+export interface RawUpload {
+  digest: () => Promise<string>;
 }
 
 /**
@@ -24,6 +38,7 @@ export async function withIdempotency(
   principal: Principal,
   req: Request,
   run: () => Promise<RouteResult>,
+  raw?: RawUpload,
 ): Promise<RouteResult> {
   const key = String(req.headers['idempotency-key']);
   if (key.length === 0 || key.length > 255) {
@@ -31,12 +46,12 @@ export async function withIdempotency(
       errors: [{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }],
     });
   }
-  const hash = requestHash(req);
+  const hash = requestHash(req, raw !== undefined);
   const path = `${req.baseUrl}${req.path}`;
   const inserted = await deps.pool.query(
     `insert into idempotency_keys (agency_id, key, method, path, request_hash) values ($1, $2, $3, $4, $5)
      on conflict (agency_id, key) do nothing`,
-    [principal.agencyId, key, req.method, path, hash],
+    [principal.agencyId, key, req.method, path, raw ? `${hash}:` : hash],
   );
   if (inserted.rowCount === 0) {
     const { rows } = await deps.pool.query<{ request_hash: string; status_code: number | null; response_body: unknown; completed_at: Date | null }>(
@@ -44,8 +59,12 @@ export async function withIdempotency(
       [principal.agencyId, key],
     );
     const row = rows[0];
-    if (!row) return withIdempotency(deps, principal, req, run);
-    if (row.request_hash !== hash) {
+    if (!row) return withIdempotency(deps, principal, req, run, raw);
+    // An upload's stored hash is `<request>:<content digest>`; its body is read only when the rest matches.
+    const sameRequest = raw
+      ? row.request_hash.startsWith(`${hash}:`) && (!row.completed_at || row.request_hash === `${hash}:${await raw.digest()}`)
+      : row.request_hash === hash;
+    if (!sameRequest) {
       throw new AppError('idempotency_key_reused', 'Idempotency key reused', {
         detail: 'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
         errors: [{ field: 'Idempotency-Key', message: 'was used with a different request' }],
@@ -68,7 +87,8 @@ export async function withIdempotency(
     result = await run();
   } catch (err) {
     // A client error is a response too: store it, so a replay answers the same. A server error is not.
-    if (err instanceof AppError && err.code !== 'internal' && err.code !== 'unavailable' && err.code !== 'rate_limited') {
+    // (Not for an upload: a refused file has no digest to bind the key to, so a retry simply runs again.)
+    if (!raw && err instanceof AppError && err.code !== 'internal' && err.code !== 'unavailable' && err.code !== 'rate_limited') {
       const { toProblem } = await import('./problem.js');
       const problem = toProblem(err);
       await deps.pool.query(
@@ -80,11 +100,11 @@ export async function withIdempotency(
     }
     throw err;
   }
-  const storable = result.contentType === undefined || result.contentType.includes('json');
+  const storable = (result.contentType === undefined || result.contentType.includes('json')) && (!raw || result.requestDigest !== undefined);
   if (storable && result.status < 500) {
     await deps.pool.query(
-      'update idempotency_keys set status_code = $3, response_body = $4, completed_at = now() where agency_id = $1 and key = $2',
-      [principal.agencyId, key, result.status, result.body === undefined ? null : JSON.stringify(result.body)],
+      'update idempotency_keys set status_code = $3, response_body = $4, completed_at = now(), request_hash = $5 where agency_id = $1 and key = $2',
+      [principal.agencyId, key, result.status, result.body === undefined ? null : JSON.stringify(result.body), raw ? `${hash}:${result.requestDigest}` : hash],
     );
   } else {
     await deps.pool.query('delete from idempotency_keys where agency_id = $1 and key = $2', [principal.agencyId, key]);

@@ -21,6 +21,8 @@ export interface RouteResult {
   headers?: Record<string, string>;
   /** Defaults to JSON. Anything else is sent as-is (CSV downloads). */
   contentType?: string;
+  /** rawBody routes: the digest of the body the handler read, which binds an Idempotency-Key to it. Not sent. */
+  requestDigest?: string;
 }
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -33,6 +35,8 @@ export interface RouteDef<PS extends z.ZodType | undefined, QS extends z.ZodType
   body?: BS;
   /** The handler reads the request stream itself (uploads); no JSON body is parsed. */
   rawBody?: boolean;
+  /** rawBody routes: reads the body of a repeated Idempotency-Key request, without side effects, into the digest the handler reports. */
+  replayDigest?: (req: Request, deps: Deps) => Promise<string>;
   handler: (ctx: RouteContext<Infer<PS>, Infer<QS>, Infer<BS>>) => Promise<RouteResult>;
 }
 
@@ -78,7 +82,14 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
           detail: `Send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`,
         });
       }
-      const params = def.params ? parseOrThrow(def.params, req.params, 'path') : undefined;
+      // A path that names no resource is not found, whatever the reason (malformed or unknown id): one
+      // answer for both, so callers (and Zapier) handle a single case.
+      const parsedParams = def.params?.safeParse(req.params);
+      if (parsedParams && !parsedParams.success) {
+        const bad = parsedParams.error.issues.map((i: { path: PropertyKey[] }) => String(i.path[0] ?? 'id'));
+        throw new AppError('not_found', 'Not found', { detail: `No resource at ${req.originalUrl.split('?')[0]}: ${bad.join(', ')} is not a valid id.` });
+      }
+      const params = parsedParams?.data;
       const query = def.query ? parseOrThrow(def.query, req.query) : undefined;
       let body: unknown = undefined;
       if (def.body && !def.rawBody) {
@@ -91,10 +102,20 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
         body = parseOrThrow(def.body, req.body);
       }
       const run = () => def.handler({ req, res, deps, principal, params, query, body } as RouteContext<never, never, never>);
-      const result =
-        def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
-          ? await run()
-          : await withIdempotency(deps, principal, req, run);
+      let result: RouteResult;
+      try {
+        result =
+          def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
+            ? await run()
+            : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined);
+      } catch (err) {
+        // An upload refused before its body was read (a reused Idempotency-Key): drop the rest, so the client sees the answer.
+        if (def.rawBody && !req.readableEnded) {
+          if (!res.headersSent) res.setHeader('Connection', 'close');
+          req.resume();
+        }
+        throw err;
+      }
       sendResult(res, result);
     });
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import busboy from 'busboy';
 import { z } from 'zod';
@@ -28,8 +29,40 @@ const uploadQuery = z.object({
   filename: z.string().optional(),
 });
 
+type ImportOptions = ReturnType<typeof parseImportOptions>;
+const parseImportOptions = (input: Record<string, unknown>) => parseOrThrow(importOptionsSchema, input);
+/** What is done with the file: createImport on a first request, only hashing on a repeated Idempotency-Key. */
+type UploadSink<T> = (file: AsyncIterable<Buffer>, options: () => ImportOptions) => Promise<T>;
+
+/**
+ * The file's bytes pass through a SHA-256 on their way to the sink; with the options they were read with,
+ * that is what an Idempotency-Key is bound to (the same file and options again is a replay).
+ */
+async function readUpload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise<{ value: T; digest: string }> {
+  const hash = createHash('sha256');
+  let resolved: ImportOptions | undefined;
+  const value = await upload(deps, req, (file, options) =>
+    sink(
+      (async function* () {
+        for await (const chunk of file) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      })(),
+      () => (resolved = options()),
+    ),
+  );
+  return { value, digest: `${hash.digest('hex')}:${JSON.stringify(resolved ?? null)}` };
+}
+
+/** Reads a repeated upload to the end for its digest; nothing is stored. */
+const digestOnly: UploadSink<void> = async (file, options) => {
+  for await (const _chunk of file) void _chunk;
+  options();
+};
+
 /** The upload is read as a stream in both forms: a `text/csv` body, or the `file` part of multipart/form-data. */
-async function upload(deps: Deps, principal: Principal, req: Request) {
+async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise<T> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   const max = deps.config.importMaxBytes;
   const tooLarge = () =>
@@ -38,7 +71,7 @@ async function upload(deps: Deps, principal: Principal, req: Request) {
       errors: [{ field: 'file', message: `must be at most ${max} bytes` }],
     });
   const query = req.query as Record<string, unknown>;
-  const options = (extra: Record<string, unknown>) => () => parseOrThrow(importOptionsSchema, { ...query, ...extra });
+  const options = (extra: Record<string, unknown>) => () => parseImportOptions({ ...query, ...extra });
   options({})();
 
   if (req.is('multipart/form-data')) {
@@ -76,7 +109,7 @@ async function upload(deps: Deps, principal: Principal, req: Request) {
         // Fields sent after the file are only known once the whole form is read.
         await closed;
       })();
-      return await createImport(deps, principal, body, options({ ...(file.filename ? { filename: file.filename } : {}), ...fields }));
+      return await sink(body, options({ ...(file.filename ? { filename: file.filename } : {}), ...fields }));
     } catch (err) {
       req.unpipe(bb);
       file.stream.resume();
@@ -85,7 +118,7 @@ async function upload(deps: Deps, principal: Principal, req: Request) {
   }
   if (req.is(['text/csv', 'text/plain', 'application/csv', 'application/octet-stream'])) {
     if (declared > max) throw tooLarge();
-    return createImport(deps, principal, req, options({}));
+    return sink(req, options({}));
   }
   throw new AppError('unsupported_media_type', 'Unsupported media type', {
     detail: `Send the CSV as multipart/form-data (field \`file\`) or as a text/csv body (got ${req.headers['content-type'] ?? 'no content type'}).`,
@@ -128,15 +161,18 @@ export const importRoutes = [
     body: z.object({ file: z.string().describe('the CSV file') }),
     bodyContentTypes: ['multipart/form-data', 'text/csv'],
     responses: { 202: { description: 'Accepted; the import runs in the background', schema: importJson } },
+    async replayDigest(req, deps) {
+      return (await readUpload(deps, req, digestOnly)).digest;
+    },
     async handler({ deps, principal, req, res }) {
       let created;
       try {
-        created = await upload(deps, principal, req);
+        created = await readUpload(deps, req, (file, options) => createImport(deps, principal, file, options));
       } catch (err) {
         discardBody(req, res);
         throw err;
       }
-      return { status: 202, body: created, headers: { Location: `/v1/imports/${created.id}` } };
+      return { status: 202, body: created.value, headers: { Location: `/v1/imports/${created.value.id}` }, requestDigest: created.digest };
     },
   }),
   defineRoute({
@@ -171,7 +207,7 @@ export const importRoutes = [
     params: idParams,
     responses: { 200: { description: 'The import', schema: importJson } },
     async handler({ deps, principal, params }) {
-      return { status: 200, body: await cancelImport(deps, principal.agencyId, params.id) };
+      return { status: 200, body: await cancelImport(deps, principal, params.id) };
     },
   }),
   defineRoute({

@@ -4,6 +4,13 @@ import type { ImportCounts } from '../read/resources.js';
 /**
  * SQL of the CSV import. Every statement takes arrays (unnest) so a batch of thousands of rows costs a
  * fixed number of round trips, and every insert is conflict-safe so a replayed batch creates nothing twice.
+ *
+ * Lookups are written as `unnest(...) cross join lateral (... where <key of an index> = u.x limit 1)`: the
+ * LIMIT (or OFFSET 0) keeps the planner from flattening the subquery into a join, so it stays a nested loop
+ * of index probes, one per value, whatever the statistics say. The plain `key = any($2)` / `join unnest` forms were
+ * planned as a hash join over every row of the agency (or of the import) when the statistics predate the
+ * import (they always do for the rows it is creating), so each batch scanned everything the earlier batches
+ * wrote: quadratic in the file size.
  */
 
 export interface ImportState {
@@ -78,9 +85,13 @@ export interface ExistingClient {
 /** Clients by normalised email, plus which of those emails belong to a firm user of the agency. */
 export async function findClientsAndFirmUsers(db: Queryable, agencyId: string, emails: string[]): Promise<{ clients: ExistingClient[]; firmUsers: Set<string> }> {
   const { rows } = await db.query<{ kind: 'c' | 'f'; id: string | null; email_normalized: string; status: ExistingClient['status'] | null }>(
-    `select 'c' as kind, id, email_normalized, status from clients where agency_id = $1 and email_normalized = any($2::text[])
+    `select 'c' as kind, c.id, c.email_normalized, c.status
+       from unnest($2::text[]) as u(em)
+       cross join lateral (select id, email_normalized, status from clients where agency_id = $1 and email_normalized = u.em limit 1) c
      union all
-     select 'f', null, email_normalized, null from firm_users where agency_id = $1 and email_normalized = any($2::text[])`,
+     select 'f', null, f.email_normalized, null
+       from unnest($2::text[]) as u(em)
+       cross join lateral (select email_normalized from firm_users where agency_id = $1 and email_normalized = u.em limit 1) f`,
     [agencyId, emails],
   );
   const firmUsers = new Set(rows.filter((r) => r.kind === 'f').map((r) => r.email_normalized));
@@ -97,7 +108,9 @@ export interface ImportProjectRow {
 
 export async function findImportProjects(db: Queryable, importId: string, keys: string[]): Promise<ImportProjectRow[]> {
   const { rows } = await db.query<ImportProjectRow>(
-    'select project_key, project_id, template_id, created from import_projects where import_id = $1 and project_key = any($2::text[])',
+    `select p.project_key, p.project_id, p.template_id, p.created
+       from unnest($2::text[]) as u(k)
+       cross join lateral (select * from import_projects where import_id = $1 and project_key = u.k limit 1) p`,
     [importId, keys],
   );
   return rows;
@@ -111,12 +124,13 @@ export async function findProjectsByKey(
   names: string[],
 ): Promise<Array<{ key: string; id: string; template_id: string | null }>> {
   const { rows } = await db.query<{ key: string; id: string; template_id: string | null }>(
-    `select 'x:' || external_id as key, id, template_id from projects where agency_id = $1 and external_id = any($2::text[])
+    `select 'x:' || u.x as key, p.id, p.template_id
+       from unnest($2::text[]) as u(x)
+       cross join lateral (select id, template_id from projects where agency_id = $1 and external_id = u.x limit 1) p
      union all
-     select * from (
-       select distinct on (name) 'n:' || name as key, id, template_id from projects
-        where agency_id = $1 and external_id is null and name = any($3::text[]) order by name, seq
-     ) n`,
+     select 'n:' || u.n, p.id, p.template_id
+       from (select distinct unnest($3::text[])) as u(n)
+       cross join lateral (select id, template_id from projects where agency_id = $1 and name = u.n and external_id is null order by seq limit 1) p`,
     [agencyId, externalIds, names],
   );
   return rows;
@@ -125,7 +139,9 @@ export async function findProjectsByKey(
 export async function findTasksOfProjects(db: Queryable, agencyId: string, projectIds: string[]): Promise<Array<{ id: string; project_id: string; key: string }>> {
   if (projectIds.length === 0) return [];
   const { rows } = await db.query<{ id: string; project_id: string; key: string }>(
-    'select id, project_id, lower(title) as key from tasks where agency_id = $1 and project_id = any($2::uuid[])',
+    `select t.id, t.project_id, lower(t.title) as key
+       from unnest($2::uuid[]) as u(p)
+       cross join lateral (select id, project_id, title from tasks where project_id = u.p and agency_id = $1 offset 0) t`,
     [agencyId, projectIds],
   );
   return rows;
@@ -134,9 +150,9 @@ export async function findTasksOfProjects(db: Queryable, agencyId: string, proje
 export async function findImportKeys(db: Queryable, importId: string, keys: string[], emails: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
   const { rows } = await db.query<{ k: string }>(
-    `select k.project_key || E'\\n' || k.email_normalized as k from import_keys k
-       join unnest($2::text[], $3::text[]) as u(pk, em) on k.project_key = u.pk and k.email_normalized = u.em
-      where k.import_id = $1`,
+    `select u.pk || E'\\n' || u.em as k
+       from unnest($2::text[], $3::text[]) as u(pk, em)
+       cross join lateral (select 1 from import_keys k where k.import_id = $1 and k.project_key = u.pk and k.email_normalized = u.em limit 1) k`,
     [importId, keys, emails],
   );
   return new Set(rows.map((r) => r.k));
@@ -145,9 +161,11 @@ export async function findImportKeys(db: Queryable, importId: string, keys: stri
 export async function findPendingInvitations(db: Queryable, agencyId: string, projectIds: string[], emails: string[]): Promise<Set<string>> {
   if (projectIds.length === 0) return new Set();
   const { rows } = await db.query<{ k: string }>(
-    `select i.project_id || E'\\n' || i.email_normalized as k from invitations i
-       join unnest($2::uuid[], $3::text[]) as u(p, em) on i.project_id = u.p and i.email_normalized = u.em
-      where i.agency_id = $1 and i.status = 'pending' and i.expires_at > now()`,
+    `select u.p || E'\\n' || u.em as k
+       from unnest($2::uuid[], $3::text[]) as u(p, em)
+       cross join lateral (select 1 from invitations i
+                            where i.project_id = u.p and i.email_normalized = u.em and i.status = 'pending' and i.agency_id = $1 and i.expires_at > now()
+                            limit 1) i`,
     [agencyId, projectIds, emails],
   );
   return new Set(rows.map((r) => r.k));
@@ -156,9 +174,9 @@ export async function findPendingInvitations(db: Queryable, agencyId: string, pr
 export async function findMemberships(db: Queryable, agencyId: string, projectIds: string[], clientIds: string[]): Promise<Set<string>> {
   if (projectIds.length === 0) return new Set();
   const { rows } = await db.query<{ k: string }>(
-    `select m.project_id || E'\\n' || m.client_id as k from memberships m
-       join unnest($2::uuid[], $3::uuid[]) as u(p, c) on m.project_id = u.p and m.client_id = u.c
-      where m.agency_id = $1`,
+    `select u.p || E'\\n' || u.c as k
+       from unnest($2::uuid[], $3::uuid[]) as u(p, c)
+       cross join lateral (select 1 from memberships m where m.project_id = u.p and m.client_id = u.c and m.agency_id = $1 limit 1) m`,
     [agencyId, projectIds, clientIds],
   );
   return new Set(rows.map((r) => r.k));
@@ -216,9 +234,10 @@ export async function upsertClients(
      )
      select id, email_normalized from ins
      union all
-     select c.id, c.email_normalized from clients c
-      where c.agency_id = $1 and c.email_normalized = any(select lower(btrim(e)) from unnest($2::text[]) e)
-        and not exists (select 1 from ins where ins.email_normalized = c.email_normalized)`,
+     select c.id, c.email_normalized
+       from (select distinct lower(btrim(e)) from unnest($2::text[]) e) as u(em)
+       cross join lateral (select id, email_normalized from clients where agency_id = $1 and email_normalized = u.em limit 1) c
+      where not exists (select 1 from ins where ins.email_normalized = u.em)`,
     [agencyId, input.emails, input.firstNames, input.lastNames],
   );
   for (const r of rows) out.set(r.email_normalized, r.id);
@@ -239,8 +258,10 @@ export async function expireStaleInvitations(db: Queryable, agencyId: string, pr
   await db.query(
     `with x as (
        update invitations i set status = 'expired', updated_at = now()
-         from unnest($2::uuid[], $3::text[]) as u(p, em)
-        where i.agency_id = $1 and i.project_id = u.p and i.email_normalized = u.em and i.status = 'pending' and i.expires_at <= now()
+        where i.id in (select s.id from unnest($2::uuid[], $3::text[]) as u(p, em)
+                        cross join lateral (select id from invitations
+                                             where project_id = u.p and email_normalized = u.em and status = 'pending'
+                                               and agency_id = $1 and expires_at <= now() offset 0) s)
        returning i.id, i.project_id, i.client_id
      )
      insert into events (agency_id, type, subject_id, data)

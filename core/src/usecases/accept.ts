@@ -7,7 +7,7 @@ import { AppError, validationError } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { appendEvent } from '../sql/events.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
-import { createClientSessionTx, type NewSession } from './clientSessions.js';
+import { createClientSessionTx, takeLoginAttempt, type NewSession } from './clientSessions.js';
 
 /** randomToken() output: 32 bytes as unpadded base64url. Anything else is junk and never reaches the database. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -142,6 +142,9 @@ export async function acceptInvitation(deps: Deps, raw: AcceptInput): Promise<Ac
   let newHash: string | null = null;
   if (found.has_password) {
     if (!input.password) throw validationError([{ field: 'password', message: 'is required' }]);
+    // A password check like the sign-in page's, so it shares that page's budget: otherwise a forwarded
+    // invitation link would allow unlimited guesses at the client's password.
+    await takeLoginAttempt(deps, found.client_email.trim());
     const { rows } = await deps.pool.query<{ password_hash: string }>('select password_hash from clients where id = $1 and agency_id = $2', [
       found.client_id,
       found.agency_id,

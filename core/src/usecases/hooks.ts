@@ -9,6 +9,7 @@ import { decodeCursor, encodeCursor, type Page } from '../read/pagination.js';
 import * as sql from '../sql/hooks.js';
 import { hookEvents, type HookEvent, type HookRow } from '../sql/hooks.js';
 import type { Principal } from './apiKeys.js';
+import { requireInviter } from './invitations.js';
 
 export { hookEvents, type HookEvent } from '../sql/hooks.js';
 export * from '../net/ssrf.js';
@@ -78,6 +79,8 @@ export async function createHook(
   principal: Principal,
   input: z.output<typeof createHookInput>,
 ): Promise<z.infer<typeof createdHookJson>> {
+  // A hook sends the agency's data to a URL of the caller's choosing: a write, like every other.
+  requireInviter(principal, 'subscribe webhooks');
   try {
     await vetTargetUrl(input.target_url, { allowPrivate: deps.config.webhookAllowPrivateTargets });
   } catch (err) {
@@ -96,6 +99,7 @@ export async function createHook(
 }
 
 export async function deleteHook(deps: Pick<Deps, 'pool'>, principal: Principal, id: string): Promise<void> {
+  requireInviter(principal, 'unsubscribe webhooks');
   if (!(await sql.deleteHook(deps.pool, principal.agencyId, id))) throw notFound('Hook');
 }
 

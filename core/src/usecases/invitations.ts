@@ -31,10 +31,13 @@ export interface ProjectRef {
   name: string;
 }
 
-/** Only owners and admins bring clients in; members can read. */
-export function requireInviter(principal: Principal): void {
+/**
+ * The firm roles, one rule for every door: members read; every write (invitations, projects, tasks,
+ * templates, clients, imports, hooks) needs an owner or an admin.
+ */
+export function requireInviter(principal: Principal, action = 'invite clients'): void {
   if (principal.role !== 'owner' && principal.role !== 'admin') {
-    throw new AppError('forbidden', 'Forbidden', { detail: 'Only agency owners and admins can invite clients.' });
+    throw new AppError('forbidden', 'Forbidden', { detail: `Only agency owners and admins can ${action}.` });
   }
 }
 

@@ -44,7 +44,9 @@ async function post(deps: Deps, targetUrl: string, headers: Record<string, strin
     throw err;
   }
   try {
-    const res = await got.post(target.url, {
+    // Only the status matters. The response body is never read: a receiver that answers with an endless
+    // (or huge) body must not fill the worker's memory, so the stream is dropped as soon as the head arrives.
+    const stream = got.stream.post(target.url, {
       body,
       headers,
       dnsLookup: pinnedLookup(target),
@@ -53,9 +55,17 @@ async function post(deps: Deps, targetUrl: string, headers: Record<string, strin
       throwHttpErrors: false,
       // BullMQ owns retries (with backoff and a visible attempt log); got must not retry behind its back.
       retry: { limit: 0 },
-      responseType: 'text',
     });
-    return classifyStatus(res.statusCode);
+    // Whatever the stream emits after it is dropped must not become an unhandled 'error' event.
+    stream.on('error', () => undefined);
+    const statusCode = await new Promise<number>((resolve, reject) => {
+      stream.once('response', (res: { statusCode: number }) => {
+        resolve(res.statusCode);
+        stream.destroy();
+      });
+      stream.once('error', reject);
+    });
+    return classifyStatus(statusCode);
   } catch (err) {
     const e = err as RequestError;
     const what = e.code === 'ETIMEDOUT' ? `timed out after ${deps.config.webhookTimeoutMs} ms` : `${e.code ?? 'error'}: ${e.message}`;

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../db/pool.js';
 import { encryptToken, hashToken, randomToken, TokenPurpose } from '../../crypto/tokens.js';
-import type { ImportCounts } from '../../read/resources.js';
+import { emptyImportCounts, type ImportCounts } from '../../read/resources.js';
 import * as sql from '../../sql/imports.js';
 import { isBlankRecord, type CsvRecord } from './reader.js';
+import type { ImportProfile } from './profile.js';
 import { normaliseEmail, parseImportRow, projectKeyOf, type HeaderMap, type ImportRow } from './format.js';
 
 export interface BatchContext {
@@ -16,6 +18,7 @@ export interface BatchContext {
   header: HeaderMap;
   /** Templates by lower(name), loaded once per run; null = no such template. */
   templates: Map<string, sql.TemplateInfo | null>;
+  profile?: ImportProfile;
 }
 
 export interface RowError {
@@ -38,47 +41,86 @@ interface Candidate {
   template: sql.TemplateInfo | null;
 }
 
-export const zeroCounts = (): ImportCounts => ({
-  rows: 0,
-  projects_created: 0,
-  projects_reused: 0,
-  clients_invited: 0,
-  clients_added: 0,
-  already_invited: 0,
-  already_members: 0,
-  assignments: 0,
-  duplicates: 0,
-  errors: 0,
-});
 
 const list = (items: string[], max = 10): string =>
   items.length === 0 ? '(none)' : items.slice(0, max).map((t) => `"${t}"`).join(', ') + (items.length > max ? `, … (${items.length - max} more)` : '');
+
+/** A batch after the checks that need no database: ready for applyBatch. */
+export interface PreparedBatch {
+  /** Record number of the batch's last record (blank or not): the checkpoint after it commits. */
+  lastRowNumber: number;
+  counts: ImportCounts;
+  errors: RowError[];
+  parsedRows: Array<{ rec: CsvRecord; row: ImportRow; templateName: string | null }>;
+  /** One invitation token (hash and ciphertext) per parsed row, drawn from as invitations are made. */
+  tokens: Array<{ hash: Buffer; ciphertext: Buffer }>;
+}
+
+// Lets I/O callbacks (a batch's SQL results, the email enqueue) run between slices of CPU work.
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+const SLICE = 250;
+
+/**
+ * Step 1 of a batch, which needs no database: the shape of each row (the zod schema shared with the API
+ * rules) and its invitation token. The runner does this for the next batch while the current one's SQL
+ * runs, in slices so the current batch's results are not kept waiting.
+ */
+export async function prepareBatch(ctx: Pick<BatchContext, 'appSecret' | 'header' | 'defaultTemplate' | 'profile'>, records: CsvRecord[]): Promise<PreparedBatch> {
+  const counts = emptyImportCounts();
+  const errors: RowError[] = [];
+  const parsedRows: PreparedBatch['parsedRows'] = [];
+  let spent = 0;
+  let sliceStart = performance.now();
+  for (let i = 0; i < records.length; i++) {
+    if (i % SLICE === SLICE - 1) {
+      spent += performance.now() - sliceStart;
+      await yieldToIo();
+      sliceStart = performance.now();
+    }
+    const rec = records[i]!;
+    if (isBlankRecord(rec.values)) continue;
+    counts.rows++;
+    const parsed = parseImportRow(rec.values, ctx.header);
+    if (!parsed.ok) {
+      errors.push({ rowNumber: rec.rowNumber, values: rec.values, error: parsed.error });
+      continue;
+    }
+    parsedRows.push({ rec, row: parsed.row, templateName: parsed.row.template ?? ctx.defaultTemplate });
+  }
+  spent += performance.now() - sliceStart;
+  ctx.profile?.add('validate (zod)', spent);
+
+  const tTokens = performance.now();
+  const tokens: PreparedBatch['tokens'] = [];
+  // Most rows of an import become invitations; the few tokens left unused by a batch are just dropped.
+  const random = randomBytes(32 * parsedRows.length);
+  for (let i = 0; i < parsedRows.length; i++) {
+    if (i % SLICE === SLICE - 1) await yieldToIo();
+    const token = random.subarray(i * 32, i * 32 + 32).toString('base64url');
+    tokens.push({ hash: hashToken(ctx.appSecret, token, TokenPurpose.invitation), ciphertext: encryptToken(ctx.appSecret, token) });
+  }
+  ctx.profile?.add('tokens', performance.now() - tTokens);
+  return { lastRowNumber: records[records.length - 1]!.rowNumber, counts, errors, parsedRows, tokens };
+}
 
 /**
  * Applies one batch of rows with the rules of Create Project and the invite API, set-based: a fixed number
  * of statements per batch whatever its size. Row-level problems are decided from reads before any write,
  * so a bad row changes nothing; writes are conflict-safe so a replayed batch creates nothing twice.
  */
-export async function applyBatch(db: Queryable, ctx: BatchContext, records: CsvRecord[]): Promise<BatchResult> {
-  const counts = zeroCounts();
-  const errors: RowError[] = [];
+export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: CsvRecord[] | PreparedBatch): Promise<BatchResult> {
+  const db = ctx.profile ? ctx.profile.queryable(rawDb) : rawDb;
+  const prepared = Array.isArray(batch) ? await prepareBatch(ctx, batch) : batch;
+  const counts = { ...prepared.counts };
+  const errors: RowError[] = [...prepared.errors];
   const fail = (rec: CsvRecord, error: string) => errors.push({ rowNumber: rec.rowNumber, values: rec.values, error });
 
-  // 1. Shape of each row (the zod schema shared with the API rules) and its template.
+  // 1. Templates named by the rows (loaded once per run).
   let candidates: Candidate[] = [];
+  const parsedRows = prepared.parsedRows;
   const wanted = new Set<string>();
-  const parsedRows: Array<{ rec: CsvRecord; row: ImportRow; templateName: string | null }> = [];
-  for (const rec of records) {
-    if (isBlankRecord(rec.values)) continue;
-    counts.rows++;
-    const parsed = parseImportRow(rec.values, ctx.header);
-    if (!parsed.ok) {
-      fail(rec, parsed.error);
-      continue;
-    }
-    const templateName = parsed.row.template ?? ctx.defaultTemplate;
-    if (templateName && !ctx.templates.has(templateName.toLowerCase())) wanted.add(templateName.toLowerCase());
-    parsedRows.push({ rec, row: parsed.row, templateName });
+  for (const p of parsedRows) {
+    if (p.templateName && !ctx.templates.has(p.templateName.toLowerCase())) wanted.add(p.templateName.toLowerCase());
   }
   if (wanted.size) {
     const found = await sql.findTemplatesByName(db, ctx.agencyId, [...wanted]);
@@ -258,7 +300,11 @@ export async function applyBatch(db: Queryable, ctx: BatchContext, records: CsvR
   await sql.expireStaleInvitations(db, ctx.agencyId, oldProjects.map((a) => a.plan.id!), oldProjects.map((a) => a.email));
   const pending = await sql.findPendingInvitations(db, ctx.agencyId, oldProjects.map((a) => a.plan.id!), oldProjects.map((a) => a.email));
   const inviteNow = toInvite.filter((a) => !pending.has(`${a.plan.id}\n${a.email}`));
-  const tokens = inviteNow.map(() => randomToken());
+  const tokens = prepared.tokens.slice(0, inviteNow.length);
+  for (let i = tokens.length; i < inviteNow.length; i++) {
+    const token = randomToken();
+    tokens.push({ hash: hashToken(ctx.appSecret, token, TokenPurpose.invitation), ciphertext: encryptToken(ctx.appSecret, token) });
+  }
   const invitations = await sql.createInvitations(db, {
     agencyId: ctx.agencyId,
     actorId: ctx.actorId,
@@ -269,8 +315,8 @@ export async function applyBatch(db: Queryable, ctx: BatchContext, records: CsvR
     clientIds: inviteNow.map((a) => clientIds.get(a.email)!),
     emails: inviteNow.map((a) => a.row.email.trim()),
     messages: inviteNow.map((a) => a.row.message),
-    tokenHashes: tokens.map((t) => hashToken(ctx.appSecret, t, TokenPurpose.invitation)),
-    tokenCiphertexts: tokens.map((t) => encryptToken(ctx.appSecret, t)),
+    tokenHashes: tokens.map((t) => t.hash),
+    tokenCiphertexts: tokens.map((t) => t.ciphertext),
   });
   counts.clients_invited += invitations.length;
   counts.already_invited += toInvite.length - invitations.length;
@@ -293,7 +339,7 @@ export async function applyBatch(db: Queryable, ctx: BatchContext, records: CsvR
 }
 
 export function addCounts(a: Partial<ImportCounts>, b: ImportCounts): ImportCounts {
-  const out = zeroCounts();
+  const out = emptyImportCounts();
   for (const k of Object.keys(out) as Array<keyof ImportCounts>) out[k] = (a[k] ?? 0) + b[k];
   return out;
 }

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import Papa from 'papaparse';
 import type { Queryable } from '../../db/pool.js';
@@ -35,29 +34,40 @@ export interface CsvRecord {
   values: string[];
 }
 
+interface PapaHandle {
+  parse(input: string, baseIndex: number, ignoreLastRow: boolean): { data: string[][]; meta: { cursor: number } };
+}
+const ParserHandle = (Papa as unknown as { ParserHandle: new (config: object) => PapaHandle }).ParserHandle;
+
 /**
- * Records of the upload through papaparse's streaming parser (quoted commas, quotes and newlines; CRLF or
- * LF; delimiter detected from the header line). The first record yielded is the header.
+ * Records of the upload through papaparse (quoted commas, quotes and newlines; CRLF or LF; delimiter
+ * detected from the header line). The first record yielded is the header.
+ *
+ * This is what papaparse's own streamer does (ChunkStreamer.parseChunk: parse the carried partial line plus
+ * the new text, keep the last, maybe incomplete, row for the next chunk), without its Node stream: that
+ * one pauses the parser whenever the consumer's 16-row buffer is full and resumes by re-slicing the rest of
+ * the 1 MB chunk, which made parsing 70 times slower than papaparse itself (7.7 s for 100k rows).
  */
 export async function* importRecords(chunks: AsyncIterable<Buffer>): AsyncGenerator<CsvRecord> {
   const text = importText(chunks);
   const head = await text.next();
   if (head.done) return;
-  const delimiter = detectDelimiter(head.value);
-  const source = Readable.from(
-    (async function* () {
-      yield head.value;
-      yield* text;
-    })(),
-    { objectMode: false, encoding: 'utf8' },
-  );
-  const parser = Papa.parse(Papa.NODE_STREAM_INPUT, { delimiter, newline: '' as never, quoteChar: '"' }) as unknown as NodeJS.ReadWriteStream;
-  source.on('error', (err) => parser.emit('error', err));
-  source.pipe(parser);
+  const handle = new ParserHandle({ delimiter: detectDelimiter(head.value), newline: '', quoteChar: '"' });
   let n = 0;
-  for await (const values of parser as AsyncIterable<string[]>) {
-    n++;
-    yield { rowNumber: n, values };
+  let partial = '';
+  let base = 0;
+  let chunk: string | undefined = head.value;
+  while (chunk !== undefined) {
+    const aggregate = partial + chunk;
+    const results = handle.parse(aggregate, base, true);
+    partial = aggregate.substring(results.meta.cursor - base);
+    base = results.meta.cursor;
+    for (const values of results.data) yield { rowNumber: ++n, values };
+    const next = await text.next();
+    chunk = next.done ? undefined : next.value;
+  }
+  if (partial) {
+    for (const values of handle.parse(partial, base, false).data) yield { rowNumber: ++n, values };
   }
 }
 

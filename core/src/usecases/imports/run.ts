@@ -3,11 +3,12 @@ import { withTransaction, type PoolClient } from '../../db/pool.js';
 import { appendEvent } from '../../sql/events.js';
 import { getAgency } from '../../sql/agencies.js';
 import * as sql from '../../sql/imports.js';
-import type { ImportCounts } from '../../read/resources.js';
+import { emptyImportCounts, type ImportCounts } from '../../read/resources.js';
 import { enqueueEmails } from '../emails.js';
-import { addCounts, applyBatch, zeroCounts, type BatchContext, type RowError } from './batch.js';
+import { addCounts, applyBatch, prepareBatch, type BatchContext, type PreparedBatch, type RowError } from './batch.js';
 import { mapHeader } from './format.js';
 import { importChunks, importRecords, isBlankRecord, type CsvRecord } from './reader.js';
+import { ImportProfile } from './profile.js';
 
 /** A problem no retry can fix (the file or the import is unusable): the processor turns it into UnrecoverableError. */
 export class ImportFatalError extends Error {
@@ -65,9 +66,11 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
   const agency = await getAgency(deps.pool, imp.agency_id);
   if (!agency) throw new ImportFatalError('the agency no longer exists');
 
+  const profile = new ImportProfile();
+  const runStarted = performance.now();
   let rowsTotal = imp.rows_total;
   if (rowsTotal === null) {
-    rowsTotal = await countDataRecords(deps, importId);
+    rowsTotal = await profile.time('count rows (first pass)', () => countDataRecords(deps, importId));
     await deps.pool.query(`update imports set rows_total = $2 where id = $1`, [importId, rowsTotal]);
   }
   await deps.pool.query(`update imports set status = 'running', started_at = coalesce(started_at, now()), error = null where id = $1`, [importId]);
@@ -88,6 +91,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
     expiryDays: agency.invite_expiry_days,
     header: map,
     templates: new Map(),
+    profile,
   };
   const batchSize = deps.config.importBatchSize;
   hooks.onProgress?.(imp.dry_run ? 0 : imp.checkpoint_row, rowsTotal);
@@ -109,16 +113,22 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
   let done = imp.checkpoint_row;
   let counts: ImportCounts = addCounts(imp.counts, emptyCounts());
   let emailsInFlight: Promise<void> = Promise.resolve();
-  let batch: CsvRecord[] = [];
 
-  const flush = async (): Promise<'go' | 'cancelled'> => {
-    const upTo = batch[batch.length - 1]!.rowNumber - 1;
+  const flush = async (batch: PreparedBatch): Promise<'go' | 'cancelled'> => {
+    const upTo = batch.lastRowNumber - 1;
     const expected = done;
-    const result = await withTransaction(deps.pool, async (tx: PoolClient) => {
+    const tTx = performance.now();
+    let tBody = 0;
+    // synchronous_commit stays on: it costs one WAL flush per batch (thousands of rows), and with it off a
+    // PostgreSQL crash could lose a batch whose emails were already queued and sent, with links that no
+    // longer exist once the batch is replayed with new tokens.
+    const result = await withTransaction(deps.pool, async (rawTx: PoolClient) => {
+      const tStart = performance.now();
+      const tx = profile.queryable(rawTx);
       const state = await sql.getImportState(tx, importId, true);
       if (!state || state.checkpoint_row !== expected || state.status !== 'running') throw new Superseded();
       await tx.query(projectLockSql, [imp.agency_id]);
-      const r = await applyBatch(tx, ctx, batch);
+      const r = await applyBatch(rawTx, ctx, batch);
       await sql.insertImportErrors(tx, importId, r.errors);
       const next = addCounts(counts, r.counts);
       const { rows } = await tx.query<{ status: string }>(
@@ -128,39 +138,60 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
           where id = $1 returning status`,
         [importId, upTo, JSON.stringify(next)],
       );
+      tBody = performance.now() - tStart;
       return { next, emailIds: r.emailIds, cancelled: rows[0]!.status === 'cancelled' };
     });
+    profile.add('begin+commit', performance.now() - tTx - tBody);
+    profile.endBatch(batch.parsedRows.length);
     done = upTo;
     counts = result.next;
-    batch = [];
     // Overlap the bulk enqueue of this batch's emails with the next batch's SQL.
     const previous = emailsInFlight;
-    emailsInFlight = previous.then(() => enqueueEmailsPatiently(deps, result.emailIds));
+    emailsInFlight = previous.then(() => profile.time('enqueue emails (overlapped)', () => enqueueEmailsPatiently(deps, result.emailIds)));
     hooks.onProgress?.(done, rowsTotal);
     return result.cancelled ? 'cancelled' : 'go';
   };
 
+  // Rows at or below the checkpoint were committed by an earlier run.
+  const resumeFrom = imp.checkpoint_row;
+  const readBatch = async (): Promise<PreparedBatch | null> => {
+    const recs: CsvRecord[] = [];
+    const tRead = performance.now();
+    while (recs.length < batchSize) {
+      const next = await records.next();
+      if (next.done) break;
+      if (next.value.rowNumber - 1 > resumeFrom) recs.push(next.value);
+    }
+    profile.add('read+parse csv', performance.now() - tRead);
+    return recs.length ? prepareBatch(ctx, recs) : null;
+  };
+
+  // The next batch is read, parsed and validated while the current one's SQL runs (pipelined).
+  let upcoming = readBatch();
   try {
-    for await (const rec of records) {
-      if (rec.rowNumber - 1 <= done) continue;
-      batch.push(rec);
-      if (batch.length >= batchSize && (await flush()) === 'cancelled') {
+    for (;;) {
+      const batch = await profile.time('wait for next batch', () => upcoming);
+      if (!batch) break;
+      upcoming = readBatch();
+      // Awaited on the next turn (or in finally); this only keeps a failure from being reported unhandled meanwhile.
+      upcoming.catch(() => undefined);
+      if ((await flush(batch)) === 'cancelled') {
         await emailsInFlight;
         return 'cancelled';
       }
     }
-    if (batch.length && (await flush()) === 'cancelled') {
-      await emailsInFlight;
-      return 'cancelled';
-    }
-    await emailsInFlight;
+    await profile.time('wait for email enqueue', () => emailsInFlight);
   } catch (err) {
     await emailsInFlight.catch(() => undefined);
     if (err instanceof Superseded) return 'superseded';
     throw err;
+  } finally {
+    // Stops the parser and the chunk reads when leaving early (cancelled, superseded, failed).
+    await upcoming.catch(() => undefined);
+    await records.return(undefined).catch(() => undefined);
   }
 
-  return withTransaction(deps.pool, async (tx) => {
+  const outcome = await withTransaction(deps.pool, async (tx) => {
     const state = await sql.getImportState(tx, importId, true);
     if (!state || state.status !== 'running') return 'superseded' as const;
     await tx.query(
@@ -173,9 +204,11 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
     await tx.query('delete from import_projects where import_id = $1', [importId]);
     return 'completed' as const;
   });
+  profile.endRun(performance.now() - runStarted);
+  return outcome;
 }
 
-const emptyCounts = (): ImportCounts => addCounts({}, zeroCounts());
+const emptyCounts = (): ImportCounts => addCounts({}, emptyImportCounts());
 
 async function runDry(
   deps: Deps,

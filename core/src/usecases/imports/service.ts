@@ -8,6 +8,7 @@ import { decodeCursor, toPage, type Page } from '../../read/pagination.js';
 import type { ImportJson } from '../../read/resources.js';
 import * as sql from '../../sql/imports.js';
 import type { Principal } from '../apiKeys.js';
+import { requireInviter } from '../invitations.js';
 import { csvLine, mapHeader, neutraliseCell, TextCheck } from './format.js';
 import { importChunks, importRecords, isBlankRecord } from './reader.js';
 
@@ -40,6 +41,8 @@ export async function createImport(
   file: AsyncIterable<Buffer> | Readable,
   options: () => ImportOptions,
 ): Promise<ImportJson> {
+  // An import creates projects and invites clients as its uploader, so it needs the inviter's role.
+  requireInviter(principal, 'import CSV files');
   const initial = options();
   const { id } = await sql.insertImport(deps.pool, {
     agencyId: principal.agencyId,
@@ -152,7 +155,9 @@ export async function listImports(deps: Deps, agencyId: string, page: { limit: n
 }
 
 /** Stops after the batch in progress (a queued import never starts). Finished imports cannot be cancelled. */
-export async function cancelImport(deps: Deps, agencyId: string, id: string): Promise<ImportJson> {
+export async function cancelImport(deps: Deps, principal: Principal, id: string): Promise<ImportJson> {
+  requireInviter(principal, 'cancel imports');
+  const agencyId = principal.agencyId;
   const current = await getImport(deps, agencyId, id);
   if (!current) throw notFound('Import');
   if (current.status === 'queued' || current.status === 'running') {
