@@ -376,8 +376,9 @@ describe('polling feeds', () => {
     expect((await api.get('/v1/feeds/invitation.created?limit=2')).body.data).toHaveLength(2);
     expect((await api.get('/v1/feeds/invitation.created?limit=0')).status).toBe(422);
     expect((await api.get('/v1/feeds/invitation.created?limit=101')).status).toBe(422);
+    // No such feed: a 404 like any path that names nothing, saying which feeds exist.
     const unknown = await api.get('/v1/feeds/client.deactivated');
-    expect(unknown.status).toBe(422);
-    expect(unknown.body.errors[0].message).toMatch(/must be one of/);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.detail).toMatch(/must be one of.*invitation\.accepted/);
   });
 });

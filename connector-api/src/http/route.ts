@@ -86,8 +86,8 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
       // answer for both, so callers (and Zapier) handle a single case.
       const parsedParams = def.params?.safeParse(req.params);
       if (parsedParams && !parsedParams.success) {
-        const bad = parsedParams.error.issues.map((i: { path: PropertyKey[] }) => String(i.path[0] ?? 'id'));
-        throw new AppError('not_found', 'Not found', { detail: `No resource at ${req.originalUrl.split('?')[0]}: ${bad.join(', ')} is not a valid id.` });
+        const why = parsedParams.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${String(i.path[0] ?? 'path')} ${i.message}`);
+        throw new AppError('not_found', 'Not found', { detail: `No resource at ${req.originalUrl.split('?')[0]} (${why.join('; ')}).` });
       }
       const params = parsedParams?.data;
       const query = def.query ? parseOrThrow(def.query, req.query) : undefined;
