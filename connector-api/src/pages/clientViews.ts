@@ -11,6 +11,17 @@ function fieldError(errors: FieldError[], field: string): SafeHtml | '' {
   return e ? html`<p class="error" id="${field}-error">${labelOf(field)} ${e.message}</p>` : '';
 }
 
+/** Choosing a password (accept and reset): the hidden username lets password managers save it for the right account. */
+function newPasswordFields(email: string, errors: FieldError[]): SafeHtml {
+  return html`<input type="email" name="username" value="${email}" autocomplete="username" hidden readonly>
+<label for="new_password">New password</label>
+<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="10" maxlength="200" required>
+${fieldError(errors, 'new_password')}
+<label for="confirm_password">Confirm password</label>
+<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="10" maxlength="200" required>
+${fieldError(errors, 'confirm_password')}`;
+}
+
 const labels: Record<string, string> = {
   password: 'Password',
   new_password: 'Password',
@@ -40,13 +51,7 @@ ${fieldError(errors, 'password')}
 ${csrfInput(opts.csrf)}
 <h2>Set your password</h2>
 <p class="muted">You will sign in as ${v.client.email}. Use at least 10 characters.</p>
-<input type="email" name="username" value="${v.client.email}" autocomplete="username" hidden readonly>
-<label for="new_password">New password</label>
-<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="10" maxlength="200" required>
-${fieldError(errors, 'new_password')}
-<label for="confirm_password">Confirm password</label>
-<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="10" maxlength="200" required>
-${fieldError(errors, 'confirm_password')}
+${newPasswordFields(v.client.email, errors)}
 <div class="actions"><button type="submit">Set password and join</button></div>
 </form>`;
   return { title: `Join ${v.project.name}`, brand: v.agency, body: html`<div class="card">${intro}${form}</div>` };
@@ -158,13 +163,7 @@ export function resetPage(v: ResetView, opts: { token: string; csrf: string; err
 <p class="muted">For ${v.client.email}. Use at least 10 characters. Other devices signed in as you will be signed out.</p>
 <form method="post" action="/reset/${opts.token}" novalidate>
 ${csrfInput(opts.csrf)}
-<input type="email" name="username" value="${v.client.email}" autocomplete="username" hidden readonly>
-<label for="new_password">New password</label>
-<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="10" maxlength="200" required>
-${fieldError(errors, 'new_password')}
-<label for="confirm_password">Confirm password</label>
-<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="10" maxlength="200" required>
-${fieldError(errors, 'confirm_password')}
+${newPasswordFields(v.client.email, errors)}
 <div class="actions"><button type="submit">Save password</button></div>
 </form></div>`,
   };

@@ -3,7 +3,7 @@ import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js'
 import { encryptToken, decryptToken, hashToken, randomToken, TokenPurpose } from '../crypto/tokens.js';
 import { AppError, notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
-import { getInvitationJson } from '../read/invitations.js';
+import { getInvitationJson, type InvitationReadRow } from '../read/invitations.js';
 import type { InvitationJson } from '../read/resources.js';
 import { appendEvent } from '../sql/events.js';
 import type { Principal } from './apiKeys.js';
@@ -97,17 +97,9 @@ const createInvitationSql = `
   )
   select inv.*, (select id from em) as email_id from inv`;
 
-interface CreatedRow {
-  id: string;
-  email: string;
-  message: string | null;
-  expires_at: Date;
-  send_count: number;
-  last_sent_at: Date | null;
-  delivery_status: InvitationJson['delivery_status'];
-  created_at: Date;
+type CreatedRow = Pick<InvitationReadRow, 'id' | 'email' | 'message' | 'expires_at' | 'send_count' | 'last_sent_at' | 'delivery_status' | 'created_at'> & {
   email_id: string | null;
-}
+};
 
 /**
  * Invite one client into one project, inside the caller's transaction. The rules, in order:
