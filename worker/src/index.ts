@@ -32,7 +32,7 @@ export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise
       async (job: Job) => {
         const name = job.name as JobName;
         const def = jobCatalog[name];
-        const processor = processors[name] as ((p: unknown, d: Deps, j: Job) => Promise<unknown>) | null | undefined;
+        const processor = processors[name] as ((p: unknown, d: Deps, j: Job) => Promise<unknown>) | undefined;
         if (!def || !processor) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
         const parsed = def.payload.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}: ${parsed.error.message}`);

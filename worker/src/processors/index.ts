@@ -8,7 +8,7 @@ import { deliverWebhook } from './deliverWebhook.js';
 import { fanOutEvent } from './fanOutEvent.js';
 
 /** Every job name must have a processor: the type makes a missing one a compile error. */
-export const processors: { [N in JobName]: Processor<N> | null } = {
+export const processors: { [N in JobName]: Processor<N> } = {
   'touch-api-key': touchApiKey,
   sweep,
   'send-email': sendEmail,
