@@ -134,7 +134,7 @@ describe('sign in', () => {
 
   it('sets the password from the CLI (pipe or ONRAMP_PASSWORD), refuses a short one and ends open sessions', async () => {
     const agency = await createTestAgency(stack, 'Cli');
-    const env = { DATABASE_URL: process.env.TEST_DATABASE_URL!, REDIS_URL: process.env.TEST_REDIS_URL! };
+    const env = { DATABASE_URL: stack.config.databaseUrl!, REDIS_URL: process.env.TEST_REDIS_URL! };
     const short = await runOnramp(['user', 'password', '--email', agency.email], { ...env, ONRAMP_PASSWORD: 'short' });
     expect(short.code).toBe(2);
     expect(short.stderr).toContain('must be at least 10 characters');

@@ -48,9 +48,9 @@ export async function agencyFingerprint(db: Db, agencyId: string): Promise<Recor
   sources.template_tasks = 'select t.* from template_tasks t join templates p on p.id = t.template_id where p.agency_id = $1';
   sources.import_chunks = 'select t.import_id, t.chunk_no, md5(t.data) from import_chunks t join imports p on p.id = t.import_id where p.agency_id = $1';
   sources.import_errors = 'select t.* from import_errors t join imports p on p.id = t.import_id where p.agency_id = $1';
-  // Webhook delivery bookkeeping is written by workers, on their own schedule, as a consequence of events
-  // (which are fingerprinted). Every suite shares one database, and another suite's worker may be retrying
-  // a delivery to this agency's hooks at any moment, so these rows say nothing about the request under test.
+  // Webhook delivery bookkeeping is written by the worker, on its own schedule, as a consequence of events
+  // (which are fingerprinted): a retry of an earlier delivery may land at any moment, so these rows say
+  // nothing about the request under test.
   delete sources.webhook_deliveries;
   // Likewise the columns background jobs own: email delivery state, an invitation's last delivery outcome, a
   // hook's failure count, a key's last use. Everything a request itself writes stays in the digest.

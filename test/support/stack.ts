@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAgency, createLogger, loadConfig, type Config } from '@onramp/core';
+import { createAgency, createLogger, createPool, loadConfig, type Config } from '@onramp/core';
 import { startApi, type RunningApi } from '@onramp/connector-api';
 import { startWorker, type RunningWorker } from '@onramp/worker';
 import { buildDeps, freePort, type OwnedDeps } from '@onramp/cli';
@@ -34,6 +34,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   const databaseUrl = process.env.TEST_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL;
   if (!databaseUrl || !redisUrl) throw new Error('test/support/globalSetup.ts did not run');
+  const ownDb = opts.env?.DATABASE_URL ? null : await createStackDatabase(databaseUrl);
   const smtp = opts.smtp === false ? null : await startSmtp();
   const port = await freePort();
   const config = loadConfig({
@@ -42,7 +43,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     HOST: '127.0.0.1',
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-stack-')),
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: ownDb?.url ?? databaseUrl,
     REDIS_URL: redisUrl,
     REDIS_PREFIX: `t${randomBytes(5).toString('hex')}`,
     APP_SECRET: randomBytes(32).toString('base64url'),
@@ -70,6 +71,31 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
       for (let i = 0; i < keys.length; i += 500) await deps.redis.del(...keys.slice(i, i + 500));
       await deps.close();
       await smtp?.close();
+      await ownDb?.drop();
+    },
+  };
+}
+
+/** A fresh database cloned from the migrated template (globalSetup): a stack sees only its own rows. */
+async function createStackDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `stack_${randomBytes(6).toString('hex')}`;
+  const admin = createPool(baseUrl, 1);
+  try {
+    await admin.query(`create database ${name} template ${process.env.TEST_TEMPLATE_DB ?? 'onramp_template'}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const pool = createPool(baseUrl, 1);
+      try {
+        await pool.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await pool.end();
+      }
     },
   };
 }
