@@ -1,69 +1,10 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { eventsSql, withTransaction, type PoolClient } from '@onramp/core';
 import { startStack, createTestAgency, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
-
-// ---- a real HTTP receiver on 127.0.0.1 --------------------------------------------------------------------
-
-interface Received {
-  path: string;
-  headers: Record<string, string>;
-  raw: string;
-  body: Record<string, unknown>;
-}
-
-class Receiver {
-  readonly received: Received[] = [];
-  /** Status codes to answer per path, in order; 200 once the script runs out. */
-  private readonly scripts = new Map<string, number[]>();
-  private server!: Server;
-  base = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        const path = req.url ?? '/';
-        this.received.push({ path, headers: req.headers as Record<string, string>, raw, body: JSON.parse(raw) });
-        const status = this.scripts.get(path)?.shift() ?? 200;
-        res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
-      });
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  /** A fresh path on this receiver, optionally answering the given statuses first. */
-  target(script: number[] = []): { url: string; path: string } {
-    const path = `/r/${randomBytes(6).toString('hex')}`;
-    this.scripts.set(path, [...script]);
-    return { url: `${this.base}${path}`, path };
-  }
-
-  at(path: string): Received[] {
-    return this.received.filter((r) => r.path === path);
-  }
-
-  close(): Promise<void> {
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
+import { Receiver, until } from '../support/receiver.js';
 
 // ---- fixtures: rows + their event in one transaction, as the real use cases do ---------------------------
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 let stack: TestStack;
 let strict: TestStack;

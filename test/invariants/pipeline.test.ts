@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { decryptToken, jobCatalog, safeEqual, type JobName } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { agencyFingerprint, expectProblem, send, uid } from './helpers.js';
+import { until } from '../support/receiver.js';
 
 let stack: TestStack;
 let receiver: Server;
@@ -39,15 +40,6 @@ afterAll(async () => {
 
 const HEADER = 'project_name,project_external_id,template,first_name,last_name,email,tasks,message';
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** node:http, so Host and X-Forwarded-* can be anything a client or a proxy sends. */
 function hostile(method: string, path: string, key: string, body?: string, contentType = 'application/json'): Promise<{ status: number; text: string }> {

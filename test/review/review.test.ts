@@ -6,6 +6,7 @@ import { firmUsersSql, issueApiKey, redactPaths } from '@onramp/core';
 import { startApi, type RunningApi } from '@onramp/connector-api';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
+import { until as waitUntil } from '../support/receiver.js';
 
 /** Defects found in the pre-release review; each test failed before its fix. */
 
@@ -32,15 +33,8 @@ afterAll(async () => {
   await stack.close();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+// Deliveries here are quick: give up sooner than the shared default.
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000) => waitUntil(what, probe, timeoutMs);
 
 const unique = () => randomBytes(5).toString('hex');
 

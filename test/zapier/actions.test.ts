@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { keyPaths, loadZapierApp, op, rejection, withCursorStore, type LoadedApp, type ZBundle } from './zapierApp.js';
+import { until } from '../support/receiver.js';
 
 /**
  * The Zapier app's creates, searches, polling triggers and dropdowns, driven through zapier-platform-core's
@@ -97,15 +98,6 @@ async function importCsv(csv: string, options: Record<string, unknown> = {}): Pr
   return { accepted, done };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 beforeAll(async () => {
   zapier = await loadZapierApp();
