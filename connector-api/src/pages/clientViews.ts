@@ -1,5 +1,5 @@
 import type { FieldError, InvitationView, PortalView, ResetView } from '@onramp/core';
-import { DEFAULT_BRAND, formatDueDate, html, type Branding, type SafeHtml, type SendPageOptions } from './html.js';
+import { DEFAULT_BRAND, formatDueDate, html, signInFields, type Branding, type SafeHtml, type SendPageOptions } from './html.js';
 import { CSRF_FIELD } from './csrf.js';
 
 type View = Omit<SendPageOptions, 'status' | 'tokenInUrl'>;
@@ -126,10 +126,7 @@ export function loginPage(opts: { csrf: string; email?: string; error?: string }
 ${opts.error ? html`<div class="alert" role="alert">${opts.error}</div>` : ''}
 <form method="post" action="/login" novalidate>
 ${csrfInput(opts.csrf)}
-<label for="email">Email</label>
-<input type="email" id="email" name="email" value="${opts.email ?? ''}" autocomplete="username" required>
-<label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required>
+${signInFields(opts.email)}
 <div class="actions"><button type="submit">Sign in</button><a href="/forgot">Forgot your password?</a></div>
 </form></div>`,
   };

@@ -1,5 +1,5 @@
 import type { BulkItemResult, ConsoleMember, ConsoleProject, ConsoleSession, FieldError, InvitationJson } from '@onramp/core';
-import { html, type Branding, type SafeHtml, type SendPageOptions } from './html.js';
+import { html, signInFields, type Branding, type SafeHtml, type SendPageOptions } from './html.js';
 import { CSRF_FIELD } from './csrf.js';
 
 type View = Omit<SendPageOptions, 'status' | 'tokenInUrl'>;
@@ -111,10 +111,7 @@ export function consoleLoginPage(opts: { csrf: string; email?: string; error?: s
 ${opts.error ? html`<div class="alert" role="alert">${opts.error}</div>` : ''}
 <form method="post" action="/console/login" novalidate>
 ${csrfInput(opts.csrf)}
-<label for="email">Email</label>
-<input type="email" id="email" name="email" value="${opts.email ?? ''}" autocomplete="username" required>
-<label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required>
+${signInFields(opts.email)}
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>
 <p class="muted">No password yet? Your operator sets one with <code>onramp user password --email you@agency</code>.</p></div>`,

@@ -33,6 +33,14 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   return new SafeHtml(out);
 }
 
+/** Email and password for signing in (client and console): the autocomplete hints let password managers fill them. */
+export function signInFields(email: string | undefined): SafeHtml {
+  return html`<label for="email">Email</label>
+<input type="email" id="email" name="email" value="${email ?? ''}" autocomplete="username" required>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>`;
+}
+
 export interface Branding {
   name: string;
   brandColor: string;
