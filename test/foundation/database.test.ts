@@ -69,3 +69,112 @@ describe('migrations', () => {
     expect(all.map((m) => m.version)).toEqual([...new Set(all.map((m) => m.version))].sort((x, y) => x - y));
   });
 });
+
+describe('tenant foreign keys', () => {
+  type Tenant = { agency: string; user: string; project: string; client: string; task: string; invitation: string };
+  let db: { url: string; drop(): Promise<void> };
+  let pool: ReturnType<typeof createPool>;
+  let a: Tenant;
+  let b: Tenant;
+
+  const one = async (sql: string, params: unknown[]): Promise<string> => (await pool.query<{ id: string }>(`${sql} returning id`, params)).rows[0]!.id;
+
+  async function tenant(name: string): Promise<Tenant> {
+    const agency = await one('insert into agencies (name) values ($1)', [name]);
+    const user = await one("insert into firm_users (agency_id, email, role) values ($1, $2, 'owner')", [agency, `owner@${name}.test`]);
+    const project = await one('insert into projects (agency_id, name) values ($1, $2)', [agency, `Project ${name}`]);
+    const client = await one("insert into clients (agency_id, email, first_name, last_name) values ($1, $2, 'Ada', 'Client')", [agency, `ada@${name}.test`]);
+    const task = await one("insert into tasks (agency_id, project_id, title) values ($1, $2, 'Kick-off')", [agency, project]);
+    const invitation = await one(
+      "insert into invitations (agency_id, project_id, client_id, email, created_by, expires_at) values ($1, $2, $3, $4, $5, now() + interval '7 days')",
+      [agency, project, client, `ada@${name}.test`, user],
+    );
+    return { agency, user, project, client, task, invitation };
+  }
+
+  /** The database itself must refuse the row, whatever the application code in front of it does. */
+  async function expectViolation(sql: string, params: unknown[], code: string, constraint: string | RegExp): Promise<void> {
+    const err = await pool.query(sql, params).then(
+      () => null,
+      (e: { code?: string; constraint?: string }) => e,
+    );
+    expect({ code: err?.code, constraint: err?.constraint }).toEqual({ code, constraint: typeof constraint === 'string' ? constraint : expect.stringMatching(constraint) });
+  }
+
+  beforeAll(async () => {
+    db = await scratchDatabase();
+    pool = createPool(db.url, 2);
+    await migrate(pool);
+    a = await tenant('a');
+    b = await tenant('b');
+  });
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
+
+  it('reject a child row whose agency differs from its parent’s (23503)', async () => {
+    const fk = '23503';
+    // task_assignees: the task of A with the client of B, under either agency.
+    await expectViolation('insert into task_assignees (task_id, client_id, agency_id) values ($1, $2, $3)', [a.task, b.client, a.agency], fk, 'task_assignees_client_id_agency_id_fkey');
+    await expectViolation('insert into task_assignees (task_id, client_id, agency_id) values ($1, $2, $3)', [a.task, b.client, b.agency], fk, 'task_assignees_task_id_agency_id_fkey');
+    // invitations: A's project for B's client; A's project and client stamped with B's agency.
+    const inv = "insert into invitations (agency_id, project_id, client_id, email, expires_at) values ($1, $2, $3, 'x@x.test', now() + interval '1 day')";
+    await expectViolation(inv, [a.agency, a.project, b.client], fk, 'invitations_client_id_agency_id_fkey');
+    await expectViolation(inv, [b.agency, a.project, b.client], fk, 'invitations_project_id_agency_id_fkey');
+    // memberships
+    await expectViolation('insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)', [a.project, b.client, a.agency], fk, 'memberships_client_id_agency_id_fkey');
+    await expectViolation('insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)', [a.project, b.client, b.agency], fk, 'memberships_project_id_agency_id_fkey');
+    // tasks
+    await expectViolation("insert into tasks (agency_id, project_id, title) values ($1, $2, 'Stray')", [b.agency, a.project], fk, 'tasks_project_id_agency_id_fkey');
+    // emails: through the invitation, the client and the firm user alike.
+    const email = "insert into emails (agency_id, kind, to_address, invitation_id, client_id, firm_user_id) values ($1, 'invitation_accepted', 'x@x.test', $2, $3, $4)";
+    await expectViolation(email, [b.agency, a.invitation, null, null], fk, 'emails_invitation_id_agency_id_fkey');
+    await expectViolation(email, [b.agency, null, a.client, null], fk, 'emails_client_id_agency_id_fkey');
+    await expectViolation(email, [b.agency, null, null, a.user], fk, 'emails_firm_user_id_agency_id_fkey');
+    // An email naming none of them would have no reference to check its agency against.
+    await expectViolation(email, [a.agency, null, null, null], '23514', 'emails_names_a_recipient_check');
+    // Moving an existing row to another agency is refused the same way.
+    await expectViolation('update invitations set agency_id = $2 where id = $1', [a.invitation, b.agency], fk, /^invitations_(project|client)_id_agency_id_fkey$/);
+
+    // The same rows within one agency are accepted: the refusals above are about the tenant, nothing else.
+    await pool.query('insert into task_assignees (task_id, client_id, agency_id) values ($1, $2, $3)', [b.task, b.client, b.agency]);
+    await pool.query('insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)', [b.project, b.client, b.agency]);
+    await pool.query(email, [b.agency, b.invitation, b.client, b.user]);
+    const { rows } = await pool.query<{ n: number }>(
+      `select (select count(*) from task_assignees) + (select count(*) from memberships) + (select count(*) from emails)
+            + (select count(*) from invitations) + (select count(*) from tasks) as n`,
+    );
+    expect(Number(rows[0]!.n)).toBe(3 + 2 + 2);
+  });
+
+  it('still cascade: deleting a project removes its tasks, assignments, memberships, invitations and their emails', async () => {
+    const c = await tenant('c');
+    const other = await one("insert into projects (agency_id, name) values ($1, 'Kept')", [c.agency]);
+    const keptTask = await one("insert into tasks (agency_id, project_id, title) values ($1, $2, 'Kept task')", [c.agency, other]);
+    await pool.query('insert into task_assignees (task_id, client_id, agency_id) values ($1, $3, $4), ($2, $3, $4)', [c.task, keptTask, c.client, c.agency]);
+    await pool.query('insert into memberships (project_id, client_id, agency_id) values ($1, $3, $4), ($2, $3, $4)', [c.project, other, c.client, c.agency]);
+    await pool.query("insert into emails (agency_id, kind, to_address, invitation_id, client_id) values ($1, 'invitation', 'ada@c.test', $2, $3)", [
+      c.agency,
+      c.invitation,
+      c.client,
+    ]);
+    const left = async () =>
+      (
+        await pool.query<Record<string, number>>(
+          `select (select count(*)::int from tasks where agency_id = $1) as tasks,
+                  (select count(*)::int from task_assignees where agency_id = $1) as assignees,
+                  (select count(*)::int from memberships where agency_id = $1) as memberships,
+                  (select count(*)::int from invitations where agency_id = $1) as invitations,
+                  (select count(*)::int from emails where agency_id = $1) as emails`,
+          [c.agency],
+        )
+      ).rows[0];
+    expect(await left()).toEqual({ tasks: 2, assignees: 2, memberships: 2, invitations: 1, emails: 1 });
+    await pool.query('delete from projects where id = $1', [c.project]);
+    expect(await left()).toEqual({ tasks: 1, assignees: 1, memberships: 1, invitations: 0, emails: 0 });
+    // And deleting the client removes what is left of it.
+    await pool.query('delete from clients where id = $1', [c.client]);
+    expect(await left()).toEqual({ tasks: 1, assignees: 0, memberships: 0, invitations: 0, emails: 0 });
+  });
+});
