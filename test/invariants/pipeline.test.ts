@@ -141,9 +141,10 @@ describe('job payloads carry ids, not data', () => {
       const shape = (def.payload as z.ZodObject).shape as Record<string, z.ZodType>;
       for (const [field, schema] of Object.entries(shape)) {
         if (allowedNonIds[name]?.includes(field)) continue;
-        expect({ name, field, idName: /Id$/.test(field) }).toEqual({ name, field, idName: true });
-        // An id is a UUID or a positive integer, nothing that could hold a name, an email or a body.
-        const inner = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
+        expect({ name, field, idName: /Ids?$/.test(field) }).toEqual({ name, field, idName: true });
+        // An id is a UUID or a positive integer, nothing that could hold a name, an email or a body; a list of ids (queue-emails) is checked per element.
+        const unwrapped = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
+        const inner = unwrapped instanceof z.ZodArray && /Ids$/.test(field) ? (unwrapped.element as z.ZodType) : unwrapped;
         expect({ name, field, idType: inner instanceof z.ZodUUID || inner instanceof z.ZodNumber }).toEqual({ name, field, idType: true });
       }
     }

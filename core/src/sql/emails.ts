@@ -167,3 +167,12 @@ export async function findStuckEmails(db: Queryable, queuedForSeconds: number, l
   );
   return rows;
 }
+
+/** How many of these email rows are in each status (ids with no row are not counted). */
+export async function countEmailsByStatus(db: Queryable, ids: string[]): Promise<Partial<Record<EmailStatus, number>>> {
+  const { rows } = await db.query<{ status: EmailStatus; n: number }>(
+    'select status, count(*)::int as n from emails where id = any($1::uuid[]) group by status',
+    [ids],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
