@@ -48,6 +48,8 @@ const envSchema = z.object({
   IMPORT_MAX_BYTES: intFromEnv(1024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   IMPORT_BATCH_SIZE: intFromEnv(10, 20_000).default(2000),
   IMPORT_LANES: intFromEnv(1, 16).default(2),
+  // Applied on the node command line by bin/onramp.js (cli/src/runtime/heap.ts); validated here with the rest.
+  WORKER_MAX_HEAP_MB: intFromEnv(64, 65_536).default(192),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: boolFromEnv.default(false),
   WEBHOOK_TIMEOUT_MS: intFromEnv(100, 60_000).default(10_000),
   WEBHOOK_BACKOFF_MS: intFromEnv(1, 3_600_000).optional(),

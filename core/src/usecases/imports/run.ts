@@ -4,7 +4,7 @@ import { appendEvent } from '../../sql/events.js';
 import { getAgency } from '../../sql/agencies.js';
 import * as sql from '../../sql/imports.js';
 import { emptyImportCounts, type ImportCounts } from '../../read/resources.js';
-import { enqueueEmails } from '../emails.js';
+import { enqueueEmailBatches } from '../emails.js';
 import { addCounts, applyBatch, prepareBatch, type BatchContext, type PreparedBatch, type RoutedRecord, type RowError } from './batch.js';
 import { mapHeader, parseImportRow, projectKeyOf } from './format.js';
 import { importChunks, importRecords, isBlankRecord, type CsvRecord } from './reader.js';
@@ -57,11 +57,15 @@ const partitionOfRecord = (r: RoutedRecord): number => (r.parsed?.ok ? partition
 
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Emails are enqueued after the batch commits; a Redis blip is waited out (the outbox sweep is the backstop). */
-async function enqueueEmailsPatiently(deps: Deps, ids: string[]): Promise<void> {
+/**
+ * A batch's emails are handed over after it commits as one queue-emails job (the email worker expands it
+ * into one send-email job per email), so the import worker never holds 100k jobs' worth of Redis buffers.
+ * `batchKey` names exactly this set of ids. A Redis blip is waited out (the outbox sweep is the backstop).
+ */
+async function enqueueEmailsPatiently(deps: Deps, ids: string[], batchKey: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await enqueueEmails(deps, ids);
+      await enqueueEmailBatches(deps, ids, batchKey);
       return;
     } catch (err) {
       if (attempt >= 30) throw err;
@@ -140,7 +144,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
         where ev.agency_id = $1 and ev.type = 'invitation.created' and ev.data->>'import_id' = $2 and e.status = 'queued'`,
       [imp.agency_id, importId],
     );
-    await enqueueEmailsPatiently(deps, rows.map((r) => r.id));
+    await enqueueEmailsPatiently(deps, rows.map((r) => r.id), `${importId}-resume-${Date.now()}`);
   }
 
   interface Lane {
@@ -181,7 +185,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
     l.checkpoint = upTo;
     // Overlap the bulk enqueue of this batch's emails with the next batches' SQL.
     const previous = emailsInFlight;
-    emailsInFlight = previous.then(() => profile.time('enqueue emails (overlapped)', () => enqueueEmailsPatiently(deps, result.emailIds)));
+    emailsInFlight = previous.then(() => profile.time('enqueue emails (overlapped)', () => enqueueEmailsPatiently(deps, result.emailIds, `${importId}-${l.no}-${upTo}`)));
     rowsDone += batch.counts.rows;
     hooks.onProgress?.(rowsDone, rowsTotal);
     if (result.cancelled) stopped = 'cancelled';
