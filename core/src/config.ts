@@ -47,6 +47,9 @@ const envSchema = z.object({
   EMAIL_RATE_PER_SECOND: intFromEnv(1, 10_000).default(50),
   IMPORT_MAX_BYTES: intFromEnv(1024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   IMPORT_BATCH_SIZE: intFromEnv(10, 20_000).default(2000),
+  IMPORT_LANES: intFromEnv(1, 16).default(2),
+  // Applied on the node command line by bin/onramp.js (cli/src/runtime/heap.ts); validated here with the rest.
+  WORKER_MAX_HEAP_MB: intFromEnv(64, 65_536).default(192),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: boolFromEnv.default(false),
   WEBHOOK_TIMEOUT_MS: intFromEnv(100, 60_000).default(10_000),
   WEBHOOK_BACKOFF_MS: intFromEnv(1, 3_600_000).optional(),
@@ -85,6 +88,8 @@ export interface Config {
   };
   importMaxBytes: number;
   importBatchSize: number;
+  /** Batches of one import written at once, each in its own transaction on its own connection. */
+  importLanes: number;
   webhookAllowPrivateTargets: boolean;
   webhookTimeoutMs: number;
   /** First retry delay of a webhook delivery (doubles each attempt); unset = the job catalog's. */
@@ -156,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     importMaxBytes: e.IMPORT_MAX_BYTES,
     importBatchSize: e.IMPORT_BATCH_SIZE,
+    importLanes: e.IMPORT_LANES,
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     webhookBackoffMs: e.WEBHOOK_BACKOFF_MS,

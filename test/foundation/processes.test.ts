@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgency, createPool, type Pool } from '@onramp/core';
@@ -33,6 +33,10 @@ describe('many processes against one database and one Redis', () => {
     const worker = startOnramp(['worker'], env);
     procs.push(api1, api2, worker);
     await Promise.all([api1.waitFor(/onramp ready/), api2.waitFor(/onramp ready/), worker.waitFor(/onramp ready/)]);
+    // The worker re-executed itself in place (same pid) with its heap cap; an API process did not.
+    const cmdline = (pid: number | undefined) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(cmdline(worker.child.pid)).toContain('--max-old-space-size=192');
+    expect(cmdline(api1.child.pid).some((a) => a.startsWith('--max-old-space-size'))).toBe(false);
 
     const agency = await createAgency(pool, { name: 'Multi', ownerEmail: `mp-${randomBytes(3).toString('hex')}@agency.test` });
     const project = await insertProject(pool, agency.agency.id);

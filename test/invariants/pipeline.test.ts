@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Papa from 'papaparse';
 import { z } from 'zod';
-import { decryptToken, jobCatalog, safeEqual, type JobName } from '@onramp/core';
+import { decryptToken, jobCatalog, openToken, safeEqual, TokenPurpose, type JobName } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { agencyFingerprint, expectProblem, send, uid } from './helpers.js';
 import { until } from '../support/receiver.js';
@@ -141,9 +141,10 @@ describe('job payloads carry ids, not data', () => {
       const shape = (def.payload as z.ZodObject).shape as Record<string, z.ZodType>;
       for (const [field, schema] of Object.entries(shape)) {
         if (allowedNonIds[name]?.includes(field)) continue;
-        expect({ name, field, idName: /Id$/.test(field) }).toEqual({ name, field, idName: true });
-        // An id is a UUID or a positive integer, nothing that could hold a name, an email or a body.
-        const inner = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
+        expect({ name, field, idName: /Ids?$/.test(field) }).toEqual({ name, field, idName: true });
+        // An id is a UUID or a positive integer, nothing that could hold a name, an email or a body; a list of ids (queue-emails) is checked per element.
+        const unwrapped = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
+        const inner = unwrapped instanceof z.ZodArray && /Ids$/.test(field) ? (unwrapped.element as z.ZodType) : unwrapped;
         expect({ name, field, idType: inner instanceof z.ZodUUID || inner instanceof z.ZodNumber }).toEqual({ name, field, idType: true });
       }
     }
@@ -274,7 +275,7 @@ describe('every job is safe to run twice; a permanent failure says why through t
 });
 
 describe('invitation tokens: what the database alone cannot do', () => {
-  it('a stored hash used as the link is refused, and the stored ciphertext does not open without APP_SECRET', async () => {
+  it('a stored hash or seed used as the link is refused, and the stored seed gives the link only with APP_SECRET', async () => {
     const agency = await createTestAgency(stack, 'Tokens');
     const project = await send(stack.url, 'POST', '/v1/projects', { key: agency.key, body: { name: 'Tokens' } });
     const inv = await send(stack.url, 'POST', `/v1/projects/${project.body.id}/invitations`, {
@@ -290,7 +291,14 @@ describe('invitation tokens: what the database alone cannot do', () => {
     expect((await send(stack.url, 'GET', `/invite/${stolen}`)).status).toBe(410);
     const accept = await send(stack.url, 'POST', `/invite/${stolen}/accept`, { body: { new_password: 'correct horse battery' } });
     expectProblem(accept, 410, 'gone');
-    expect(() => decryptToken('not the app secret at all, just a guess', rows[0]!.token_ciphertext)).toThrow();
+    // What is stored to copy the link is a seed: the link is HMAC(seed) under a key only APP_SECRET gives.
+    const seed = rows[0]!.token_ciphertext.subarray(1).toString('base64url');
+    expect((await send(stack.url, 'GET', `/invite/${seed}`)).status).toBe(410);
+    // Where a link is rebuilt (the email, "copy link") it is checked against the stored hash first.
+    expect(() => openToken('not the app secret at all, just a guess', rows[0]!.token_ciphertext, rows[0]!.token_hash, TokenPurpose.invitation)).toThrow();
+    const guessed = decryptToken('not the app secret at all, just a guess', rows[0]!.token_ciphertext);
+    expect((await send(stack.url, 'GET', `/invite/${guessed}`)).status).toBe(410);
+    expect((await send(stack.url, 'GET', `/invite/${decryptToken(stack.deps.appSecret, rows[0]!.token_ciphertext)}`)).status).toBe(200);
     expect((await send(stack.url, 'GET', `/v1/invitations/${inv.body.id}`, { key: agency.key })).body.status).toBe('pending');
   });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../context.js';
 import { withTransaction } from '../db/pool.js';
-import { decryptToken, hashToken, TokenPurpose } from '../crypto/tokens.js';
+import { decryptToken, hashToken, openToken, TokenPurpose } from '../crypto/tokens.js';
 import { getAgency } from '../sql/agencies.js';
 import * as sql from '../sql/emails.js';
 import type { EmailRow } from '../sql/emails.js';
@@ -52,7 +52,8 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
       if (!email.token_ciphertext || !inv.token_ciphertext || !email.token_ciphertext.equals(inv.token_ciphertext)) {
         return { cancel: 'the invitation link was replaced (resent) after this email was queued' };
       }
-      const token = decrypt(deps.appSecret, email.token_ciphertext);
+      if (!inv.token_hash) return { cancel: 'the invitation has no live link' };
+      const token = decrypt(() => openToken(deps.appSecret, email.token_ciphertext!, inv.token_hash!, TokenPurpose.invitation));
       toName = `${inv.client_first_name} ${inv.client_last_name}`;
       view = {
         kind: email.kind,
@@ -86,7 +87,7 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
     }
     case 'password_reset': {
       if (!email.token_ciphertext || !email.client_id) throw new PermanentEmailError('the email names no client or reset link');
-      const token = decrypt(deps.appSecret, email.token_ciphertext);
+      const token = decrypt(() => decryptToken(deps.appSecret, email.token_ciphertext!));
       const reset = await sql.getPasswordReset(db, email.agency_id, hashToken(deps.appSecret, token, TokenPurpose.passwordReset));
       if (!reset || reset.client_id !== email.client_id) return { cancel: 'the password reset no longer exists' };
       if (reset.used_at) return { cancel: 'the password reset link was already used' };
@@ -114,9 +115,9 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
   };
 }
 
-function decrypt(secret: string, blob: Buffer): string {
+function decrypt(open: () => string): string {
   try {
-    return decryptToken(secret, blob);
+    return open();
   } catch {
     throw new PermanentEmailError('the link in this email cannot be rebuilt: APP_SECRET changed since it was queued; resend the invitation');
   }

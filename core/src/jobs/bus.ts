@@ -8,6 +8,8 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** Overrides the catalog's first backoff delay (same backoff type), e.g. WEBHOOK_BACKOFF_MS. */
   backoffDelayMs?: number;
+  /** Add at the head of the waiting list instead of the tail (BullMQ LIFO). */
+  lifo?: boolean;
 }
 
 /** The producer side of the job catalog. Validates every payload before it reaches Redis. */
@@ -42,6 +44,7 @@ export class JobBus {
       removeOnFail: { age: 7 * 24 * 3600 },
       ...(opts.jobId ? { jobId: opts.jobId } : {}),
       ...(opts.delayMs ? { delay: opts.delayMs } : {}),
+      ...(opts.lifo ? { lifo: true } : {}),
     };
   }
 

@@ -17,6 +17,15 @@ export const jobCatalog = {
     attempts: 5,
     backoff: { type: 'exponential', delay: 2_000 },
   },
+  // One job per committed batch of a CSV import (up to 5000 email ids), expanded by the email worker
+  // into one send-email job each (worker/src/processors/queueEmails.ts): creating 100k jobs is then the
+  // email worker's work, not the import worker's time and memory.
+  'queue-emails': {
+    queue: 'email',
+    payload: z.object({ emailIds: z.array(uuid).min(1).max(5000) }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+  },
   'deliver-webhook': {
     queue: 'webhooks',
     payload: z.object({ deliveryId: uuid }),

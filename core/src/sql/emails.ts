@@ -104,6 +104,7 @@ export interface InvitationForEmail {
   status: 'pending' | 'accepted' | 'revoked' | 'expired';
   expires_at: Date;
   token_ciphertext: Buffer | null;
+  token_hash: Buffer | null;
   message: string | null;
   accepted_at: Date | null;
   project_name: string;
@@ -116,7 +117,7 @@ export interface InvitationForEmail {
 
 export async function getInvitationForEmail(db: Queryable, agencyId: string, invitationId: string): Promise<InvitationForEmail | null> {
   const { rows } = await db.query<InvitationForEmail>(
-    `select i.id, i.status, i.expires_at, i.token_ciphertext, i.message, i.accepted_at,
+    `select i.id, i.status, i.expires_at, i.token_ciphertext, i.token_hash, i.message, i.accepted_at,
             p.name as project_name, c.first_name as client_first_name, c.last_name as client_last_name,
             c.email as client_email, u.name as inviter_name, u.email as inviter_email
        from invitations i
@@ -165,4 +166,13 @@ export async function findStuckEmails(db: Queryable, queuedForSeconds: number, l
     [queuedForSeconds, limit],
   );
   return rows;
+}
+
+/** How many of these email rows are in each status (ids with no row are not counted). */
+export async function countEmailsByStatus(db: Queryable, ids: string[]): Promise<Partial<Record<EmailStatus, number>>> {
+  const { rows } = await db.query<{ status: EmailStatus; n: number }>(
+    'select status, count(*)::int as n from emails where id = any($1::uuid[]) group by status',
+    [ids],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

@@ -36,6 +36,55 @@ export async function getImportState(db: Queryable, id: string, lock = false): P
   return rows[0] ?? null;
 }
 
+export interface ImportLane {
+  lane: number;
+  checkpoint_row: number;
+}
+
+export async function getImportLanes(db: Queryable, importId: string): Promise<ImportLane[]> {
+  const { rows } = await db.query<ImportLane>('select lane, checkpoint_row from import_lanes where import_id = $1 order by lane', [importId]);
+  return rows;
+}
+
+/** An import that started before lanes existed resumes with every lane at its single checkpoint. */
+export async function createImportLanes(db: Queryable, importId: string, lanes: number, checkpointRow: number): Promise<ImportLane[]> {
+  await db.query(
+    'insert into import_lanes (import_id, lane, checkpoint_row) select $1, g, $3 from generate_series(0, $2::int - 1) g on conflict do nothing',
+    [importId, lanes, checkpointRow],
+  );
+  return getImportLanes(db, importId);
+}
+
+/** Locks one lane's row (never the import's, which every lane updates only just before it commits). */
+export async function lockImportLane(db: Queryable, importId: string, lane: number): Promise<{ checkpoint_row: number; status: ImportState['status'] } | null> {
+  const { rows } = await db.query<{ checkpoint_row: number; status: ImportState['status'] }>(
+    `select l.checkpoint_row, i.status from import_lanes l join imports i on i.id = l.import_id
+      where l.import_id = $1 and l.lane = $2 for update of l`,
+    [importId, lane],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Moves a lane's checkpoint and adds the batch's counts to the import, in the batch's transaction. With
+ * lanes the import's checkpoint_row is progress: the rows applied so far, whichever lane applied them
+ * (the resume points are the lanes'). Returns the import's status, `cancelled` once a cancel was requested.
+ */
+export async function commitLaneBatch(db: Queryable, importId: string, lane: number, checkpointRow: number, delta: ImportCounts): Promise<string> {
+  const { rows } = await db.query<{ status: string }>(
+    `with l as (update import_lanes set checkpoint_row = $3 where import_id = $1 and lane = $2)
+     update imports i
+        set counts = (select jsonb_object_agg(d.k, coalesce((i.counts ->> d.k)::bigint, 0) + d.v::bigint) from jsonb_each_text($4::jsonb) d(k, v)),
+            checkpoint_row = i.checkpoint_row + ($4::jsonb ->> 'rows')::int,
+            status = case when i.cancel_requested then 'cancelled' else i.status end,
+            finished_at = case when i.cancel_requested then now() else i.finished_at end
+      where i.id = $1
+      returning i.status`,
+    [importId, lane, checkpointRow, JSON.stringify(delta)],
+  );
+  return rows[0]!.status;
+}
+
 export async function insertImport(
   db: Queryable,
   input: { agencyId: string; createdBy: string; filename: string | null; dryRun: boolean; sendEmails: boolean; defaultTemplate: string | null },
@@ -217,7 +266,13 @@ export async function insertImportProjects(db: Queryable, importId: string, rows
   );
 }
 
-/** New clients start `invited`; returns the ids of every email given (inserted, or found after a race). */
+/**
+ * New clients start `invited`; returns the id of every email given. Another lane of the same import (or
+ * the API) may be inserting the same email right now: DO UPDATE waits for that transaction and returns
+ * its row, where DO NOTHING plus a re-read would miss a row committed after this statement's snapshot.
+ * The update is a no-op write that only happens on such a race. Rows go in email order so two
+ * transactions inserting overlapping sets lock them in the same order and cannot deadlock.
+ */
 export async function upsertClients(
   db: Queryable,
   agencyId: string,
@@ -226,18 +281,11 @@ export async function upsertClients(
   const out = new Map<string, string>();
   if (input.emails.length === 0) return out;
   const { rows } = await db.query<{ id: string; email_normalized: string }>(
-    `with ins as (
-       insert into clients (agency_id, email, first_name, last_name, status)
-       select $1, u.email, u.first_name, u.last_name, 'invited' from unnest($2::text[], $3::text[], $4::text[]) as u(email, first_name, last_name)
-       on conflict (agency_id, email_normalized) do nothing
-       returning id, email_normalized
-     )
-     select id, email_normalized from ins
-     union all
-     select c.id, c.email_normalized
-       from (select distinct lower(btrim(e)) from unnest($2::text[]) e) as u(em)
-       cross join lateral (select id, email_normalized from clients where agency_id = $1 and email_normalized = u.em limit 1) c
-      where not exists (select 1 from ins where ins.email_normalized = u.em)`,
+    `insert into clients (agency_id, email, first_name, last_name, status)
+     select $1, u.email, u.first_name, u.last_name, 'invited' from unnest($2::text[], $3::text[], $4::text[]) as u(email, first_name, last_name)
+      order by lower(btrim(u.email))
+     on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
+     returning id, email_normalized`,
     [agencyId, input.emails, input.firstNames, input.lastNames],
   );
   for (const r of rows) out.set(r.email_normalized, r.id);

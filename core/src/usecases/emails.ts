@@ -36,3 +36,26 @@ export async function enqueueEmails(deps: Pick<Deps, 'jobs'>, emailIds: string[]
     emailIds.map((emailId) => ({ payload: { emailId }, jobId: sendEmailJobId(emailId) })),
   );
 }
+
+/** The most email ids one queue-emails job carries (the catalog's payload enforces the same bound). */
+export const QUEUE_EMAILS_CHUNK = 5000;
+
+export const queueEmailsJobId = (batchKey: string, chunkIndex: number): string => `queue-emails-${batchKey}-${chunkIndex}`;
+
+/**
+ * For bulk producers (the CSV import): one small queue-emails job per chunk of at most 5000 ids, which the
+ * email worker expands into send-email jobs, instead of one job per email created here. The job ids are
+ * deterministic, so calling this again with the same batchKey and ids adds nothing. batchKey must name
+ * this exact set of ids (e.g. `<importId>-<batchNumber>`): a later call with the same key and other ids
+ * is ignored by BullMQ, and those emails would wait for the outbox sweep.
+ *
+ * The jobs go to the head of the email queue (LIFO): behind thousands of waiting send-email jobs the
+ * expansion would wait its turn, and the outbox sweep would meanwhile take the rows for lost.
+ */
+export async function enqueueEmailBatches(deps: Pick<Deps, 'jobs'>, emailIds: string[], batchKey: string): Promise<void> {
+  if (batchKey === '' || batchKey.includes(':')) throw new Error(`enqueueEmailBatches: batchKey must be non-empty and contain no ':' (got "${batchKey}")`);
+  for (let i = 0; i * QUEUE_EMAILS_CHUNK < emailIds.length; i++) {
+    const chunk = emailIds.slice(i * QUEUE_EMAILS_CHUNK, (i + 1) * QUEUE_EMAILS_CHUNK);
+    await deps.jobs.enqueue('queue-emails', { emailIds: chunk }, { jobId: queueEmailsJobId(batchKey, i), lifo: true });
+  }
+}

@@ -1,6 +1,6 @@
 import type { Deps } from '../context.js';
 import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js';
-import { encryptToken, decryptToken, hashToken, randomToken, TokenPurpose } from '../crypto/tokens.js';
+import { hashToken, openToken, seededToken, TokenPurpose } from '../crypto/tokens.js';
 import { AppError, notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { getInvitationJson, type InvitationReadRow } from '../read/invitations.js';
@@ -66,10 +66,13 @@ async function upsertClient(tx: Queryable, agencyId: string, input: ParsedInvite
   return rows[0] ?? null;
 }
 
-/** A fresh link: the token itself is never stored, only its HMAC (to redeem) and its ciphertext (to copy). */
-export function newInvitationToken(appSecret: string): { token: string; hash: Buffer; ciphertext: Buffer } {
-  const token = randomToken();
-  return { token, hash: hashToken(appSecret, token, TokenPurpose.invitation), ciphertext: encryptToken(appSecret, token) };
+/**
+ * A fresh link: the token itself is never stored, only its HMAC (to redeem) and its seed (to copy the link;
+ * only APP_SECRET turns the seed into the token). `seed` lets a bulk caller draw the randomness at once.
+ */
+export function newInvitationToken(appSecret: string, seed?: Buffer): { token: string; hash: Buffer; ciphertext: Buffer } {
+  const { token, sealed } = seededToken(appSecret, seed);
+  return { token, hash: hashToken(appSecret, token, TokenPurpose.invitation), ciphertext: sealed };
 }
 
 /**
@@ -385,16 +388,16 @@ export async function revokeInvitation(deps: Deps, principal: Principal, id: str
 export async function invitationLink(deps: Deps, principal: Principal, id: string): Promise<{ url: string; expires_at: string }> {
   requireInviter(principal);
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('Invitation');
-  const { rows } = await deps.pool.query<{ status: string; expired_now: boolean; token_ciphertext: Buffer | null; expires_at: Date }>(
-    `select status, (status = 'pending' and expires_at <= now()) as expired_now, token_ciphertext, expires_at
+  const { rows } = await deps.pool.query<{ status: string; expired_now: boolean; token_ciphertext: Buffer | null; token_hash: Buffer | null; expires_at: Date }>(
+    `select status, (status = 'pending' and expires_at <= now()) as expired_now, token_ciphertext, token_hash, expires_at
        from invitations where agency_id = $1 and id = $2`,
     [principal.agencyId, id],
   );
   const inv = rows[0];
   if (!inv) throw notFound('Invitation');
   const status = inv.expired_now ? 'expired' : inv.status;
-  if (status !== 'pending' || !inv.token_ciphertext) throw notPending(status, 'copied as a link');
-  const token = decryptToken(deps.appSecret, inv.token_ciphertext);
+  if (status !== 'pending' || !inv.token_ciphertext || !inv.token_hash) throw notPending(status, 'copied as a link');
+  const token = openToken(deps.appSecret, inv.token_ciphertext, inv.token_hash, TokenPurpose.invitation);
   return { url: `${deps.config.publicBaseUrl}/invite/${token}`, expires_at: inv.expires_at.toISOString() };
 }
 

@@ -6,6 +6,7 @@ import { csvImport } from './csvImport.js';
 import { sendEmail } from './sendEmail.js';
 import { deliverWebhook } from './deliverWebhook.js';
 import { fanOutEvent } from './fanOutEvent.js';
+import { queueEmails } from './queueEmails.js';
 
 /** Every job name must have a processor: the type makes a missing one a compile error. */
 export const processors: { [N in JobName]: Processor<N> } = {
@@ -15,4 +16,5 @@ export const processors: { [N in JobName]: Processor<N> } = {
   'deliver-webhook': deliverWebhook,
   'fan-out-event': fanOutEvent,
   'csv-import': csvImport,
+  'queue-emails': queueEmails,
 };

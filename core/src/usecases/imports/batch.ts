@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../db/pool.js';
-import { encryptToken, hashToken, randomToken, TokenPurpose } from '../../crypto/tokens.js';
+import { newInvitationToken } from '../invitations.js';
 import { emptyImportCounts, type ImportCounts } from '../../read/resources.js';
 import * as sql from '../../sql/imports.js';
 import { isBlankRecord, type CsvRecord } from './reader.js';
@@ -31,6 +31,11 @@ export interface BatchResult {
   counts: ImportCounts;
   errors: RowError[];
   emailIds: string[];
+}
+
+/** A record the runner already parsed to route it to a lane: the batch does not parse it again. */
+export interface RoutedRecord extends CsvRecord {
+  parsed?: ReturnType<typeof parseImportRow>;
 }
 
 interface Candidate {
@@ -80,7 +85,7 @@ export async function prepareBatch(ctx: Pick<BatchContext, 'appSecret' | 'header
     const rec = records[i]!;
     if (isBlankRecord(rec.values)) continue;
     counts.rows++;
-    const parsed = parseImportRow(rec.values, ctx.header);
+    const parsed = (rec as RoutedRecord).parsed ?? parseImportRow(rec.values, ctx.header);
     if (!parsed.ok) {
       errors.push({ rowNumber: rec.rowNumber, values: rec.values, error: parsed.error });
       continue;
@@ -96,8 +101,8 @@ export async function prepareBatch(ctx: Pick<BatchContext, 'appSecret' | 'header
   const random = randomBytes(32 * parsedRows.length);
   for (let i = 0; i < parsedRows.length; i++) {
     if (i % SLICE === SLICE - 1) await yieldToIo();
-    const token = random.subarray(i * 32, i * 32 + 32).toString('base64url');
-    tokens.push({ hash: hashToken(ctx.appSecret, token, TokenPurpose.invitation), ciphertext: encryptToken(ctx.appSecret, token) });
+    const t = newInvitationToken(ctx.appSecret, random.subarray(i * 32, i * 32 + 32));
+    tokens.push({ hash: t.hash, ciphertext: t.ciphertext });
   }
   ctx.profile?.add('tokens', performance.now() - tTokens);
   return { lastRowNumber: records[records.length - 1]!.rowNumber, counts, errors, parsedRows, tokens };
@@ -302,8 +307,8 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   const inviteNow = toInvite.filter((a) => !pending.has(`${a.plan.id}\n${a.email}`));
   const tokens = prepared.tokens.slice(0, inviteNow.length);
   for (let i = tokens.length; i < inviteNow.length; i++) {
-    const token = randomToken();
-    tokens.push({ hash: hashToken(ctx.appSecret, token, TokenPurpose.invitation), ciphertext: encryptToken(ctx.appSecret, token) });
+    const t = newInvitationToken(ctx.appSecret);
+    tokens.push({ hash: t.hash, ciphertext: t.ciphertext });
   }
   const invitations = await sql.createInvitations(db, {
     agencyId: ctx.agencyId,

@@ -1,12 +1,12 @@
 import type { Deps } from '../../context.js';
-import { withTransaction, type PoolClient } from '../../db/pool.js';
+import { withRetryableTransaction, withTransaction, type PoolClient } from '../../db/pool.js';
 import { appendEvent } from '../../sql/events.js';
 import { getAgency } from '../../sql/agencies.js';
 import * as sql from '../../sql/imports.js';
 import { emptyImportCounts, type ImportCounts } from '../../read/resources.js';
-import { enqueueEmails } from '../emails.js';
-import { addCounts, applyBatch, prepareBatch, type BatchContext, type PreparedBatch, type RowError } from './batch.js';
-import { mapHeader } from './format.js';
+import { enqueueEmailBatches } from '../emails.js';
+import { addCounts, applyBatch, prepareBatch, type BatchContext, type PreparedBatch, type RoutedRecord, type RowError } from './batch.js';
+import { mapHeader, parseImportRow, projectKeyOf } from './format.js';
 import { importChunks, importRecords, isBlankRecord, type CsvRecord } from './reader.js';
 import { ImportProfile } from './profile.js';
 
@@ -15,8 +15,15 @@ export class ImportFatalError extends Error {
   override name = 'ImportFatalError';
 }
 
-/** Another runner (a stalled job picked up twice) moved the checkpoint: this one stops and leaves it the work. */
-class Superseded extends Error {}
+/**
+ * A lane found the import no longer its to write: cancelled, or another runner (a stalled job picked up
+ * twice) moved the lane's checkpoint, and this one stops and leaves it the work.
+ */
+class Stop extends Error {
+  constructor(readonly outcome: 'cancelled' | 'superseded') {
+    super(outcome);
+  }
+}
 
 export type RunOutcome = 'completed' | 'cancelled' | 'already-finished' | 'superseded' | 'missing';
 
@@ -26,14 +33,39 @@ export interface RunHooks {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// Scoped to one agency: projects found by name have no unique index, so two imports of one agency create them one at a time.
-const projectLockSql = "select pg_advisory_xact_lock(hashtextextended('onramp:projects:' || $1::text, 0))";
+// Projects found by name have no unique index, so two imports of one agency must not create the same one at
+// once. A lock per partition of project keys (in ascending order: no deadlock between lanes) lets the lanes
+// of one import, whose partitions are disjoint, write side by side.
+const projectLockSql = `select count(pg_advisory_xact_lock(hashtextextended('onramp:projects:' || $1::text || ':' || p, 0)))
+                          from (select p from unnest($2::int[]) p order by p offset 0) s`;
 
-/** Emails are enqueued after the batch commits; a Redis blip is waited out (the outbox sweep is the backstop). */
-async function enqueueEmailsPatiently(deps: Deps, ids: string[]): Promise<void> {
+/** Project keys are spread over this many partitions; a lane owns those equal to its number modulo the lane count. */
+const PARTITIONS = 64;
+
+/** FNV-1a: a stable hash, so a resumed import routes every row to the lane that had it. */
+function partitionOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % PARTITIONS;
+}
+
+/** A row's project decides its partition; a row that failed validation has none that matters. */
+const partitionOfRecord = (r: RoutedRecord): number => (r.parsed?.ok ? partitionOf(projectKeyOf(r.parsed.row)) : r.rowNumber % PARTITIONS);
+
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A batch's emails are handed over after it commits as one queue-emails job (the email worker expands it
+ * into one send-email job per email), so the import worker never holds 100k jobs' worth of Redis buffers.
+ * `batchKey` names exactly this set of ids. A Redis blip is waited out (the outbox sweep is the backstop).
+ */
+async function enqueueEmailsPatiently(deps: Deps, ids: string[], batchKey: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await enqueueEmails(deps, ids);
+      await enqueueEmailBatches(deps, ids, batchKey);
       return;
     } catch (err) {
       if (attempt >= 30) throw err;
@@ -98,102 +130,120 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
 
   if (imp.dry_run) return runDry(deps, imp, ctx, records, rowsTotal, hooks);
 
-  if (imp.checkpoint_row > 0) {
-    // Resuming: the previous runner may have died between a batch's commit and its enqueue. Queue again
-    // every email of this import still waiting to be sent; the deterministic job ids make this a no-op
-    // for the ones whose jobs exist.
+  // The lanes of this import: fixed by its first run, so a resume routes every row to the same lane.
+  let lanes = await sql.getImportLanes(deps.pool, importId);
+  const resuming = lanes.length > 0 || imp.checkpoint_row > 0;
+  if (lanes.length === 0) lanes = await sql.createImportLanes(deps.pool, importId, deps.config.importLanes, imp.checkpoint_row);
+
+  if (resuming) {
+    // The previous runner may have died between a batch's commit and its enqueue. Queue again every email
+    // of this import still waiting to be sent; the deterministic job ids make this a no-op for the ones
+    // whose jobs exist.
     const { rows } = await deps.pool.query<{ id: string }>(
       `select e.id from events ev join emails e on e.invitation_id = ev.subject_id and e.agency_id = ev.agency_id
         where ev.agency_id = $1 and ev.type = 'invitation.created' and ev.data->>'import_id' = $2 and e.status = 'queued'`,
       [imp.agency_id, importId],
     );
-    await enqueueEmailsPatiently(deps, rows.map((r) => r.id));
+    await enqueueEmailsPatiently(deps, rows.map((r) => r.id), `${importId}-resume-${Date.now()}`);
   }
 
-  let done = imp.checkpoint_row;
-  let counts: ImportCounts = addCounts(imp.counts, emptyCounts());
+  interface Lane {
+    no: number;
+    /** Every row of this lane up to here is applied (committed). */
+    checkpoint: number;
+    buf: RoutedRecord[];
+    /** The lane's batch being written, if any: one at a time per lane, in file order. */
+    inflight: Promise<void>;
+  }
+  const lane: Lane[] = lanes.map((l) => ({ no: l.lane, checkpoint: l.checkpoint_row, buf: [], inflight: Promise.resolve() }));
+  let stopped: 'cancelled' | 'superseded' | null = null;
   let emailsInFlight: Promise<void> = Promise.resolve();
+  let rowsDone = imp.checkpoint_row;
 
-  const flush = async (batch: PreparedBatch): Promise<'go' | 'cancelled'> => {
+  const writeBatch = async (l: Lane, batch: PreparedBatch, partitions: number[]): Promise<void> => {
     const upTo = batch.lastRowNumber - 1;
-    const expected = done;
     const tTx = performance.now();
     let tBody = 0;
     // synchronous_commit stays on: it costs one WAL flush per batch (thousands of rows), and with it off a
     // PostgreSQL crash could lose a batch whose emails were already queued and sent, with links that no
     // longer exist once the batch is replayed with new tokens.
-    const result = await withTransaction(deps.pool, async (rawTx: PoolClient) => {
+    const result = await withRetryableTransaction(deps.pool, async (rawTx: PoolClient) => {
       const tStart = performance.now();
       const tx = profile.queryable(rawTx);
-      const state = await sql.getImportState(tx, importId, true);
-      if (!state || state.checkpoint_row !== expected || state.status !== 'running') throw new Superseded();
-      await tx.query(projectLockSql, [imp.agency_id]);
+      const state = await sql.lockImportLane(tx, importId, l.no);
+      if (state?.status === 'cancelled') throw new Stop('cancelled');
+      if (!state || state.checkpoint_row !== l.checkpoint || state.status !== 'running') throw new Stop('superseded');
+      await tx.query(projectLockSql, [imp.agency_id, partitions]);
       const r = await applyBatch(rawTx, ctx, batch);
       await sql.insertImportErrors(tx, importId, r.errors);
-      const next = addCounts(counts, r.counts);
-      const { rows } = await tx.query<{ status: string }>(
-        `update imports set checkpoint_row = $2, counts = $3,
-                status = case when cancel_requested then 'cancelled' else status end,
-                finished_at = case when cancel_requested then now() else finished_at end
-          where id = $1 returning status`,
-        [importId, upTo, JSON.stringify(next)],
-      );
+      const status = await sql.commitLaneBatch(tx, importId, l.no, upTo, r.counts);
       tBody = performance.now() - tStart;
-      return { next, emailIds: r.emailIds, cancelled: rows[0]!.status === 'cancelled' };
+      return { emailIds: r.emailIds, cancelled: status === 'cancelled' };
     });
     profile.add('begin+commit', performance.now() - tTx - tBody);
     profile.endBatch(batch.parsedRows.length);
-    done = upTo;
-    counts = result.next;
-    // Overlap the bulk enqueue of this batch's emails with the next batch's SQL.
+    l.checkpoint = upTo;
+    // Overlap the bulk enqueue of this batch's emails with the next batches' SQL.
     const previous = emailsInFlight;
-    emailsInFlight = previous.then(() => profile.time('enqueue emails (overlapped)', () => enqueueEmailsPatiently(deps, result.emailIds)));
-    hooks.onProgress?.(done, rowsTotal);
-    return result.cancelled ? 'cancelled' : 'go';
+    emailsInFlight = previous.then(() => profile.time('enqueue emails (overlapped)', () => enqueueEmailsPatiently(deps, result.emailIds, `${importId}-${l.no}-${upTo}`)));
+    rowsDone += batch.counts.rows;
+    hooks.onProgress?.(rowsDone, rowsTotal);
+    if (result.cancelled) stopped = 'cancelled';
   };
 
-  // Rows at or below the checkpoint were committed by an earlier run.
-  const resumeFrom = imp.checkpoint_row;
-  const readBatch = async (): Promise<PreparedBatch | null> => {
-    const recs: CsvRecord[] = [];
-    const tRead = performance.now();
-    while (recs.length < batchSize) {
-      const next = await records.next();
-      if (next.done) break;
-      if (next.value.rowNumber - 1 > resumeFrom) recs.push(next.value);
-    }
-    profile.add('read+parse csv', performance.now() - tRead);
-    return recs.length ? prepareBatch(ctx, recs) : null;
+  /** Starts writing the lane's buffered rows once its previous batch is done (the reader waits for that). */
+  const launch = async (l: Lane): Promise<void> => {
+    const recs = l.buf;
+    l.buf = [];
+    // Validated and tokenised while the lane's previous batch is still being written.
+    const prepared = prepareBatch(ctx, recs);
+    prepared.catch(() => undefined);
+    const partitions = [...new Set(recs.map((r) => partitionOfRecord(r)))].sort((a, b) => a - b);
+    await l.inflight;
+    if (stopped) return;
+    l.inflight = prepared.then((b) => (stopped ? undefined : writeBatch(l, b, partitions)));
+    // Awaited by the next launch of this lane or at the end; this only keeps a failure from being reported unhandled meanwhile.
+    l.inflight.catch(() => undefined);
   };
 
-  // The next batch is read, parsed and validated while the current one's SQL runs (pipelined).
-  let upcoming = readBatch();
   try {
-    for (;;) {
-      const batch = await profile.time('wait for next batch', () => upcoming);
-      if (!batch) break;
-      upcoming = readBatch();
-      // Awaited on the next turn (or in finally); this only keeps a failure from being reported unhandled meanwhile.
-      upcoming.catch(() => undefined);
-      if ((await flush(batch)) === 'cancelled') {
-        await emailsInFlight;
-        return 'cancelled';
+    let sinceYield = 0;
+    for await (const rec of records) {
+      if (stopped) break;
+      // Parsing runs in the same thread as the lanes' database I/O: let their results in now and then.
+      if (++sinceYield === 250) {
+        sinceYield = 0;
+        await yieldToIo();
       }
+      if (isBlankRecord(rec.values)) continue;
+      const parsed = parseImportRow(rec.values, map);
+      const routed: RoutedRecord = { ...rec, parsed };
+      const l = lane[partitionOfRecord(routed) % lane.length]!;
+      // Rows at or below the lane's checkpoint were committed by an earlier run.
+      if (rec.rowNumber - 1 <= l.checkpoint) continue;
+      l.buf.push(routed);
+      if (l.buf.length >= batchSize) await launch(l);
     }
+    for (const l of lane) if (l.buf.length && !stopped) await launch(l);
+    await Promise.all(lane.map((l) => l.inflight));
     await profile.time('wait for email enqueue', () => emailsInFlight);
   } catch (err) {
+    await Promise.allSettled(lane.map((l) => l.inflight));
     await emailsInFlight.catch(() => undefined);
-    if (err instanceof Superseded) return 'superseded';
+    if (err instanceof Stop) return err.outcome;
     throw err;
   } finally {
     // Stops the parser and the chunk reads when leaving early (cancelled, superseded, failed).
-    await upcoming.catch(() => undefined);
     await records.return(undefined).catch(() => undefined);
   }
+  await emailsInFlight;
+  if (stopped) return stopped;
 
   const outcome = await withTransaction(deps.pool, async (tx) => {
     const state = await sql.getImportState(tx, importId, true);
     if (!state || state.status !== 'running') return 'superseded' as const;
+    // Every lane added its batches' counts to the row in the batch's own transaction.
+    const counts = addCounts(state.counts, emptyImportCounts());
     await tx.query(
       `update imports set status = 'completed', finished_at = now(), checkpoint_row = $2, rows_total = $2, counts = $3 where id = $1`,
       [importId, rowsTotal, JSON.stringify(counts)],
@@ -202,6 +252,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
     // Run state is only needed while running; the outcome lives in counts and import_errors.
     await tx.query('delete from import_keys where import_id = $1', [importId]);
     await tx.query('delete from import_projects where import_id = $1', [importId]);
+    await tx.query('delete from import_lanes where import_id = $1', [importId]);
     return 'completed' as const;
   });
   profile.endRun(performance.now() - runStarted);
@@ -229,7 +280,7 @@ async function runDry(
   let outcome: RunOutcome = 'completed';
   try {
     await client.query('begin');
-    await client.query(projectLockSql, [imp.agency_id]);
+    await client.query(projectLockSql, [imp.agency_id, [...Array(PARTITIONS).keys()]]);
     let batch: CsvRecord[] = [];
     const flush = async (): Promise<boolean> => {
       const r = await applyBatch(client, ctx, batch);

@@ -1,0 +1,31 @@
+/**
+ * The worker's memory budget. V8 sizes its heap from the machine's free memory, so on a large machine a
+ * worker streaming a CSV import lets garbage pile up to a few hundred MB before it collects, although what
+ * it keeps alive is ~50 MB whatever the file size. A heap cap makes the collector work near the live set.
+ * V8 reads the flag only at start, so the process re-executes itself in place with it: the same pid, so
+ * supervisors, signals and `kill` see one process.
+ */
+export const DEFAULT_WORKER_MAX_HEAP_MB = 192;
+
+const HEAP_FLAG = '--max-old-space-size';
+
+/** Node flags for a process that runs the worker: the cap from WORKER_MAX_HEAP_MB, unless one is already set. */
+export function workerHeapArgs(env: NodeJS.ProcessEnv = process.env, execArgv: string[] = process.execArgv): string[] {
+  if (execArgv.some((a) => a.startsWith(HEAP_FLAG)) || (env.NODE_OPTIONS ?? '').includes(HEAP_FLAG)) return [];
+  const raw = env.WORKER_MAX_HEAP_MB;
+  // A malformed value is left to the config schema, which names it and stops the process.
+  const mb = raw !== undefined && /^\d+$/.test(raw.trim()) ? Number(raw) : DEFAULT_WORKER_MAX_HEAP_MB;
+  return [`${HEAP_FLAG}=${mb}`];
+}
+
+/** Before anything is loaded: `worker` and `start` (which runs a worker) re-execute with the heap cap. */
+export function reexecWithWorkerHeap(argv: string[] = process.argv): void {
+  const command = argv[2];
+  if (command !== 'worker' && command !== 'start') return;
+  if (argv.includes('--help') || argv.includes('-h')) return;
+  const extra = workerHeapArgs();
+  const execve = (process as unknown as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
+  // process.execve exists from Node 22.15; without it the worker runs with V8's own sizing.
+  if (extra.length === 0 || typeof execve !== 'function') return;
+  execve(process.execPath, [process.execPath, ...extra, ...process.execArgv, ...argv.slice(1)], process.env);
+}
