@@ -11,7 +11,7 @@ import { HEADER, agencySnapshot, uploadCsv, waitForImport } from './helpers.js';
  * shared ones must stay up for the other suites), restarts them on the same ports and data, and expects the
  * import to resume and end exactly as a clean run of the same file does.
  */
-const ROWS = 8_000;
+const ROWS = 16_000;
 function file(): string {
   const lines = [HEADER];
   for (let i = 0; i < ROWS; i++) {
@@ -41,7 +41,7 @@ beforeAll(async () => {
   const pool = createPool(db.url, 1);
   await migrate(pool);
   await pool.end();
-  stack = await startStack({ smtp: false, env: { DATABASE_URL: db.url, REDIS_URL: redis.url, IMPORT_BATCH_SIZE: '250' } });
+  stack = await startStack({ smtp: false, env: { DATABASE_URL: db.url, REDIS_URL: redis.url, IMPORT_BATCH_SIZE: '200' } });
 }, 120_000);
 
 afterAll(async () => {
