@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -27,13 +27,14 @@ async function writeFile(path: string, n: number, tag: string): Promise<void> {
   await pipeline(Readable.from(rowsOf(n, tag)), createWriteStream(path));
 }
 
-function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildProcess; maxRssKb: () => number }> {
+function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildProcess; maxRssKb: () => number; cpuMs: () => number }> {
   // The same heap cap `onramp worker` runs with (bin/onramp.js).
   const child = spawn(process.execPath, [...workerHeapArgs(env, []), fileURLToPath(new URL('./importWorker.js', import.meta.url))], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let rss = 0;
+  let cpu = 0;
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -41,13 +42,31 @@ function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildPr
       const lines = buf.split('\n');
       buf = lines.pop()!;
       for (const line of lines) {
-        if (line === 'ready') resolve({ child, maxRssKb: () => rss });
+        if (line === 'ready') resolve({ child, maxRssKb: () => rss, cpuMs: () => cpu });
         const m = /^maxrss (\d+)$/.exec(line);
         if (m) rss = Math.max(rss, Number(m[1]));
+        const c = /^cpu (\d+)$/.exec(line);
+        if (c) cpu = Number(c[1]);
       }
     });
     child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
   });
+}
+
+/** CPU time (ms) of every PostgreSQL process on the machine, reaped backends included (postmaster's cutime). */
+function postgresCpuMs(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks * 10;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -91,13 +110,14 @@ export const benchImport: Bench = async (args) => {
   const lines: string[] = [];
   // The machine may be shared: the figures mean little without the load they were measured under.
   const loadAtStart = loadavg();
-  const results: Array<{ rows: number; seconds: number; rssMb: number; counts: Record<string, number> }> = [];
+  const results: Array<{ rows: number; seconds: number; rssMb: number; cpuWorker: number; cpuPg: number; counts: Record<string, number> }> = [];
   try {
     for (const n of sizes) {
       const agency = await createAgency(deps.pool, { name: `Bench ${n}`, ownerEmail: `owner@bench-${n}.example` });
       const file = join(dir, `import-${n}.csv`);
       await writeFile(file, n, `b${n}`);
       const worker = await startWorkerChild(env);
+      const pgCpuAtStart = postgresCpuMs();
       const started = performance.now();
       const res = await fetch(`${api.url}/v1/imports?filename=bench.csv`, {
         method: 'POST',
@@ -115,6 +135,7 @@ export const benchImport: Bench = async (args) => {
         await new Promise((r) => setTimeout(r, 100));
       }
       const seconds = (performance.now() - started) / 1000;
+      const pgCpuSeconds = (postgresCpuMs() - pgCpuAtStart) / 1000;
       if (view.status !== 'completed') throw new Error(`import ${view.status}: ${view.error}`);
       worker.child.kill('SIGTERM');
       await new Promise((r) => worker.child.once('exit', r));
@@ -126,9 +147,14 @@ export const benchImport: Bench = async (args) => {
         rows: n,
         seconds,
         rssMb: worker.maxRssKb() / 1024,
+        cpuWorker: worker.cpuMs() / 1000,
+        cpuPg: pgCpuSeconds,
         counts: { ...view.counts, email_jobs: handed.length, emails_handed: handed.reduce((a, j) => a + ((j.data as { emailIds?: string[] }).emailIds?.length ?? 0), 0), outbox_queued: outbox[0]!.n },
       });
-      console.log(`import ${fmt(n)} rows: ${seconds.toFixed(2)} s, ${fmt(n / seconds)} rows/s, worker peak RSS ${(worker.maxRssKb() / 1024).toFixed(0)} MB, ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB file`);
+      const workerCpuSeconds = worker.cpuMs() / 1000;
+      console.log(
+        `import ${fmt(n)} rows: ${seconds.toFixed(2)} s, ${fmt(n / seconds)} rows/s, worker peak RSS ${(worker.maxRssKb() / 1024).toFixed(0)} MB, CPU: worker ${workerCpuSeconds.toFixed(1)} s, PostgreSQL ${pgCpuSeconds.toFixed(1)} s, ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB file`,
+      );
       await deps.jobs.queue('email').obliterate({ force: true });
       rmSync(file);
     }
@@ -158,9 +184,9 @@ export const benchImport: Bench = async (args) => {
     await probe.text();
     let oneByOne: string;
     if (sample === 0) {
-      oneByOne = '| (b) one row per request through the invite API | — | — | skipped (BENCH_INVITE_SAMPLE=0) | — |';
+      oneByOne = '| (b) one row per request through the invite API | — | — | skipped (BENCH_INVITE_SAMPLE=0) | — | — |';
     } else if (probe.status === 404) {
-      oneByOne = '| (b) one row per request through the invite API | — | — | pending the invite API | — |';
+      oneByOne = '| (b) one row per request through the invite API | — | — | pending the invite API | — | — |';
     } else {
       const started = performance.now();
       for (let i = 0; i < sample; i++) {
@@ -174,15 +200,18 @@ export const benchImport: Bench = async (args) => {
       }
       const secs = (performance.now() - started) / 1000;
       console.log(`invite API one by one: ${fmt(sample)} rows in ${secs.toFixed(2)} s, ${fmt(sample / secs)} rows/s`);
-      oneByOne = `| (b) one row per request through the invite API (sequential, sample of ${fmt(sample)}; no task assignment) | ${fmt(sample)} | ${secs.toFixed(2)} s | ${fmt(sample / secs)} | — |`;
+      oneByOne = `| (b) one row per request through the invite API (sequential, sample of ${fmt(sample)}; no task assignment) | ${fmt(sample)} | ${secs.toFixed(2)} s | ${fmt(sample / secs)} | — | — |`;
     }
 
     const main = results.find((r) => r.rows === 100_000) ?? results[results.length - 1]!;
     lines.push(
-      '| what | rows | time | rows/s | worker peak RSS |',
-      '|---|---:|---:|---:|---:|',
-      ...results.map((r) => `| CSV import end to end (upload → completed, emails queued) | ${fmt(r.rows)} | ${r.seconds.toFixed(2)} s | ${fmt(r.rows / r.seconds)} | ${r.rssMb.toFixed(0)} MB |`),
-      `| (a) PostgreSQL COPY into one plain table (physical limit) | ${fmt(copyRows)} | ${copySeconds.toFixed(2)} s | ${fmt(copyRows / copySeconds)} | — |`,
+      '| what | rows | time | rows/s | worker peak RSS | CPU: worker / PostgreSQL |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...results.map(
+        (r) =>
+          `| CSV import end to end (upload → completed, emails queued) | ${fmt(r.rows)} | ${r.seconds.toFixed(2)} s | ${fmt(r.rows / r.seconds)} | ${r.rssMb.toFixed(0)} MB | ${r.cpuWorker.toFixed(1)} s / ${r.cpuPg.toFixed(1)} s |`,
+      ),
+      `| (a) PostgreSQL COPY into one plain table (physical limit) | ${fmt(copyRows)} | ${copySeconds.toFixed(2)} s | ${fmt(copyRows / copySeconds)} | — | — |`,
       oneByOne,
       '',
       `100k-row run: ${fmt(main.counts.projects_created!)} projects, ${fmt(main.counts.clients_invited!)} invitations, ${fmt(main.counts.assignments!)} task assignments, ${fmt(main.counts.outbox_queued!)} emails queued in the outbox and handed to the email worker in ${fmt(main.counts.email_jobs!)} queue-emails jobs carrying ${fmt(main.counts.emails_handed!)} ids; counts ${JSON.stringify(main.counts)}.`,

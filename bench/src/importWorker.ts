@@ -7,7 +7,10 @@ const config = loadConfig(process.env);
 const deps = buildDeps(config, { databaseUrl: config.databaseUrl!, redisUrl: config.redisUrl! }, createLogger('warn'));
 const worker = await startWorker(deps, { queues: ['imports'] });
 process.stdout.write('ready\n');
-const report = () => process.stdout.write(`maxrss ${process.resourceUsage().maxRSS}\n`);
+const report = () => {
+  const u = process.resourceUsage();
+  process.stdout.write(`maxrss ${u.maxRSS}\ncpu ${Math.round((u.userCPUTime + u.systemCPUTime) / 1000)}\n`);
+};
 const timer = setInterval(report, 250);
 process.on('SIGTERM', async () => {
   clearInterval(timer);

@@ -26,6 +26,12 @@ export function hashToken(secret: string, token: string, purpose = 'token'): Buf
   return createHmac('sha256', subKey(secret, `hash:${purpose}`)).update(token, 'utf8').digest();
 }
 
+/** hashToken with its key derived once, for callers hashing many tokens (an import batch). */
+export function tokenHasher(secret: string, purpose: string): (token: string) => Buffer {
+  const key = subKey(secret, `hash:${purpose}`);
+  return (token) => createHmac('sha256', key).update(token, 'utf8').digest();
+}
+
 export function safeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
@@ -51,8 +57,19 @@ const tokenOfSeed = (secret: string, seed: Buffer): string => createHmac('sha256
 
 /** A new link from a 32-byte random seed: the token to send and the blob to store in token_ciphertext. */
 export function seededToken(secret: string, seed: Buffer = randomBytes(32)): { token: string; sealed: Buffer } {
-  if (seed.length !== 32) throw new Error('a link seed is 32 bytes');
-  return { token: tokenOfSeed(secret, seed), sealed: Buffer.concat([Buffer.of(SEEDED), seed]) };
+  return seededTokens(secret)(seed);
+}
+
+/** seededToken with its key derived once, for callers making many links (an import batch). */
+export function seededTokens(secret: string): (seed: Buffer) => { token: string; sealed: Buffer } {
+  const key = subKey(secret, 'link-seed');
+  return (seed) => {
+    if (seed.length !== 32) throw new Error('a link seed is 32 bytes');
+    const sealed = Buffer.allocUnsafe(SEEDED_LENGTH);
+    sealed[0] = SEEDED;
+    seed.copy(sealed, 1);
+    return { token: createHmac('sha256', key).update(seed).digest('base64url'), sealed };
+  };
 }
 
 /** The token kept in a stored blob: a seeded link or an AES-GCM ciphertext. */

@@ -101,7 +101,12 @@ export async function insertChunk(db: Queryable, importId: string, chunkNo: numb
 }
 
 export async function deleteImport(db: Queryable, agencyId: string, id: string): Promise<void> {
-  await db.query('delete from imports where agency_id = $1 and id = $2', [agencyId, id]);
+  // import_keys has no foreign key (0096): its rows go explicitly; the rest cascades.
+  await db.query(
+    `with gone as (delete from imports where agency_id = $1 and id = $2 returning id)
+     delete from import_keys k using gone where k.import_id = gone.id`,
+    [agencyId, id],
+  );
 }
 
 export interface TemplateInfo {

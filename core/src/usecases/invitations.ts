@@ -1,6 +1,7 @@
 import type { Deps } from '../context.js';
 import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js';
-import { hashToken, openToken, seededToken, TokenPurpose } from '../crypto/tokens.js';
+import { randomBytes } from 'node:crypto';
+import { hashToken, openToken, seededToken, seededTokens, tokenHasher, TokenPurpose } from '../crypto/tokens.js';
 import { AppError, notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { getInvitationJson, type InvitationReadRow } from '../read/invitations.js';
@@ -73,6 +74,19 @@ async function upsertClient(tx: Queryable, agencyId: string, input: ParsedInvite
 export function newInvitationToken(appSecret: string, seed?: Buffer): { token: string; hash: Buffer; ciphertext: Buffer } {
   const { token, sealed } = seededToken(appSecret, seed);
   return { token, hash: hashToken(appSecret, token, TokenPurpose.invitation), ciphertext: sealed };
+}
+
+/** newInvitationToken for many links at once: the keys are derived once, the randomness drawn in one call. */
+export function newInvitationTokens(appSecret: string, n: number): Array<{ hash: Buffer; ciphertext: Buffer }> {
+  const seal = seededTokens(appSecret);
+  const hash = tokenHasher(appSecret, TokenPurpose.invitation);
+  const random = randomBytes(32 * n);
+  const out: Array<{ hash: Buffer; ciphertext: Buffer }> = [];
+  for (let i = 0; i < n; i++) {
+    const { token, sealed } = seal(random.subarray(i * 32, i * 32 + 32));
+    out.push({ hash: hash(token), ciphertext: sealed });
+  }
+  return out;
 }
 
 /**

@@ -101,9 +101,16 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
   const profile = new ImportProfile();
   const runStarted = performance.now();
   let rowsTotal = imp.rows_total;
+  // The total (for progress) comes from a second reader going through the file alongside the import, so
+  // the first batches need not wait for it. Awaited before the import completes.
+  let counted: Promise<number> = Promise.resolve(rowsTotal ?? 0);
   if (rowsTotal === null) {
-    rowsTotal = await profile.time('count rows (first pass)', () => countDataRecords(deps, importId));
-    await deps.pool.query(`update imports set rows_total = $2 where id = $1`, [importId, rowsTotal]);
+    counted = countDataRecords(deps, importId).then(async (n) => {
+      rowsTotal = n;
+      await deps.pool.query(`update imports set rows_total = $2 where id = $1`, [importId, n]);
+      return n;
+    });
+    counted.catch(() => undefined);
   }
   await deps.pool.query(`update imports set status = 'running', started_at = coalesce(started_at, now()), error = null where id = $1`, [importId]);
 
@@ -128,7 +135,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
   const batchSize = deps.config.importBatchSize;
   hooks.onProgress?.(imp.dry_run ? 0 : imp.checkpoint_row, rowsTotal);
 
-  if (imp.dry_run) return runDry(deps, imp, ctx, records, rowsTotal, hooks);
+  if (imp.dry_run) return runDry(deps, imp, ctx, records, await counted, hooks);
 
   // The lanes of this import: fixed by its first run, so a resume routes every row to the same lane.
   let lanes = await sql.getImportLanes(deps.pool, importId);
@@ -239,6 +246,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
   await emailsInFlight;
   if (stopped) return stopped;
 
+  const total = await counted;
   const outcome = await withTransaction(deps.pool, async (tx) => {
     const state = await sql.getImportState(tx, importId, true);
     if (!state || state.status !== 'running') return 'superseded' as const;
@@ -246,7 +254,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
     const counts = addCounts(state.counts, emptyImportCounts());
     await tx.query(
       `update imports set status = 'completed', finished_at = now(), checkpoint_row = $2, rows_total = $2, counts = $3 where id = $1`,
-      [importId, rowsTotal, JSON.stringify(counts)],
+      [importId, total, JSON.stringify(counts)],
     );
     await appendEvent(tx, { agencyId: imp.agency_id, type: 'import.completed', subjectId: importId, actorId: imp.created_by, data: { counts, dry_run: false } });
     // Run state is only needed while running; the outcome lives in counts and import_errors.
