@@ -105,7 +105,6 @@ export const benchImport: Bench = async (args) => {
   const config = loadConfig(env);
   const deps = buildDeps(config, { databaseUrl, redisUrl }, createLogger('warn'));
   await migrate(deps.pool);
-  if (process.env.BENCH_SQL_BEFORE) await deps.pool.query(process.env.BENCH_SQL_BEFORE);
   const api = await startApi(deps);
   const lines: string[] = [];
   // The machine may be shared: the figures mean little without the load they were measured under.

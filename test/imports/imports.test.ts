@@ -70,11 +70,23 @@ describe('a clean import', () => {
       { name: 'Globex', external_id: null, created_by: agency.userId, tasks: 4 },
     ]);
     const events = await q(`select type, count(*)::int as n from events where agency_id = $1 group by type order by type`, [agency.agencyId]);
+    // One event per imported row: its invitation.created names the tasks the row assigned.
     expect(events).toEqual([
       { type: 'import.completed', n: 1 },
       { type: 'invitation.created', n: 3 },
       { type: 'project.created', n: 2 },
-      { type: 'task.assigned', n: 3 },
+    ]);
+    const created = await q(
+      `select c.email, e.data->>'import_id' as import_id,
+              (select coalesce(array_agg(t.title order by t.title), '{}') from tasks t where t.id::text in (select jsonb_array_elements_text(e.data->'task_ids'))) as tasks
+         from events e join clients c on c.id = (e.data->>'client_id')::uuid
+        where e.agency_id = $1 and e.type = 'invitation.created' order by c.email`,
+      [agency.agencyId],
+    );
+    expect(created).toEqual([
+      { email: 'ada@acme.test', import_id: result.id, tasks: ['Share brand assets', 'Welcome call'] },
+      { email: 'charles@acme.test', import_id: result.id, tasks: ['Welcome call'] },
+      { email: 'hank@globex.test', import_id: result.id, tasks: [] },
     ]);
     const [completed] = await q(`select subject_id, data from events where agency_id = $1 and type = 'import.completed'`, [agency.agencyId]);
     expect(completed.subject_id).toBe(result.id);
@@ -144,6 +156,17 @@ describe('a clean import', () => {
       errors: 0,
     });
     expect(await agencyTableCounts(stack.deps.pool, agency.agencyId)).toEqual(before);
+  });
+
+  it('a row that only adds tasks for an already invited client records each new assignment as task.assigned', async () => {
+    const res = await importAndWait(stack.url, agency.key, csv(HEADER, 'Acme,crm-1,,Charles,Babbage,charles@acme.test,Welcome call;Share brand assets,'));
+    expect(res.counts).toMatchObject({ already_invited: 1, clients_invited: 0, assignments: 1 });
+    const ev = await q(
+      `select t.title, c.email from events e join tasks t on t.id = e.subject_id join clients c on c.id = (e.data->>'client_id')::uuid
+        where e.agency_id = $1 and e.type = 'task.assigned'`,
+      [agency.agencyId],
+    );
+    expect(ev).toEqual([{ title: 'Share brand assets', email: 'charles@acme.test' }]);
   });
 
   it('adds an active client to a new project without an email, and counts it', async () => {

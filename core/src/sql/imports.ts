@@ -323,12 +323,19 @@ export async function expireStaleInvitations(db: Queryable, agencyId: string, pr
   );
 }
 
+/**
+ * The event of a row that brings a client into a project carries the row's task ids (comma-joined per
+ * row in `taskIds`): one event per imported row, where assigning through the API writes a task.assigned
+ * event per assignment. It is joined back on (project, client), which the insert makes unique.
+ */
+const rowTaskIdsJson = `coalesce(to_jsonb(string_to_array(nullif(t.tids, ''), ',')), '[]'::jsonb)`;
+
 export async function addMemberships(
   db: Queryable,
-  input: { agencyId: string; actorId: string | null; importId: string; projectIds: string[]; clientIds: string[] },
-): Promise<number> {
-  if (input.projectIds.length === 0) return 0;
-  const { rows } = await db.query<{ n: number }>(
+  input: { agencyId: string; actorId: string | null; importId: string; projectIds: string[]; clientIds: string[]; taskIds: string[] },
+): Promise<Array<{ project_id: string; client_id: string }>> {
+  if (input.projectIds.length === 0) return [];
+  const { rows } = await db.query<{ project_id: string; client_id: string }>(
     `with ins as (
        insert into memberships (project_id, client_id, agency_id)
        select u.p, u.c, $1 from unnest($4::uuid[], $5::uuid[]) as u(p, c)
@@ -336,13 +343,13 @@ export async function addMemberships(
      ), ev as (
        insert into events (agency_id, type, subject_id, actor_id, data)
        select $1, 'client.added_to_project', ins.client_id, $2,
-              jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid)
-         from ins
+              jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid, 'task_ids', ${rowTaskIdsJson})
+         from ins join unnest($4::uuid[], $5::uuid[], $6::text[]) as t(p, c, tids) on t.p = ins.project_id and t.c = ins.client_id
      )
-     select count(*)::int as n from ins`,
-    [input.agencyId, input.actorId, input.importId, input.projectIds, input.clientIds],
+     select project_id, client_id from ins`,
+    [input.agencyId, input.actorId, input.importId, input.projectIds, input.clientIds, input.taskIds],
   );
-  return rows[0]!.n;
+  return rows;
 }
 
 export interface NewInvitations {
@@ -352,15 +359,17 @@ export interface NewInvitations {
   messages: Array<string | null>;
   tokenHashes: Buffer[];
   tokenCiphertexts: Buffer[];
+  /** Per row, the task ids it assigns, comma-joined: recorded in its invitation.created event. */
+  taskIds: string[];
 }
 
 /** Pending invitations (+ invitation.created, + the outbox email when sending); returns the created ids and email ids. */
 export async function createInvitations(
   db: Queryable,
   input: NewInvitations & { agencyId: string; actorId: string | null; importId: string; sendEmails: boolean; expiryDays: number },
-): Promise<Array<{ id: string; email_id: string | null }>> {
+): Promise<Array<{ id: string; project_id: string; client_id: string; email_id: string | null }>> {
   if (input.projectIds.length === 0) return [];
-  const { rows } = await db.query<{ id: string; email_id: string | null }>(
+  const { rows } = await db.query<{ id: string; project_id: string; client_id: string; email_id: string | null }>(
     `with ins as (
        insert into invitations (agency_id, project_id, client_id, email, created_by, message, expires_at, token_hash, token_ciphertext,
                                 delivery_status, send_count, last_sent_at)
@@ -372,14 +381,15 @@ export async function createInvitations(
        returning id, project_id, client_id, email, token_ciphertext
      ), ev as (
        insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'invitation.created', ins.id, $2, jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid)
-         from ins
+       select $1, 'invitation.created', ins.id, $2,
+              jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid, 'task_ids', ${rowTaskIdsJson})
+         from ins join unnest($6::uuid[], $7::uuid[], $12::text[]) as t(p, c, tids) on t.p = ins.project_id and t.c = ins.client_id
      ), em as (
        insert into emails (agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
        select $1, 'invitation', ins.email, ins.id, ins.client_id, ins.token_ciphertext from ins where $4::boolean
        returning id, invitation_id
      )
-     select ins.id, em.id as email_id from ins left join em on em.invitation_id = ins.id`,
+     select ins.id, ins.project_id, ins.client_id, em.id as email_id from ins left join em on em.invitation_id = ins.id`,
     [
       input.agencyId,
       input.actorId,
@@ -392,14 +402,20 @@ export async function createInvitations(
       input.messages,
       input.tokenHashes,
       input.tokenCiphertexts,
+      input.taskIds,
     ],
   );
   return rows;
 }
 
+/**
+ * Task assignments of a batch. `withEvent` marks those of rows whose client was already invited or a
+ * member (no invitation.created / client.added_to_project event recorded them): each new one of those gets
+ * a task.assigned event, as an assignment through the API does.
+ */
 export async function assignTasks(
   db: Queryable,
-  input: { agencyId: string; actorId: string | null; taskIds: string[]; clientIds: string[] },
+  input: { agencyId: string; actorId: string | null; taskIds: string[]; clientIds: string[]; withEvent: boolean[] },
 ): Promise<number> {
   if (input.taskIds.length === 0) return 0;
   const { rows } = await db.query<{ n: number }>(
@@ -409,10 +425,12 @@ export async function assignTasks(
        on conflict do nothing returning task_id, client_id
      ), ev as (
        insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'task.assigned', ins.task_id, $2, jsonb_build_object('task_id', ins.task_id, 'client_id', ins.client_id) from ins
+       select $1, 'task.assigned', ins.task_id, $2, jsonb_build_object('task_id', ins.task_id, 'client_id', ins.client_id)
+         from ins join (select distinct u.t, u.c from unnest($3::uuid[], $4::uuid[], $5::boolean[]) as u(t, c, e) where u.e) w
+                    on w.t = ins.task_id and w.c = ins.client_id
      )
      select count(*)::int as n from ins`,
-    [input.agencyId, input.actorId, input.taskIds, input.clientIds],
+    [input.agencyId, input.actorId, input.taskIds, input.clientIds, input.withEvent],
   );
   return rows[0]!.n;
 }

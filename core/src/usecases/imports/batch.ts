@@ -286,6 +286,20 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   for (const c of clients) clientIds.set(c.email_normalized, c.id);
   await sql.markClientsInvited(db, ctx.agencyId, clients.filter((c) => c.status === 'inactive').map((c) => c.id));
 
+  // The tasks each row assigns. A row that brings its client into the project (an invitation, or a
+  // membership for an active client) records them in that one event; see assignTasks for the rest.
+  const rowTaskIds = new Map<Candidate, string[]>();
+  for (const a of applied) {
+    const ids: string[] = [];
+    for (const title of a.row.tasks) {
+      const taskId = a.plan.taskIds.get(title.toLowerCase());
+      // Only missing when another writer created the project under us with other tasks.
+      if (taskId !== undefined) ids.push(taskId);
+    }
+    rowTaskIds.set(a, ids);
+  }
+  const taskIdsOf = (a: Candidate) => rowTaskIds.get(a)!.join(',');
+
   const toAdd = applied.filter((a) => clientByEmail.get(a.email)?.status === 'active');
   const toInvite = applied.filter((a) => clientByEmail.get(a.email)?.status !== 'active');
   const members = await sql.findMemberships(db, ctx.agencyId, toAdd.map((a) => a.plan.id!), toAdd.map((a) => clientIds.get(a.email)!));
@@ -297,9 +311,10 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
     importId: ctx.importId,
     projectIds: addNow.map((a) => a.plan.id!),
     clientIds: addNow.map((a) => clientIds.get(a.email)!),
+    taskIds: addNow.map(taskIdsOf),
   });
-  counts.clients_added += added;
-  counts.already_members += addNow.length - added;
+  counts.clients_added += added.length;
+  counts.already_members += addNow.length - added.length;
 
   const oldProjects = toInvite.filter((a) => !a.plan.isNew);
   await sql.expireStaleInvitations(db, ctx.agencyId, oldProjects.map((a) => a.plan.id!), oldProjects.map((a) => a.email));
@@ -322,22 +337,25 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
     messages: inviteNow.map((a) => a.row.message),
     tokenHashes: tokens.map((t) => t.hash),
     tokenCiphertexts: tokens.map((t) => t.ciphertext),
+    taskIds: inviteNow.map(taskIdsOf),
   });
   counts.clients_invited += invitations.length;
   counts.already_invited += toInvite.length - invitations.length;
 
+  const recorded = new Set([...invitations, ...added].map((r) => `${r.project_id}\n${r.client_id}`));
   const taskIds: string[] = [];
   const assignees: string[] = [];
+  const withEvent: boolean[] = [];
   for (const a of applied) {
-    for (const title of a.row.tasks) {
-      const taskId = a.plan.taskIds.get(title.toLowerCase());
-      // Only missing when another writer created the project under us with other tasks.
-      if (taskId === undefined) continue;
+    const clientId = clientIds.get(a.email)!;
+    const own = !recorded.has(`${a.plan.id}\n${clientId}`);
+    for (const taskId of rowTaskIds.get(a)!) {
       taskIds.push(taskId);
-      assignees.push(clientIds.get(a.email)!);
+      assignees.push(clientId);
+      withEvent.push(own);
     }
   }
-  counts.assignments += await sql.assignTasks(db, { agencyId: ctx.agencyId, actorId: ctx.actorId, taskIds, clientIds: assignees });
+  counts.assignments += await sql.assignTasks(db, { agencyId: ctx.agencyId, actorId: ctx.actorId, taskIds, clientIds: assignees, withEvent });
   await sql.insertImportKeys(db, ctx.importId, applied.map((a) => a.key), applied.map((a) => a.email));
 
   return { counts, errors, emailIds: invitations.map((i) => i.email_id).filter((id): id is string => id !== null) };
