@@ -19,3 +19,15 @@ alter table import_keys drop constraint import_keys_import_id_fkey;
 alter table clients drop constraint clients_seq_key;
 alter table invitations drop constraint invitations_seq_key;
 alter table tasks drop constraint tasks_seq_key;
+
+-- Invitations are listed by email through their client (core/src/read/invitations.ts): the (agency, email)
+-- index was one more entry per invitation written. The (id, agency_id) key existed only for the emails
+-- composite reference; an email's tenant is already checked through its client (emails_client_id_agency_id_fkey),
+-- so its invitation reference goes back to the plain key, still cascading.
+drop index invitations_agency_email_seq_idx;
+alter table emails drop constraint emails_invitation_id_agency_id_fkey;
+alter table emails add constraint emails_invitation_id_fkey foreign key (invitation_id) references invitations(id) on delete cascade;
+alter table invitations drop constraint invitations_id_agency_id_key;
+-- Every email names its client or its firm user (all kinds do), so that reference always checks the tenant.
+alter table emails drop constraint emails_names_a_recipient_check;
+alter table emails add constraint emails_names_a_recipient_check check (num_nonnulls(client_id, firm_user_id) > 0);

@@ -127,12 +127,12 @@ describe('tenant foreign keys', () => {
     await expectViolation('insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)', [a.project, b.client, b.agency], fk, 'memberships_project_id_agency_id_fkey');
     // tasks
     await expectViolation("insert into tasks (agency_id, project_id, title) values ($1, $2, 'Stray')", [b.agency, a.project], fk, 'tasks_project_id_agency_id_fkey');
-    // emails: through the invitation, the client and the firm user alike.
+    // emails: through the recipient, client or firm user, which every email names.
     const email = "insert into emails (agency_id, kind, to_address, invitation_id, client_id, firm_user_id) values ($1, 'invitation_accepted', 'x@x.test', $2, $3, $4)";
-    await expectViolation(email, [b.agency, a.invitation, null, null], fk, 'emails_invitation_id_agency_id_fkey');
-    await expectViolation(email, [b.agency, null, a.client, null], fk, 'emails_client_id_agency_id_fkey');
+    await expectViolation(email, [b.agency, a.invitation, a.client, null], fk, 'emails_client_id_agency_id_fkey');
     await expectViolation(email, [b.agency, null, null, a.user], fk, 'emails_firm_user_id_agency_id_fkey');
-    // An email naming none of them would have no reference to check its agency against.
+    // An email naming no recipient would have no reference to check its agency against.
+    await expectViolation(email, [a.agency, a.invitation, null, null], '23514', 'emails_names_a_recipient_check');
     await expectViolation(email, [a.agency, null, null, null], '23514', 'emails_names_a_recipient_check');
     // Moving an existing row to another agency is refused the same way.
     await expectViolation('update invitations set agency_id = $2 where id = $1', [a.invitation, b.agency], fk, /^invitations_(project|client)_id_agency_id_fkey$/);

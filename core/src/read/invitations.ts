@@ -105,7 +105,9 @@ export async function listInvitationsJson(
   }
   if (filters.email) {
     values.push(filters.email);
-    where.push(`i.email_normalized = lower(btrim($${values.length}))`);
+    // Through the client (one per normalised email in an agency) and invitations_client_idx: the invitation's
+    // email is its client's, and an index on (agency, email) would be one more entry per invitation written.
+    where.push(`i.client_id in (select c.id from clients c where c.agency_id = i.agency_id and c.email_normalized = lower(btrim($${values.length})))`);
   }
   if (filters.status === 'pending') where.push(`i.status = 'pending' and i.expires_at > now()`);
   else if (filters.status === 'expired') where.push(`(i.status = 'expired' or (i.status = 'pending' and i.expires_at <= now()))`);
