@@ -162,16 +162,31 @@ export const benchImport: Bench = async (args) => {
     const copyRows = 100_000;
     const client = await deps.pool.connect();
     let copySeconds: number;
+    let unnestSeconds: number;
     try {
       await client.query('create temp table bench_copy (project_name text, project_external_id text, template text, first_name text, last_name text, email text, tasks text, message text)');
       const started = performance.now();
       const stream = client.query(copyStreams.from("copy bench_copy from stdin with (format csv, header true)"));
       await pipeline(Readable.from(rowsOf(copyRows, 'copy')), stream);
       copySeconds = (performance.now() - started) / 1000;
+      // (a2) DESIGN.md's other reference figure (~100k rows/s on its machine): the same rows as batched
+      // `insert ... select from unnest(...)` of 2,000 rows, one transaction each, into one plain table.
+      await client.query('create temp table bench_unnest (first_name text, last_name text, email text, message text)');
+      const batch = 2000;
+      const t0 = performance.now();
+      for (let b = 0; b < copyRows / batch; b++) {
+        const idx = Array.from({ length: batch }, (_, i) => b * batch + i);
+        await client.query(
+          'insert into bench_unnest select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])',
+          [idx.map((i) => `First${i}`), idx.map((i) => `Last${i}`), idx.map((i) => `client${i}@unnest.example`), idx.map(() => 'Welcome to your portal')],
+        );
+      }
+      unnestSeconds = (performance.now() - t0) / 1000;
     } finally {
       client.release();
     }
     console.log(`COPY ${fmt(copyRows)} rows: ${copySeconds.toFixed(2)} s, ${fmt(copyRows / copySeconds)} rows/s`);
+    console.log(`batched unnest insert ${fmt(copyRows)} rows: ${unnestSeconds.toFixed(2)} s, ${fmt(copyRows / unnestSeconds)} rows/s`);
 
     // (b) One by one through the invite API, one request at a time: what a CRM script does. A sample of
     // rows is enough for a rate; the project is made directly (Create Project is another door).
@@ -211,9 +226,11 @@ export const benchImport: Bench = async (args) => {
           `| CSV import end to end (upload → completed, emails queued) | ${fmt(r.rows)} | ${r.seconds.toFixed(2)} s | ${fmt(r.rows / r.seconds)} | ${r.rssMb.toFixed(0)} MB | ${r.cpuWorker.toFixed(1)} s / ${r.cpuPg.toFixed(1)} s |`,
       ),
       `| (a) PostgreSQL COPY into one plain table (physical limit) | ${fmt(copyRows)} | ${copySeconds.toFixed(2)} s | ${fmt(copyRows / copySeconds)} | — | — |`,
+      `| (a2) batched unnest insert (2,000 rows per statement) into one plain table | ${fmt(copyRows)} | ${unnestSeconds.toFixed(2)} s | ${fmt(copyRows / unnestSeconds)} | — | — |`,
       oneByOne,
       '',
       `100k-row run: ${fmt(main.counts.projects_created!)} projects, ${fmt(main.counts.clients_invited!)} invitations, ${fmt(main.counts.assignments!)} task assignments, ${fmt(main.counts.outbox_queued!)} emails queued in the outbox and handed to the email worker in ${fmt(main.counts.email_jobs!)} queue-emails jobs carrying ${fmt(main.counts.emails_handed!)} ids; counts ${JSON.stringify(main.counts)}.`,
+      `DESIGN.md's reference machine does COPY at ~265,000 rows/s and batched unnest inserts at ~100,000 rows/s; this machine in this run: ${fmt(copyRows / copySeconds)} and ${fmt(copyRows / unnestSeconds)} rows/s (${((copyRows / copySeconds / 265_000) * 100).toFixed(0)}% and ${((copyRows / unnestSeconds / 100_000) * 100).toFixed(0)}%). The import at 100k rows runs at ${((main.rows / main.seconds / (copyRows / copySeconds)) * 100).toFixed(1)}% of this run's COPY rate; the budget asks for 3.8% of the reference machine's.`,
       `Budget: ≥ 10,000 rows/s end to end at 100k rows (${main.rows / main.seconds >= 10_000 ? 'met' : 'NOT met'}), worker < 300 MB (${results.every((r) => r.rssMb < 300) ? 'met' : 'NOT met'}), memory flat as the file grows (peak RSS ${results.map((r) => `${r.rssMb.toFixed(0)} MB at ${fmt(r.rows)}`).join(', ')}).`,
       `Load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (${cpus().length} CPUs).`,
       'PostgreSQL runs with its default durability (fsync and synchronous commit on), as in production.',
