@@ -250,7 +250,7 @@ export const benchImport: Bench = async (args) => {
       `Budget: ≥ 10,000 rows/s end to end at 100k rows (${main.rows / main.seconds >= 10_000 ? 'met' : 'NOT met'}), worker < 300 MB (${results.every((r) => r.rssMb < 300) ? 'met' : 'NOT met'}), memory flat as the file grows (peak RSS ${results.map((r) => `${r.rssMb.toFixed(0)} MB at ${fmt(r.rows)}`).join(', ')}).`,
       `Load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (${cpus().length} CPUs).`,
       'PostgreSQL runs with its default durability (fsync and synchronous commit on), as in production.',
-      `Batch size ${config.importBatchSize} (IMPORT_BATCH_SIZE). Run with \`npm run bench -- import --million\` to add the 1M-row run.`,
+      `Batch size ${config.importBatchSize} (IMPORT_BATCH_SIZE), ${config.importLanes} lanes (IMPORT_LANES), worker started with ${workerHeapArgs(env, []).join(' ') || 'no heap cap'}. Run with \`npm run bench -- import --million\` to add the 1M-row run.`,
     );
   } finally {
     await api.stop();
