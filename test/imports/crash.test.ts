@@ -22,7 +22,7 @@ function bigFile(): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-function startWorkerProcess(): Promise<ChildProcess> {
+function startWorkerProcess(extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./workerProcess.mjs', import.meta.url))], {
     env: {
       ...process.env,
@@ -36,6 +36,7 @@ function startWorkerProcess(): Promise<ChildProcess> {
       IMPORT_BATCH_SIZE: '1000',
       LOG_LEVEL: 'warn',
       SWEEP_INTERVAL_SECONDS: '3600',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -82,7 +83,11 @@ it('a worker killed (SIGKILL) mid-import resumes in a new worker to exactly the 
   expect(mid[0]!.checkpoint_row).toBeGreaterThanOrEqual(10_000);
   expect(mid[0]!.checkpoint_row).toBeLessThan(ROWS);
 
-  const w2 = await startWorkerProcess();
+  // The resuming worker is configured with another lane count: an import keeps the lanes of its first run,
+  // so every row still goes to the lane whose checkpoint covers it.
+  const { rows: lanesBefore } = await stack.deps.pool.query('select lane from import_lanes where import_id = $1 order by lane', [up2.body.id]);
+  expect(lanesBefore).toEqual([{ lane: 0 }, { lane: 1 }]);
+  const w2 = await startWorkerProcess({ IMPORT_LANES: '3' });
   const resumed = await waitForImport(stack.url, crashed.key, up2.body.id, 600_000);
   expect(resumed.status).toBe('completed');
   expect(resumed.counts).toEqual(cleanRun.counts);
