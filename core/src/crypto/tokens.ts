@@ -45,10 +45,11 @@ export function encryptToken(secret: string, token: string): Buffer {
 }
 
 /**
- * Links made in bulk keep a 32-byte random seed instead of a ciphertext: the token is HMAC(seed) under a
+ * Invitation links keep a 32-byte random seed instead of a ciphertext: the token is HMAC(seed) under a
  * key derived from APP_SECRET, so the database alone still cannot produce it, it still carries 256 bits of
  * randomness, and it costs two HMACs instead of an HMAC plus an AES-GCM setup (a CSV import makes 100k).
- * The stored blob is a tag byte and the seed (33 bytes); AES-GCM blobs (12 + 16 + 43 bytes) still open.
+ * The stored blob is a tag byte and the seed (33 bytes); AES-GCM blobs (12 + 16 + 43 bytes: reset links,
+ * older invitations) still open.
  */
 const SEEDED = 0x01;
 const SEEDED_LENGTH = 33;

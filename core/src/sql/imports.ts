@@ -46,7 +46,7 @@ export async function getImportLanes(db: Queryable, importId: string): Promise<I
   return rows;
 }
 
-/** An import that started before lanes existed resumes with every lane at its single checkpoint. */
+/** The lanes of an import, made at its first run; one that started before lanes existed gets every lane at its single checkpoint. */
 export async function createImportLanes(db: Queryable, importId: string, lanes: number, checkpointRow: number): Promise<ImportLane[]> {
   await db.query(
     'insert into import_lanes (import_id, lane, checkpoint_row) select $1, g, $3 from generate_series(0, $2::int - 1) g on conflict do nothing',

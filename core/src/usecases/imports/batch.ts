@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/pool.js';
-import { newInvitationToken, newInvitationTokens } from '../invitations.js';
+import { newInvitationTokens } from '../invitations.js';
 import { emptyImportCounts, type ImportCounts } from '../../read/resources.js';
 import * as sql from '../../sql/imports.js';
 import { isBlankRecord, type CsvRecord } from './reader.js';
@@ -321,10 +321,7 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   const pending = await sql.findPendingInvitations(db, ctx.agencyId, oldProjects.map((a) => a.plan.id!), oldProjects.map((a) => a.email));
   const inviteNow = toInvite.filter((a) => !pending.has(`${a.plan.id}\n${a.email}`));
   const tokens = prepared.tokens.slice(0, inviteNow.length);
-  for (let i = tokens.length; i < inviteNow.length; i++) {
-    const t = newInvitationToken(ctx.appSecret);
-    tokens.push({ hash: t.hash, ciphertext: t.ciphertext });
-  }
+  if (tokens.length < inviteNow.length) tokens.push(...newInvitationTokens(ctx.appSecret, inviteNow.length - tokens.length));
   const invitations = await sql.createInvitations(db, {
     agencyId: ctx.agencyId,
     actorId: ctx.actorId,
