@@ -2,7 +2,7 @@ import { emailsSql, enqueueEmails } from '@onramp/core';
 import type { Processor } from './types.js';
 
 /**
- * queue-emails {emailIds}: why it exists. A CSV import commits its rows in batches of ~2,000, each with
+ * queue-emails {emailIds}. A CSV import commits its rows in batches of ~2,000, each with
  * its outbox rows; adding one send-email job per email from the import worker cost a 100k-row import
  * ~5 s and 60-80 MB of that process's memory. The import hands over one small job per batch instead
  * (enqueueEmailBatches) and the email worker expands it here.
