@@ -1,11 +1,11 @@
--- Keys that cost a bulk import per row and protect nothing the schema or the code does not otherwise.
---
--- Two foreign keys that cost the CSV import a trigger call per row and protect nothing the code does not:
+-- Keys and indexes that cost a bulk import per row and protect nothing the schema or the code does not
+-- otherwise.
 --
 -- events.agency_id: the event log is append-only and every writer sets agency_id from the row it records
 -- (itself tenant-checked by composite keys since 0085). The key's only other role was cascading an
--- agency's deletion, which no code path does. It cost one RI trigger per event, four events per imported
--- row: 7% of an import's database time. Tenant scoping of reads is unchanged (every query filters by it).
+-- agency's deletion, which no code path does. It cost one RI trigger per event, at least one event per
+-- imported row (7% of an import's database time when rows wrote four). Tenant scoping of reads is
+-- unchanged (every query filters by it).
 --
 -- import_keys.import_id: run state of a running import (the project+email pairs it applied), deleted when
 -- the import completes and otherwise only read by that import's own runner, which holds its id. One
