@@ -141,7 +141,11 @@ export async function waitForJob(stack: TestStack, jobId: string, timeoutMs = 20
   for (;;) {
     const job = await queue.getJob(jobId);
     const state = job ? await job.getState() : 'missing';
-    if (job && (state === 'completed' || state === 'failed')) return { state, failedReason: job.failedReason ?? '', attemptsMade: job.attemptsMade };
+    if (job && (state === 'completed' || state === 'failed')) {
+      // The job's fields were read before its state: read them again now that it is final.
+      const done = (await queue.getJob(jobId))!;
+      return { state, failedReason: done.failedReason ?? '', attemptsMade: done.attemptsMade };
+    }
     if (Date.now() > deadline) throw new Error(`job ${jobId} is ${state} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
