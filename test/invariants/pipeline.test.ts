@@ -197,7 +197,8 @@ describe('every job is safe to run twice; a permanent failure says why through t
     return until(`${jobId} to settle`, async () => {
       const job = await queue.getJob(jobId);
       const state = job ? await job.getState() : 'missing';
-      return state === 'completed' || state === 'failed' ? { state, reason: job!.failedReason } : null;
+      // The job's fields were read before its state: read them again once it is final.
+      return state === 'completed' || state === 'failed' ? { state, reason: (await queue.getJob(jobId))!.failedReason } : null;
     });
   };
 
