@@ -12,6 +12,7 @@ import {
   startAttempt,
   UnsafeTargetError,
   vetTargetUrl,
+  withTransaction,
   type Deps,
 } from '@onramp/core';
 import type { Processor } from './types.js';
@@ -113,18 +114,24 @@ export const deliverWebhook: Processor<'deliver-webhook'> = async ({ deliveryId 
   const started = performance.now();
   const outcome = await post(deps, delivery.hook.target_url, headers, body);
   const durationMs = Math.round(performance.now() - started);
-  await recordAttempt(deps.pool, {
+  const attemptRow = {
     deliveryId,
     attempt,
     statusCode: outcome.statusCode,
     error: outcome.kind === 'retry' || outcome.kind === 'permanent' ? outcome.error : null,
     durationMs,
-  });
+  };
+  if (outcome.kind === 'succeeded') {
+    // One transaction: the deliveries log never shows a successful attempt on a delivery still pending.
+    await withTransaction(deps.pool, async (tx) => {
+      await recordAttempt(tx, attemptRow);
+      await markDeliverySucceeded(tx, deliveryId, delivery.hook.id);
+    });
+    return { delivered: true, attempt, statusCode: outcome.statusCode };
+  }
+  await recordAttempt(deps.pool, attemptRow);
 
   switch (outcome.kind) {
-    case 'succeeded':
-      await markDeliverySucceeded(deps.pool, deliveryId, delivery.hook.id);
-      return { delivered: true, attempt, statusCode: outcome.statusCode };
     case 'gone':
       await deleteHookById(deps.pool, delivery.hook.id);
       return { delivered: false, unsubscribed: true };
