@@ -54,28 +54,28 @@ export function encryptToken(secret: string, token: string): Buffer {
 const SEEDED = 0x01;
 const SEEDED_LENGTH = 33;
 
-const tokenOfSeed = (secret: string, seed: Buffer): string => createHmac('sha256', subKey(secret, 'link-seed')).update(seed).digest('base64url');
+/** The one derivation of a link from its seed: minting and reopening a link must never differ. */
+const linkOfSeed = (key: Buffer, seed: Buffer): string => createHmac('sha256', key).update(seed).digest('base64url');
+const linkSeedKey = (secret: string): Buffer => subKey(secret, 'link-seed');
 
-/** A new link from a 32-byte random seed: the token to send and the blob to store in token_ciphertext. */
-export function seededToken(secret: string, seed: Buffer = randomBytes(32)): { token: string; sealed: Buffer } {
-  return seededTokens(secret)(seed);
-}
-
-/** seededToken with its key derived once, for callers making many links (an import batch). */
+/**
+ * Links from 32-byte random seeds, the key derived once: for each seed, the token to send and the blob to
+ * store in token_ciphertext.
+ */
 export function seededTokens(secret: string): (seed: Buffer) => { token: string; sealed: Buffer } {
-  const key = subKey(secret, 'link-seed');
+  const key = linkSeedKey(secret);
   return (seed) => {
     if (seed.length !== 32) throw new Error('a link seed is 32 bytes');
     const sealed = Buffer.allocUnsafe(SEEDED_LENGTH);
     sealed[0] = SEEDED;
     seed.copy(sealed, 1);
-    return { token: createHmac('sha256', key).update(seed).digest('base64url'), sealed };
+    return { token: linkOfSeed(key, seed), sealed };
   };
 }
 
 /** The token kept in a stored blob: a seeded link or an AES-GCM ciphertext. */
 export function decryptToken(secret: string, blob: Buffer): string {
-  if (blob.length === SEEDED_LENGTH && blob[0] === SEEDED) return tokenOfSeed(secret, blob.subarray(1));
+  if (blob.length === SEEDED_LENGTH && blob[0] === SEEDED) return linkOfSeed(linkSeedKey(secret), blob.subarray(1));
   const iv = blob.subarray(0, 12);
   const tag = blob.subarray(12, 28);
   const decipher = createDecipheriv('aes-256-gcm', subKey(secret, 'link'), iv);

@@ -1,7 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { Deps } from '../context.js';
 import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js';
-import { randomBytes } from 'node:crypto';
-import { hashToken, openToken, seededToken, seededTokens, tokenHasher, TokenPurpose } from '../crypto/tokens.js';
+import { openToken, seededTokens, tokenHasher, TokenPurpose } from '../crypto/tokens.js';
 import { AppError, notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { getInvitationJson, type InvitationReadRow } from '../read/invitations.js';
@@ -68,26 +68,23 @@ async function upsertClient(tx: Queryable, agencyId: string, input: ParsedInvite
 }
 
 /**
- * A fresh link: the token itself is never stored, only its HMAC (to redeem) and its seed (to copy the link;
- * only APP_SECRET turns the seed into the token). `seed` lets a bulk caller draw the randomness at once.
+ * Fresh links: the token itself is never stored, only its HMAC (to redeem) and its seed (to copy the link;
+ * only APP_SECRET turns the seed into the token). The keys are derived once and the randomness drawn in one
+ * call, for the import's batches of thousands.
  */
-export function newInvitationToken(appSecret: string, seed?: Buffer): { token: string; hash: Buffer; ciphertext: Buffer } {
-  const { token, sealed } = seededToken(appSecret, seed);
-  return { token, hash: hashToken(appSecret, token, TokenPurpose.invitation), ciphertext: sealed };
-}
-
-/** newInvitationToken for many links at once: the keys are derived once, the randomness drawn in one call. */
-export function newInvitationTokens(appSecret: string, n: number): Array<{ hash: Buffer; ciphertext: Buffer }> {
+export function newInvitationTokens(appSecret: string, n: number): Array<{ token: string; hash: Buffer; ciphertext: Buffer }> {
   const seal = seededTokens(appSecret);
   const hash = tokenHasher(appSecret, TokenPurpose.invitation);
   const random = randomBytes(32 * n);
-  const out: Array<{ hash: Buffer; ciphertext: Buffer }> = [];
+  const out: Array<{ token: string; hash: Buffer; ciphertext: Buffer }> = [];
   for (let i = 0; i < n; i++) {
     const { token, sealed } = seal(random.subarray(i * 32, i * 32 + 32));
-    out.push({ hash: hash(token), ciphertext: sealed });
+    out.push({ token, hash: hash(token), ciphertext: sealed });
   }
   return out;
 }
+
+export const newInvitationToken = (appSecret: string): { token: string; hash: Buffer; ciphertext: Buffer } => newInvitationTokens(appSecret, 1)[0]!;
 
 /**
  * The new pending invitation with its event, its outbox email and the client's inactive -> invited step, in
