@@ -11,6 +11,7 @@ import {
   withTransaction,
   type EmailKind,
 } from '@onramp/core';
+import { settledJob } from '../support/jobs.js';
 import type { TestStack } from '../support/stack.js';
 
 export interface InviteFixture {
@@ -136,19 +137,8 @@ export async function waitForEmailStatus(stack: TestStack, emailId: string, time
 
 /** Waits for a BullMQ job to settle and returns its final state and reason. */
 export async function waitForJob(stack: TestStack, jobId: string, timeoutMs = 20_000): Promise<{ state: string; failedReason: string; attemptsMade: number }> {
-  const queue = stack.deps.jobs.queue('email');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await queue.getJob(jobId);
-    const state = job ? await job.getState() : 'missing';
-    if (job && (state === 'completed' || state === 'failed')) {
-      // The job's fields were read before its state: read them again now that it is final.
-      const done = (await queue.getJob(jobId))!;
-      return { state, failedReason: done.failedReason ?? '', attemptsMade: done.attemptsMade };
-    }
-    if (Date.now() > deadline) throw new Error(`job ${jobId} is ${state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const job = await settledJob(stack.deps.jobs.queue('email'), jobId, timeoutMs);
+  return { ...job, failedReason: job.failedReason ?? '' };
 }
 
 /** Every href in an HTML part, entity-decoded as a browser would. */

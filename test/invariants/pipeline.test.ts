@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { decryptToken, jobCatalog, openToken, safeEqual, TokenPurpose, type JobName } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { agencyFingerprint, expectProblem, send, uid } from './helpers.js';
+import { settledJob } from '../support/jobs.js';
 import { until } from '../support/receiver.js';
 
 let stack: TestStack;
@@ -194,12 +195,8 @@ describe('every job is safe to run twice; a permanent failure says why through t
     const jobId = `${name}-again-${uid()}`;
     await stack.deps.jobs.enqueue(name, payload as never, { jobId });
     const queue = stack.deps.jobs.queue(jobCatalog[name].queue);
-    return until(`${jobId} to settle`, async () => {
-      const job = await queue.getJob(jobId);
-      const state = job ? await job.getState() : 'missing';
-      // The job's fields were read before its state: read them again once it is final.
-      return state === 'completed' || state === 'failed' ? { state, reason: (await queue.getJob(jobId))!.failedReason } : null;
-    });
+    const job = await settledJob(queue, jobId);
+    return { state: job.state, reason: job.failedReason };
   };
 
   it('send-email, deliver-webhook, fan-out-event, csv-import and touch-api-key run again change nothing and send nothing', async () => {
