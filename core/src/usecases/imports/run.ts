@@ -243,7 +243,6 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
     // Stops the parser and the chunk reads when leaving early (cancelled, superseded, failed).
     await records.return(undefined).catch(() => undefined);
   }
-  await emailsInFlight;
   if (stopped) return stopped;
 
   const total = await counted;
