@@ -31,20 +31,17 @@ describe('GET /v1/imports/template.csv', () => {
 });
 
 describe('a clean import', () => {
+  const cleanFile = csv(
+    HEADER,
+    'Acme,crm-1,Client onboarding,Ada,Lovelace,ada@acme.test,Welcome call;share BRAND assets,"Hi Ada, welcome ""aboard"""',
+    'Acme,crm-1,,Charles,Babbage,charles@acme.test,Welcome call,',
+    'Globex,,client onboarding,Hank,Scorpio,hank@globex.test,,',
+  );
   let agency: TestAgency;
   let result: any;
   beforeAll(async () => {
     agency = await createTestAgency(stack, 'Clean');
-    result = await importAndWait(
-      stack.url,
-      agency.key,
-      csv(
-        HEADER,
-        'Acme,crm-1,Client onboarding,Ada,Lovelace,ada@acme.test,Welcome call;share BRAND assets,"Hi Ada, welcome ""aboard"""',
-        'Acme,crm-1,,Charles,Babbage,charles@acme.test,Welcome call,',
-        'Globex,,client onboarding,Hank,Scorpio,hank@globex.test,,',
-      ),
-    );
+    result = await importAndWait(stack.url, agency.key, cleanFile);
   });
 
   it('completes with the counts of what it did', () => {
@@ -133,16 +130,7 @@ describe('a clean import', () => {
 
   it('uploading the same file again creates nothing and says so', async () => {
     const before = await agencyTableCounts(stack.deps.pool, agency.agencyId);
-    const again = await importAndWait(
-      stack.url,
-      agency.key,
-      csv(
-        HEADER,
-        'Acme,crm-1,Client onboarding,Ada,Lovelace,ada@acme.test,Welcome call;share BRAND assets,"Hi Ada, welcome ""aboard"""',
-        'Acme,crm-1,,Charles,Babbage,charles@acme.test,Welcome call,',
-        'Globex,,client onboarding,Hank,Scorpio,hank@globex.test,,',
-      ),
-    );
+    const again = await importAndWait(stack.url, agency.key, cleanFile);
     expect(again.counts).toEqual({
       rows: 3,
       projects_created: 0,
