@@ -48,6 +48,7 @@ const envSchema = z.object({
   IMPORT_MAX_BYTES: intFromEnv(1024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   IMPORT_BATCH_SIZE: intFromEnv(10, 20_000).default(2000),
   IMPORT_LANES: intFromEnv(1, 16).default(2),
+  IMPORT_SET_BASED_FK_CHECKS: boolFromEnv.default(true),
   // Applied on the node command line by bin/onramp.js (cli/src/runtime/heap.ts); validated here with the rest.
   WORKER_MAX_HEAP_MB: intFromEnv(64, 65_536).default(192),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: boolFromEnv.default(false),
@@ -90,6 +91,8 @@ export interface Config {
   importBatchSize: number;
   /** Batches of one import written at once, each in its own transaction on its own connection. */
   importLanes: number;
+  /** Check an import batch's foreign keys once per parent row, not by a trigger per row (needs permission to set session_replication_role). */
+  importSetBasedFkChecks: boolean;
   webhookAllowPrivateTargets: boolean;
   webhookTimeoutMs: number;
   /** First retry delay of a webhook delivery (doubles each attempt); unset = the job catalog's. */
@@ -162,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importMaxBytes: e.IMPORT_MAX_BYTES,
     importBatchSize: e.IMPORT_BATCH_SIZE,
     importLanes: e.IMPORT_LANES,
+    importSetBasedFkChecks: e.IMPORT_SET_BASED_FK_CHECKS,
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     webhookBackoffMs: e.WEBHOOK_BACKOFF_MS,

@@ -178,3 +178,60 @@ describe('tenant foreign keys', () => {
     expect(await left()).toEqual({ tasks: 1, assignees: 0, memberships: 0, invitations: 0, emails: 0 });
   });
 });
+
+describe('lookups by a tenant key', () => {
+  let db: { url: string; drop(): Promise<void> };
+  let pool: ReturnType<typeof createPool>;
+  let known: string;
+  let unseen: string;
+
+  beforeAll(async () => {
+    db = await scratchDatabase();
+    pool = createPool(db.url, 2);
+    await migrate(pool);
+    const agency = async (name: string) => (await pool.query<{ id: string }>('insert into agencies (name) values ($1) returning id', [name])).rows[0]!.id;
+    known = await agency('Known');
+    // The statistics see one big agency; the importing one is created after the ANALYZE.
+    await pool.query(
+      `insert into clients (agency_id, email, first_name, last_name) select $1, 'c' || g || '@known.test', 'A', 'B' from generate_series(1, 5000) g`,
+      [known],
+    );
+    await pool.query(
+      `insert into projects (agency_id, name, external_id) select $1, 'P' || g, 'x' || g from generate_series(1, 5000) g`,
+      [known],
+    );
+    await pool.query('analyze clients, projects');
+    unseen = await agency('New');
+  });
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
+
+  const planOf = async (sql: string, params: unknown[]) =>
+    (await pool.query<{ 'QUERY PLAN': string }>(`explain ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
+
+  // The import's lookups (core/src/sql/imports.ts) for an agency the statistics have not seen: each probe
+  // must be one unique-index lookup, not a scan of the agency's rows with the key as a filter.
+  it('use the unique (agency_id, key) index for an agency the statistics have never seen', async () => {
+    const byEmail = await planOf(
+      `select c.id from unnest($2::text[]) as u(em)
+        cross join lateral (select id from clients where agency_id = $1 and email_normalized = u.em limit 1) c`,
+      [unseen, ['a@new.test', 'b@new.test']],
+    );
+    expect(byEmail).toMatch(/clients_agency_id_email_normalized_key/);
+    expect(byEmail).not.toMatch(/Filter: \(email_normalized/);
+    const byExternalId = await planOf(
+      `select p.id from unnest($2::text[]) as u(x)
+        cross join lateral (select id from projects where agency_id = $1 and external_id = u.x limit 1) p`,
+      [unseen, ['x1', 'x2']],
+    );
+    expect(byExternalId).toMatch(/projects_agency_id_external_id_key/);
+    const byName = await planOf(
+      `select p.id from unnest($2::text[]) as u(n)
+        cross join lateral (select id from projects where agency_id = $1 and name = u.n and external_id is null order by seq limit 1) p`,
+      [unseen, ['P1', 'P2']],
+    );
+    expect(byName).toMatch(/projects_agency_name_idx/);
+  });
+});

@@ -435,6 +435,74 @@ export async function assignTasks(
   return rows[0]!.n;
 }
 
+/**
+ * Whether this connection may skip the per-row foreign-key triggers for a transaction
+ * (`session_replication_role`: a superuser, or PostgreSQL 15+'s `GRANT SET ON PARAMETER`).
+ */
+export async function canCheckReferencesBySet(db: Queryable): Promise<boolean> {
+  try {
+    await db.query('begin');
+    await db.query('set local session_replication_role = replica');
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42501') return false;
+    throw err;
+  } finally {
+    await db.query('rollback');
+  }
+}
+
+/**
+ * For the rest of the transaction, foreign keys are not checked row by row (the triggers are off); the
+ * batch checks them by set instead with lockReferencedRows before it commits. This is how pg_restore
+ * --disable-triggers loads data. Nothing else is lost: unique and check constraints still apply, and the
+ * cascades of other sessions' deletes still run (they are triggers of their sessions).
+ */
+export async function checkReferencesBySet(db: Queryable): Promise<void> {
+  await db.query('set local session_replication_role = replica');
+}
+
+export interface ReferencedRows {
+  agencyId: string;
+  importId: string;
+  firmUserIds: string[];
+  templateIds: string[];
+  projectIds: string[];
+  taskIds: string[];
+  clientIds: string[];
+}
+
+/**
+ * What the foreign-key triggers would have done for a batch, once per parent instead of once per row: each
+ * row the batch refers to must exist in the batch's agency, and is locked FOR KEY SHARE until commit so a
+ * concurrent delete waits for the batch (and then cascades to what it wrote) instead of orphaning it.
+ * Returns the kinds of parent with a row missing; empty when all are there.
+ */
+export async function lockReferencedRows(db: Queryable, refs: ReferencedRows): Promise<string[]> {
+  const distinct = (ids: string[]) => [...new Set(ids)];
+  const sets = {
+    agencies: [refs.agencyId],
+    imports: [refs.importId],
+    firm_users: distinct(refs.firmUserIds),
+    templates: distinct(refs.templateIds),
+    projects: distinct(refs.projectIds),
+    tasks: distinct(refs.taskIds),
+    clients: distinct(refs.clientIds),
+  };
+  const { rows } = await db.query<Record<keyof typeof sets, number>>(
+    `select (select count(*) from (select 1 from agencies where id = any($2::uuid[]) and id = $1 for key share) s)::int as agencies,
+            (select count(*) from (select 1 from imports where id = any($3::uuid[]) and agency_id = $1 for key share) s)::int as imports,
+            (select count(*) from (select 1 from firm_users where id = any($4::uuid[]) and agency_id = $1 for key share) s)::int as firm_users,
+            (select count(*) from (select 1 from templates where id = any($5::uuid[]) and agency_id = $1 for key share) s)::int as templates,
+            (select count(*) from (select 1 from projects where id = any($6::uuid[]) and agency_id = $1 for key share) s)::int as projects,
+            (select count(*) from (select 1 from tasks where id = any($7::uuid[]) and agency_id = $1 for key share) s)::int as tasks,
+            (select count(*) from (select 1 from clients where id = any($8::uuid[]) and agency_id = $1 for key share) s)::int as clients`,
+    [refs.agencyId, sets.agencies, sets.imports, sets.firm_users, sets.templates, sets.projects, sets.tasks, sets.clients],
+  );
+  const found = rows[0]!;
+  return (Object.keys(sets) as Array<keyof typeof sets>).filter((k) => found[k] !== sets[k].length);
+}
+
 export async function insertImportKeys(db: Queryable, importId: string, keys: string[], emails: string[]): Promise<void> {
   if (keys.length === 0) return;
   await db.query(

@@ -17,7 +17,21 @@ export interface BatchContext {
   header: HeaderMap;
   /** Templates by lower(name), loaded once per run; null = no such template. */
   templates: Map<string, sql.TemplateInfo | null>;
+  /** Foreign keys checked once per parent by lockReferencedRows rather than by a trigger per row written. */
+  checkReferencesBySet: boolean;
   profile?: ImportProfile;
+}
+
+/**
+ * A row a batch refers to was deleted while the batch was being written. Carries the serialisation-failure
+ * code so the batch's transaction is retried: the retry reads afresh and no longer refers to it.
+ */
+export class ReferenceGoneError extends Error {
+  override name = 'ReferenceGoneError';
+  readonly code = '40001';
+  constructor(kinds: string[]) {
+    super(`rows this batch refers to were deleted while it was written (${kinds.join(', ')}); retrying the batch`);
+  }
 }
 
 export interface RowError {
@@ -237,6 +251,7 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   if (applied.length === 0) return { counts, errors, emailIds: [] };
 
   // 5. Writes. Projects first (with their tasks and events), then clients, then memberships/invitations, then tasks.
+  if (ctx.checkReferencesBySet) await sql.checkReferencesBySet(db);
   const toCreate = [...plans.values()].filter((p) => p.isNew && p.used);
   const created = await sql.createProjects(db, {
     agencyId: ctx.agencyId,
@@ -354,6 +369,19 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   }
   counts.assignments += await sql.assignTasks(db, { agencyId: ctx.agencyId, actorId: ctx.actorId, taskIds, clientIds: assignees, withEvent });
   await sql.insertImportKeys(db, ctx.importId, applied.map((a) => a.key), applied.map((a) => a.email));
+
+  if (ctx.checkReferencesBySet) {
+    const missing = await sql.lockReferencedRows(db, {
+      agencyId: ctx.agencyId,
+      importId: ctx.importId,
+      firmUserIds: ctx.actorId ? [ctx.actorId] : [],
+      templateIds: toCreate.flatMap((p) => (p.isNew && p.templateId ? [p.templateId] : [])),
+      projectIds: applied.map((a) => a.plan.id!),
+      taskIds,
+      clientIds: applied.map((a) => clientIds.get(a.email)!),
+    });
+    if (missing.length) throw new ReferenceGoneError(missing);
+  }
 
   return { counts, errors, emailIds: invitations.map((i) => i.email_id).filter((id): id is string => id !== null) };
 }

@@ -75,6 +75,23 @@ async function enqueueEmailsPatiently(deps: Deps, ids: string[], batchKey: strin
   }
 }
 
+/**
+ * Set-based foreign-key checks need a role that may set session_replication_role. One that may not gets
+ * the per-row triggers, which give the same guarantees at about a third more database time per row.
+ */
+async function referencesBySetAllowed(deps: Deps): Promise<boolean> {
+  const client = await deps.pool.connect();
+  try {
+    if (await sql.canCheckReferencesBySet(client)) return true;
+  } finally {
+    client.release();
+  }
+  deps.logger.warn(
+    'csv-import: this database role may not set session_replication_role, so foreign keys are checked row by row (slower); grant it with GRANT SET ON PARAMETER session_replication_role TO <role>, or set IMPORT_SET_BASED_FK_CHECKS=false to silence this',
+  );
+  return false;
+}
+
 async function countDataRecords(deps: Deps, importId: string): Promise<number> {
   let last = 1;
   for await (const rec of importRecords(importChunks(deps.pool, importId))) last = rec.rowNumber;
@@ -130,6 +147,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
     expiryDays: agency.invite_expiry_days,
     header: map,
     templates: new Map(),
+    checkReferencesBySet: deps.config.importSetBasedFkChecks && (await referencesBySetAllowed(deps)),
     profile,
   };
   const batchSize = deps.config.importBatchSize;
