@@ -363,33 +363,39 @@ export interface NewInvitations {
   taskIds: string[];
 }
 
-/** Pending invitations (+ invitation.created, + the outbox email when sending); returns the created ids and email ids. */
+/**
+ * Pending invitations (+ invitation.created, + the outbox email when sending); returns the created ids and
+ * email ids. The caller has checked that none of these (project, email) pairs has a pending invitation, so
+ * this is a plain insert, not ON CONFLICT: one written concurrently since then fails the statement (23505)
+ * and the batch is retried from its reads. The ids are drawn first so the event and the email are written
+ * from the same rows without joining the inserted ones back.
+ */
 export async function createInvitations(
   db: Queryable,
   input: NewInvitations & { agencyId: string; actorId: string | null; importId: string; sendEmails: boolean; expiryDays: number },
 ): Promise<Array<{ id: string; project_id: string; client_id: string; email_id: string | null }>> {
   if (input.projectIds.length === 0) return [];
   const { rows } = await db.query<{ id: string; project_id: string; client_id: string; email_id: string | null }>(
-    `with ins as (
-       insert into invitations (agency_id, project_id, client_id, email, created_by, message, expires_at, token_hash, token_ciphertext,
+    `with u as materialized (
+       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, u.*
+         from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[], $12::text[]) as u(p, c, email, message, th, tc, tids)
+     ), ins as (
+       insert into invitations (id, agency_id, project_id, client_id, email, created_by, message, expires_at, token_hash, token_ciphertext,
                                 delivery_status, send_count, last_sent_at)
-       select $1, u.p, u.c, u.email, $2, u.message, now() + make_interval(days => $5::int), u.th, u.tc,
+       select u.id, $1, u.p, u.c, u.email, $2, u.message, now() + make_interval(days => $5::int), u.th, u.tc,
               case when $4::boolean then 'queued' else 'not_sent' end, case when $4::boolean then 1 else 0 end,
               case when $4::boolean then now() end
-         from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[]) as u(p, c, email, message, th, tc)
-       on conflict (project_id, email_normalized) where status = 'pending' do nothing
-       returning id, project_id, client_id, email, token_ciphertext
+         from u
      ), ev as (
        insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'invitation.created', ins.id, $2,
-              jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid, 'task_ids', ${rowTaskIdsJson})
-         from ins join unnest($6::uuid[], $7::uuid[], $12::text[]) as t(p, c, tids) on t.p = ins.project_id and t.c = ins.client_id
+       select $1, 'invitation.created', t.id, $2,
+              jsonb_build_object('project_id', t.p, 'client_id', t.c, 'import_id', $3::uuid, 'task_ids', ${rowTaskIdsJson})
+         from u t
      ), em as (
-       insert into emails (agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
-       select $1, 'invitation', ins.email, ins.id, ins.client_id, ins.token_ciphertext from ins where $4::boolean
-       returning id, invitation_id
+       insert into emails (id, agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
+       select u.email_id, $1, 'invitation', u.email, u.id, u.c, u.tc from u where $4::boolean
      )
-     select ins.id, ins.project_id, ins.client_id, em.id as email_id from ins left join em on em.invitation_id = ins.id`,
+     select u.id, u.p as project_id, u.c as client_id, u.email_id from u`,
     [
       input.agencyId,
       input.actorId,
@@ -409,28 +415,36 @@ export async function createInvitations(
 }
 
 /**
- * Task assignments of a batch. `withEvent` marks those of rows whose client was already invited or a
- * member (no invitation.created / client.added_to_project event recorded them): each new one of those gets
- * a task.assigned event, as an assignment through the API does.
+ * Task assignments of a batch. `fresh` marks those of a task this batch created (its project is new), which
+ * cannot exist yet: a plain insert. The others may (an existing member's task) and go through ON CONFLICT.
+ * `withEvent` marks those of rows whose client was already invited or a member (no invitation.created /
+ * client.added_to_project event recorded them): each new one of those gets a task.assigned event, as an
+ * assignment through the API does. Returns how many were created.
  */
 export async function assignTasks(
   db: Queryable,
-  input: { agencyId: string; actorId: string | null; taskIds: string[]; clientIds: string[]; withEvent: boolean[] },
+  input: { agencyId: string; actorId: string | null; taskIds: string[]; clientIds: string[]; withEvent: boolean[]; fresh: boolean[] },
 ): Promise<number> {
   if (input.taskIds.length === 0) return 0;
   const { rows } = await db.query<{ n: number }>(
-    `with ins as (
+    `with fresh as (
        insert into task_assignees (task_id, client_id, agency_id)
-       select u.t, u.c, $1 from unnest($3::uuid[], $4::uuid[]) as u(t, c)
+       select u.t, u.c, $1 from unnest($3::uuid[], $4::uuid[], $6::boolean[]) as u(t, c, f) where u.f
+     ), ins as (
+       insert into task_assignees (task_id, client_id, agency_id)
+       select u.t, u.c, $1 from unnest($3::uuid[], $4::uuid[], $6::boolean[]) as u(t, c, f) where not u.f
        on conflict do nothing returning task_id, client_id
      ), ev as (
        insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'task.assigned', ins.task_id, $2, jsonb_build_object('task_id', ins.task_id, 'client_id', ins.client_id)
-         from ins join (select distinct u.t, u.c from unnest($3::uuid[], $4::uuid[], $5::boolean[]) as u(t, c, e) where u.e) w
-                    on w.t = ins.task_id and w.c = ins.client_id
+       select $1, 'task.assigned', n.task_id, $2, jsonb_build_object('task_id', n.task_id, 'client_id', n.client_id)
+         from (select ins.task_id, ins.client_id
+                 from ins join (select distinct u.t, u.c from unnest($3::uuid[], $4::uuid[], $5::boolean[]) as u(t, c, e) where u.e) w
+                   on w.t = ins.task_id and w.c = ins.client_id
+               union all
+               select u.t, u.c from unnest($3::uuid[], $4::uuid[], $5::boolean[], $6::boolean[]) as u(t, c, e, f) where u.f and u.e) n
      )
-     select count(*)::int as n from ins`,
-    [input.agencyId, input.actorId, input.taskIds, input.clientIds, input.withEvent],
+     select (select count(*) from ins)::int + (select count(*) from unnest($6::boolean[]) f where f)::int as n`,
+    [input.agencyId, input.actorId, input.taskIds, input.clientIds, input.withEvent, input.fresh],
   );
   return rows[0]!.n;
 }
@@ -503,10 +517,11 @@ export async function lockReferencedRows(db: Queryable, refs: ReferencedRows): P
   return (Object.keys(sets) as Array<keyof typeof sets>).filter((k) => found[k] !== sets[k].length);
 }
 
+/** The applied rows' keys; the batch read them (findImportKeys) and kept only new ones: a plain insert. */
 export async function insertImportKeys(db: Queryable, importId: string, keys: string[], emails: string[]): Promise<void> {
   if (keys.length === 0) return;
   await db.query(
-    'insert into import_keys (import_id, project_key, email_normalized) select $1, * from unnest($2::text[], $3::text[]) on conflict do nothing',
+    'insert into import_keys (import_id, project_key, email_normalized) select $1, * from unnest($2::text[], $3::text[])',
     [importId, keys, emails],
   );
 }

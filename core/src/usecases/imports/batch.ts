@@ -308,7 +308,8 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
     const ids: string[] = [];
     for (const title of a.row.tasks) {
       const taskId = a.plan.taskIds.get(title.toLowerCase());
-      // Only missing when another writer created the project under us with other tasks.
+      // Only missing when another writer created the project under us with other tasks. (The row schema
+      // already made a row's titles unique, case-insensitively.)
       if (taskId !== undefined) ids.push(taskId);
     }
     rowTaskIds.set(a, ids);
@@ -358,6 +359,7 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   const taskIds: string[] = [];
   const assignees: string[] = [];
   const withEvent: boolean[] = [];
+  const newPair: boolean[] = [];
   for (const a of applied) {
     const clientId = clientIds.get(a.email)!;
     const own = !recorded.has(`${a.plan.id}\n${clientId}`);
@@ -365,9 +367,11 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
       taskIds.push(taskId);
       assignees.push(clientId);
       withEvent.push(own);
+      // This batch created the task's project: nobody is assigned yet, and rows were deduplicated above.
+      newPair.push(a.plan.isNew);
     }
   }
-  counts.assignments += await sql.assignTasks(db, { agencyId: ctx.agencyId, actorId: ctx.actorId, taskIds, clientIds: assignees, withEvent });
+  counts.assignments += await sql.assignTasks(db, { agencyId: ctx.agencyId, actorId: ctx.actorId, taskIds, clientIds: assignees, withEvent, fresh: newPair });
   await sql.insertImportKeys(db, ctx.importId, applied.map((a) => a.key), applied.map((a) => a.email));
 
   if (ctx.checkReferencesBySet) {

@@ -1,5 +1,5 @@
 export { importFields, requiredImportFields, importRowSchema, mapHeader, parseImportRow, neutraliseCell, csvLine, importTemplateCsv, detectDelimiter, TextCheck } from './format.js';
 export type { ImportRow as ImportCsvRow, ImportField } from './format.js';
-export { importChunks, importRecords } from './reader.js';
+export { importChunks, importRecords, RecordCounter } from './reader.js';
 export { runImport, ImportFatalError, type RunOutcome } from './run.js';
 export { createImport, getImport, listImports, cancelImport, importErrorsCsv, importOptionsSchema, type ImportOptions } from './service.js';

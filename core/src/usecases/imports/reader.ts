@@ -73,3 +73,98 @@ export async function* importRecords(chunks: AsyncIterable<Buffer>): AsyncGenera
 
 /** A blank line or a line of empty cells is not a row. */
 export const isBlankRecord = (values: string[]): boolean => values.every((v) => v.trim() === '');
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+
+const enum Quoted {
+  No,
+  Inside,
+  /** Just after a quote inside a quoted field: the next byte says whether it closed the field. */
+  AfterQuote,
+  AfterQuoteSpaces,
+}
+
+/**
+ * Counts an upload's data records as its bytes stream in, so an import knows its total (for progress)
+ * without a second pass over the file: a newline (LF, CRLF or a lone CR) outside a quoted field ends a
+ * record; a quote opens a field only at its start, and "" inside one is a quote. That is how papaparse
+ * reads a well-formed file; the run counts the records it actually read and that count is the final one.
+ * Bytes, not text: no UTF-8 sequence contains these ASCII bytes.
+ */
+export class RecordCounter {
+  private records = 0;
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  private delimiter = -1;
+  private quoted = Quoted.No;
+  private atFieldStart = true;
+  private afterCr = false;
+  private lineHasData = false;
+
+  push(chunk: Buffer): void {
+    if (this.delimiter < 0) {
+      // The delimiter is the header line's (detectDelimiter): wait for that line to be whole.
+      if (this.headBytes === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+      if (chunk.indexOf(LF) < 0 && chunk.indexOf(CR) < 0 && this.headBytes < 1024 * 1024) return;
+      const head = Buffer.concat(this.head);
+      this.head = [];
+      this.delimiter = detectDelimiter(head.toString('utf8')).charCodeAt(0);
+      this.scan(head);
+      return;
+    }
+    this.scan(chunk);
+  }
+
+  /** Data records (the header excluded), once the whole file was pushed. */
+  end(): number {
+    if (this.delimiter < 0 && this.head.length) {
+      const head = Buffer.concat(this.head);
+      this.head = [];
+      this.delimiter = detectDelimiter(head.toString('utf8')).charCodeAt(0);
+      this.scan(head);
+    }
+    const total = this.records + (this.lineHasData || this.quoted !== Quoted.No ? 1 : 0);
+    return Math.max(0, total - 1);
+  }
+
+  private scan(buf: Buffer): void {
+    const delimiter = this.delimiter;
+    for (let i = 0; i < buf.length; i++) {
+      const b = buf[i]!;
+      if (this.quoted !== Quoted.No) {
+        // As papaparse: a quote closes the field only when what follows it (spaces aside) is a delimiter, a
+        // newline or the end; "" is a quote; any other quote is text.
+        if (this.quoted === Quoted.Inside) {
+          if (b === QUOTE) this.quoted = Quoted.AfterQuote;
+          continue;
+        }
+        if (b === delimiter || b === LF || b === CR) this.quoted = Quoted.No;
+        else {
+          if (b === SPACE) this.quoted = Quoted.AfterQuoteSpaces;
+          else if (b === QUOTE) this.quoted = this.quoted === Quoted.AfterQuote ? Quoted.Inside : Quoted.AfterQuote;
+          else this.quoted = Quoted.Inside;
+          continue;
+        }
+      }
+      if (b === LF || b === CR) {
+        if (!(b === LF && this.afterCr)) this.records++;
+        this.afterCr = b === CR;
+        this.atFieldStart = true;
+        this.lineHasData = false;
+        continue;
+      }
+      this.afterCr = false;
+      this.lineHasData = true;
+      if (b === delimiter) this.atFieldStart = true;
+      else {
+        if (b === QUOTE && this.atFieldStart) this.quoted = Quoted.Inside;
+        this.atFieldStart = false;
+      }
+    }
+  }
+}

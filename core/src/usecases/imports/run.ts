@@ -92,12 +92,6 @@ async function referencesBySetAllowed(deps: Deps): Promise<boolean> {
   return false;
 }
 
-async function countDataRecords(deps: Deps, importId: string): Promise<number> {
-  let last = 1;
-  for await (const rec of importRecords(importChunks(deps.pool, importId))) last = rec.rowNumber;
-  return last - 1;
-}
-
 /**
  * Runs (or resumes) one import. Each batch's writes and the checkpoint commit together, so after a crash
  * the rows below the checkpoint are skipped and the rest replayed; the result equals a clean run's. A dry
@@ -117,18 +111,9 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
 
   const profile = new ImportProfile();
   const runStarted = performance.now();
-  let rowsTotal = imp.rows_total;
-  // The total (for progress) comes from a second reader going through the file alongside the import, so
-  // the first batches need not wait for it. Awaited before the import completes.
-  let counted: Promise<number> = Promise.resolve(rowsTotal ?? 0);
-  if (rowsTotal === null) {
-    counted = countDataRecords(deps, importId).then(async (n) => {
-      rowsTotal = n;
-      await deps.pool.query(`update imports set rows_total = $2 where id = $1`, [importId, n]);
-      return n;
-    });
-    counted.catch(() => undefined);
-  }
+  // Counted by the upload as the file came in (null for an upload of an older version): progress only. The
+  // total an import completes with is the number of records this run read.
+  const rowsTotal = imp.rows_total;
   await deps.pool.query(`update imports set status = 'running', started_at = coalesce(started_at, now()), error = null where id = $1`, [importId]);
 
   const records = importRecords(importChunks(deps.pool, importId));
@@ -153,7 +138,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
   const batchSize = deps.config.importBatchSize;
   hooks.onProgress?.(imp.dry_run ? 0 : imp.checkpoint_row, rowsTotal);
 
-  if (imp.dry_run) return runDry(deps, imp, ctx, records, await counted, hooks);
+  if (imp.dry_run) return runDry(deps, imp, ctx, records, rowsTotal, hooks);
 
   // The lanes of this import: fixed by its first run, so a resume routes every row to the same lane.
   let lanes = await sql.getImportLanes(deps.pool, importId);
@@ -231,10 +216,13 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
     l.inflight.catch(() => undefined);
   };
 
+  /** The header is record 1: every record read, the ones an earlier run applied included. */
+  let lastRecord = 1;
   try {
     let sinceYield = 0;
     for await (const rec of records) {
       if (stopped) break;
+      lastRecord = rec.rowNumber;
       // Parsing runs in the same thread as the lanes' database I/O: let their results in now and then.
       if (++sinceYield === 250) {
         sinceYield = 0;
@@ -263,7 +251,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
   }
   if (stopped) return stopped;
 
-  const total = await counted;
+  const total = lastRecord - 1;
   const outcome = await withTransaction(deps.pool, async (tx) => {
     const state = await sql.getImportState(tx, importId, true);
     if (!state || state.status !== 'running') return 'superseded' as const;
@@ -291,7 +279,7 @@ async function runDry(
   imp: sql.ImportState,
   ctx: BatchContext,
   records: AsyncGenerator<CsvRecord>,
-  rowsTotal: number,
+  rowsTotal: number | null,
   hooks: RunHooks,
 ): Promise<RunOutcome> {
   const importId = imp.id;
@@ -301,6 +289,7 @@ async function runDry(
   const batchSize = deps.config.importBatchSize;
   let counts = emptyCounts();
   let done = 0;
+  let read = 0;
   const client = await deps.pool.connect();
   let outcome: RunOutcome = 'completed';
   try {
@@ -322,6 +311,7 @@ async function runDry(
       return rows[0]?.cancel_requested ?? true;
     };
     for await (const rec of records) {
+      read = rec.rowNumber - 1;
       if (isBlankRecord(rec.values) && batch.length === 0) {
         done = rec.rowNumber - 1;
         continue;
@@ -340,8 +330,8 @@ async function runDry(
     client.release();
   }
   await deps.pool.query(
-    `update imports set status = $2, finished_at = now(), checkpoint_row = $3, counts = $4 where id = $1`,
-    [importId, outcome, outcome === 'completed' ? rowsTotal : done, JSON.stringify(counts)],
+    `update imports set status = $2, finished_at = now(), checkpoint_row = $3, counts = $4, rows_total = coalesce($5, rows_total) where id = $1`,
+    [importId, outcome, outcome === 'completed' ? read : done, JSON.stringify(counts), outcome === 'completed' ? read : null],
   );
   return outcome;
 }

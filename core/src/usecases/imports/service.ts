@@ -10,7 +10,7 @@ import * as sql from '../../sql/imports.js';
 import type { Principal } from '../apiKeys.js';
 import { requireInviter } from '../invitations.js';
 import { csvLine, mapHeader, neutraliseCell, TextCheck } from './format.js';
-import { importChunks, importRecords, isBlankRecord } from './reader.js';
+import { importChunks, importRecords, isBlankRecord, RecordCounter } from './reader.js';
 
 const CHUNK_BYTES = 1024 * 1024;
 
@@ -55,6 +55,8 @@ export async function createImport(
   try {
     const hash = createHash('sha256');
     const check = new TextCheck();
+    // The total for progress, counted on the way in: the worker then needs no second pass over the file.
+    const counter = new RecordCounter();
     let size = 0;
     let chunkNo = 0;
     let parts: Buffer[] = [];
@@ -79,6 +81,7 @@ export async function createImport(
       hash.update(buf);
       check.push(buf);
       if (check.problem) throw invalidFile(check.problem);
+      counter.push(buf);
       parts.push(buf);
       pending += buf.length;
       if (pending >= CHUNK_BYTES) await flush();
@@ -89,8 +92,8 @@ export async function createImport(
     const opts = options();
     await precheck(deps, principal, id, size, opts);
     await deps.pool.query(
-      `update imports set size_bytes = $2, sha256 = $3, filename = $4, dry_run = $5, send_emails = $6, default_template = $7 where id = $1`,
-      [id, size, hash.digest('hex'), opts.filename ?? initial.filename ?? null, opts.dry_run, opts.send_emails, opts.default_template ?? null],
+      `update imports set size_bytes = $2, sha256 = $3, filename = $4, dry_run = $5, send_emails = $6, default_template = $7, rows_total = $8 where id = $1`,
+      [id, size, hash.digest('hex'), opts.filename ?? initial.filename ?? null, opts.dry_run, opts.send_emails, opts.default_template ?? null, counter.end()],
     );
     await deps.jobs.enqueue('csv-import', { importId: id }, { jobId: `csv-import-${id}` });
   } catch (err) {
