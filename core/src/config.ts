@@ -47,7 +47,7 @@ const envSchema = z.object({
   EMAIL_RATE_PER_SECOND: intFromEnv(1, 10_000).default(50),
   IMPORT_MAX_BYTES: intFromEnv(1024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   IMPORT_BATCH_SIZE: intFromEnv(10, 20_000).default(2000),
-  IMPORT_LANES: intFromEnv(1, 16).default(2),
+  IMPORT_LANES: intFromEnv(1, 16).default(3),
   IMPORT_SET_BASED_FK_CHECKS: boolFromEnv.default(true),
   // Applied on the node command line by bin/onramp.js (cli/src/runtime/heap.ts); validated here with the rest.
   WORKER_MAX_HEAP_MB: intFromEnv(64, 65_536).default(192),

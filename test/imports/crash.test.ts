@@ -61,7 +61,7 @@ afterAll(async () => {
 
 it('a worker killed (SIGKILL) mid-import resumes in a new worker to exactly the result of a clean run', async () => {
   const file = bigFile();
-  const w1 = await startWorkerProcess();
+  const w1 = await startWorkerProcess({ IMPORT_LANES: '2' });
   const up1 = await uploadCsv(stack.url, clean.key, file);
   expect(up1.status).toBe(202);
   const cleanRun = await waitForImport(stack.url, clean.key, up1.body.id, 600_000);
