@@ -136,16 +136,17 @@ export interface ExistingClient {
   firm_user: boolean;
 }
 
-/** Clients by normalised email, plus which of those emails belong to a firm user of the agency. */
+/**
+ * Clients by normalised email, plus the emails of the agency's firm users (its staff: a handful of rows,
+ * read whole rather than probed once per email of the batch).
+ */
 export async function findClientsAndFirmUsers(db: Queryable, agencyId: string, emails: string[]): Promise<{ clients: ExistingClient[]; firmUsers: Set<string> }> {
   const { rows } = await db.query<{ kind: 'c' | 'f'; id: string | null; email_normalized: string; status: ExistingClient['status'] | null }>(
     `select 'c' as kind, c.id, c.email_normalized, c.status
        from unnest($2::text[]) as u(em)
        cross join lateral (select id, email_normalized, status from clients where agency_id = $1 and email_normalized = u.em limit 1) c
      union all
-     select 'f', null, f.email_normalized, null
-       from unnest($2::text[]) as u(em)
-       cross join lateral (select email_normalized from firm_users where agency_id = $1 and email_normalized = u.em limit 1) f`,
+     select 'f', null, f.email_normalized, null from firm_users f where f.agency_id = $1`,
     [agencyId, emails],
   );
   const firmUsers = new Set(rows.filter((r) => r.kind === 'f').map((r) => r.email_normalized));

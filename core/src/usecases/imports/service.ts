@@ -52,6 +52,8 @@ export async function createImport(
     sendEmails: initial.send_emails,
     defaultTemplate: initial.default_template ?? null,
   });
+  // One chunk is written while the next one arrives; at most two are held.
+  let writing: Promise<void> = Promise.resolve();
   try {
     const hash = createHash('sha256');
     const check = new TextCheck();
@@ -67,7 +69,10 @@ export async function createImport(
       const data = Buffer.concat(parts, pending);
       parts = [];
       pending = 0;
-      await sql.insertChunk(deps.pool, id, chunkNo++, data);
+      await writing;
+      writing = sql.insertChunk(deps.pool, id, chunkNo++, data);
+      // Awaited by the next flush or after the last chunk; this only keeps a failure from being reported unhandled meanwhile.
+      writing.catch(() => undefined);
     };
     for await (const piece of file as AsyncIterable<Buffer>) {
       const buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
@@ -87,6 +92,7 @@ export async function createImport(
       if (pending >= CHUNK_BYTES) await flush();
     }
     await flush();
+    await writing;
     check.end();
     if (check.problem) throw invalidFile(check.problem);
     const opts = options();
@@ -97,6 +103,8 @@ export async function createImport(
     );
     await deps.jobs.enqueue('csv-import', { importId: id }, { jobId: `csv-import-${id}` });
   } catch (err) {
+    // Let a chunk still being written land first, so the delete takes it with the rest.
+    await writing.catch(() => undefined);
     await sql.deleteImport(deps.pool, principal.agencyId, id).catch(() => undefined);
     throw err;
   }
