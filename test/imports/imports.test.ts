@@ -311,6 +311,33 @@ describe('the corpus of awkward files', () => {
   });
 });
 
+describe('duplicates across batches', () => {
+  // Batches of 10 rows per lane: a project's 25 rows (one lane) span three batches, so a duplicate of
+  // row 2 at row 25 is decided against what earlier, committed batches applied.
+  it('are counted once each, in a project the import created and in one it reused, and a re-upload is all "already"', async () => {
+    const ag = await createTestAgency(stack, 'Dups');
+    const made = await client(stack.url, ag.key).post('/v1/projects', {
+      name: 'Reused',
+      external_id: 'reused',
+      clients: [{ email: 'old@dups.test', first_name: 'Old', last_name: 'Client' }],
+    });
+    expect(made.status).toBe(201);
+    const rows = [HEADER];
+    for (let i = 0; i < 24; i++) rows.push(`Created,created,,New,C${i},new${i}@dups.test,,`);
+    rows.push('Created,created,,Again,C0,NEW0@dups.test,,');
+    rows.push('Reused,reused,,Old,Client,old@dups.test,,');
+    for (let i = 0; i < 22; i++) rows.push(`Reused,reused,,New,R${i},r${i}@dups.test,,`);
+    rows.push('Reused,reused,,Old,Again,OLD@dups.test,,');
+    rows.push('Reused,reused,,New,Again,r3@dups.test,,');
+    const file = csv(...rows);
+    const first = await importAndWait(stack.url, ag.key, file);
+    expect(first.counts).toMatchObject({ rows: 50, errors: 0, duplicates: 3, projects_created: 1, projects_reused: 1, clients_invited: 46, already_invited: 1 });
+    const again = await importAndWait(stack.url, ag.key, file);
+    expect(again.counts).toMatchObject({ rows: 50, errors: 0, duplicates: 3, projects_created: 0, projects_reused: 2, clients_invited: 0, already_invited: 47 });
+    expect(await agencyTableCounts(stack.deps.pool, ag.agencyId)).toMatchObject({ projects: 2, invitations: 47 });
+  });
+});
+
 describe('dry run', () => {
   it('changes nothing and reports the counts a real run gives', async () => {
     const ag = await createTestAgency(stack, 'Dry');

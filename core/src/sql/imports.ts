@@ -213,6 +213,26 @@ export async function findImportKeys(db: Queryable, importId: string, keys: stri
   return new Set(rows.map((r) => r.k));
 }
 
+/**
+ * Of (project, email) pairs, those with a pending invitation or a membership (keyed by the project key the
+ * caller gave): in a project the import created, an earlier row of the import put them there.
+ */
+export async function findInvitedOrMembers(
+  db: Queryable,
+  agencyId: string,
+  input: { keys: string[]; projectIds: string[]; emails: string[]; clientIds: Array<string | null> },
+): Promise<Set<string>> {
+  if (input.keys.length === 0) return new Set();
+  const { rows } = await db.query<{ k: string }>(
+    `select u.k || E'\\n' || u.em as k
+       from unnest($2::text[], $3::uuid[], $4::text[], $5::uuid[]) as u(k, p, em, c)
+      where exists (select 1 from invitations i where i.project_id = u.p and i.email_normalized = u.em and i.status = 'pending' and i.agency_id = $1)
+         or exists (select 1 from memberships m where m.project_id = u.p and m.client_id = u.c and m.agency_id = $1)`,
+    [agencyId, input.keys, input.projectIds, input.emails, input.clientIds],
+  );
+  return new Set(rows.map((r) => r.k));
+}
+
 export async function findPendingInvitations(db: Queryable, agencyId: string, projectIds: string[], emails: string[]): Promise<Set<string>> {
   if (projectIds.length === 0) return new Set();
   const { rows } = await db.query<{ k: string }>(

@@ -171,6 +171,8 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
     templateId: string | null;
     /** Created by this import (earlier batch or this one): its template is fixed. */
     created: boolean;
+    /** An earlier batch of this import applied rows to it: a row here may duplicate one of those. */
+    touchedEarlier: boolean;
     isNew: boolean;
     name: string;
     externalId: string | null;
@@ -183,7 +185,7 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   }
   const plans = new Map<string, ProjectPlan>();
   for (const r of await sql.findImportProjects(db, ctx.importId, keys)) {
-    plans.set(r.project_key, { key: r.project_key, id: r.project_id, templateId: r.template_id, created: r.created, isNew: false, name: '', externalId: null, template: null, taskIds: new Map(), taskTitles: [], used: true });
+    plans.set(r.project_key, { key: r.project_key, id: r.project_id, templateId: r.template_id, created: r.created, touchedEarlier: true, isNew: false, name: '', externalId: null, template: null, taskIds: new Map(), taskTitles: [], used: true });
   }
   const unknownKeys = keys.filter((k) => !plans.has(k));
   const reused = new Set<string>();
@@ -195,7 +197,7 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
       unknownKeys.filter((k) => k.startsWith('n:')).map((k) => k.slice(2)),
     );
     for (const p of existing) {
-      plans.set(p.key, { key: p.key, id: p.id, templateId: p.template_id, created: false, isNew: false, name: '', externalId: null, template: null, taskIds: new Map(), taskTitles: [], used: false });
+      plans.set(p.key, { key: p.key, id: p.id, templateId: p.template_id, created: false, touchedEarlier: false, isNew: false, name: '', externalId: null, template: null, taskIds: new Map(), taskTitles: [], used: false });
       reused.add(p.key);
     }
   }
@@ -206,6 +208,7 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
       id: null,
       templateId: c.template?.id ?? null,
       created: true,
+      touchedEarlier: false,
       isNew: true,
       name: c.row.project_name,
       externalId: c.row.project_external_id,
@@ -221,7 +224,20 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
 
   // 4. Template consistency and task titles, then duplicates (first applied row wins, across batches).
   const templateNameOf = (id: string | null) => [...ctx.templates.values()].find((t) => t?.id === id)?.name ?? 'no template';
-  const earlier = await sql.findImportKeys(db, ctx.importId, candidates.map((c) => c.key), candidates.map((c) => c.email));
+  // Only a project an earlier batch applied rows to can hold an earlier row's pair. In one this import
+  // created, everything there is the import's own work: the pair is a duplicate if it has a pending
+  // invitation or a membership. In one it reused, import_keys tells its rows from what was there before.
+  const inCreated = candidates.filter((c) => plans.get(c.key)!.touchedEarlier && plans.get(c.key)!.created);
+  const inReused = candidates.filter((c) => plans.get(c.key)!.touchedEarlier && !plans.get(c.key)!.created);
+  const earlier = new Set([
+    ...(await sql.findImportKeys(db, ctx.importId, inReused.map((c) => c.key), inReused.map((c) => c.email))),
+    ...(await sql.findInvitedOrMembers(db, ctx.agencyId, {
+      keys: inCreated.map((c) => c.key),
+      projectIds: inCreated.map((c) => plans.get(c.key)!.id!),
+      emails: inCreated.map((c) => c.email),
+      clientIds: inCreated.map((c) => clientByEmail.get(c.email)?.id ?? null),
+    })),
+  ]);
   const seen = new Set<string>();
   const applied: Array<Candidate & { plan: ProjectPlan }> = [];
   for (const c of candidates) {
@@ -372,7 +388,8 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
     }
   }
   counts.assignments += await sql.assignTasks(db, { agencyId: ctx.agencyId, actorId: ctx.actorId, taskIds, clientIds: assignees, withEvent, fresh: newPair });
-  await sql.insertImportKeys(db, ctx.importId, applied.map((a) => a.key), applied.map((a) => a.email));
+  const intoReused = applied.filter((a) => !a.plan.created);
+  await sql.insertImportKeys(db, ctx.importId, intoReused.map((a) => a.key), intoReused.map((a) => a.email));
 
   if (ctx.checkReferencesBySet) {
     const missing = await sql.lockReferencedRows(db, {
