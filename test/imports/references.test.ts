@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { importsSql } from '@onramp/core';
+import { applyImportBatch, importsSql, mapHeader } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { HEADER, agencySnapshot, csv, importAndWait } from './helpers.js';
@@ -115,6 +115,54 @@ describe('set-based foreign-key checks', () => {
       await batch.query('commit');
       const gone = await other.query('delete from projects where id = $1', [project.body.id]);
       expect(gone.rowCount).toBe(1);
+    } finally {
+      await batch.query('rollback').catch(() => undefined);
+      batch.release();
+      other.release();
+    }
+  });
+
+  it('lock, inside a batch, every parent that existed before it, until it commits', async () => {
+    const x = await createTestAgency(bySet, 'In batch');
+    await seed(bySet, x);
+    const idOf = async (sql: string) => (await bySet.deps.pool.query<{ id: string }>(sql, [x.agencyId])).rows[0]!.id;
+    const projectId = await idOf("select id from projects where agency_id = $1 and external_id = 'ext-old'");
+    const clientId = await idOf("select id from clients where agency_id = $1 and email_normalized = 'old@refs.test'");
+    const imp = await bySet.deps.pool.query<{ id: string }>(
+      `insert into imports (agency_id, created_by, filename, dry_run, send_emails) values ($1, $2, 'x.csv', false, false) returning id`,
+      [x.agencyId, x.userId],
+    );
+    const batch = await bySet.deps.pool.connect();
+    const other = await bySet.deps.pool.connect();
+    try {
+      await batch.query('begin');
+      const result = await applyImportBatch(
+        batch,
+        {
+          appSecret: bySet.deps.appSecret,
+          importId: imp.rows[0]!.id,
+          agencyId: x.agencyId,
+          actorId: x.userId,
+          sendEmails: false,
+          defaultTemplate: null,
+          expiryDays: 7,
+          header: mapHeader(HEADER.split(',')).map,
+          templates: new Map(),
+          checkReferencesBySet: true,
+        },
+        [
+          { rowNumber: 2, values: 'Existing,ext-old,,Old,Client,old@refs.test,Grant account access,'.split(',') },
+          { rowNumber: 3, values: 'Brand new,ext-new,Client onboarding,Nia,New,nia@refs.test,Welcome call,'.split(',') },
+        ],
+      );
+      expect(result.counts).toMatchObject({ already_invited: 1, clients_invited: 1, projects_created: 1, assignments: 2 });
+      await other.query(`set lock_timeout = '300ms'`);
+      // The reused project, its task and the existing client are held; what the batch itself created is not
+      // visible to anyone else yet.
+      await expect(other.query('delete from projects where id = $1', [projectId])).rejects.toMatchObject({ code: '55P03' });
+      await expect(other.query('delete from clients where id = $1', [clientId])).rejects.toMatchObject({ code: '55P03' });
+      await expect(other.query("delete from tasks where project_id = $1 and title = 'Grant account access'", [projectId])).rejects.toMatchObject({ code: '55P03' });
+      expect((await other.query("select 1 from projects where external_id = 'ext-new' and agency_id = $1", [x.agencyId])).rowCount).toBe(0);
     } finally {
       await batch.query('rollback').catch(() => undefined);
       batch.release();

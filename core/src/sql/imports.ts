@@ -303,18 +303,22 @@ export async function upsertClients(
   db: Queryable,
   agencyId: string,
   input: { emails: string[]; firstNames: string[]; lastNames: string[] },
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+): Promise<{ ids: Map<string, string>; inserted: Set<string> }> {
+  const out = { ids: new Map<string, string>(), inserted: new Set<string>() };
   if (input.emails.length === 0) return out;
-  const { rows } = await db.query<{ id: string; email_normalized: string }>(
+  // xmax is 0 on a row this statement inserted, set on one it updated (another transaction's).
+  const { rows } = await db.query<{ id: string; email_normalized: string; inserted: boolean }>(
     `insert into clients (agency_id, email, first_name, last_name, status)
      select $1, u.email, u.first_name, u.last_name, 'invited' from unnest($2::text[], $3::text[], $4::text[]) as u(email, first_name, last_name)
       order by lower(btrim(u.email))
      on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
-     returning id, email_normalized`,
+     returning id, email_normalized, xmax = 0 as inserted`,
     [agencyId, input.emails, input.firstNames, input.lastNames],
   );
-  for (const r of rows) out.set(r.email_normalized, r.id);
+  for (const r of rows) {
+    out.ids.set(r.email_normalized, r.id);
+    if (r.inserted) out.inserted.add(r.id);
+  }
   return out;
 }
 
@@ -511,7 +515,8 @@ export interface ReferencedRows {
  * What the foreign-key triggers would have done for a batch, once per parent instead of once per row: each
  * row the batch refers to must exist in the batch's agency, and is locked FOR KEY SHARE until commit so a
  * concurrent delete waits for the batch (and then cascades to what it wrote) instead of orphaning it.
- * Returns the kinds of parent with a row missing; empty when all are there.
+ * Rows the batch's own transaction inserted are left out by the caller: no other transaction can see them,
+ * let alone delete them. Returns the kinds of parent with a row missing; empty when all are there.
  */
 export async function lockReferencedRows(db: Queryable, refs: ReferencedRows): Promise<string[]> {
   const distinct = (ids: string[]) => [...new Set(ids)];

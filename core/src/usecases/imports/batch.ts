@@ -309,7 +309,7 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   const firstByEmail = new Map<string, Candidate>();
   for (const a of applied) if (!clientByEmail.has(a.email) && !firstByEmail.has(a.email)) firstByEmail.set(a.email, a);
   const fresh = [...firstByEmail.values()];
-  const clientIds = await sql.upsertClients(db, ctx.agencyId, {
+  const { ids: clientIds, inserted: insertedClients } = await sql.upsertClients(db, ctx.agencyId, {
     emails: fresh.map((c) => c.row.email),
     firstNames: fresh.map((c) => c.row.first_name),
     lastNames: fresh.map((c) => c.row.last_name),
@@ -392,14 +392,17 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   await sql.insertImportKeys(db, ctx.importId, intoReused.map((a) => a.key), intoReused.map((a) => a.email));
 
   if (ctx.checkReferencesBySet) {
+    // The parents that existed before this transaction: projects and their tasks it did not create, clients
+    // it did not insert.
+    const before = applied.filter((a) => !a.plan.isNew);
     const missing = await sql.lockReferencedRows(db, {
       agencyId: ctx.agencyId,
       importId: ctx.importId,
       firmUserIds: ctx.actorId ? [ctx.actorId] : [],
       templateIds: toCreate.flatMap((p) => (p.isNew && p.templateId ? [p.templateId] : [])),
-      projectIds: applied.map((a) => a.plan.id!),
-      taskIds,
-      clientIds: applied.map((a) => clientIds.get(a.email)!),
+      projectIds: before.map((a) => a.plan.id!),
+      taskIds: before.flatMap((a) => rowTaskIds.get(a)!),
+      clientIds: applied.map((a) => clientIds.get(a.email)!).filter((id) => !insertedClients.has(id)),
     });
     if (missing.length) throw new ReferenceGoneError(missing);
   }

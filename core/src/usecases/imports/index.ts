@@ -2,4 +2,5 @@ export { importFields, requiredImportFields, importRowSchema, mapHeader, parseIm
 export type { ImportRow as ImportCsvRow, ImportField } from './format.js';
 export { importChunks, importRecords, RecordCounter } from './reader.js';
 export { runImport, ImportFatalError, type RunOutcome } from './run.js';
+export { applyBatch as applyImportBatch, type BatchContext as ImportBatchContext } from './batch.js';
 export { createImport, getImport, listImports, cancelImport, importErrorsCsv, importOptionsSchema, type ImportOptions } from './service.js';
