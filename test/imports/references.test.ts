@@ -52,6 +52,31 @@ const fileFor = (agency: TestAgency) =>
     'New one,ext-1,,Ann,Unknown,ann@refs.test,No such task,',
   );
 
+/** An import row to hang a batch on (the tests below call the batch's pieces directly, not the runner). */
+async function newImportId(agency: TestAgency): Promise<string> {
+  const { rows } = await bySet.deps.pool.query<{ id: string }>(
+    `insert into imports (agency_id, created_by, filename, dry_run, send_emails) values ($1, $2, 'x.csv', false, true) returning id`,
+    [agency.agencyId, agency.userId],
+  );
+  return rows[0]!.id;
+}
+
+/** A batch's transaction left open, and another connection that gives up on a row lock after 300 ms. */
+async function withOpenBatch(fn: (batch: pg.PoolClient, other: pg.PoolClient) => Promise<void>): Promise<void> {
+  const batch = await bySet.deps.pool.connect();
+  const other = await bySet.deps.pool.connect();
+  try {
+    await batch.query('begin');
+    await other.query(`set lock_timeout = '300ms'`);
+    await fn(batch, other);
+  } finally {
+    await batch.query('rollback').catch(() => undefined);
+    await other.query('reset lock_timeout');
+    batch.release();
+    other.release();
+  }
+}
+
 describe('set-based foreign-key checks', () => {
   it('write exactly what the per-row triggers write, on a first upload and on the same file again', async () => {
     const [x, y] = await Promise.all([createTestAgency(bySet, 'By set'), createTestAgency(byTrigger, 'By trigger')]);
@@ -78,11 +103,7 @@ describe('set-based foreign-key checks', () => {
     const [x, y] = [await createTestAgency(bySet, 'Mine'), await createTestAgency(bySet, 'Theirs')];
     const mine = await client(bySet.url, x.key).post('/v1/projects', { name: 'Mine' });
     const theirs = await client(bySet.url, y.key).post('/v1/projects', { name: 'Theirs' });
-    const imp = await bySet.deps.pool.query<{ id: string }>(
-      `insert into imports (agency_id, created_by, filename, dry_run, send_emails) values ($1, $2, 'x.csv', false, true) returning id`,
-      [x.agencyId, x.userId],
-    );
-    const refs = { agencyId: x.agencyId, importId: imp.rows[0]!.id, firmUserIds: [x.userId], templateIds: [], taskIds: [], clientIds: [] };
+    const refs = { agencyId: x.agencyId, importId: await newImportId(x), firmUserIds: [x.userId], templateIds: [], taskIds: [], clientIds: [] };
     expect(await importsSql.lockReferencedRows(bySet.deps.pool, { ...refs, projectIds: [mine.body.id] })).toEqual([]);
     expect(await importsSql.lockReferencedRows(bySet.deps.pool, { ...refs, projectIds: [mine.body.id, theirs.body.id] })).toEqual(['projects']);
     expect(await importsSql.lockReferencedRows(bySet.deps.pool, { ...refs, projectIds: [], firmUserIds: [y.userId] })).toEqual(['firm_users']);
@@ -91,18 +112,12 @@ describe('set-based foreign-key checks', () => {
   it('make a concurrent delete of a parent wait for the batch, so the cascade reaches what the batch wrote', async () => {
     const x = await createTestAgency(bySet, 'Locks');
     const project = await client(bySet.url, x.key).post('/v1/projects', { name: 'Held' });
-    const imp = await bySet.deps.pool.query<{ id: string }>(
-      `insert into imports (agency_id, created_by, filename, dry_run, send_emails) values ($1, $2, 'x.csv', false, true) returning id`,
-      [x.agencyId, x.userId],
-    );
-    const batch = await bySet.deps.pool.connect();
-    const other = await bySet.deps.pool.connect();
-    try {
-      await batch.query('begin');
+    const importId = await newImportId(x);
+    await withOpenBatch(async (batch, other) => {
       await importsSql.checkReferencesBySet(batch);
       const missing = await importsSql.lockReferencedRows(batch, {
         agencyId: x.agencyId,
-        importId: imp.rows[0]!.id,
+        importId,
         firmUserIds: [],
         templateIds: [],
         projectIds: [project.body.id],
@@ -110,16 +125,11 @@ describe('set-based foreign-key checks', () => {
         clientIds: [],
       });
       expect(missing).toEqual([]);
-      await other.query(`set lock_timeout = '300ms'`);
       await expect(other.query('delete from projects where id = $1', [project.body.id])).rejects.toMatchObject({ code: '55P03' });
       await batch.query('commit');
       const gone = await other.query('delete from projects where id = $1', [project.body.id]);
       expect(gone.rowCount).toBe(1);
-    } finally {
-      await batch.query('rollback').catch(() => undefined);
-      batch.release();
-      other.release();
-    }
+    });
   });
 
   it('lock, inside a batch, every parent that existed before it, until it commits', async () => {
@@ -128,19 +138,13 @@ describe('set-based foreign-key checks', () => {
     const idOf = async (sql: string) => (await bySet.deps.pool.query<{ id: string }>(sql, [x.agencyId])).rows[0]!.id;
     const projectId = await idOf("select id from projects where agency_id = $1 and external_id = 'ext-old'");
     const clientId = await idOf("select id from clients where agency_id = $1 and email_normalized = 'old@refs.test'");
-    const imp = await bySet.deps.pool.query<{ id: string }>(
-      `insert into imports (agency_id, created_by, filename, dry_run, send_emails) values ($1, $2, 'x.csv', false, false) returning id`,
-      [x.agencyId, x.userId],
-    );
-    const batch = await bySet.deps.pool.connect();
-    const other = await bySet.deps.pool.connect();
-    try {
-      await batch.query('begin');
+    const importId = await newImportId(x);
+    await withOpenBatch(async (batch, other) => {
       const result = await applyImportBatch(
         batch,
         {
           appSecret: bySet.deps.appSecret,
-          importId: imp.rows[0]!.id,
+          importId,
           agencyId: x.agencyId,
           actorId: x.userId,
           sendEmails: false,
@@ -156,18 +160,13 @@ describe('set-based foreign-key checks', () => {
         ],
       );
       expect(result.counts).toMatchObject({ already_invited: 1, clients_invited: 1, projects_created: 1, assignments: 2 });
-      await other.query(`set lock_timeout = '300ms'`);
       // The reused project, its task and the existing client are held; what the batch itself created is not
       // visible to anyone else yet.
       await expect(other.query('delete from projects where id = $1', [projectId])).rejects.toMatchObject({ code: '55P03' });
       await expect(other.query('delete from clients where id = $1', [clientId])).rejects.toMatchObject({ code: '55P03' });
       await expect(other.query("delete from tasks where project_id = $1 and title = 'Grant account access'", [projectId])).rejects.toMatchObject({ code: '55P03' });
       expect((await other.query("select 1 from projects where external_id = 'ext-new' and agency_id = $1", [x.agencyId])).rowCount).toBe(0);
-    } finally {
-      await batch.query('rollback').catch(() => undefined);
-      batch.release();
-      other.release();
-    }
+    });
   });
 
   it('are only used by a role that may set session_replication_role; any other keeps the triggers', async () => {

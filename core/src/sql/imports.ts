@@ -481,7 +481,7 @@ export async function assignTasks(
 export async function canCheckReferencesBySet(db: Queryable): Promise<boolean> {
   try {
     await db.query('begin');
-    await db.query('set local session_replication_role = replica');
+    await checkReferencesBySet(db);
     return true;
   } catch (err) {
     if ((err as { code?: string }).code === '42501') return false;

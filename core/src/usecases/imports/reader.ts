@@ -115,23 +115,22 @@ export class RecordCounter {
       this.head.push(chunk);
       this.headBytes += chunk.length;
       if (chunk.indexOf(LF) < 0 && chunk.indexOf(CR) < 0 && this.headBytes < 1024 * 1024) return;
-      const head = Buffer.concat(this.head);
-      this.head = [];
-      this.delimiter = detectDelimiter(head.toString('utf8')).charCodeAt(0);
-      this.scan(head);
+      this.scanHead();
       return;
     }
     this.scan(chunk);
   }
 
+  private scanHead(): void {
+    const head = Buffer.concat(this.head);
+    this.head = [];
+    this.delimiter = detectDelimiter(head.toString('utf8')).charCodeAt(0);
+    this.scan(head);
+  }
+
   /** Data records (the header excluded), once the whole file was pushed. */
   end(): number {
-    if (this.delimiter < 0 && this.head.length) {
-      const head = Buffer.concat(this.head);
-      this.head = [];
-      this.delimiter = detectDelimiter(head.toString('utf8')).charCodeAt(0);
-      this.scan(head);
-    }
+    if (this.delimiter < 0 && this.head.length) this.scanHead();
     const total = this.records + (this.lineHasData || this.quoted !== Quoted.No ? 1 : 0);
     return Math.max(0, total - 1);
   }
