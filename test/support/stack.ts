@@ -47,7 +47,8 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     REDIS_URL: redisUrl,
     REDIS_PREFIX: `t${randomBytes(5).toString('hex')}`,
     APP_SECRET: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Errors only: a failure that a test did not expect shows its cause in the run's output.
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     SWEEP_INTERVAL_SECONDS: '3600',
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     ...(smtp ? { SMTP_URL: smtp.url } : {}),

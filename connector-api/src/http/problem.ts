@@ -70,17 +70,39 @@ export function normaliseError(err: unknown): AppError {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new AppError('unsupported_media_type', 'Unsupported media type', { detail: e.message });
   }
-  if (e?.code === 'ECONNREFUSED' || e?.code === '57P01' || e?.code === '57P03') {
-    return new AppError('unavailable', 'Service unavailable', { detail: 'A backing service is unreachable; retry shortly.', retryAfter: 5 });
+  if (isTransient(e)) {
+    return new AppError('unavailable', 'Service unavailable', {
+      detail: 'A backing service is unreachable or busy; the request changed nothing. Retry shortly.',
+      retryAfter: 5,
+      cause: err,
+    });
   }
   return new AppError('internal', 'Internal server error', { cause: err });
+}
+
+/**
+ * Failures that say nothing about the request and leave nothing behind (PostgreSQL rolls the statement
+ * back): the server restarting or crashing, a lost connection, no free connection, a deadlock or
+ * serialisation conflict. They answer 503 with Retry-After so callers (Zapier, CRM scripts) retry, instead
+ * of a 500 that reads like a bug in their request.
+ */
+function isTransient(e: { code?: string; message?: string } | undefined): boolean {
+  const code = e?.code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  // 08 connection exception, 57P01-03 admin shutdown / crash shutdown / cannot connect now,
+  // 53300 too many connections, 40001 serialization failure, 40P01 deadlock, 55P03 lock not available.
+  if (code && (/^08/.test(code) || /^57P0[123]$/.test(code) || ['53300', '40001', '40P01', '55P03'].includes(code))) return true;
+  // node-postgres reports these without a SQLSTATE.
+  const message = e?.message ?? '';
+  return /^Connection terminated|^timeout exceeded when trying to connect/.test(message);
 }
 
 export function errorBoundary(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appErr = normaliseError(err);
     if (appErr.code === 'internal' || appErr.code === 'unavailable') {
-      (req as Request & { log?: Logger }).log?.error({ err }, 'request failed') ?? logger.error({ err }, 'request failed');
+      // pino's methods return undefined, so `a?.error() ?? b.error()` would log twice.
+      ((req as Request & { log?: Logger }).log ?? logger).error({ err }, 'request failed');
     }
     if (res.headersSent) {
       res.end();
