@@ -41,7 +41,9 @@ async function writeFile(path: string, n: number, tag: string): Promise<void> {
 
 function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildProcess; maxRssKb: () => number; cpuMs: () => number }> {
   // The same heap cap `onramp worker` runs with (bin/onramp.js).
-  const child = spawn(process.execPath, [...workerHeapArgs(env, []), fileURLToPath(new URL('./importWorker.js', import.meta.url))], {
+  // BENCH_WORKER_NODE_ARGS: extra flags for the worker's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const extra = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...workerHeapArgs(env, []), ...extra, fileURLToPath(new URL('./importWorker.js', import.meta.url))], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

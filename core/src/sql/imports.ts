@@ -386,6 +386,11 @@ export interface NewInvitations {
   tokenCiphertexts: Buffer[];
   /** Per row, the task ids it assigns, comma-joined: recorded in its invitation.created event. */
   taskIds: string[];
+  /**
+   * Per row: its project was created by this batch, so none of its tasks has an assignee yet and the row's
+   * assignments are inserted here, from `taskIds`, instead of being sent again to assignTasks.
+   */
+  assignHere: boolean[];
 }
 
 /**
@@ -403,7 +408,8 @@ export async function createInvitations(
   const { rows } = await db.query<{ id: string; project_id: string; client_id: string; email_id: string | null }>(
     `with u as materialized (
        select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, u.*
-         from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[], $12::text[]) as u(p, c, email, message, th, tc, tids)
+         from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[], $12::text[], $13::boolean[])
+              as u(p, c, email, message, th, tc, tids, here)
      ), ins as (
        insert into invitations (id, agency_id, project_id, client_id, email, created_by, message, expires_at, token_hash, token_ciphertext,
                                 delivery_status, send_count, last_sent_at)
@@ -419,6 +425,9 @@ export async function createInvitations(
      ), em as (
        insert into emails (id, agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
        select u.email_id, $1, 'invitation', u.email, u.id, u.c, u.tc from u where $4::boolean
+     ), ta as (
+       insert into task_assignees (task_id, client_id, agency_id)
+       select t::uuid, u.c, $1 from u cross join lateral unnest(string_to_array(nullif(u.tids, ''), ',')) as t where u.here
      )
      select u.id, u.p as project_id, u.c as client_id, u.email_id from u`,
     [
@@ -434,13 +443,14 @@ export async function createInvitations(
       input.tokenHashes,
       input.tokenCiphertexts,
       input.taskIds,
+      input.assignHere,
     ],
   );
   return rows;
 }
 
 /**
- * Task assignments of a batch. `fresh` marks those of a task this batch created (its project is new), which
+ * Task assignments of a batch (except those createInvitations inserts). `fresh` marks those of a task this batch created (its project is new), which
  * cannot exist yet: a plain insert. The others may (an existing member's task) and go through ON CONFLICT.
  * `withEvent` marks those of rows whose client was already invited or a member (no invitation.created /
  * client.added_to_project event recorded them): each new one of those gets a task.assigned event, as an

@@ -367,8 +367,16 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
     tokenHashes: tokens.map((t) => t.hash),
     tokenCiphertexts: tokens.map((t) => t.ciphertext),
     taskIds: inviteNow.map(taskIdsOf),
+    assignHere: inviteNow.map((a) => a.plan.isNew),
   });
   counts.clients_invited += invitations.length;
+  // Most of an import's assignments: each goes in with its row's invitation (plain inserts, see createInvitations).
+  const assignedWithInvitation = new Set<Candidate>();
+  for (const a of inviteNow) {
+    if (!a.plan.isNew) continue;
+    assignedWithInvitation.add(a);
+    counts.assignments += rowTaskIds.get(a)!.length;
+  }
   counts.already_invited += toInvite.length - invitations.length;
 
   const recorded = new Set([...invitations, ...added].map((r) => `${r.project_id}\n${r.client_id}`));
@@ -377,6 +385,7 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   const withEvent: boolean[] = [];
   const newPair: boolean[] = [];
   for (const a of applied) {
+    if (assignedWithInvitation.has(a)) continue;
     const clientId = clientIds.get(a.email)!;
     const own = !recorded.has(`${a.plan.id}\n${clientId}`);
     for (const taskId of rowTaskIds.get(a)!) {
