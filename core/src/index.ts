@@ -15,6 +15,7 @@ export * as firmUsersSql from './sql/firmUsers.js';
 export * as apiKeysSql from './sql/apiKeys.js';
 export * as eventsSql from './sql/events.js';
 export * as importsSql from './sql/imports.js';
+export { arrayLiteral, withArrayLiterals } from './sql/arrays.js';
 export type { EventType, EventRow } from './sql/events.js';
 export { eventTypes } from './sql/events.js';
 export * from './usecases/agencies.js';

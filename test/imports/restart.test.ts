@@ -1,6 +1,7 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { createPool, migrate } from '@onramp/core';
 import { freePort, startEmbeddedPostgres, startPrivateRedis } from '@onramp/cli';
 import { startStack, createTestAgency, type TestStack } from '../support/stack.js';
@@ -48,7 +49,26 @@ afterAll(async () => {
   await stack?.close();
   await redis?.stop();
   await db?.stop();
-});
+}, 120_000);
+
+/**
+ * Holds the import still: the lanes' batches wait on import_lanes (each commits its checkpoint there) while
+ * the API can still read progress. So a restart lands mid-import however fast this machine runs it, and
+ * the progress seen just before is the progress at the restart. Returns the release.
+ */
+async function holdImport(): Promise<{ release(): Promise<void> }> {
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  c.on('error', () => undefined); // Ended by the PostgreSQL restart when that comes while holding.
+  await c.query('begin');
+  await c.query('lock table import_lanes in exclusive mode');
+  return {
+    async release() {
+      await c.query('commit').catch(() => undefined);
+      await c.end().catch(() => undefined);
+    },
+  };
+}
 
 /** The import's progress, riding out the moments when the API itself cannot reach its database. */
 async function rowsDone(key: string, id: string): Promise<number> {
@@ -93,16 +113,31 @@ describe('an import across a Redis restart and a PostgreSQL restart', () => {
     const id = started.body.id as string;
 
     // Redis goes away mid-import and comes back on the same port with its AOF.
-    const beforeRedis = await waitForProgress(agency.key, id, 1_000);
-    expect(beforeRedis).toBeLessThan(ROWS);
-    await redis.stop();
-    await new Promise((r) => setTimeout(r, 1_500));
-    redis = await startPrivateRedis(join(dir, 'redis'), { port: redisPort, attach: false });
+    await waitForProgress(agency.key, id, 1_000);
+    let hold = await holdImport();
+    let beforeRedis: number;
+    try {
+      beforeRedis = await rowsDone(agency.key, id);
+      expect(beforeRedis).toBeLessThan(ROWS);
+      await redis.stop();
+      await new Promise((r) => setTimeout(r, 1_500));
+      redis = await startPrivateRedis(join(dir, 'redis'), { port: redisPort, attach: false });
+    } finally {
+      await hold.release();
+    }
 
-    // Then PostgreSQL does the same, on the same data directory.
-    const beforePg = await waitForProgress(agency.key, id, beforeRedis + 500);
-    expect(beforePg).toBeLessThan(ROWS);
-    await db.stop();
+    // The import goes on; then PostgreSQL stops under its batches in flight, and starts again on the same
+    // data directory.
+    await waitForProgress(agency.key, id, beforeRedis + 500);
+    hold = await holdImport();
+    try {
+      const beforePg = await rowsDone(agency.key, id);
+      expect(beforePg).toBeGreaterThan(beforeRedis);
+      expect(beforePg).toBeLessThan(ROWS);
+      await db.stop();
+    } finally {
+      await hold.release();
+    }
     await new Promise((r) => setTimeout(r, 1_500));
     db = await startEmbeddedPostgres(join(dir, 'pg'), { port: pgPort, attach: false, fast: true });
 

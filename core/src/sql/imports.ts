@@ -394,8 +394,9 @@ export interface NewInvitations {
 }
 
 /**
- * Pending invitations (+ invitation.created, + the outbox email when sending); returns the created ids and
- * email ids. The caller has checked that none of these (project, email) pairs has a pending invitation, so
+ * Pending invitations (+ invitation.created, + the outbox email when sending, + the assignments of rows in
+ * new projects); returns one row per invitation: its email id, and its (project, client) pair unless its
+ * assignments went in here (the caller needs the pair only to tell which other assignments need an event). The caller has checked that none of these (project, email) pairs has a pending invitation, so
  * this is a plain insert, not ON CONFLICT: one written concurrently since then fails the statement (23505)
  * and the batch is retried from its reads. The ids are drawn first so the event and the email are written
  * from the same rows without joining the inserted ones back.
@@ -403,9 +404,9 @@ export interface NewInvitations {
 export async function createInvitations(
   db: Queryable,
   input: NewInvitations & { agencyId: string; actorId: string | null; importId: string; sendEmails: boolean; expiryDays: number },
-): Promise<Array<{ id: string; project_id: string; client_id: string; email_id: string | null }>> {
+): Promise<Array<{ project_id: string | null; client_id: string | null; email_id: string | null }>> {
   if (input.projectIds.length === 0) return [];
-  const { rows } = await db.query<{ id: string; project_id: string; client_id: string; email_id: string | null }>(
+  const { rows } = await db.query<{ project_id: string | null; client_id: string | null; email_id: string | null }>(
     `with u as materialized (
        select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, u.*
          from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[], $12::text[], $13::boolean[])
@@ -429,7 +430,7 @@ export async function createInvitations(
        insert into task_assignees (task_id, client_id, agency_id)
        select t::uuid, u.c, $1 from u cross join lateral unnest(string_to_array(nullif(u.tids, ''), ',')) as t where u.here
      )
-     select u.id, u.p as project_id, u.c as client_id, u.email_id from u`,
+     select case when not u.here then u.p end as project_id, case when not u.here then u.c end as client_id, u.email_id from u`,
     [
       input.agencyId,
       input.actorId,

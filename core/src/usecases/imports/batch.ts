@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/pool.js';
 import { newInvitationTokens } from '../invitations.js';
 import { emptyImportCounts, type ImportCounts } from '../../read/resources.js';
+import { withArrayLiterals } from '../../sql/arrays.js';
 import * as sql from '../../sql/imports.js';
 import { isBlankRecord, type CsvRecord } from './reader.js';
 import type { ImportProfile } from './profile.js';
@@ -125,7 +126,8 @@ export async function prepareBatch(ctx: Pick<BatchContext, 'appSecret' | 'header
  * so a bad row changes nothing; writes are conflict-safe so a replayed batch creates nothing twice.
  */
 export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: CsvRecord[] | PreparedBatch): Promise<BatchResult> {
-  const db = ctx.profile ? ctx.profile.queryable(rawDb) : rawDb;
+  const fast = withArrayLiterals(rawDb);
+  const db = ctx.profile ? ctx.profile.queryable(fast) : fast;
   const prepared = Array.isArray(batch) ? await prepareBatch(ctx, batch) : batch;
   const counts = { ...prepared.counts };
   const errors: RowError[] = [...prepared.errors];
@@ -379,7 +381,8 @@ export async function applyBatch(rawDb: Queryable, ctx: BatchContext, batch: Csv
   }
   counts.already_invited += toInvite.length - invitations.length;
 
-  const recorded = new Set([...invitations, ...added].map((r) => `${r.project_id}\n${r.client_id}`));
+  const recorded = new Set<string>();
+  for (const r of [...invitations, ...added]) if (r.project_id !== null) recorded.add(`${r.project_id}\n${r.client_id}`);
   const taskIds: string[] = [];
   const assignees: string[] = [];
   const withEvent: boolean[] = [];
