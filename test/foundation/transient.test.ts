@@ -21,7 +21,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const pgCode = async (p: Promise<unknown>): Promise<unknown> =>
+const rejectionOf = async (p: Promise<unknown>): Promise<unknown> =>
   p.then(
     () => {
       throw new Error('expected the statement to fail');
@@ -80,16 +80,14 @@ describe('transient database failures', () => {
       await cb.query('begin');
       await ca.query('update transient_probe set id = id where id = 1');
       await cb.query('update transient_probe set id = id where id = 2');
-      const first = ca.query('update transient_probe set id = id where id = 2').then(
-        () => null,
-        (err: unknown) => err,
-      );
-      const second = cb.query('update transient_probe set id = id where id = 1').then(
-        () => null,
-        (err: unknown) => err,
-      );
-      const [ea, eb] = await Promise.all([first, second]);
-      const deadlock = (ea ?? eb) as { code?: string };
+      // One of the two is chosen as the deadlock victim; the other then goes through.
+      const outcomes = await Promise.allSettled([
+        ca.query('update transient_probe set id = id where id = 2'),
+        cb.query('update transient_probe set id = id where id = 1'),
+      ]);
+      const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      expect(failed).toHaveLength(1);
+      const deadlock = failed[0]!.reason as { code?: string };
       expect(deadlock.code).toBe('40P01');
       const mapped = normaliseError(deadlock);
       expect(mapped.code).toBe('unavailable');
@@ -101,15 +99,15 @@ describe('transient database failures', () => {
       await ca.query('begin isolation level serializable');
       await ca.query('select * from transient_probe');
       await cb.query('update transient_probe set id = id where id = 1');
-      const serial = (await pgCode(ca.query('update transient_probe set id = id where id = 1'))) as { code?: string };
+      const serial = (await rejectionOf(ca.query('update transient_probe set id = id where id = 1'))) as { code?: string };
       expect(serial.code).toBe('40001');
       expect(normaliseError(serial).code).toBe('unavailable');
       await ca.query('rollback');
 
-      const unique = (await pgCode(ca.query('insert into transient_probe values (1)'))) as { code?: string };
+      const unique = (await rejectionOf(ca.query('insert into transient_probe values (1)'))) as { code?: string };
       expect(unique.code).toBe('23505');
       expect(normaliseError(unique).code).toBe('internal');
-      const syntax = (await pgCode(ca.query('selec 1'))) as { code?: string };
+      const syntax = (await rejectionOf(ca.query('selec 1'))) as { code?: string };
       expect(syntax.code).toBe('42601');
       expect(normaliseError(syntax).code).toBe('internal');
     } finally {

@@ -396,10 +396,11 @@ export interface NewInvitations {
 /**
  * Pending invitations (+ invitation.created, + the outbox email when sending, + the assignments of rows in
  * new projects); returns one row per invitation: its email id, and its (project, client) pair unless its
- * assignments went in here (the caller needs the pair only to tell which other assignments need an event). The caller has checked that none of these (project, email) pairs has a pending invitation, so
- * this is a plain insert, not ON CONFLICT: one written concurrently since then fails the statement (23505)
- * and the batch is retried from its reads. The ids are drawn first so the event and the email are written
- * from the same rows without joining the inserted ones back.
+ * assignments went in here (the caller needs the pair only to tell which other assignments need an event).
+ * The caller has checked that none of these (project, email) pairs has a pending invitation, so this is a
+ * plain insert, not ON CONFLICT: one written concurrently since then fails the statement (23505) and the
+ * batch is retried from its reads. The ids are drawn first so the event and the email are written from the
+ * same rows without joining the inserted ones back.
  */
 export async function createInvitations(
   db: Queryable,
@@ -451,11 +452,11 @@ export async function createInvitations(
 }
 
 /**
- * Task assignments of a batch (except those createInvitations inserts). `fresh` marks those of a task this batch created (its project is new), which
- * cannot exist yet: a plain insert. The others may (an existing member's task) and go through ON CONFLICT.
- * `withEvent` marks those of rows whose client was already invited or a member (no invitation.created /
- * client.added_to_project event recorded them): each new one of those gets a task.assigned event, as an
- * assignment through the API does. Returns how many were created.
+ * Task assignments of a batch, except those createInvitations inserts. `fresh` marks those of a task this
+ * batch created (its project is new), which cannot exist yet: a plain insert. The others may (an existing
+ * member's task) and go through ON CONFLICT. `withEvent` marks those of rows whose client was already
+ * invited or a member (no invitation.created / client.added_to_project event recorded them): each new one of
+ * those gets a task.assigned event, as an assignment through the API does. Returns how many were created.
  */
 export async function assignTasks(
   db: Queryable,
