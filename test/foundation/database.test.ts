@@ -235,3 +235,17 @@ describe('lookups by a tenant key', () => {
     expect(byName).toMatch(/projects_agency_name_idx/);
   });
 });
+
+describe('the embedded PostgreSQL', () => {
+  it('runs with WAL buffers large enough for an import batch (64 MB, not the 4 MB default)', async () => {
+    // The run's server was started by startEmbeddedPostgres (test/support/globalSetup.ts), as `onramp start` does.
+    const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL! });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ wal_buffers: string }>('show wal_buffers');
+      expect(rows[0]!.wal_buffers).toBe('64MB');
+    } finally {
+      await c.end();
+    }
+  });
+});
