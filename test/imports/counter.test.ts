@@ -1,4 +1,4 @@
-import { importRecords, RecordCounter } from '@onramp/core';
+import { ImportFatalError, importRecords, MAX_RECORD_BYTES, RecordCounter } from '@onramp/core';
 
 /**
  * The upload counts records for progress as the bytes arrive (RecordCounter); the run reads them with
@@ -49,6 +49,37 @@ describe('RecordCounter', () => {
     for await (const c of chunksOf(buf, 65_536)) counter.push(c);
     expect(counter.end()).toBe(100_000);
     expect(await papaparseCount(buf)).toBe(100_000);
+  });
+
+  it('names the line where a row over MAX_RECORD_BYTES starts, whatever the chunking and line endings', async () => {
+    for (const eol of ['\n', '\r\n', '\r']) {
+      const body = `a,b${eol}1,2${eol}"x${eol}y",3${eol}4,"never closed${eol}${'z,z'.repeat(MAX_RECORD_BYTES / 3)}${eol}`;
+      for (const size of [65_536, 1 << 20]) {
+        const counter = new RecordCounter();
+        for await (const c of chunksOf(Buffer.from(body), size)) counter.push(c);
+        expect(counter.problem).toMatch(/^the row that starts on line 5 is longer than 4 MB/);
+      }
+    }
+  });
+
+  it('accepts a row just under MAX_RECORD_BYTES, and reads it whole', async () => {
+    const field = 'y'.repeat(MAX_RECORD_BYTES - 100);
+    const buf = Buffer.from(`a,b\n1,"${field}"\n2,3\n`);
+    const counter = new RecordCounter();
+    for await (const c of chunksOf(buf, 1 << 20)) counter.push(c);
+    expect(counter.problem).toBeNull();
+    expect(counter.end()).toBe(2);
+    const rows: string[][] = [];
+    for await (const rec of importRecords(chunksOf(buf, 1 << 20))) rows.push(rec.values);
+    expect(rows.map((r) => r[1]!.length)).toEqual([1, field.length, 1]);
+  });
+
+  it('the worker refuses a row over MAX_RECORD_BYTES in a file stored without the check', async () => {
+    const buf = Buffer.from(`a,b\n1,2\n3,"${'w'.repeat(MAX_RECORD_BYTES + 10)}`);
+    const read = async () => {
+      for await (const rec of importRecords(chunksOf(buf, 1 << 20))) void rec;
+    };
+    await expect(read()).rejects.toThrow(new ImportFatalError('the row that starts at record 3 (the header is record 1) is longer than 4 MB, the most a row may be: a quote opened there is probably never closed'));
   });
 
   it('counts nothing for an empty upload', () => {

@@ -8,7 +8,7 @@ let a: TestAgency;
 let b: TestAgency;
 
 beforeAll(async () => {
-  stack = await startStack({ smtp: false, env: { IMPORT_MAX_BYTES: String(3 * 1024 * 1024), IMPORT_BATCH_SIZE: '10' } });
+  stack = await startStack({ smtp: false, env: { IMPORT_MAX_BYTES: String(6 * 1024 * 1024), IMPORT_BATCH_SIZE: '10' } });
   ({ a, b } = await createTwoAgencies(stack));
 });
 afterAll(async () => {
@@ -269,6 +269,11 @@ describe('the corpus of awkward files', () => {
     ['a missing column', 'project,first_name,email\nP,A,a@x.test\n', /missing required column: last_name; found columns: project, first_name, email/],
     ['a non-UTF-8 file', Buffer.concat([Buffer.from(`${HEADER}\nCaf`), Buffer.from([0xe9]), Buffer.from(',,,A,B,a@x.test,,\n')]), /not UTF-8: invalid byte 0xe9 at byte 86 \(line 2\)/],
     ['a binary file', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), /not text|not UTF-8/],
+    [
+      'a quote never closed, running the rest of the file into one row over 4 MB',
+      `${HEADER}\r\nP,,,A,B,a@x.test,,hello\r\nP,,,C,D,c@x.test,,"oops\r\n${'P,,,E,F,e@x.test,,fine\r\n'.repeat(200_000)}`,
+      /the row that starts on line 3 is longer than 4 MB, the most a row may be: a quote opened there is probably never closed/,
+    ],
   ];
   it.each(rejects)('rejects %s with a clear 422 before any work', async (_name, body, message) => {
     const before = await q(`select count(*)::int as n from imports where agency_id = $1`, [b.agencyId]);
@@ -281,7 +286,7 @@ describe('the corpus of awkward files', () => {
   });
 
   it('rejects a file over IMPORT_MAX_BYTES with 413, streamed or declared', async () => {
-    const big = `${HEADER}\n${'P,,,A,B,a@x.test,,\n'.repeat(200_000)}`;
+    const big = `${HEADER}\n${'P,,,A,B,a@x.test,,\n'.repeat(400_000)}`;
     const res = await uploadCsv(stack.url, b.key, big);
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: 'payload_too_large' });

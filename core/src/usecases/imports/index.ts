@@ -1,6 +1,6 @@
 export { importFields, requiredImportFields, importRowSchema, mapHeader, parseImportRow, neutraliseCell, csvLine, importTemplateCsv, detectDelimiter, TextCheck } from './format.js';
 export type { ImportRow as ImportCsvRow, ImportField } from './format.js';
-export { importChunks, importRecords, RecordCounter } from './reader.js';
+export { importChunks, importRecords, RecordCounter, MAX_RECORD_BYTES } from './reader.js';
 export { runImport, ImportFatalError, type RunOutcome } from './run.js';
 export { applyBatch as applyImportBatch, type BatchContext as ImportBatchContext } from './batch.js';
 export { createImport, getImport, listImports, cancelImport, importErrorsCsv, importOptionsSchema, type ImportOptions } from './service.js';

@@ -2,6 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import Papa from 'papaparse';
 import type { Pool, QueryConfig } from 'pg';
 import type { Queryable } from '../../db/pool.js';
+import { ImportFatalError } from './errors.js';
 import { detectDelimiter } from './format.js';
 
 /** The stored upload, one chunk (about 1 MB) at a time, in order: never the whole file in memory. */
@@ -52,6 +53,16 @@ const ParserHandle = (Papa as unknown as { ParserHandle: new (config: object) =>
  * one pauses the parser whenever the consumer's 16-row buffer is full and resumes by re-slicing the rest of
  * the 1 MB chunk, which made parsing 70 times slower than papaparse itself (7.7 s for 100k rows).
  */
+/**
+ * No row of an import is longer than this. Real rows are a few kB (the longest field Onramp accepts is 20,000
+ * characters of task titles). A quote opened and never closed turns the rest of the file into one field:
+ * the upload refuses that (RecordCounter), rather than the worker holding and re-parsing a 100 MB row.
+ */
+export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+
+const tooLong = (where: string) =>
+  `the row that starts ${where} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB, the most a row may be: a quote opened there is probably never closed`;
+
 export async function* importRecords(chunks: AsyncIterable<Buffer>): AsyncGenerator<CsvRecord> {
   const text = importText(chunks);
   const head = await text.next();
@@ -66,6 +77,9 @@ export async function* importRecords(chunks: AsyncIterable<Buffer>): AsyncGenera
     const results = handle.parse(aggregate, base, true);
     partial = aggregate.substring(results.meta.cursor - base);
     base = results.meta.cursor;
+    // Uploads are refused before this can happen; a file stored by an older version is failed here.
+    // (Characters never outnumber UTF-8 bytes.)
+    if (partial.length > MAX_RECORD_BYTES) throw new ImportFatalError(tooLong(`at record ${n + results.data.length + 1} (the header is record 1)`));
     for (const values of results.data) yield { rowNumber: ++n, values };
     const next = await text.next();
     chunk = next.done ? undefined : next.value;
@@ -107,6 +121,13 @@ export class RecordCounter {
   private atFieldStart = true;
   private afterCr = false;
   private lineHasData = false;
+  /** Line ends seen (LF, CRLF or a lone CR), quoted or not: for naming a line in `problem`. */
+  private lines = 0;
+  private lineCr = false;
+  private recordStartLine = 1;
+  private recordBytes = 0;
+  /** Set when a row runs over MAX_RECORD_BYTES; the upload is refused with it. */
+  problem: string | null = null;
 
   push(chunk: Buffer): void {
     if (this.delimiter < 0) {
@@ -136,9 +157,21 @@ export class RecordCounter {
   }
 
   private scan(buf: Buffer): void {
+    if (this.problem) return;
     const delimiter = this.delimiter;
     for (let i = 0; i < buf.length; i++) {
       const b = buf[i]!;
+      if (b === LF) {
+        if (!this.lineCr) this.lines++;
+        this.lineCr = false;
+      } else if (b === CR) {
+        this.lines++;
+        this.lineCr = true;
+      } else this.lineCr = false;
+      if (++this.recordBytes > MAX_RECORD_BYTES) {
+        this.problem = tooLong(`on line ${this.recordStartLine}`);
+        return;
+      }
       if (this.quoted !== Quoted.No) {
         // As papaparse: a quote closes the field only when what follows it (spaces aside) is a delimiter, a
         // newline or the end; "" is a quote; any other quote is text.
@@ -156,6 +189,8 @@ export class RecordCounter {
       }
       if (b === LF || b === CR) {
         if (!(b === LF && this.afterCr)) this.records++;
+        this.recordBytes = 0;
+        this.recordStartLine = this.lines + 1;
         this.afterCr = b === CR;
         this.atFieldStart = true;
         this.lineHasData = false;

@@ -10,10 +10,9 @@ import { mapHeader, parseImportRow, projectKeyOf } from './format.js';
 import { importChunks, importRecords, isBlankRecord, type CsvRecord } from './reader.js';
 import { ImportProfile } from './profile.js';
 
-/** A problem no retry can fix (the file or the import is unusable): the processor turns it into UnrecoverableError. */
-export class ImportFatalError extends Error {
-  override name = 'ImportFatalError';
-}
+import { ImportFatalError } from './errors.js';
+
+export { ImportFatalError };
 
 /**
  * A lane found the import no longer its to write: cancelled, or another runner (a stalled job picked up

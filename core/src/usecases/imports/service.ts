@@ -87,6 +87,7 @@ export async function createImport(
       check.push(buf);
       if (check.problem) throw invalidFile(check.problem);
       counter.push(buf);
+      if (counter.problem) throw invalidFile(counter.problem);
       parts.push(buf);
       pending += buf.length;
       if (pending >= CHUNK_BYTES) await flush();
