@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import { AppError, checkDatabase, checkRedis, type Deps } from '@onramp/core';
@@ -68,7 +68,12 @@ export function createApp(deps: Deps): Express {
     }
     sendProblem(res, new AppError('unavailable', 'Not ready', { detail: JSON.stringify(checks), extra: { checks } }));
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (deps.config.metricsToken && !bearerMatches(req.headers.authorization, deps.config.metricsToken)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+      sendProblem(res, new AppError('unauthorized', 'Unauthorized', { detail: 'GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.' }));
+      return;
+    }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
@@ -91,4 +96,12 @@ export function createApp(deps: Deps): Express {
   });
   app.use(errorBoundary(deps.logger));
   return app;
+}
+
+/** Compared as digests, so the time taken says nothing about the token. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!m) return false;
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(m[1]!), digest(token));
 }

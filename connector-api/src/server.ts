@@ -23,6 +23,9 @@ export async function startApi(deps: Deps, port = deps.config.port, host = deps.
     });
     server.listen(port, host, () => resolve());
   });
+  if (deps.config.isProduction && !deps.config.metricsToken) {
+    deps.logger.warn('GET /metrics answers anyone who can reach this port: set METRICS_TOKEN, or keep the port off the internet');
+  }
   const actual = (server.address() as AddressInfo).port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {

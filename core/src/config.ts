@@ -52,6 +52,7 @@ const envSchema = z.object({
   // Applied on the node command line by bin/onramp.js (cli/src/runtime/heap.ts); validated here with the rest.
   WORKER_MAX_HEAP_MB: intFromEnv(64, 65_536).default(192),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: boolFromEnv.default(false),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_TIMEOUT_MS: intFromEnv(100, 60_000).default(10_000),
   WEBHOOK_BACKOFF_MS: intFromEnv(1, 3_600_000).optional(),
   WEBHOOK_DISABLE_AFTER_FAILURES: intFromEnv(1, 10_000).default(5),
@@ -94,6 +95,8 @@ export interface Config {
   /** Check an import batch's foreign keys once per parent row, not by a trigger per row (needs permission to set session_replication_role). */
   importSetBasedFkChecks: boolean;
   webhookAllowPrivateTargets: boolean;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   webhookTimeoutMs: number;
   /** First retry delay of a webhook delivery (doubles each attempt); unset = the job catalog's. */
   webhookBackoffMs: number | undefined;
@@ -167,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importLanes: e.IMPORT_LANES,
     importSetBasedFkChecks: e.IMPORT_SET_BASED_FK_CHECKS,
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    metricsToken: e.METRICS_TOKEN,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     webhookBackoffMs: e.WEBHOOK_BACKOFF_MS,
     webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,

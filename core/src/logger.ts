@@ -12,6 +12,7 @@ export const redactPaths = [
   '*.apiKey',
   '*.token',
   '*.secret',
+  '*.metricsToken',
   'password',
   'token',
   'apiKey',

@@ -139,6 +139,28 @@ describe('health, readiness, metrics, OpenAPI', () => {
     expect(res.text).toMatch(/onramp_queue_jobs\{queue="email",state="waiting"\} \d+/);
   });
 
+  it('/metrics needs the bearer METRICS_TOKEN when one is set', async () => {
+    const token = 'metrics-token-of-at-least-16';
+    const guarded = await startStack({ worker: false, smtp: false, env: { METRICS_TOKEN: token } });
+    try {
+      for (const authorization of [undefined, 'Bearer wrong-token-of-some-length', `Basic ${token}`, `Bearer ${token}x`, a.key]) {
+        const res = await call(guarded.url, 'GET', '/metrics', authorization ? { headers: { authorization } } : {});
+        expect(res.status).toBe(401);
+        expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+        expect(res.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+        expect(res.body.code).toBe('unauthorized');
+        expect(res.text).not.toContain('onramp_http_request_duration_seconds');
+      }
+      const ok = await call(guarded.url, 'GET', '/metrics', { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      expect(ok.text).toMatch(/onramp_queue_jobs\{queue="email",state="waiting"\} \d+/);
+      // Health checks stay open: load balancers call them without credentials.
+      expect((await call(guarded.url, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('serves an OpenAPI 3.1 document that describes /v1/me', async () => {
     const res = await call(stack.url, 'GET', '/v1/openapi.json');
     expect(res.status).toBe(200);

@@ -32,6 +32,7 @@ describe('configuration', () => {
     [{ PUBLIC_BASE_URL: 'ftp://x' }, 'PUBLIC_BASE_URL', /http/],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /fatal|info/],
     [{ APP_SECRET: 'short' }, 'APP_SECRET', /32/],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN', /at least 16/],
     [{ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://x.example' }, 'APP_SECRET', /required/],
     [{ NODE_ENV: 'production', APP_SECRET: 'x'.repeat(40) }, 'PUBLIC_BASE_URL', /required/],
     [{ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'maybe' }, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', /true|false/],
