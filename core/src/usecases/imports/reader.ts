@@ -45,15 +45,6 @@ interface PapaHandle {
 const ParserHandle = (Papa as unknown as { ParserHandle: new (config: object) => PapaHandle }).ParserHandle;
 
 /**
- * Records of the upload through papaparse (quoted commas, quotes and newlines; CRLF or LF; delimiter
- * detected from the header line). The first record yielded is the header.
- *
- * This is what papaparse's own streamer does (ChunkStreamer.parseChunk: parse the carried partial line plus
- * the new text, keep the last, maybe incomplete, row for the next chunk), without its Node stream: that
- * one pauses the parser whenever the consumer's 16-row buffer is full and resumes by re-slicing the rest of
- * the 1 MB chunk, which made parsing 70 times slower than papaparse itself (7.7 s for 100k rows).
- */
-/**
  * No row of an import is longer than this. Real rows are a few kB (the longest field Onramp accepts is 20,000
  * characters of task titles). A quote opened and never closed turns the rest of the file into one field:
  * the upload refuses that (RecordCounter), rather than the worker holding and re-parsing a 100 MB row.
@@ -63,6 +54,15 @@ export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 const tooLong = (where: string) =>
   `the row that starts ${where} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB, the most a row may be: a quote opened there is probably never closed`;
 
+/**
+ * Records of the upload through papaparse (quoted commas, quotes and newlines; CRLF or LF; delimiter
+ * detected from the header line). The first record yielded is the header.
+ *
+ * This is what papaparse's own streamer does (ChunkStreamer.parseChunk: parse the carried partial line plus
+ * the new text, keep the last, maybe incomplete, row for the next chunk), without its Node stream: that
+ * one pauses the parser whenever the consumer's 16-row buffer is full and resumes by re-slicing the rest of
+ * the 1 MB chunk, which made parsing 70 times slower than papaparse itself (7.7 s for 100k rows).
+ */
 export async function* importRecords(chunks: AsyncIterable<Buffer>): AsyncGenerator<CsvRecord> {
   const text = importText(chunks);
   const head = await text.next();

@@ -9,10 +9,7 @@ import { addCounts, applyBatch, prepareBatch, type BatchContext, type PreparedBa
 import { mapHeader, parseImportRow, projectKeyOf } from './format.js';
 import { importChunks, importRecords, isBlankRecord, type CsvRecord } from './reader.js';
 import { ImportProfile } from './profile.js';
-
 import { ImportFatalError } from './errors.js';
-
-export { ImportFatalError };
 
 /**
  * A lane found the import no longer its to write: cancelled, or another runner (a stalled job picked up
