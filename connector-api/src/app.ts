@@ -1,7 +1,7 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
-import { AppError, checkDatabase, checkRedis, type Deps } from '@onramp/core';
+import { AppError, bearerCredential, checkDatabase, checkRedis, safeEqual, type Deps } from '@onramp/core';
 import { createMetrics } from './http/metrics.js';
 import { buildOpenApi } from './http/openapi.js';
 import { errorBoundary, sendProblem } from './http/problem.js';
@@ -98,10 +98,9 @@ export function createApp(deps: Deps): Express {
   return app;
 }
 
-/** Compared as digests, so the time taken says nothing about the token. */
+/** Compared as digests (equal lengths), so the time taken says nothing about the token. */
 function bearerMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  if (!m) return false;
+  const given = bearerCredential(header);
   const digest = (v: string) => createHash('sha256').update(v).digest();
-  return timingSafeEqual(digest(m[1]!), digest(token));
+  return given !== null && safeEqual(digest(given), digest(token));
 }

@@ -40,12 +40,16 @@ export async function revokeApiKey(db: Queryable, prefix: string): Promise<{ id:
 
 const unauthorized = (detail: string) => new AppError('unauthorized', 'Unauthorized', { detail });
 
+/** The credential of an `Authorization: Bearer <credential>` header; null for any other form. */
+export function bearerCredential(authorization: string | undefined): string | null {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? null;
+}
+
 /** Missing, malformed, unknown and revoked keys are all 401; the detail says which without echoing the key. */
 export async function authenticateApiKey(db: Queryable, authorization: string | undefined): Promise<Principal> {
   if (!authorization) throw unauthorized('Send an API key as `Authorization: Bearer <key>`.');
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (!m) throw unauthorized('The Authorization header must be `Bearer <key>`.');
-  const key = m[1]!;
+  const key = bearerCredential(authorization);
+  if (key === null) throw unauthorized('The Authorization header must be `Bearer <key>`.');
   const parsed = parseApiKey(key);
   if (!parsed) throw unauthorized('The API key is malformed.');
   const row = await findApiKeyByPrefix(db, parsed.prefix);
