@@ -2,6 +2,7 @@
 // from PUBLIC_BASE_URL whatever the Host header, CSV exports neutralised, job payloads that carry ids only,
 // every job safe to run twice, permanent failures visible through the API, and what the database alone
 // cannot do with an invitation token.
+import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -199,7 +200,7 @@ describe('every job is safe to run twice; a permanent failure says why through t
     return { state: job.state, reason: job.failedReason };
   };
 
-  it('send-email, deliver-webhook, fan-out-event, csv-import and touch-api-key run again change nothing and send nothing', async () => {
+  it('send-email, deliver-webhook, deliver-webhooks, fan-out-event, csv-import and touch-api-key run again change nothing and send nothing', async () => {
     // api_keys.last_used_at moves with every API call (touch-api-key); it is checked on its own below.
     const fingerprint = async () => {
       const all = await agencyFingerprint(stack.deps.pool, agency.agencyId);
@@ -214,6 +215,7 @@ describe('every job is safe to run twice; a permanent failure says why through t
     for (const e of emails) expect(await runAgain('send-email', { emailId: e.id })).toEqual({ state: 'completed', reason: undefined });
     const { rows: deliveries } = await stack.deps.pool.query<{ id: string }>('select id from webhook_deliveries where agency_id = $1', [agency.agencyId]);
     for (const d of deliveries) expect((await runAgain('deliver-webhook', { deliveryId: d.id })).state).toBe('completed');
+    expect((await runAgain('deliver-webhooks', { batchId: randomUUID(), deliveryIds: deliveries.map((d) => d.id) })).state).toBe('completed');
     expect((await runAgain('fan-out-event', {})).state).toBe('completed');
     expect((await runAgain('csv-import', { importId })).state).toBe('completed');
 
