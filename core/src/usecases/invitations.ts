@@ -206,8 +206,9 @@ export async function inviteToProjectTx(
   throw new AppError('conflict', 'Concurrent change', { detail: 'The invitation changed while being created; retry the request.' });
 }
 
+/** What inviteClient did (the route maps `invited` and `added` to 201, the others to 200) and the resource to show. */
 export interface InviteResponse {
-  status: number;
+  result: InviteResult;
   body: (InvitationJson & { result: InviteResult }) | AddedJson;
 }
 
@@ -252,7 +253,7 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
     await enqueueEmails(deps, outcome.emailIds);
     if (outcome.invitationId) {
       const json = outcome.invitation ?? (await getInvitationJson(deps.pool, principal.agencyId, outcome.invitationId))!;
-      return { status: outcome.result === 'invited' ? 201 : 200, body: { ...json, result: outcome.result } };
+      return { result: outcome.result, body: { ...json, result: outcome.result } };
     }
     const { rows } = await deps.pool.query<AddedJson['client'] & { project_name: string }>(
       `select c.id, c.email, c.first_name, c.last_name, c.status, p.name as project_name
@@ -261,7 +262,7 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
     );
     const { project_name, ...client } = rows[0]!;
     return {
-      status: outcome.result === 'added' ? 201 : 200,
+      result: outcome.result,
       body: { id: null, status: 'added', result: outcome.result as 'added' | 'already_member', project: { id: projectId, name: project_name }, client },
     };
   } catch (err) {
