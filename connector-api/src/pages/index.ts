@@ -8,7 +8,7 @@ import { mountMailbox } from './mailbox.js';
 export function mountPages(app: Express, deps: Deps): void {
   mountMailbox(app, deps);
   app.use(clientPages(deps));
-  app.use(consolePages(deps));
+  if (deps.config.consoleEnabled) app.use(consolePages(deps));
   app.get('/', (_req, res) => {
     res
       .type('text/html')
