@@ -77,6 +77,12 @@ describe('invitation_accepted (REST hook)', () => {
     expect(results[0]?.status).toBe('accepted');
   });
 
+  it('perform without any request (zapier-platform invoke, which no hook can reach) reads the feed', async () => {
+    api().get('/v1/feeds/invitation.accepted').query({ limit: '100' }).reply(200, { data: [invitationAcceptedSample] });
+    const results = (await appTester(method(hook, 'perform'), bundle())) as Array<Record<string, unknown>>;
+    expect(results.map((r) => r.id)).toEqual([invitationAcceptedSample.id]);
+  });
+
   it('performList reads GET /v1/feeds/invitation.accepted', async () => {
     api().get('/v1/feeds/invitation.accepted').query(true).reply(200, { data: [invitationAcceptedSample] });
     const results = (await appTester(method(hook, 'performList'), bundle())) as Array<Record<string, unknown>>;
