@@ -22,7 +22,7 @@ describe('create_project', () => {
         { email: 'joe@acme.test', first_name: 'Joe', message: 'Welcome!' },
       ],
       assignments: [
-        { task: 'Upload brand assets', emails: ['jane@acme.test', 'joe@acme.test'] },
+        { task: 'Share brand assets', emails: ['jane@acme.test', 'joe@acme.test'] },
         { task: 'tsk_9', emails: ['joe@acme.test'] },
       ],
     };
@@ -42,7 +42,7 @@ describe('create_project', () => {
             {},
           ],
           assignments: [
-            { task: 'Upload brand assets', emails: 'jane@acme.test, joe@acme.test' },
+            { task: 'Share brand assets', emails: 'jane@acme.test, joe@acme.test' },
             { task: 'tsk_9', emails: 'joe@acme.test' },
           ],
         },
@@ -93,14 +93,14 @@ describe('create_project', () => {
       email: 'a@x.test, b@x.test',
       first_name: 'Ann,Bob',
       last_name: 'A,B',
-      task: 'Kick-off call',
+      task: 'Welcome call',
       emails: 'a@x.test',
     });
     expect(body.clients).toEqual([
       { email: 'a@x.test', first_name: 'Ann', last_name: 'A' },
       { email: 'b@x.test', first_name: 'Bob', last_name: 'B' },
     ]);
-    expect(body.assignments).toEqual([{ task: 'Kick-off call', emails: ['a@x.test'] }]);
+    expect(body.assignments).toEqual([{ task: 'Welcome call', emails: ['a@x.test'] }]);
   });
 
   it('returns the existing project (200) for a known external_id', async () => {
