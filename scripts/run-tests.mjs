@@ -1,5 +1,6 @@
-// The whole suite: the core suites (real PostgreSQL, Redis, SMTP, Chromium), then the standalone Zapier app
-// (its own install, unit tests, `zapier-platform validate`). Ends with one closing line that counts both.
+// The whole suite: the core suites (real PostgreSQL, Redis, SMTP, Chromium; test/zapier runs Zapier's CLI
+// against a live Onramp), then the Zapier app's own unit tests and `zapier-platform validate`. Ends with one
+// closing line that counts both.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,15 +26,21 @@ const jest = (dir, out) => [
   `--outputFile=${join(results, out)}`,
 ];
 
-// The Zapier app is installed and built first: the core suites' contract tests (test/zapier) drive it.
+// The Zapier app keeps no node_modules: zapier-platform-core and its tools (zapier-platform-cli, ts-jest, nock)
+// are root devDependencies, so `zapier-platform build` copies a small folder (zapier-app/README.md). A
+// node_modules left there by the older layout would be copied by every build and shadow the root's packages.
 const zapier = join(root, 'zapier-app');
-const zapierReady =
-  run('zapier-app: install', 'npm', ['ci', '--no-audit', '--no-fund'], { cwd: zapier }) &&
-  run('zapier-app: build', 'npm', ['run', 'build', '--silent'], { cwd: zapier });
+const stale = join(zapier, 'node_modules');
+if (existsSync(stale)) {
+  console.log('\n== zapier-app: removing zapier-app/node_modules (the app is now installed from the repository root)');
+  rmSync(stale, { recursive: true, force: true });
+}
+// Built first: the core suites' contract tests (test/zapier) drive the compiled app.
+const zapierReady = run('zapier-app: build', 'npm', ['run', 'build', '--silent'], { cwd: zapier });
 run('core suites', process.execPath, [...jest(root, 'core.json'), ...process.argv.slice(2)]);
 if (zapierReady) {
-  run('zapier-app: unit tests', process.execPath, jest(zapier, 'zapier.json'), { cwd: zapier });
-  run('zapier-app: validate', 'npx', ['zapier-platform', 'validate', '--without-style', '--skip-build'], {
+  run('zapier-app: unit tests', process.execPath, jest(root, 'zapier.json'), { cwd: zapier });
+  run('zapier-app: validate', 'npx', ['--no-install', 'zapier-platform', 'validate', '--without-style', '--skip-build'], {
     cwd: zapier,
     env: { ...process.env, DISABLE_ZAPIER_ANALYTICS: '1' },
   });

@@ -198,7 +198,11 @@ describe('validation: a 422 naming the item, and nothing created', () => {
     const email = `${unique()}@client.test`;
     const res = await client(stack.url, a.key).post('/v1/projects', { name: 'X', external_id: ext, template_name: 'No such template', clients: [person(email)] });
     expect(res.status).toBe(422);
-    expect(res.body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'template_name', message: 'no template named "No such template" in this agency' }] });
+    expect(res.body).toMatchObject({
+      code: 'validation_failed',
+      // The answer names the agency's templates, so a typo can be fixed from the error alone.
+      errors: [{ field: 'template_name', message: expect.stringMatching(/^no template named "No such template" in this agency; its templates are .*"Client onboarding"/) }],
+    });
     await expectNothingCreated(a.agencyId, ext, [email]);
   });
 
@@ -206,7 +210,12 @@ describe('validation: a 422 naming the item, and nothing created', () => {
     const theirs = await makeTemplate(b.key, ['Theirs']);
     const res = await client(stack.url, a.key).post('/v1/projects', { name: 'X', template_id: theirs.id });
     expect(res.status).toBe(422);
-    expect(res.body.errors).toEqual([{ field: 'template_id', message: expect.stringMatching(/no template with id/) }]);
+    expect(res.body.errors).toEqual([{ field: 'template_id', message: expect.stringMatching(/no template with id .*; its templates are .*"Client onboarding"/) }]);
+    // Only this agency's names are listed.
+    expect(res.body.errors[0].message).not.toContain(theirs.name);
+    const byName = await client(stack.url, a.key).post('/v1/projects', { name: 'X', template_name: theirs.name });
+    expect(byName.status).toBe(422);
+    expect(byName.body.errors[0].message.split('its templates are')[1]).not.toContain(theirs.name);
   });
 
   it('an assignment to a task the project does not have', async () => {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
-import { keyPaths, loadZapierApp, op, rejection, withCursorStore, type LoadedApp, type ZBundle } from './zapierApp.js';
+import { loadZapierApp, shapeOf, op, rejection, withCursorStore, type LoadedApp, type ZBundle } from './zapierApp.js';
 import { until } from '../support/receiver.js';
 
 /**
@@ -25,6 +25,13 @@ type Kind = 'creates' | 'searches' | 'triggers';
 const run = <T = Item>(kind: Kind, key: string, inputData: Record<string, unknown> = {}, extra: Partial<ZBundle> = {}) =>
   zapier.appTester<T>(op(zapier.app[kind][key]), { authData: auth(), inputData, ...extra });
 const sampleOf = (kind: Kind, key: string) => zapier.app[kind][key]!.operation.sample;
+
+/** The sample contract: a live answer has every field of the action's sample, with the same value types. */
+const comparedSamples = new Set<string>();
+function expectSampleShape(kind: Kind, key: string, live: unknown): void {
+  comparedSamples.add(`${kind}.${key}`);
+  expect(shapeOf(live)).toEqual(shapeOf(sampleOf(kind, key)));
+}
 
 /** The default template every agency starts with. */
 const onboardingTasks = ['Welcome call', 'Share brand assets', 'Grant account access', 'Review the project plan'];
@@ -119,7 +126,7 @@ describe('create_project', () => {
     expect(created.tasks.map((t) => t.title)).toEqual(onboardingTasks);
     expect(created.tasks[0]!.assignees.map((a) => a.email)).toEqual([created.clients[0]!.email]);
     expect(created.clients).toEqual([{ email: created.clients[0]!.email, client_id: expect.any(String), invitation_id: expect.any(String), result: 'invited' }]);
-    expect(keyPaths(created)).toEqual(keyPaths(sampleOf('creates', 'create_project')));
+    expectSampleShape('creates', 'create_project', created);
   });
 
   it('twice with the same external id -> one project; the second answer is created: false', async () => {
@@ -149,7 +156,7 @@ describe('find_project and find_client', () => {
     for (const input of [{ external_id: project.external_id }, { name: project.name }, { external_id: project.external_id, name: project.name }]) {
       const found = await run<Item[]>('searches', 'find_project', input);
       expect(found.map((p) => p.id)).toEqual([project.id]);
-      expect(keyPaths(found[0])).toEqual(keyPaths(sampleOf('searches', 'find_project')));
+      expectSampleShape('searches', 'find_project', found[0]);
     }
     expect(await run('searches', 'find_project', { external_id: project.external_id, name: 'Another name' })).toEqual([]);
   });
@@ -159,7 +166,7 @@ describe('find_project and find_client', () => {
     const email = project.clients[0]!.email;
     const found = await run<Item[]>('searches', 'find_client', { email: ` ${email.toUpperCase()} ` });
     expect(found).toEqual([expect.objectContaining({ id: project.clients[0]!.client_id, email, status: 'invited' })]);
-    expect(keyPaths(found[0])).toEqual(keyPaths(sampleOf('searches', 'find_client')));
+    expectSampleShape('searches', 'find_client', found[0]);
     expect(await run('searches', 'find_client', { email: `nobody-${tag()}@example.test` })).toEqual([]);
   });
 });
@@ -210,7 +217,7 @@ describe('invite_client', () => {
       created_by: { id: agency.userId },
       send_count: 1,
     });
-    expect(keyPaths(first)).toEqual(keyPaths(sampleOf('creates', 'invite_client')));
+    expectSampleShape('creates', 'invite_client', first);
 
     const again = await run('creates', 'invite_client', { ...input, email: email.toUpperCase() });
     expect(again).toMatchObject({ id: first.id, result: 'already_invited', status: 'pending', send_count: 1 });
@@ -223,8 +230,8 @@ describe('invite_client', () => {
     expect(error.name).toBe('HaltedError');
     // zapier-platform-core appends a "What happened" trace to the message: the first line is the step's error.
     const said = error.message.split('\n')[0]!;
-    expect(said).toMatch(/email: /);
-    expect(said.split('email: ')).toHaveLength(2);
+    expect(said).toMatch(/Email \(email\): /);
+    expect(said.split('(email): ')).toHaveLength(2);
     expect(said).toContain('HTTP 422, validation_failed');
     expect((await api().get(`/v1/invitations?project_id=${project.id}`)).body.data).toEqual([]);
   });
@@ -268,10 +275,12 @@ describe('assign_client_to_task, with the task dropdown following the chosen pro
       client: { email, status: 'invited' },
       invitation: { status: 'pending', email, project: { id: a.id } },
     });
-    expect(keyPaths(assigned)).toEqual(keyPaths(sampleOf('creates', 'assign_client_to_task')));
+    expectSampleShape('creates', 'assign_client_to_task', assigned);
     const again = await run('creates', 'assign_client_to_task', { project_id: a.id, task_id: tasksA[1]!.id, email });
     expect(again).toMatchObject({ task_id: tasksA[1]!.id, result: 'already_assigned' });
-    expect((await taskDropdown(a.id))[1]!.assignees).toEqual([expect.objectContaining({ email })]);
+    const listed = (await taskDropdown(a.id))[1]!;
+    expect(listed.assignees).toEqual([expect.objectContaining({ email })]);
+    expectSampleShape('triggers', 'task_list', listed);
   });
 
   it("a task of another project halts as not found", async () => {
@@ -296,7 +305,7 @@ describe('import_csv', () => {
     ].join('\n');
     const { accepted, done } = await importCsv(csv);
     expect(accepted).toMatchObject({ status: 'queued', dry_run: false, send_emails: false, filename: 'deals-export.csv' });
-    expect(keyPaths(accepted)).toEqual(keyPaths(sampleOf('creates', 'import_csv')));
+    expectSampleShape('creates', 'import_csv', accepted);
     // The file came from a server that is not Onramp: the API key must never go there.
     const download = files.requests.at(-1)!;
     expect(download.authorization).toBeUndefined();
@@ -332,22 +341,28 @@ describe('polling triggers read the feeds: items with id, newest first, shaped l
   it('new_invitation', async () => {
     const project = await createProject({ clients: [], assignments: [] });
     const a = await run('creates', 'invite_client', { project_id: project.id, email: `a-${tag()}@example.test`, first_name: 'A', last_name: 'Client' });
-    const b = await run('creates', 'invite_client', { project_id: project.id, email: `b-${tag()}@example.test`, first_name: 'B', last_name: 'Client' });
+    const b = await run('creates', 'invite_client', {
+      project_id: project.id,
+      email: `b-${tag()}@example.test`,
+      first_name: 'B',
+      last_name: 'Client',
+      message: 'Welcome aboard',
+    });
     const items = await run<Item[]>('triggers', 'new_invitation');
     expect(items.slice(0, 2).map((i) => i.id)).toEqual([b.id, a.id]);
     newestFirst(items);
     expect(items[0]).toMatchObject({ event: 'invitation.created', status: 'pending', project: { id: project.id } });
-    expect(keyPaths(items[0])).toEqual(keyPaths(sampleOf('triggers', 'new_invitation')));
+    expectSampleShape('triggers', 'new_invitation', items[0]);
   });
 
   it('new_project', async () => {
     const p1 = await createProject();
-    const p2 = await createProject();
+    const p2 = await createProject({ external_id: `crm-${tag()}` });
     const items = await run<Item[]>('triggers', 'new_project');
     expect(items.slice(0, 2).map((i) => i.id)).toEqual([p2.id, p1.id]);
     newestFirst(items);
     expect(items[0]).toMatchObject({ event: 'project.created', name: p2.name, tasks: p2.tasks });
-    expect(keyPaths(items[0])).toEqual(keyPaths(sampleOf('triggers', 'new_project')));
+    expectSampleShape('triggers', 'new_project', items[0]);
   });
 
   it('import_completed', async () => {
@@ -358,7 +373,7 @@ describe('polling triggers read the feeds: items with id, newest first, shaped l
     expect(items.slice(0, 2).map((i) => i.id)).toEqual([i2.id, i1.id]);
     newestFirst(items);
     expect(items[0]).toMatchObject({ event: 'import.completed', status: 'completed', counts: { rows: 1, projects_created: 1, clients_invited: 1 } });
-    expect(keyPaths(items[0])).toEqual(keyPaths(sampleOf('triggers', 'import_completed')));
+    expectSampleShape('triggers', 'import_completed', items[0]);
   });
 
   it('a revoked key fails the poll as an expired connection', async () => {
@@ -375,7 +390,11 @@ describe('dropdown paging (project_list)', () => {
     const paged = await createTestAgency(stack, 'Paged');
     const mine = client(stack.url, paged.key);
     const ids: string[] = [];
-    for (let i = 0; i < 103; i++) ids.push((await mine.post('/v1/projects', { name: `Project ${String(i).padStart(3, '0')}` })).body.id);
+    for (let i = 0; i < 103; i++) {
+      // The newest (listed first) has everything a project can have, to hold up against the sample's shape.
+      const full = i === 102 ? { external_id: `crm-${tag()}`, template_name: 'Client onboarding' } : {};
+      ids.push((await mine.post('/v1/projects', { name: `Project ${String(i).padStart(3, '0')}`, ...full })).body.id);
+    }
 
     const store = { value: '', sets: [] as string[] };
     const perform = withCursorStore(op(zapier.app.triggers.project_list), store);
@@ -391,6 +410,28 @@ describe('dropdown paging (project_list)', () => {
     expect([...page1, ...page2].map((p) => p.id)).toEqual([...ids].reverse());
     expect(store.sets).toEqual([store.sets[0], '']);
     expect(await page(2)).toEqual([]);
-    expect(keyPaths(page1[0])).toEqual(keyPaths(sampleOf('triggers', 'project_list')));
+    expectSampleShape('triggers', 'project_list', page1[0]);
+  });
+});
+
+describe('the sample contract', () => {
+  it('template_list: the dropdown lists the new agency\'s template, shaped like the sample', async () => {
+    const templates = await zapier.appTester<Item[]>(withCursorStore(op(zapier.app.triggers.template_list), { value: '', sets: [] }), {
+      authData: auth(),
+      meta: { page: 0 },
+    });
+    const onboarding = templates.find((t) => t.name === 'Client onboarding')!;
+    expect(onboarding).toBeDefined();
+    expectSampleShape('triggers', 'template_list', onboarding);
+  });
+
+  it('every trigger, create and search with a sample was compared with a live answer above (invitation_accepted in hooks.test.ts)', () => {
+    const all = (['triggers', 'creates', 'searches'] as const).flatMap((kind) =>
+      Object.values(zapier.app[kind])
+        .filter((d) => d.operation.sample)
+        .map((d) => `${kind}.${d.key}`),
+    );
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.filter((k) => !comparedSamples.has(k)).sort()).toEqual(['triggers.invitation_accepted']);
   });
 });

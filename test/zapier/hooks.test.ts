@@ -6,7 +6,7 @@ import { revokeApiKey } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { Receiver, until } from './receiver.js';
-import { keyPaths, loadZapierApp, op, rejection, type LoadedApp, type ZBundle } from './zapierApp.js';
+import { keyPaths, loadZapierApp, shapeOf, op, rejection, type LoadedApp, type ZBundle } from './zapierApp.js';
 
 /**
  * The Zapier app's authentication and its instant trigger, driven through zapier-platform-core's appTester
@@ -66,15 +66,15 @@ afterAll(async () => {
 });
 
 describe('authentication.test', () => {
-  it('answers who the key belongs to, and labels the connection with it', async () => {
+  it('answers who the key belongs to (the fields the connection label names)', async () => {
     const { app, appTester } = zapier;
     const me = await appTester<{ agency: { id: string; name: string }; user: { id: string; email: string; role: string } }>(app.authentication.test, {
       authData: auth(),
     });
     expect(me.agency.id).toBe(agency.agencyId);
     expect(me.user).toMatchObject({ id: agency.userId, email: agency.email, role: 'owner' });
-    const label = await appTester(app.authentication.connectionLabel, { authData: auth(), inputData: me as never });
-    expect(label).toBe(`${me.agency.name} (${agency.email})`);
+    // The label is a template Zapier renders with the test's result (`invoke auth label` in cli.test.ts renders it).
+    expect(app.authentication.connectionLabel).toBe('{{bundle.inputData.agency.name}} ({{bundle.inputData.user.email}})');
   });
 
   it('accepts the URL with a trailing /v1/ as users paste it', async () => {
@@ -191,7 +191,7 @@ describe('invitation_accepted (REST hook)', () => {
     expect(keyPaths(same)).toEqual(keyPaths(item));
     expect(same).toEqual(item);
     // The sample the Zap editor shows before any real data has the same fields too.
-    expect(keyPaths(trigger().operation.sample)).toEqual(keyPaths(item));
+    expect(shapeOf(item)).toEqual(shapeOf(trigger().operation.sample));
 
     // Unsubscribe removes the hook; a later acceptance reaches only the remaining subscription.
     const gone = await zapier.appTester(op(trigger(), 'performUnsubscribe'), { authData: auth(), subscribeData: h1 as never });

@@ -5,21 +5,27 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Loads the compiled Zapier app (zapier-app/dist) and the zapier-platform-core that zapier-app itself depends
- * on, so the contract suites drive exactly what `zapier-platform push` uploads, the way Zapier runs it.
+ * Loads the compiled Zapier app (zapier-app/dist) and zapier-platform-core, so the contract suites drive exactly
+ * what `zapier-platform push` uploads, the way Zapier runs it.
  *
- * zapier-app is a standalone package (not an npm workspace): on a clean clone its node_modules and dist do not
- * exist yet, so they are installed and built here. dist is rebuilt when any src file is newer than it, so a
+ * zapier-app keeps no node_modules of its own: its one runtime dependency (zapier-platform-core) and its tools
+ * (the CLI, jest, ts-jest, nock) are devDependencies of the repository root, so `zapier-platform build` copies a
+ * folder of a few dozen files (see zapier-app/README.md). dist is rebuilt when any src file is newer than it, so a
  * stale build can never be what the contract tests check.
  */
 
 export const zapierAppDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../zapier-app');
 
+export const repoRoot = resolve(zapierAppDir, '..');
+
+/** PATH with the repository's tools first: Node 22 (the `node` devDependency), tsc, zapier-platform. */
+export const toolsPath = (): string => `${join(repoRoot, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`;
+
 const npm = (...args: string[]) =>
   execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['--prefix', zapierAppDir, ...args], {
     cwd: zapierAppDir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DISABLE_ZAPIER_ANALYTICS: '1' },
+    env: { ...process.env, PATH: toolsPath(), DISABLE_ZAPIER_ANALYTICS: '1' },
   });
 
 function newestMtime(dir: string): number {
@@ -35,7 +41,7 @@ function newestMtime(dir: string): number {
  * The contract suites run in parallel jest workers: one installs/builds while the others wait (an atomic mkdir
  * is the lock; one left behind by a killed run is taken over after 15 minutes).
  */
-async function withBuildLock(fn: () => void): Promise<void> {
+export async function withBuildLock<T>(fn: () => T | Promise<T>): Promise<T> {
   const lock = join(zapierAppDir, '.contract-build.lock');
   for (;;) {
     try {
@@ -49,16 +55,14 @@ async function withBuildLock(fn: () => void): Promise<void> {
     }
   }
   try {
-    fn();
+    return await fn();
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
 }
 
-function installAndBuild(): void {
-  if (!existsSync(join(zapierAppDir, 'node_modules', 'zapier-platform-core', 'package.json'))) {
-    npm('ci', '--no-audit', '--no-fund');
-  }
+/** Builds dist when it is missing or older than src; call it holding the build lock. */
+export function buildIfStale(): void {
   const dist = join(zapierAppDir, 'dist', 'index.js');
   const sources = Math.max(newestMtime(join(zapierAppDir, 'src')), statSync(join(zapierAppDir, 'package.json')).mtimeMs);
   if (!existsSync(dist) || statSync(dist).mtimeMs < sources) npm('run', 'build');
@@ -83,7 +87,7 @@ export type Perform = (z: ZObject, bundle: ZBundle) => unknown;
 type Operation = Record<string, unknown> & { perform: Perform; sample?: Record<string, unknown> };
 export interface ZapierApp {
   version: string;
-  authentication: { test: Perform; connectionLabel: Perform };
+  authentication: { test: Perform; connectionLabel: string };
   triggers: Record<string, { key: string; operation: Operation }>;
   creates: Record<string, { key: string; operation: Operation }>;
   searches: Record<string, { key: string; operation: Operation }>;
@@ -96,16 +100,17 @@ export interface LoadedApp {
   appTester: AppTester;
 }
 
-export async function ensureZapierAppBuilt(): Promise<void> {
-  await withBuildLock(installAndBuild);
-}
-
 export async function loadZapierApp(): Promise<LoadedApp> {
-  await ensureZapierAppBuilt();
-  // createRequire from zapier-app's own folder: the app and the tester share zapier-app's zapier-platform-core.
+  // createRequire from zapier-app's own folder: the app and the tester resolve the same zapier-platform-core.
   const requireFromApp = createRequire(join(zapierAppDir, 'package.json'));
-  const zapier = requireFromApp('zapier-platform-core') as { createAppTester(app: unknown): AppTester };
-  const app = requireFromApp('./dist/index.js') as ZapierApp & { flags?: Record<string, unknown> };
+  // Built and required under the lock: another suite's `zapier-platform build` recompiles dist in place.
+  const { zapier, app } = await withBuildLock(() => {
+    buildIfStale();
+    return {
+      zapier: requireFromApp('zapier-platform-core') as { createAppTester(app: unknown): AppTester },
+      app: requireFromApp('./dist/index.js') as ZapierApp & { flags?: Record<string, unknown> },
+    };
+  });
   // On Zapier, zapier-platform-core replaces http.request/https.request of its own process with a logging
   // wrapper that only understands the two-argument form. Here the Onramp worker shares the process (and jest
   // shares core modules between suites), so the wrapper would turn the worker's got.post(url, options) into a
@@ -173,4 +178,41 @@ export function keyPaths(value: unknown, prefix = ''): string[] {
   };
   walk(value, prefix);
   return [...out].sort();
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The JSON type of a value, with the string formats a Zap maps on (uuid, datetime, date, url) told apart. */
+export function valueType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'string') {
+    if (UUID.test(v)) return 'uuid';
+    if (DATETIME.test(v)) return 'datetime';
+    if (DATE.test(v)) return 'date';
+    if (/^https?:\/\//.test(v)) return 'url';
+    return 'string';
+  }
+  return typeof v;
+}
+
+/**
+ * Every key path of a JSON value with the type of its value: `{ "project.id": "uuid", "tasks[].title": "string" }`
+ * (array items are unioned: "string|null" when items differ). Two payloads with the same shape have the same
+ * fields with the same types, which is what a Zap's field mapping relies on.
+ */
+export function shapeOf(value: unknown): Record<string, string> {
+  const types = new Map<string, Set<string>>();
+  const walk = (v: unknown, p: string) => {
+    if (p) types.set(p, (types.get(p) ?? new Set()).add(valueType(v)));
+    if (Array.isArray(v)) {
+      for (const item of v) walk(item, `${p}[]`);
+    } else if (v && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) walk(child, p ? `${p}.${k}` : k);
+    }
+  };
+  walk(value, '');
+  return Object.fromEntries([...types.keys()].sort().map((k) => [k, [...types.get(k)!].sort().join('|')]));
 }

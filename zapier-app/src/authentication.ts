@@ -60,12 +60,11 @@ const test = async (z: ZObject, bundle: Bundle): Promise<Me> => {
   return me;
 };
 
-/** "Acme Agency (owner@acme.test)"; the test's result is in bundle.inputData. */
-export const connectionLabel = async (_z: ZObject, bundle: Bundle): Promise<string> => {
-  const me = bundle.inputData as Partial<Me>;
-  const agency = me.agency?.name ?? 'Onramp';
-  return me.user?.email ? `${agency} (${me.user.email})` : agency;
-};
+/**
+ * "Acme Agency (owner@acme.test)", from the test's result (bundle.inputData). A template rather than a function:
+ * Zapier renders it the same way, and `zapier-platform invoke auth label` can render it locally.
+ */
+export const CONNECTION_LABEL = '{{bundle.inputData.agency.name}} ({{bundle.inputData.user.email}})';
 
 const authentication = {
   type: 'custom',
@@ -85,12 +84,14 @@ const authentication = {
       type: 'password',
       required: true,
       helpText:
-        'An Onramp API key (starts with `onr_`). Create one with `npx onramp key create --user-email you@agency.com` ' +
-        'on your Onramp server, or in the Onramp console under API keys. Zapier acts as the user who owns the key.',
+        'An Onramp API key (it starts with `onr_`). An owner or admin creates one in the Onramp console on the ' +
+        'API keys page (`https://<your Onramp>/console/api-keys`), or on the Onramp server with ' +
+        '`npx onramp key create --user-email you@youragency.com`. The key is shown once. Zapier acts as the ' +
+        'user the key belongs to: invitations are sent in their name, and only owners and admins can invite.',
     },
   ],
   test,
-  connectionLabel,
+  connectionLabel: CONNECTION_LABEL,
 } satisfies Authentication;
 
 export default authentication;

@@ -20,7 +20,8 @@ export interface Problem {
 
 export const INVALID_KEY_MESSAGE =
   'Your Onramp API key is invalid or has been revoked. Reconnect Onramp in Zapier with a valid key ' +
-  '(create one with `npx onramp key create --user-email you@agency.com` or in the Onramp console).';
+  '(create one in the Onramp console on the API keys page, /console/api-keys, or on the server with ' +
+  '`npx onramp key create --user-email you@youragency.com`).';
 
 /** Default wait when a 429/503 carries no usable Retry-After header. */
 export const DEFAULT_RETRY_SECONDS = 60;
@@ -56,8 +57,69 @@ const asProblem = (data: unknown): Problem | undefined => {
 };
 
 /**
- * One human sentence out of a problem+json body, keeping the API's own words:
- * "Validation failed: 2 fields are invalid. clients[0].email: Invalid email address; name: Required (HTTP 422, validation_failed)".
+ * The Zap editor's name for an API field, so a Zap builder knows which box to change:
+ * "clients[1].email" -> "Clients line 2, Client Email (clients[1].email)".
+ */
+const FIELD_LABELS: Record<string, string> = {
+  name: 'Project Name',
+  external_id: 'External ID',
+  template_id: 'Template',
+  template_name: 'Template',
+  email: 'Email',
+  first_name: 'First Name',
+  last_name: 'Last Name',
+  message: 'Message',
+  task: 'Task',
+  emails: 'Assignee Emails',
+  file: 'CSV File',
+  target_url: 'Webhook URL',
+};
+const LINE_ITEM_GROUPS: Record<string, { group: string; fields: Record<string, string> }> = {
+  clients: { group: 'Clients', fields: { email: 'Client Email', first_name: 'Client First Name', last_name: 'Client Last Name', message: 'Message' } },
+  assignments: { group: 'Task Assignments', fields: { task: 'Task', emails: 'Assignee Emails' } },
+};
+
+export const fieldLabel = (field: string): string | undefined => {
+  const item = /^(\w+)\[(\d+)\](?:\.(\w+))?/.exec(field);
+  if (item) {
+    const group = LINE_ITEM_GROUPS[item[1]!];
+    if (!group) return undefined;
+    const child = item[3] ? group.fields[item[3]] : undefined;
+    return `${group.group} line ${Number(item[2]) + 1}${child ? `, ${child}` : ''}`;
+  }
+  return FIELD_LABELS[field];
+};
+
+const describeField = (e: { field?: string; message?: string }): string => {
+  const message = e.message ?? 'invalid';
+  if (!e.field) return message;
+  const label = fieldLabel(e.field);
+  return label ? `${label} (${e.field}): ${message}` : `${e.field}: ${message}`;
+};
+
+/**
+ * What a Zap builder can do about an error Onramp names by its stable code. The API's own detail says what
+ * happened; this says where to act when the fix is outside the step (in Onramp, or in the connection).
+ */
+const NEXT_STEP: Record<string, (problem: Problem & Record<string, unknown>) => string> = {
+  client_deactivated: (p) =>
+    `What to do: reactivate the client in Onramp (an owner or admin: POST /v1/clients/${String(p.client_id ?? '<client id>')}/reactivate), ` +
+    'then replay this Zap run; or map a different email.',
+  email_belongs_to_firm_user: () => 'What to do: this email is a member of your team; clients need their own address. Map a different email.',
+  invitation_not_pending: () => 'What to do: nothing to redo here; the invitation was already accepted, revoked or expired.',
+  forbidden: () =>
+    'What to do: reconnect Onramp in Zapier with an API key of an owner or admin ' +
+    '(the console\'s API keys page, /console/api-keys, or `npx onramp key create --user-email admin@youragency.com`).',
+  payload_too_large: () => 'What to do: split the CSV file into smaller files and import each one.',
+  idempotency_key_in_use: () => 'What to do: the same request is still running; Zapier will not need to send it twice. Replay the run later.',
+};
+
+const ARCHIVED = /archived/i;
+
+/**
+ * One message out of a problem+json body, keeping the API's own words and naming each field as the Zap editor
+ * shows it: "Validation failed: ... Clients line 1, Client Email (clients[0].email): must be a valid email address
+ * (HTTP 422, validation_failed)".
  */
 export const describeProblem = (status: number, problem: Problem | undefined, fallback: string): string => {
   const parts: string[] = [];
@@ -66,15 +128,25 @@ export const describeProblem = (status: number, problem: Problem | undefined, fa
   if (title && detail && detail !== title) parts.push(`${title}: ${detail}`);
   else if (title || detail) parts.push((title || detail) as string);
   else parts.push(fallback);
-  const fieldErrors = (problem?.errors ?? [])
-    .filter((e) => e && (e.field || e.message))
-    .map((e) => (e.field ? `${e.field}: ${e.message ?? 'invalid'}` : String(e.message)));
   let message = parts.join('');
-  // Onramp's detail often already lists the field messages ("last_name: is required"): say each only once.
-  const missing = fieldErrors.filter((e) => !message.includes(e));
-  if (missing.length) message += `${/[.!?]$/.test(message) ? '' : '.'} ${missing.join('; ')}`;
+  const fieldErrors = (problem?.errors ?? []).filter((e) => e && (e.field || e.message));
+  // Onramp's detail often already lists the field messages ("last_name: is required"): say each only once, the
+  // Zap editor's name for the field included.
+  const said: string[] = [];
+  for (const e of fieldErrors) {
+    const plain = e.field ? `${e.field}: ${e.message ?? 'invalid'}` : String(e.message);
+    const labelled = describeField(e);
+    if (message.includes(plain)) {
+      if (labelled !== plain) message = message.replace(plain, labelled);
+    } else said.push(labelled);
+  }
+  if (said.length) message += `${/[.!?]$/.test(message) ? '' : '.'} ${said.join('; ')}`;
   const code = problem?.code ? `, ${problem.code}` : '';
-  return `${message} (HTTP ${status}${code})`;
+  let next = problem?.code ? NEXT_STEP[problem.code]?.(problem as Problem & Record<string, unknown>) : undefined;
+  if (!next && status === 409 && ARCHIVED.test(`${title} ${detail}`)) {
+    next = 'What to do: unarchive the project in Onramp (PATCH /v1/projects/<id> {"archived": false}), or choose another Project.';
+  }
+  return `${message} (HTTP ${status}${code})${next ? `. ${next}` : ''}`;
 };
 
 const readBody = (response: HttpResponse): { data: unknown; text: string } => {
@@ -104,7 +176,7 @@ const label = (response: HttpResponse): string => {
  * Throws the Zapier error that matches an Onramp error response:
  * - 401 -> ExpiredAuthError (Zapier marks the connection stale and asks the user to reconnect)
  * - 429 -> ThrottledError with the Retry-After delay (Zapier retries later)
- * - 5xx -> ThrottledError when the server says when to come back (503 + Retry-After), otherwise z.errors.Error
+ * - 5xx -> ThrottledError for 503 or any 5xx with Retry-After (the server says when to come back), otherwise z.errors.Error
  *          (an error run that Zapier's autoreplay retries)
  * - other 4xx -> HaltedError carrying the API's title/detail and every field message (retrying cannot help)
  * Responses below 400 are returned untouched.
@@ -147,17 +219,26 @@ export const throwForOnrampError = (response: HttpResponse, z: ZObject, bundle: 
   if (status >= 500) {
     const message = describeProblem(status, problem, `Onramp had a server error on ${label(response)}`);
     const retryAfter = response.getHeader('retry-after');
-    if (retryAfter) throw new z.errors.ThrottledError(message, parseRetryAfter(retryAfter));
+    // 503 is Onramp saying "busy, come back" (a pool timeout, a serialisation conflict, Redis away): Zapier retries
+    // a ThrottledError after the delay instead of failing the run.
+    if (status === 503 || retryAfter) {
+      const delay = parseRetryAfter(retryAfter);
+      throw new z.errors.ThrottledError(`${message}. Zapier will retry in ${delay} seconds.`, delay);
+    }
     throw new z.errors.Error(`${message}. Zapier will retry this step.`, problem?.code ?? 'server_error', status);
   }
 
   const fallback =
-    status === 404
-      ? `Not found: ${label(response)} (check the chosen project, task or record still exists in Onramp)`
-      : status === 403
-        ? `Your Onramp user is not allowed to do this (${label(response)}); an owner or admin key is needed`
-        : `Onramp rejected ${label(response)}`;
-  throw new z.errors.HaltedError(describeProblem(status, problem, fallback));
+    status === 403
+      ? `Your Onramp user is not allowed to do this (${label(response)}); an owner or admin key is needed`
+      : `Onramp rejected ${label(response)}`;
+  let message = describeProblem(status, problem, status === 404 ? `Not found: ${label(response)}` : fallback);
+  if (status === 404) {
+    message +=
+      '. What to do: the chosen Project or Task no longer exists in this Onramp agency (deleted, or from another ' +
+      'connection). Choose it again from the dropdown, or map an ID from an earlier step of this Zap.';
+  }
+  throw new z.errors.HaltedError(message);
 };
 
 /**

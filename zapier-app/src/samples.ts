@@ -5,16 +5,16 @@
 import type { PlainOutputField } from 'zapier-platform-core';
 
 export const projectSample = {
-  id: 'prj_01HZX3K9Q7M2T8V4C6B1N5R0AE',
+  id: '25b2116a-ae6c-4f55-8e0c-3f08e12656f1',
   name: 'Acme Corp Website Redesign',
   external_id: 'crm-deal-4821',
-  template_id: 'tpl_01HZX2A7D3F9G1H5J8K2L4M6NP',
+  template_id: '5e06e22d-fff3-44ec-b1dc-ec40db7aca58',
   archived: false,
   created_at: '2026-11-21T23:45:13.000Z',
 };
 
 export const clientSample = {
-  id: 'cli_01HZX3M2B8C4D6F0G2H4J6K8LQ',
+  id: '85750621-02fb-4d4f-b57f-bc5af71a1bfc',
   email: 'jane.doe@acme.example',
   first_name: 'Jane',
   last_name: 'Doe',
@@ -23,7 +23,7 @@ export const clientSample = {
 };
 
 export const invitationSample = {
-  id: 'inv_01HZX3N5P7Q9R1S3T5V7W9X1YZ',
+  id: '0e111600-0452-4a7c-bd2b-d371fc80be13',
   status: 'pending',
   project: { id: projectSample.id, name: projectSample.name },
   client: {
@@ -34,7 +34,7 @@ export const invitationSample = {
     status: clientSample.status,
   },
   email: clientSample.email,
-  created_by: { id: 'usr_01HZX1Y3Z5A7B9C1D3E5F7G9HJ', email: 'owner@agency.example', name: 'Olivia Owner' },
+  created_by: { id: '5aec4989-dfe1-4e78-b4d4-74c0db9b3642', email: 'owner@agency.example', name: 'Olivia Owner' },
   message: 'Welcome aboard! Your project portal is ready.',
   expires_at: '2026-11-28T23:45:13.000Z',
   send_count: 1,
@@ -47,11 +47,11 @@ export const invitationSample = {
 };
 
 export const taskSample = {
-  id: 'tsk_01HZX3Q1R3S5T7V9W1X3Y5Z7AB',
+  id: '77616364-568c-4396-9dfc-388c3d5df972',
   project_id: projectSample.id,
-  title: 'Upload brand assets',
-  description: 'Logos, fonts and colour palette.',
-  due_date: '2026-12-05',
+  title: 'Share brand assets',
+  description: 'Upload logos, fonts and brand guidelines.',
+  due_date: null,
   position: 1,
   assignees: [
     {
@@ -65,16 +65,16 @@ export const taskSample = {
 
 export const templateSample = {
   id: projectSample.template_id,
-  name: 'Website Project',
+  name: 'Client onboarding',
   tasks: [
-    { id: 'ttk_01HZX2B1C3D5E7F9G1H3J5K7LM', title: 'Kick-off call', description: null, position: 1 },
-    { id: 'ttk_01HZX2B2C4D6E8F0G2H4J6K8LN', title: 'Upload brand assets', description: null, position: 2 },
+    { id: '646c2d64-47d4-4398-9b11-bb37b54c3950', title: 'Welcome call', description: 'A 30-minute call to meet the team and agree on goals.', position: 1 },
+    { id: 'ef5e7d7a-3a86-4aac-9826-a9974368903d', title: 'Share brand assets', description: 'Upload logos, fonts and brand guidelines.', position: 2 },
   ],
   created_at: '2026-11-01T09:00:00.000Z',
 };
 
 export const importSample = {
-  id: 'imp_01HZX3S7T9V1W3X5Y7Z9A1B3CD',
+  id: 'e9bb466a-2873-4582-8942-dc06bc69f265',
   status: 'queued',
   dry_run: false,
   send_emails: true,
@@ -97,7 +97,7 @@ export const importSample = {
   created_at: '2026-11-21T23:45:13.000Z',
   started_at: null,
   finished_at: null,
-  errors_url: null,
+  errors_url: 'https://onramp.agency.example/v1/imports/e9bb466a-2873-4582-8942-dc06bc69f265/errors.csv',
 };
 
 const eventMeta = (event: string, eventId: string) => ({
@@ -111,18 +111,18 @@ export const invitationAcceptedSample = {
   status: 'accepted',
   client: { ...invitationSample.client, status: 'active' },
   accepted_at: '2026-11-21T23:50:02.000Z',
-  ...eventMeta('invitation.accepted', 'evt_01HZX3W2X4Y6Z8A0B2C4D6E8FG'),
+  ...eventMeta('invitation.accepted', '48212'),
 };
 
 export const invitationCreatedSample = {
   ...invitationSample,
-  ...eventMeta('invitation.created', 'evt_01HZX3V1W3X5Y7Z9A1B3C5D7EF'),
+  ...eventMeta('invitation.created', '48211'),
 };
 
 export const projectCreatedSample = {
   ...projectSample,
   tasks: [taskSample],
-  ...eventMeta('project.created', 'evt_01HZX3U0V2W4X6Y8Z0A2B4C6DE'),
+  ...eventMeta('project.created', '48210'),
 };
 
 export const importCompletedSample = {
@@ -143,8 +143,7 @@ export const importCompletedSample = {
   },
   started_at: '2026-11-21T23:45:14.000Z',
   finished_at: '2026-11-21T23:45:20.000Z',
-  errors_url: 'https://onramp.agency.example/v1/imports/imp_01HZX3S7T9V1W3X5Y7Z9A1B3CD/errors.csv',
-  ...eventMeta('import.completed', 'evt_01HZX3X3Y5Z7A9B1C3D5E7F9GH'),
+  ...eventMeta('import.completed', '48213'),
 };
 
 export const createProjectSample = {
@@ -167,7 +166,8 @@ export const assignClientSample = {
   task_id: taskSample.id,
   client: clientSample,
   result: 'assigned',
-  invitation: invitationSample,
+  // Assign Client to Task has no message box: its invitation carries none.
+  invitation: { ...invitationSample, message: null },
   invite_result: 'invited',
 };
 

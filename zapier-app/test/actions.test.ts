@@ -3,7 +3,7 @@ import nock from 'nock';
 import { buildProjectBody } from '../src/creates/createProject';
 import { pickFilename } from '../src/creates/importCsv';
 import { createProjectSample, importSample, inviteClientSample, assignClientSample, clientSample, projectSample } from '../src/samples';
-import { App, BASE, api, appTester, bundle, method, rejection, setupNock } from './helpers';
+import { App, BASE, api, appTester, bundle, method, problem, rejection, setupNock } from './helpers';
 
 const c = App.creates;
 const s = App.searches;
@@ -15,14 +15,14 @@ describe('create_project', () => {
     const expected = {
       name: 'Acme Website',
       external_id: 'deal-42',
-      template_id: 'tpl_1',
+      template_id: '5e06e22d-fff3-44ec-b1dc-ec40db7aca58',
       send_emails: false,
       clients: [
         { email: 'jane@acme.test', first_name: 'Jane', last_name: 'Doe', message: 'Welcome!' },
         { email: 'joe@acme.test', first_name: 'Joe', message: 'Welcome!' },
       ],
       assignments: [
-        { task: 'Upload brand assets', emails: ['jane@acme.test', 'joe@acme.test'] },
+        { task: 'Share brand assets', emails: ['jane@acme.test', 'joe@acme.test'] },
         { task: 'tsk_9', emails: ['joe@acme.test'] },
       ],
     };
@@ -33,7 +33,7 @@ describe('create_project', () => {
         inputData: {
           name: ' Acme Website ',
           external_id: 'deal-42',
-          template_id: 'tpl_1',
+          template_id: '5e06e22d-fff3-44ec-b1dc-ec40db7aca58',
           message: 'Welcome!',
           send_emails: 'no',
           clients: [
@@ -42,7 +42,7 @@ describe('create_project', () => {
             {},
           ],
           assignments: [
-            { task: 'Upload brand assets', emails: 'jane@acme.test, joe@acme.test' },
+            { task: 'Share brand assets', emails: 'jane@acme.test, joe@acme.test' },
             { task: 'tsk_9', emails: 'joe@acme.test' },
           ],
         },
@@ -51,6 +51,36 @@ describe('create_project', () => {
     expect(result.id).toBe(createProjectSample.id);
     expect(result.created).toBe(true);
     expect(result.clients[0]?.result).toBe('invited');
+  });
+
+  it('a template picked from the dropdown (an id) is sent as template_id; a typed or mapped name as template_name', () => {
+    const id = '5E06E22D-FFF3-44EC-B1DC-EC40DB7ACA58';
+    expect(buildProjectBody({ name: 'P', template_id: id })).toEqual({ name: 'P', template_id: id, send_emails: true });
+    expect(buildProjectBody({ name: 'P', template_id: ' Client onboarding ' })).toEqual({
+      name: 'P',
+      template_name: 'Client onboarding',
+      send_emails: true,
+    });
+    expect(buildProjectBody({ name: 'P', template_id: '' })).toEqual({ name: 'P', send_emails: true });
+  });
+
+  it('an unknown template name halts with the agency\'s template names, under the Template field', async () => {
+    api()
+      .post('/v1/projects', { name: 'P', template_name: 'Onboarding', send_emails: true })
+      .reply(
+        ...problem(422, {
+          title: 'Validation failed',
+          code: 'validation_failed',
+          detail: 'template_name: no template named "Onboarding" in this agency; its templates are "Client onboarding", "Website"',
+          errors: [
+            { field: 'template_name', message: 'no template named "Onboarding" in this agency; its templates are "Client onboarding", "Website"' },
+          ],
+        }),
+      );
+    const error = await rejection(appTester(method(c.create_project), bundle({ inputData: { name: 'P', template_id: 'Onboarding' } })));
+    expect(error.name).toBe('HaltedError');
+    expect(error.message).toContain('Template (template_name): no template named "Onboarding" in this agency');
+    expect(error.message).toContain('its templates are "Client onboarding", "Website"');
   });
 
   it('sends only the name (and send_emails default true) when nothing else is given', () => {
@@ -63,14 +93,14 @@ describe('create_project', () => {
       email: 'a@x.test, b@x.test',
       first_name: 'Ann,Bob',
       last_name: 'A,B',
-      task: 'Kick-off call',
+      task: 'Welcome call',
       emails: 'a@x.test',
     });
     expect(body.clients).toEqual([
       { email: 'a@x.test', first_name: 'Ann', last_name: 'A' },
       { email: 'b@x.test', first_name: 'Bob', last_name: 'B' },
     ]);
-    expect(body.assignments).toEqual([{ task: 'Kick-off call', emails: ['a@x.test'] }]);
+    expect(body.assignments).toEqual([{ task: 'Welcome call', emails: ['a@x.test'] }]);
   });
 
   it('returns the existing project (200) for a known external_id', async () => {

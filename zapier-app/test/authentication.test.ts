@@ -33,9 +33,20 @@ describe('authentication', () => {
     expect(normalizeBaseUrl('')).toBeNull();
   });
 
-  it('labels the connection with the agency name and user email', async () => {
-    const label = await appTester(authentication.connectionLabel, { inputData: me } as never);
-    expect(label).toBe('Acme Agency (owner@acme.test)');
+  it('labels the connection with the agency name and user email (a template Zapier and `invoke auth label` render)', () => {
+    // Zapier renders {{bundle.inputData.x.y}} with the test's result as bundle.inputData.
+    const render = (template: string, inputData: unknown) =>
+      template.replace(/{{\s*bundle\.inputData\.([\w.]+)\s*}}/g, (_all, path: string) =>
+        String(path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], inputData)),
+      );
+    expect(authentication.connectionLabel).toBe('{{bundle.inputData.agency.name}} ({{bundle.inputData.user.email}})');
+    expect(render(authentication.connectionLabel, me)).toBe('Acme Agency (owner@acme.test)');
+  });
+
+  it('the API key help text names both places a key is made: the console page and the CLI', () => {
+    const help = authentication.fields.find((f) => f.key === 'api_key')!.helpText;
+    expect(help).toContain('/console/api-keys');
+    expect(help).toContain('npx onramp key create --user-email');
   });
 
   it('maps 401 to ExpiredAuthError telling the user the key is invalid or revoked', async () => {
@@ -92,6 +103,6 @@ describe('authentication', () => {
     expect(fields.map((f) => f.key)).toEqual(['base_url', 'api_key']);
     const apiKey = fields.find((f) => f.key === 'api_key');
     expect(apiKey?.type).toBe('password');
-    expect(apiKey?.helpText).toContain('npx onramp key create --user-email you@agency.com');
+    expect(apiKey?.helpText).toContain('npx onramp key create --user-email you@youragency.com');
   });
 });

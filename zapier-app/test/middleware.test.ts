@@ -1,6 +1,6 @@
 import nock from 'nock';
 
-import { describeProblem, parseRetryAfter } from '../src/middleware';
+import { describeProblem, fieldLabel, parseRetryAfter } from '../src/middleware';
 import { App, BASE, api, appTester, bundle, decoded, problem, rejection, setupNock } from './helpers';
 
 const invite = App.creates.invite_client.operation.perform as never;
@@ -35,32 +35,105 @@ describe('error mapping (afterResponse)', () => {
     const error = await rejection(appTester(invite, inviteBundle()));
     expect(error.name).toBe('HaltedError');
     expect(error.message).toContain('Validation failed: 2 fields are invalid');
-    expect(error.message).toContain('email: Invalid email address');
-    expect(error.message).toContain('first_name: Must be at most 100 characters');
+    expect(error.message).toContain('Email (email): Invalid email address');
+    expect(error.message).toContain('First Name (first_name): Must be at most 100 characters');
     expect(error.message).toContain('HTTP 422, validation_failed');
   });
 
-  it('409 conflict -> HaltedError with the API detail', async () => {
+  const firstLine = (error: Error) => error.message.split('\n')[0]!;
+
+  it('409 client_deactivated -> HaltedError saying to reactivate the client (with its id) or map another email', async () => {
     api()
       .post('/v1/projects/prj_1/invitations')
       .reply(
         ...problem(409, {
-          title: 'Conflict',
+          title: 'Client is deactivated',
           code: 'client_deactivated',
-          detail: 'This client is deactivated; reactivate them first',
+          detail: 'jane@acme.test is deactivated. Reactivate them with POST /v1/clients/cl_7/reactivate, then invite again.',
+          client_id: 'cl_7',
         }),
       );
     const error = await rejection(appTester(invite, inviteBundle()));
     expect(error.name).toBe('HaltedError');
-    expect(error.message).toContain('This client is deactivated; reactivate them first');
-    expect(error.message).toContain('client_deactivated');
+    expect(firstLine(error)).toBe(
+      'Client is deactivated: jane@acme.test is deactivated. Reactivate them with POST /v1/clients/cl_7/reactivate, then invite again. ' +
+        '(HTTP 409, client_deactivated). What to do: reactivate the client in Onramp (an owner or admin: ' +
+        'POST /v1/clients/cl_7/reactivate), then replay this Zap run; or map a different email.',
+    );
   });
 
-  it('404 -> HaltedError naming what was not found', async () => {
-    api().post('/v1/projects/prj_1/invitations').reply(...problem(404, { title: 'Not found', code: 'not_found' }));
+  it('409 email_belongs_to_firm_user -> says to map a different email, naming the Email field', async () => {
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(
+        ...problem(409, {
+          title: 'Email belongs to a team member',
+          code: 'email_belongs_to_firm_user',
+          detail: 'jane@acme.test is a firm user of this agency. A client needs a different email address.',
+          errors: [{ field: 'email', message: 'belongs to a firm user of this agency; a client needs a different address' }],
+        }),
+      );
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(firstLine(error)).toContain('Email (email): belongs to a firm user of this agency');
+    expect(firstLine(error)).toContain('What to do: this email is a member of your team; clients need their own address. Map a different email.');
+  });
+
+  it('409 archived project -> says to unarchive it or choose another Project', async () => {
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(...problem(409, { title: 'Project is archived', code: 'conflict', detail: 'Unarchive the project before inviting.' }));
     const error = await rejection(appTester(invite, inviteBundle()));
     expect(error.name).toBe('HaltedError');
-    expect(error.message).toContain('Not found (HTTP 404, not_found)');
+    expect(firstLine(error)).toContain('What to do: unarchive the project in Onramp');
+    expect(firstLine(error)).toContain('or choose another Project');
+  });
+
+  it('403 (a member key) -> says to reconnect with an owner or admin key, and where to make one', async () => {
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(...problem(403, { title: 'Forbidden', code: 'forbidden', detail: 'Only agency owners and admins can invite clients.' }));
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('HaltedError');
+    expect(firstLine(error)).toContain('Only agency owners and admins can invite clients.');
+    expect(firstLine(error)).toContain('reconnect Onramp in Zapier with an API key of an owner or admin');
+    expect(firstLine(error)).toContain('/console/api-keys');
+  });
+
+  it('404 -> HaltedError naming what was not found and saying to choose it again', async () => {
+    api().post('/v1/projects/prj_1/invitations').reply(...problem(404, { title: 'Not found', code: 'not_found', detail: 'Project not found' }));
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('HaltedError');
+    expect(firstLine(error)).toContain('Not found: Project not found (HTTP 404, not_found)');
+    expect(firstLine(error)).toContain('Choose it again from the dropdown');
+  });
+
+  it('413 -> says to split the file', async () => {
+    api().post('/v1/projects/prj_1/invitations').reply(...problem(413, { title: 'Payload too large', code: 'payload_too_large' }));
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('HaltedError');
+    expect(firstLine(error)).toContain('split the CSV file');
+  });
+
+  it('names line-item fields as the Zap editor shows them', () => {
+    const said = describeProblem(
+      422,
+      {
+        title: 'Validation failed',
+        code: 'validation_failed',
+        errors: [
+          { field: 'clients[1].email', message: 'must be a valid email address' },
+          { field: 'assignments[0].task', message: 'the project has no task "Kickoff"' },
+          { field: 'mystery', message: 'is odd' },
+        ],
+      },
+      'x',
+    );
+    expect(said).toBe(
+      'Validation failed. Clients line 2, Client Email (clients[1].email): must be a valid email address; ' +
+        'Task Assignments line 1, Task (assignments[0].task): the project has no task "Kickoff"; mystery: is odd (HTTP 422, validation_failed)',
+    );
+    expect(fieldLabel('clients[0]')).toBe('Clients line 1');
+    expect(fieldLabel('name')).toBe('Project Name');
   });
 
   it('429 with Retry-After -> ThrottledError with that delay', async () => {
@@ -85,6 +158,16 @@ describe('error mapping (afterResponse)', () => {
     expect(body.code).toBe('internal');
     expect(String(body.message)).toContain('Internal error');
     expect(String(body.message)).toContain('Zapier will retry');
+  });
+
+  it('503 without Retry-After -> still ThrottledError (Zapier retries), after the default delay', async () => {
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(...problem(503, { title: 'Service unavailable', code: 'unavailable', detail: 'The database is busy; retry.' }));
+    const error = await rejection(appTester(invite, inviteBundle()));
+    expect(error.name).toBe('ThrottledError');
+    expect(decoded(error).delay).toBe(60);
+    expect(String(decoded(error).message)).toContain('The database is busy; retry.');
   });
 
   it('503 with Retry-After -> ThrottledError', async () => {
@@ -144,7 +227,8 @@ describe('error mapping (afterResponse)', () => {
       ],
     };
     expect(describeProblem(422, problem, 'x')).toBe(
-      'Validation failed: email: Invalid email address; last_name: is required. first_name: is required (HTTP 422, validation_failed)',
+      'Validation failed: Email (email): Invalid email address; Last Name (last_name): is required. ' +
+        'First Name (first_name): is required (HTTP 422, validation_failed)',
     );
   });
 

@@ -77,6 +77,12 @@ describe('invitation_accepted (REST hook)', () => {
     expect(results[0]?.status).toBe('accepted');
   });
 
+  it('perform without any request (zapier-platform invoke, which no hook can reach) reads the feed', async () => {
+    api().get('/v1/feeds/invitation.accepted').query({ limit: '100' }).reply(200, { data: [invitationAcceptedSample] });
+    const results = (await appTester(method(hook, 'perform'), bundle())) as Array<Record<string, unknown>>;
+    expect(results.map((r) => r.id)).toEqual([invitationAcceptedSample.id]);
+  });
+
   it('performList reads GET /v1/feeds/invitation.accepted', async () => {
     api().get('/v1/feeds/invitation.accepted').query(true).reply(200, { data: [invitationAcceptedSample] });
     const results = (await appTester(method(hook, 'performList'), bundle())) as Array<Record<string, unknown>>;
@@ -112,9 +118,9 @@ describe('dropdown triggers page with cursor + next_cursor', () => {
     api()
       .get('/v1/templates')
       .query({ limit: '100' })
-      .reply(200, { data: [{ id: 'tpl_1', name: 'Website Project', tasks: [] }], next_cursor: null });
+      .reply(200, { data: [{ id: 'tpl_1', name: 'Client onboarding', tasks: [] }], next_cursor: null });
     const results = (await appTester(withCursor(method(t.template_list), store), bundle({ meta: { page: 0 } }))) as Array<{ name: string }>;
-    expect(results.map((r) => r.name)).toEqual(['Website Project']);
+    expect(results.map((r) => r.name)).toEqual(['Client onboarding']);
     expect(store.sets).toEqual(['']);
   });
 
@@ -123,12 +129,12 @@ describe('dropdown triggers page with cursor + next_cursor', () => {
     api()
       .get('/v1/projects/prj_1/tasks')
       .query({ limit: '100' })
-      .reply(200, { data: [{ id: 'tsk_1', project_id: 'prj_1', title: 'Kick-off call' }], next_cursor: 'n1' });
+      .reply(200, { data: [{ id: 'tsk_1', project_id: 'prj_1', title: 'Welcome call' }], next_cursor: 'n1' });
     const results = (await appTester(
       withCursor(method(t.task_list), store),
       bundle({ meta: { page: 0 }, inputData: { project_id: 'prj_1' } }),
     )) as Array<{ title: string }>;
-    expect(results.map((r) => r.title)).toEqual(['Kick-off call']);
+    expect(results.map((r) => r.title)).toEqual(['Welcome call']);
     expect(store.value).toBe('n1');
   });
 

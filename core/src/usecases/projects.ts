@@ -128,7 +128,9 @@ async function resolveTemplate(tx: Queryable, agencyId: string, input: ParsedCre
     const { rows } = isUuid(input.template_id)
       ? await tx.query<TemplateRef>('select id, name from templates where agency_id = $1 and id = $2', [agencyId, input.template_id])
       : { rows: [] };
-    if (!rows[0]) throw validationError([{ field: 'template_id', message: `no template with id "${input.template_id}" in this agency` }]);
+    if (!rows[0]) {
+      throw validationError([{ field: 'template_id', message: `no template with id "${input.template_id}" in this agency; ${await templateNames(tx, agencyId)}` }]);
+    }
     return rows[0];
   }
   if (input.template_name) {
@@ -136,10 +138,29 @@ async function resolveTemplate(tx: Queryable, agencyId: string, input: ParsedCre
       agencyId,
       input.template_name,
     ]);
-    if (!rows[0]) throw validationError([{ field: 'template_name', message: `no template named "${input.template_name}" in this agency` }]);
+    if (!rows[0]) {
+      throw validationError([{ field: 'template_name', message: `no template named "${input.template_name}" in this agency; ${await templateNames(tx, agencyId)}` }]);
+    }
     return rows[0];
   }
   return null;
+}
+
+const NAMES_SHOWN = 20;
+
+/**
+ * The names a caller could have meant, for the error of an unknown template: a Zap builder types a name
+ * ("Client onboarding") as often as they pick one, and a typo should answer with the right spelling.
+ */
+async function templateNames(tx: Queryable, agencyId: string): Promise<string> {
+  const { rows } = await tx.query<{ name: string; total: number }>(
+    'select name, count(*) over ()::int as total from templates where agency_id = $1 order by lower(name) limit $2',
+    [agencyId, NAMES_SHOWN],
+  );
+  if (!rows.length) return 'the agency has no templates yet';
+  const names = rows.map((r) => JSON.stringify(r.name)).join(', ');
+  const more = rows[0]!.total - rows.length;
+  return `its templates are ${names}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 async function insertOrFindProject(

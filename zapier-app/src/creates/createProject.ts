@@ -17,12 +17,15 @@ export interface CreateProjectBody {
   name: string | undefined;
   external_id?: string;
   template_id?: string;
+  template_name?: string;
   clients?: ProjectClientInput[];
   assignments?: Array<{ task: string; emails: string[] }>;
   send_emails: boolean;
 }
 
 type Row = Record<string, unknown>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const rows = (value: unknown): Row[] =>
   Array.isArray(value) ? value.filter((r): r is Row => !!r && typeof r === 'object' && !Array.isArray(r)) : [];
@@ -76,7 +79,12 @@ export const buildProjectBody = (input: Row): CreateProjectBody => {
   const externalId = str(input.external_id);
   const templateId = str(input.template_id);
   if (externalId) body.external_id = externalId;
-  if (templateId) body.template_id = templateId;
+  // The Template box holds an id when picked from the dropdown, and a name when typed or mapped ("Client
+  // onboarding"): Onramp matches names case-insensitively and answers an unknown one with the agency's names.
+  if (templateId) {
+    if (UUID.test(templateId)) body.template_id = templateId;
+    else body.template_name = templateId;
+  }
   const clients = collectClients(input, message);
   if (clients.length) body.clients = clients;
   const assignments = collectAssignments(input);
@@ -111,7 +119,9 @@ export const createProject = defineCreate({
         type: 'string',
         required: false,
         dynamic: 'template_list.id.name',
-        helpText: 'Create the project with the tasks of this template.',
+        helpText:
+          'Create the project with the tasks of this template. Pick one, or type or map its name (for example ' +
+          '`Client onboarding`, the template every new Onramp agency starts with); names match in any letter case.',
       },
       {
         key: 'external_id',

@@ -47,8 +47,13 @@ const performUnsubscribe = async (z: ZObject, bundle: Bundle) => {
   return { id, deleted: true };
 };
 
-/** The delivery body is the payload itself: { ...Invitation, id, event, event_id, occurred_at }. */
-const perform = (_z: ZObject, bundle: Bundle): Item[] => {
+/**
+ * The delivery body is the payload itself: { ...Invitation, id, event, event_id, occurred_at }.
+ * A bundle with no request at all is not a delivery: `zapier-platform invoke trigger invitation_accepted` runs
+ * perform locally, where no REST hook can reach it; it then reads the same items from the feed, as performList.
+ */
+const perform = async (z: ZObject, bundle: Bundle): Promise<Item[]> => {
+  if (bundle.rawRequest === undefined && bundle.cleanedRequest === undefined) return fetchFeed<Item>(z, bundle, EVENT);
   const payload: unknown = bundle.cleanedRequest;
   const items = Array.isArray(payload) ? payload : [payload];
   return items.filter((item): item is Item => !!item && typeof item === 'object');
