@@ -60,6 +60,8 @@ const envSchema = z.object({
   EMBEDDED_PG_PORT: intFromEnv(0, 65535).default(0),
   EMBEDDED_REDIS_PORT: intFromEnv(0, 65535).default(0),
   CONSOLE_ENABLED: boolFromEnv.default(true),
+  // Ctrl-C / SIGTERM: everything is stopped within this; what is still running then is abandoned (exit 1).
+  SHUTDOWN_TIMEOUT_MS: intFromEnv(1000, 600_000).default(10_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -106,6 +108,8 @@ export interface Config {
   embeddedPgPort: number;
   embeddedRedisPort: number;
   consoleEnabled: boolean;
+  /** The whole shutdown (HTTP drain, workers, pools, embedded services) fits in this; the rest is abandoned. */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -178,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     embeddedRedisPort: e.EMBEDDED_REDIS_PORT,
     consoleEnabled: e.CONSOLE_ENABLED,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }
 

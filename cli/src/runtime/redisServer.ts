@@ -3,12 +3,14 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, isAlive } from './ports.js';
 import { ensureSystemBinary } from './systemDeps.js';
+import { stopChild } from './children.js';
 
 export interface PrivateRedis {
   url: string;
   owned: boolean;
   child: ChildProcess | null;
-  stop(): Promise<void>;
+  /** Stops within `deadlineMs` (SIGTERM, then SIGKILL), then resolves; never hangs. */
+  stop(deadlineMs?: number): Promise<void>;
 }
 
 function runningRedis(dir: string): { pid: number; port: number } | null {
@@ -24,7 +26,9 @@ function runningRedis(dir: string): { pid: number; port: number } | null {
 
 /**
  * A private redis-server child with AOF on and `noeviction` (BullMQ must never lose a key to eviction).
- * It is our child: Ctrl-C reaches it with ours, and stop() waits for it to exit.
+ * It runs in its own process group (detached): Ctrl-C signals the terminal's foreground group, and a
+ * redis-server in it exited at once, before the API and the worker that still used it had stopped (they
+ * then retried `ECONNREFUSED` in a loop). Only Onramp stops it, last, and stop() waits for its exit.
  */
 export async function startPrivateRedis(
   dataDir: string,
@@ -52,7 +56,7 @@ export async function startPrivateRedis(
       '--daemonize', 'no',
       '--protected-mode', 'yes',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';
   await new Promise<void>((resolve, reject) => {
@@ -77,13 +81,13 @@ export async function startPrivateRedis(
     url: `redis://127.0.0.1:${port}`,
     owned: true,
     child,
-    stop: async () => {
+    stop: async (deadlineMs = 5_000) => {
       process.removeListener('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      // SIGTERM: redis-server flushes the AOF and exits; SIGKILL only if it cannot within the deadline.
+      await stopChild(child, [
+        ['SIGTERM', deadlineMs],
+        ['SIGKILL', 2_000],
+      ]);
       rmSync(infoFile, { force: true });
     },
   };
