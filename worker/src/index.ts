@@ -112,7 +112,10 @@ export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise
         }
       }
       closeMailer(deps);
-      connection.disconnect();
+      // Not while an abandoned job still runs here: BullMQ retries a job's final write without delay while
+      // closing when the connection is closed, a loop that starved the event loop and hung the shutdown.
+      // The process exits right after; the socket goes with it.
+      if (abandoned.length === 0) connection.disconnect();
       return { abandoned };
     },
   };
