@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { ConfigError, type Deps } from '@onramp/core';
 import { createApp, markDraining } from './app.js';
 
 export interface RunningApi {
   server: Server;
+  app: Express;
   url: string;
   port: number;
   /**
@@ -46,6 +48,7 @@ export async function startApi(deps: Deps, port = deps.config.port, host = deps.
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
     server,
+    app,
     port: actual,
     url: `http://${shownHost}:${actual}`,
     stop: async (deadlineMs = 10_000) => {

@@ -1,9 +1,32 @@
 import type { Request, Response, Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError, parseOrThrow, type Deps, type Principal } from '@onramp/core';
 import type { OpenApiOperation } from './openapi.js';
 import { withIdempotency } from './idempotency.js';
 import { authenticate } from './auth.js';
+import { assertAcceptableInput, paramsHaveNul } from './input.js';
+
+/**
+ * Every operation's query is strict, here and nowhere else: a parameter it does not know is a 422 naming
+ * it, never silently ignored (`GET /v1/clients?status=bogus` used to answer every client). An operation
+ * without a query schema takes no parameters.
+ */
+export function assertKnownQuery(known: ReadonlySet<string>, query: Record<string, unknown>): void {
+  const unknown = Object.keys(query ?? {}).filter((k) => !known.has(k));
+  if (unknown.length === 0) return;
+  const accepted = [...known].sort().join(', ');
+  throw new AppError('validation_failed', 'Validation failed', {
+    detail: `Unknown query parameter${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. ${accepted ? `This operation accepts: ${accepted}.` : 'This operation takes no query parameters.'}`,
+    errors: unknown.map((field) => ({ field, message: accepted ? `is not a query parameter of this operation (accepted: ${accepted})` : 'is not a query parameter of this operation (it takes none)' })),
+  });
+}
+
+/** The parameter names a query schema documents (its JSON Schema's properties: the same list OpenAPI shows). */
+export function queryNames(schema: z.ZodType | undefined): Set<string> {
+  if (!schema) return new Set();
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
+  return new Set(Object.keys(json.properties ?? {}));
+}
 
 export interface RouteContext<P, Q, B> {
   req: Request;
@@ -75,6 +98,7 @@ export function sendResult(res: Response, result: RouteResult): void {
 /** Mount route definitions on a router: auth, 415, validation, idempotency, then the thin handler. */
 export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): void {
   for (const def of routes) {
+    const knownQuery = queryNames(def.query);
     router[def.method](def.path, async (req: Request, res: Response) => {
       const principal = def.auth === false ? (undefined as unknown as Principal) : await authenticate(req, res, deps);
       if (!def.rawBody && def.method !== 'get' && hasBody(req) && !isJsonRequest(req)) {
@@ -84,12 +108,17 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
       }
       // A path that names no resource is not found, whatever the reason (malformed or unknown id): one
       // answer for both, so callers (and Zapier) handle a single case.
+      if (paramsHaveNul(req.params as Record<string, string>)) {
+        throw new AppError('not_found', 'Not found', { detail: `No resource at this path (a path segment contains a NUL character).` });
+      }
       const parsedParams = def.params?.safeParse(req.params);
       if (parsedParams && !parsedParams.success) {
         const why = parsedParams.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${String(i.path[0] ?? 'path')} ${i.message}`);
         throw new AppError('not_found', 'Not found', { detail: `No resource at ${req.originalUrl.split('?')[0]} (${why.join('; ')}).` });
       }
       const params = parsedParams?.data;
+      assertAcceptableInput(req.query, def.rawBody ? undefined : req.body);
+      assertKnownQuery(knownQuery, req.query as Record<string, unknown>);
       const query = def.query ? parseOrThrow(def.query, req.query) : undefined;
       let body: unknown = undefined;
       if (def.body && !def.rawBody) {
