@@ -46,6 +46,8 @@ export interface RouteResult {
   contentType?: string;
   /** rawBody routes: the digest of the body the handler read, which binds an Idempotency-Key to it. Not sent. */
   requestDigest?: string;
+  /** `body` is the exact text to send (an Idempotency-Key replay), not a value to serialise. */
+  rawText?: boolean;
 }
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -88,6 +90,8 @@ export function sendResult(res: Response, result: RouteResult): void {
   res.status(result.status);
   if (result.body === undefined) {
     res.end();
+  } else if (result.rawText) {
+    res.type(result.contentType ?? 'application/json').send(result.body as string);
   } else if (result.contentType && !result.contentType.includes('json')) {
     res.type(result.contentType).send(result.body as string | Buffer);
   } else {

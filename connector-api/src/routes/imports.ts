@@ -78,10 +78,21 @@ async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise
     // Multipart framing adds a little; the exact limit is enforced on the file bytes while streaming.
     if (declared > max + 64 * 1024) throw tooLarge();
     const fields: Record<string, string> = {};
-    const bb = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: 4096 } });
+    // A form busboy cannot read (no boundary, no parts, cut short) is the client's error, named as such.
+    const malformed = (err: unknown) =>
+      new AppError('bad_request', 'Malformed multipart/form-data', {
+        detail: `The multipart/form-data body could not be read (${(err as Error).message}). Send the CSV as the field \`file\`.`,
+        errors: [{ field: 'file', message: 'is not a readable multipart/form-data part' }],
+      });
+    let bb: ReturnType<typeof busboy>;
+    try {
+      bb = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: 4096 } });
+    } catch (err) {
+      throw malformed(err);
+    }
     const closed = new Promise<void>((resolve, reject) => {
       bb.on('close', resolve);
-      bb.on('error', reject);
+      bb.on('error', (err) => reject(malformed(err)));
     });
     const file = await new Promise<{ stream: NodeJS.ReadableStream; filename: string } | null>((resolve, reject) => {
       bb.on('field', (name, value) => {
