@@ -168,5 +168,7 @@ export function operationOf(def: AnyRoute): OpenApiOperation {
     bodyContentTypes: def.bodyContentTypes,
     responses: def.responses,
     idempotent: def.method !== 'get' && def.auth !== false,
+    rawBody: def.rawBody,
+    file: def.file,
   };
 }

@@ -103,6 +103,8 @@ async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise
           stream.resume();
           return;
         }
+        // Its errors (a form cut short) reach the reader below; without a listener they would crash the process.
+        stream.on('error', () => undefined);
         resolve({ stream, filename: info.filename ?? "" });
       });
       closed.then(() => resolve(null), reject);
@@ -116,7 +118,11 @@ async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise
     }
     try {
       const body = (async function* () {
-        for await (const chunk of file.stream as AsyncIterable<Buffer>) yield chunk;
+        try {
+          for await (const chunk of file.stream as AsyncIterable<Buffer>) yield chunk;
+        } catch (err) {
+          throw malformed(err);
+        }
         // Fields sent after the file are only known once the whole form is read.
         await closed;
       })();
@@ -169,8 +175,9 @@ export const importRoutes = [
     tags: ['Imports'],
     rawBody: true,
     query: uploadQuery,
-    body: z.object({ file: z.string().describe('the CSV file') }),
+    body: z.object({ file: z.string().describe('The CSV file: a header row (see GET /v1/imports/template.csv), then one row per client to invite') }),
     bodyContentTypes: ['multipart/form-data', 'text/csv'],
+    file: { field: 'file', contentType: 'text/csv' },
     responses: { 202: { description: 'Accepted; the import runs in the background', schema: importJson } },
     async replayDigest(req, deps) {
       return (await readUpload(deps, req, digestOnly)).digest;
