@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import { ConfigError, type Deps } from '@onramp/core';
+import { AppError, ConfigError, type Deps } from '@onramp/core';
+import type { Duplex } from 'node:stream';
+import { statusByCode, toProblem } from './http/problem.js';
 import { createApp, markDraining } from './app.js';
 
 export interface RunningApi {
@@ -22,6 +24,25 @@ export async function startApi(deps: Deps, port = deps.config.port, host = deps.
   const app = createApp(deps);
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
+  // Requests Node refuses before Express sees them (a URL or headers over 16 KB, broken HTTP) get a
+  // problem+json too, like every other 4xx, instead of Node's bare status line.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const appErr = tooLarge
+      ? new AppError('headers_too_large', 'Request header fields too large', {
+          detail: 'The request line and headers are larger than the server reads (16 KB). Send long values in the body.',
+        })
+      : new AppError('bad_request', 'Bad request', { detail: 'The request is not valid HTTP/1.1.' });
+    const status = statusByCode[appErr.code];
+    const body = JSON.stringify(toProblem(appErr));
+    socket.end(
+      `HTTP/1.1 ${status} ${appErr.title}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   server.on('request', (_req: IncomingMessage, res: ServerResponse) => {

@@ -17,6 +17,8 @@ export interface OpenApiOperation {
   idempotent?: boolean | undefined;
   /** The handler reads the body stream itself (an upload), in `bodyContentTypes`. */
   rawBody?: boolean | undefined;
+  /** Error answers the operation's own story adds to the derived ones (a 409 of a GET, say). */
+  errors?: Record<number, string> | undefined;
   /** An upload: the body field that carries the file in multipart/form-data, and the file's media type. */
   file?: { field: string; contentType: string } | undefined;
 }
@@ -37,7 +39,9 @@ export function errorStatuses(op: OpenApiOperation): Map<number, string> {
   if (hasBody) out.set(413, 'The body is larger than the server accepts (`payload_too_large`)');
   if (hasBody) out.set(415, `The body is not ${(op.bodyContentTypes ?? ['application/json']).join(' or ')} (\`unsupported_media_type\`)`);
   out.set(422, 'A field or query parameter failed validation, or is unknown; each is named in `errors` (`validation_failed`, `idempotency_key_reused`)');
+  out.set(431, 'The request line and headers are larger than the server reads (16 KB): send long values in the body (`headers_too_large`)');
   if (write && op.auth) out.set(429, 'A rate limit was reached; retry after `Retry-After` seconds (`rate_limited`)');
+  for (const [status, description] of Object.entries(op.errors ?? {})) out.set(Number(status), description);
   out.set(503, 'A backing service is unreachable, or the process is shutting down; nothing changed; retry after `Retry-After` seconds (`unavailable`)');
   return out;
 }
@@ -114,7 +118,7 @@ export function buildOpenApi(ops: OpenApiOperation[], info: { version: string; s
         ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: toSchema(r.schema, 'output') } } } : {}),
       };
     }
-    for (const [status, description] of errorStatuses(op)) {
+    for (const [status, description] of [...errorStatuses(op)].sort(([x], [y]) => x - y)) {
       responses[String(status)] ??= { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }
     paths[path] ??= {};

@@ -15,6 +15,7 @@ export const statusByCode: Record<ErrorCode, number> = {
   idempotency_key_in_use: 409,
   gone: 410,
   payload_too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   validation_failed: 422,
   idempotency_key_reused: 422,

@@ -170,5 +170,6 @@ export function operationOf(def: AnyRoute): OpenApiOperation {
     idempotent: def.method !== 'get' && def.auth !== false,
     rawBody: def.rawBody,
     file: def.file,
+    errors: def.errors,
   };
 }
