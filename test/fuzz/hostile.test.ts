@@ -173,6 +173,13 @@ describe('query parameters', () => {
     }
   });
 
+  it('an upload refused for its query (before its body is read) still gets its answer, not a reset', async () => {
+    const big = `project_name,first_name,last_name,email\r\n${'P,A,B,a@x.test\r\n'.repeat(200_000)}`;
+    const res = await call(stack.url, 'POST', '/v1/imports?bogus=1', { key: a.key, rawBody: big, headers: { 'content-type': 'text/csv' } });
+    expectProblem(res, 422, 'upload');
+    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'bogus' })]);
+  });
+
   it('a repeated parameter (an array) is refused, not crashed on', async () => {
     const res = await call(stack.url, 'GET', '/v1/clients?limit=1&limit=2', { key: a.key });
     expectProblem(res, 422, 'repeated');

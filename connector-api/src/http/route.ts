@@ -104,6 +104,19 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
   for (const def of routes) {
     const knownQuery = queryNames(def.query);
     router[def.method](def.path, async (req: Request, res: Response) => {
+      try {
+        await handle(req, res);
+      } catch (err) {
+        // An upload refused before its body was read (no key, an unknown parameter, a reused
+        // Idempotency-Key): drop the rest, so the client sees the answer instead of a reset.
+        if (def.rawBody && !req.readableEnded) {
+          if (!res.headersSent) res.setHeader('Connection', 'close');
+          req.resume();
+        }
+        throw err;
+      }
+    });
+    async function handle(req: Request, res: Response): Promise<void> {
       const principal = def.auth === false ? (undefined as unknown as Principal) : await authenticate(req, res, deps);
       if (!def.rawBody && def.method !== 'get' && hasBody(req) && !isJsonRequest(req)) {
         throw new AppError('unsupported_media_type', 'Unsupported media type', {
@@ -135,22 +148,12 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
         body = parseOrThrow(def.body, req.body);
       }
       const run = () => def.handler({ req, res, deps, principal, params, query, body } as RouteContext<never, never, never>);
-      let result: RouteResult;
-      try {
-        result =
-          def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
-            ? await run()
-            : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined);
-      } catch (err) {
-        // An upload refused before its body was read (a reused Idempotency-Key): drop the rest, so the client sees the answer.
-        if (def.rawBody && !req.readableEnded) {
-          if (!res.headersSent) res.setHeader('Connection', 'close');
-          req.resume();
-        }
-        throw err;
-      }
+      const result =
+        def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
+          ? await run()
+          : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined);
       sendResult(res, result);
-    });
+    }
   }
 }
 
