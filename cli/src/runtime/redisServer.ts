@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, isAlive } from './ports.js';
 import { ensureSystemBinary } from './systemDeps.js';
-import { stopChild } from './children.js';
+import { stopChild, stopOnSignal } from './children.js';
 
 export interface PrivateRedis {
   url: string;
@@ -58,31 +58,39 @@ export async function startPrivateRedis(
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
+  // If this process dies without a clean stop, take the child with it: from the moment it is spawned.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  const forgetSignal = stopOnSignal(killOnExit);
   let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`redis-server exited (code ${code}): ${output.slice(-500)}`)));
-    child.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) resolve();
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`redis-server exited (code ${code}): ${output.slice(-500)}`)));
+      child.once('error', reject);
+    });
+  } catch (err) {
+    process.removeListener('exit', killOnExit);
+    forgetSignal();
+    throw err;
+  }
   child.stdout.resume();
   child.stderr.resume();
   const { writeFileSync, rmSync } = await import('node:fs');
   const infoFile = join(dir, 'onramp-redis.json');
   writeFileSync(infoFile, JSON.stringify({ pid: child.pid, port }));
-  // If this process dies without a clean stop, take the child with it.
-  const killOnExit = () => child.kill('SIGTERM');
-  process.once('exit', killOnExit);
   return {
     url: `redis://127.0.0.1:${port}`,
     owned: true,
     child,
     stop: async (deadlineMs = 5_000) => {
       process.removeListener('exit', killOnExit);
+      forgetSignal();
       // SIGTERM: redis-server flushes the AOF and exits; SIGKILL only if it cannot within the deadline.
       await stopChild(child, [
         ['SIGTERM', deadlineMs],
