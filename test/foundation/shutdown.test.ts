@@ -207,6 +207,34 @@ describe('stopping', () => {
     }
   });
 
+  it('Ctrl-C on a short command that started the embedded PostgreSQL for itself leaves nothing running', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'onramp-short-'));
+    chmodSync(root, 0o755);
+    const dir = join(root, 'data');
+    const child = spawn(process.execPath, [onrampBin, 'agency', 'create', '--name', 'Short', '--owner-email', 'o@short.test'], {
+      env: cleanEnv({ DATA_DIR: dir }),
+      stdio: 'ignore',
+      detached: true,
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // The postmaster's pid file holds a positive pid once the server (not initdb's bootstrap) runs.
+    let pgPid = 0;
+    while (pgPid <= 0 && child.exitCode === null) {
+      try {
+        pgPid = Number(readFileSync(join(dir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      } catch {
+        pgPid = 0;
+      }
+      if (pgPid <= 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(pgPid).toBeGreaterThan(0);
+    process.kill(-child.pid!, 'SIGINT');
+    await exited;
+    // PostgreSQL got its fast-shutdown signal before the CLI exited; give it the time that shutdown takes.
+    for (let i = 0; i < 200 && alive(pgPid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pgPid)).toBe(false);
+  }, 60_000);
+
   it('SHUTDOWN_TIMEOUT_MS is validated with the other settings', () => {
     expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '15000' }).shutdownTimeoutMs).toBe(15_000);
     expect(loadConfig({}).shutdownTimeoutMs).toBe(10_000);
