@@ -22,6 +22,11 @@ export function loggableUrl(url: string): string {
   return url.split('?')[0]!.replace(/^\/(invite|reset)\/[^/]+/, '/$1/[redacted]');
 }
 
+/** From now on every request answers 503 + Retry-After: the process is shutting down (server.ts). */
+export function markDraining(app: Express): void {
+  app.locals.draining = true;
+}
+
 export function createApp(deps: Deps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -49,6 +54,17 @@ export function createApp(deps: Deps): Express {
   );
   app.use(metrics.middleware);
   app.use(securityHeaders(deps.config));
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!req.app.locals.draining) return next();
+    res.setHeader('Connection', 'close');
+    sendProblem(
+      res,
+      new AppError('unavailable', 'Shutting down', {
+        detail: 'This Onramp process is stopping; the request changed nothing. Retry shortly (another process, or this one after its restart, answers).',
+        retryAfter: 5,
+      }),
+    );
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

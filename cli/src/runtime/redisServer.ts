@@ -3,12 +3,14 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, isAlive } from './ports.js';
 import { ensureSystemBinary } from './systemDeps.js';
+import { stopChild, stopOnSignal } from './children.js';
 
 export interface PrivateRedis {
   url: string;
   owned: boolean;
   child: ChildProcess | null;
-  stop(): Promise<void>;
+  /** Stops within `deadlineMs` (SIGTERM, then SIGKILL), then resolves; never hangs. */
+  stop(deadlineMs?: number): Promise<void>;
 }
 
 function runningRedis(dir: string): { pid: number; port: number } | null {
@@ -24,7 +26,9 @@ function runningRedis(dir: string): { pid: number; port: number } | null {
 
 /**
  * A private redis-server child with AOF on and `noeviction` (BullMQ must never lose a key to eviction).
- * It is our child: Ctrl-C reaches it with ours, and stop() waits for it to exit.
+ * It runs in its own process group (detached): Ctrl-C signals the terminal's foreground group, and a
+ * redis-server in it exited at once, before the API and the worker that still used it had stopped (they
+ * then retried `ECONNREFUSED` in a loop). Only Onramp stops it, last, and stop() waits for its exit.
  */
 export async function startPrivateRedis(
   dataDir: string,
@@ -52,38 +56,46 @@ export async function startPrivateRedis(
       '--daemonize', 'no',
       '--protected-mode', 'yes',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
+  // If this process dies without a clean stop, take the child with it: from the moment it is spawned.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  const forgetSignal = stopOnSignal(killOnExit);
   let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`redis-server exited (code ${code}): ${output.slice(-500)}`)));
-    child.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) resolve();
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`redis-server exited (code ${code}): ${output.slice(-500)}`)));
+      child.once('error', reject);
+    });
+  } catch (err) {
+    process.removeListener('exit', killOnExit);
+    forgetSignal();
+    throw err;
+  }
   child.stdout.resume();
   child.stderr.resume();
   const { writeFileSync, rmSync } = await import('node:fs');
   const infoFile = join(dir, 'onramp-redis.json');
   writeFileSync(infoFile, JSON.stringify({ pid: child.pid, port }));
-  // If this process dies without a clean stop, take the child with it.
-  const killOnExit = () => child.kill('SIGTERM');
-  process.once('exit', killOnExit);
   return {
     url: `redis://127.0.0.1:${port}`,
     owned: true,
     child,
-    stop: async () => {
+    stop: async (deadlineMs = 5_000) => {
       process.removeListener('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      forgetSignal();
+      // SIGTERM: redis-server flushes the AOF and exits; SIGKILL only if it cannot within the deadline.
+      await stopChild(child, [
+        ['SIGTERM', deadlineMs],
+        ['SIGKILL', 2_000],
+      ]);
       rmSync(infoFile, { force: true });
     },
   };

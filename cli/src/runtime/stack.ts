@@ -16,7 +16,12 @@ export interface Infra {
   databaseUrl: string;
   redisUrl: string;
   embedded: { postgres: boolean; redis: boolean };
-  stop(): Promise<void>;
+  /**
+   * Stop what this process started, within `deadlineMs`: PostgreSQL first, then Redis, so a job still
+   * running at that point fails on the database and is handed back to BullMQ (retried, resumed) while
+   * Redis is still there to take it.
+   */
+  stop(deadlineMs?: number): Promise<void>;
 }
 
 export type InfraMode =
@@ -32,7 +37,12 @@ export async function resolveInfra(
   mode: InfraMode,
   opts: { needRedis: boolean; log?: (line: string) => void },
 ): Promise<Infra> {
-  const stops: Array<() => Promise<void>> = [];
+  let stopDb: ((deadlineMs?: number) => Promise<void>) | undefined;
+  let stopRedis: ((deadlineMs?: number) => Promise<void>) | undefined;
+  const stopAll = async (deadlineMs = 10_000) => {
+    await stopDb?.(deadlineMs * 0.7).catch(() => undefined);
+    await stopRedis?.(deadlineMs * 0.3).catch(() => undefined);
+  };
   const embedded = { postgres: false, redis: false };
   let databaseUrl = config.databaseUrl;
   let redisUrl = config.redisUrl;
@@ -52,7 +62,7 @@ export async function resolveInfra(
         });
         databaseUrl = db.url;
         embedded.postgres = db.owned;
-        stops.push(db.stop);
+        stopDb = db.stop;
       }
     }
     if (!redisUrl && opts.needRedis) {
@@ -67,19 +77,17 @@ export async function resolveInfra(
       }
       redisUrl = redis.url;
       embedded.redis = redis.owned;
-      stops.push(redis.stop);
+      stopRedis = redis.stop;
     }
   } catch (err) {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await stopAll();
     throw err;
   }
   return {
     databaseUrl: databaseUrl!,
     redisUrl: redisUrl ?? '',
     embedded,
-    async stop() {
-      for (const stop of stops.reverse()) await stop();
-    },
+    stop: stopAll,
   };
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { AppError, type Deps, type Principal } from '@onramp/core';
 import type { RouteResult } from './route.js';
+import { problemText, statusByCode } from './problem.js';
 
 function requestHash(req: Request, raw: boolean): string {
   const h = createHash('sha256');
@@ -54,8 +55,15 @@ export async function withIdempotency(
     [principal.agencyId, key, req.method, path, raw ? `${hash}:` : hash],
   );
   if (inserted.rowCount === 0) {
-    const { rows } = await deps.pool.query<{ request_hash: string; status_code: number | null; response_body: unknown; completed_at: Date | null }>(
-      'select request_hash, status_code, response_body, completed_at from idempotency_keys where agency_id = $1 and key = $2',
+    const { rows } = await deps.pool.query<{
+      request_hash: string;
+      status_code: number | null;
+      response_body: unknown;
+      response_text: string | null;
+      response_type: string | null;
+      completed_at: Date | null;
+    }>(
+      'select request_hash, status_code, response_body, response_text, response_type, completed_at from idempotency_keys where agency_id = $1 and key = $2',
       [principal.agencyId, key],
     );
     const row = rows[0];
@@ -76,6 +84,17 @@ export async function withIdempotency(
         retryAfter: 1,
       });
     }
+    if (row.response_text !== null) {
+      // The first answer's bytes and content type: an error replays as the same problem+json (its
+      // instance and request_id included), a success as the same JSON, keys in the same order.
+      return {
+        status: row.status_code,
+        body: row.response_text,
+        rawText: true,
+        contentType: row.response_type ?? 'application/json',
+        headers: { 'Idempotent-Replayed': 'true' },
+      };
+    }
     return {
       status: row.status_code,
       ...(row.response_body === null ? {} : { body: row.response_body }),
@@ -89,11 +108,11 @@ export async function withIdempotency(
     // A client error is a response too: store it, so a replay answers the same. A server error is not.
     // (Not for an upload: a refused file has no digest to bind the key to, so a retry simply runs again.)
     if (!raw && err instanceof AppError && err.code !== 'internal' && err.code !== 'unavailable' && err.code !== 'rate_limited') {
-      const { toProblem } = await import('./problem.js');
-      const problem = toProblem(err);
+      const text = problemText(req.res!, err);
       await deps.pool.query(
-        'update idempotency_keys set status_code = $3, response_body = $4, completed_at = now() where agency_id = $1 and key = $2',
-        [principal.agencyId, key, problem.status, JSON.stringify(problem)],
+        `update idempotency_keys set status_code = $3, response_body = $4::jsonb, response_text = $5::text, response_type = 'application/problem+json', completed_at = now()
+         where agency_id = $1 and key = $2`,
+        [principal.agencyId, key, statusByCode[err.code], text, text],
       );
     } else {
       await deps.pool.query('delete from idempotency_keys where agency_id = $1 and key = $2', [principal.agencyId, key]);
@@ -102,9 +121,11 @@ export async function withIdempotency(
   }
   const storable = (result.contentType === undefined || result.contentType.includes('json')) && (!raw || result.requestDigest !== undefined);
   if (storable && result.status < 500) {
+    const text = result.body === undefined ? null : JSON.stringify(result.body);
     await deps.pool.query(
-      'update idempotency_keys set status_code = $3, response_body = $4, completed_at = now(), request_hash = $5 where agency_id = $1 and key = $2',
-      [principal.agencyId, key, result.status, result.body === undefined ? null : JSON.stringify(result.body), raw ? `${hash}:${result.requestDigest}` : hash],
+      `update idempotency_keys set status_code = $3, response_body = $4::jsonb, response_text = $7::text, response_type = $6, completed_at = now(), request_hash = $5
+       where agency_id = $1 and key = $2`,
+      [principal.agencyId, key, result.status, text, raw ? `${hash}:${result.requestDigest}` : hash, result.contentType ?? 'application/json', text],
     );
   } else {
     await deps.pool.query('delete from idempotency_keys where agency_id = $1 and key = $2', [principal.agencyId, key]);

@@ -15,6 +15,7 @@ export const statusByCode: Record<ErrorCode, number> = {
   idempotency_key_in_use: 409,
   gone: 410,
   payload_too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   validation_failed: 422,
   idempotency_key_reused: 422,
@@ -50,11 +51,15 @@ export function toProblem(err: AppError, requestId?: string, instance?: string):
   };
 }
 
-export function sendProblem(res: Response, err: AppError): void {
+/** The exact problem+json text this response carries for `err` (an Idempotency-Key replay sends it again). */
+export function problemText(res: Response, err: AppError): string {
   const requestId = res.getHeader('x-request-id');
-  const problem = toProblem(err, typeof requestId === 'string' ? requestId : undefined, res.req.originalUrl);
+  return JSON.stringify(toProblem(err, typeof requestId === 'string' ? requestId : undefined, res.req.originalUrl));
+}
+
+export function sendProblem(res: Response, err: AppError): void {
   if (err.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfter))));
-  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  res.status(statusByCode[err.code]).type('application/problem+json').send(problemText(res, err));
 }
 
 /** Body-parser and friends throw their own errors; translate them into our codes. */
@@ -66,6 +71,19 @@ export function normaliseError(err: unknown): AppError {
   }
   if (e?.type === 'entity.too.large') {
     return new AppError('payload_too_large', 'Payload too large', { detail: 'The request body is larger than the server accepts.' });
+  }
+  if (err instanceof URIError || (e?.status === 400 && /^Failed to decode param/.test(e?.message ?? ''))) {
+    // The router decodes path parameters; `%zz`, a lone `%` or `%C0%AF` is no resource's name. One answer
+    // for every path that names nothing, as for a malformed id (route.ts).
+    return new AppError('not_found', 'Not found', { detail: 'The path is not valid percent-encoded UTF-8, so it names no resource.' });
+  }
+  if (e?.code === '22021' || e?.code === '22P05') {
+    // PostgreSQL refuses U+0000 (and invalid UTF-8) in text and jsonb. The API refuses NUL before any
+    // query (http/input.ts); this keeps any other door from turning it into a 500.
+    return new AppError('validation_failed', 'Validation failed', {
+      detail: 'A value contains a character that cannot be stored (NUL, U+0000).',
+      errors: [{ field: '(input)', message: 'must not contain a NUL character (U+0000)' }],
+    });
   }
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new AppError('unsupported_media_type', 'Unsupported media type', { detail: e.message });

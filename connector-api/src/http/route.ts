@@ -1,9 +1,32 @@
 import type { Request, Response, Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError, parseOrThrow, type Deps, type Principal } from '@onramp/core';
 import type { OpenApiOperation } from './openapi.js';
 import { withIdempotency } from './idempotency.js';
 import { authenticate } from './auth.js';
+import { assertAcceptableInput, paramsHaveNul } from './input.js';
+
+/**
+ * Every operation's query is strict, here and nowhere else: a parameter it does not know is a 422 naming
+ * it, never silently ignored (`GET /v1/clients?status=bogus` used to answer every client). An operation
+ * without a query schema takes no parameters.
+ */
+export function assertKnownQuery(known: ReadonlySet<string>, query: Record<string, unknown>): void {
+  const unknown = Object.keys(query ?? {}).filter((k) => !known.has(k));
+  if (unknown.length === 0) return;
+  const accepted = [...known].sort().join(', ');
+  throw new AppError('validation_failed', 'Validation failed', {
+    detail: `Unknown query parameter${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. ${accepted ? `This operation accepts: ${accepted}.` : 'This operation takes no query parameters.'}`,
+    errors: unknown.map((field) => ({ field, message: accepted ? `is not a query parameter of this operation (accepted: ${accepted})` : 'is not a query parameter of this operation (it takes none)' })),
+  });
+}
+
+/** The parameter names a query schema documents (its JSON Schema's properties: the same list OpenAPI shows). */
+export function queryNames(schema: z.ZodType | undefined): Set<string> {
+  if (!schema) return new Set();
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
+  return new Set(Object.keys(json.properties ?? {}));
+}
 
 export interface RouteContext<P, Q, B> {
   req: Request;
@@ -23,6 +46,8 @@ export interface RouteResult {
   contentType?: string;
   /** rawBody routes: the digest of the body the handler read, which binds an Idempotency-Key to it. Not sent. */
   requestDigest?: string;
+  /** `body` is the exact text to send (an Idempotency-Key replay), not a value to serialise. */
+  rawText?: boolean;
 }
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -65,6 +90,8 @@ export function sendResult(res: Response, result: RouteResult): void {
   res.status(result.status);
   if (result.body === undefined) {
     res.end();
+  } else if (result.rawText) {
+    res.type(result.contentType ?? 'application/json').send(result.body as string);
   } else if (result.contentType && !result.contentType.includes('json')) {
     res.type(result.contentType).send(result.body as string | Buffer);
   } else {
@@ -75,7 +102,21 @@ export function sendResult(res: Response, result: RouteResult): void {
 /** Mount route definitions on a router: auth, 415, validation, idempotency, then the thin handler. */
 export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): void {
   for (const def of routes) {
+    const knownQuery = queryNames(def.query);
     router[def.method](def.path, async (req: Request, res: Response) => {
+      try {
+        await handle(req, res);
+      } catch (err) {
+        // An upload refused before its body was read (no key, an unknown parameter, a reused
+        // Idempotency-Key): drop the rest, so the client sees the answer instead of a reset.
+        if (def.rawBody && !req.readableEnded) {
+          if (!res.headersSent) res.setHeader('Connection', 'close');
+          req.resume();
+        }
+        throw err;
+      }
+    });
+    async function handle(req: Request, res: Response): Promise<void> {
       const principal = def.auth === false ? (undefined as unknown as Principal) : await authenticate(req, res, deps);
       if (!def.rawBody && def.method !== 'get' && hasBody(req) && !isJsonRequest(req)) {
         throw new AppError('unsupported_media_type', 'Unsupported media type', {
@@ -84,12 +125,17 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
       }
       // A path that names no resource is not found, whatever the reason (malformed or unknown id): one
       // answer for both, so callers (and Zapier) handle a single case.
+      if (paramsHaveNul(req.params as Record<string, string>)) {
+        throw new AppError('not_found', 'Not found', { detail: `No resource at this path (a path segment contains a NUL character).` });
+      }
       const parsedParams = def.params?.safeParse(req.params);
       if (parsedParams && !parsedParams.success) {
         const why = parsedParams.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${String(i.path[0] ?? 'path')} ${i.message}`);
         throw new AppError('not_found', 'Not found', { detail: `No resource at ${req.originalUrl.split('?')[0]} (${why.join('; ')}).` });
       }
       const params = parsedParams?.data;
+      assertAcceptableInput(req.query, def.rawBody ? undefined : req.body);
+      assertKnownQuery(knownQuery, req.query as Record<string, unknown>);
       const query = def.query ? parseOrThrow(def.query, req.query) : undefined;
       let body: unknown = undefined;
       if (def.body && !def.rawBody) {
@@ -102,22 +148,12 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
         body = parseOrThrow(def.body, req.body);
       }
       const run = () => def.handler({ req, res, deps, principal, params, query, body } as RouteContext<never, never, never>);
-      let result: RouteResult;
-      try {
-        result =
-          def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
-            ? await run()
-            : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined);
-      } catch (err) {
-        // An upload refused before its body was read (a reused Idempotency-Key): drop the rest, so the client sees the answer.
-        if (def.rawBody && !req.readableEnded) {
-          if (!res.headersSent) res.setHeader('Connection', 'close');
-          req.resume();
-        }
-        throw err;
-      }
+      const result =
+        def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
+          ? await run()
+          : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined);
       sendResult(res, result);
-    });
+    }
   }
 }
 
@@ -135,5 +171,8 @@ export function operationOf(def: AnyRoute): OpenApiOperation {
     bodyContentTypes: def.bodyContentTypes,
     responses: def.responses,
     idempotent: def.method !== 'get' && def.auth !== false,
+    rawBody: def.rawBody,
+    file: def.file,
+    errors: def.errors,
   };
 }

@@ -78,10 +78,21 @@ async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise
     // Multipart framing adds a little; the exact limit is enforced on the file bytes while streaming.
     if (declared > max + 64 * 1024) throw tooLarge();
     const fields: Record<string, string> = {};
-    const bb = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: 4096 } });
+    // A form busboy cannot read (no boundary, no parts, cut short) is the client's error, named as such.
+    const malformed = (err: unknown) =>
+      new AppError('bad_request', 'Malformed multipart/form-data', {
+        detail: `The multipart/form-data body could not be read (${(err as Error).message}). Send the CSV as the field \`file\`.`,
+        errors: [{ field: 'file', message: 'is not a readable multipart/form-data part' }],
+      });
+    let bb: ReturnType<typeof busboy>;
+    try {
+      bb = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: 4096 } });
+    } catch (err) {
+      throw malformed(err);
+    }
     const closed = new Promise<void>((resolve, reject) => {
       bb.on('close', resolve);
-      bb.on('error', reject);
+      bb.on('error', (err) => reject(malformed(err)));
     });
     const file = await new Promise<{ stream: NodeJS.ReadableStream; filename: string } | null>((resolve, reject) => {
       bb.on('field', (name, value) => {
@@ -92,6 +103,8 @@ async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise
           stream.resume();
           return;
         }
+        // Its errors (a form cut short) reach the reader below; without a listener they would crash the process.
+        stream.on('error', () => undefined);
         resolve({ stream, filename: info.filename ?? "" });
       });
       closed.then(() => resolve(null), reject);
@@ -105,7 +118,11 @@ async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise
     }
     try {
       const body = (async function* () {
-        for await (const chunk of file.stream as AsyncIterable<Buffer>) yield chunk;
+        try {
+          for await (const chunk of file.stream as AsyncIterable<Buffer>) yield chunk;
+        } catch (err) {
+          throw malformed(err);
+        }
         // Fields sent after the file are only known once the whole form is read.
         await closed;
       })();
@@ -158,8 +175,9 @@ export const importRoutes = [
     tags: ['Imports'],
     rawBody: true,
     query: uploadQuery,
-    body: z.object({ file: z.string().describe('the CSV file') }),
+    body: z.object({ file: z.string().describe('The CSV file: a header row (see GET /v1/imports/template.csv), then one row per client to invite') }),
     bodyContentTypes: ['multipart/form-data', 'text/csv'],
+    file: { field: 'file', contentType: 'text/csv' },
     responses: { 202: { description: 'Accepted; the import runs in the background', schema: importJson } },
     async replayDigest(req, deps) {
       return (await readUpload(deps, req, digestOnly)).digest;

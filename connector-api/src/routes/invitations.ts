@@ -139,6 +139,7 @@ export const invitationRoutes = [
     tags: ['Invitations'],
     params: idParams,
     responses: { 200: { description: 'The live link', schema: z.object({ url: z.string(), expires_at: z.string() }) } },
+    errors: { 409: 'The invitation is not pending: accepted, revoked or expired links are not copied (`invitation_not_pending`)' },
     async handler({ deps, principal, params }) {
       return { status: 200, body: await invitationLink(deps, principal, params.id) };
     },

@@ -15,6 +15,7 @@ export const errorCodes = [
   'idempotency_key_in_use',
   'gone',
   'payload_too_large',
+  'headers_too_large',
   'unsupported_media_type',
   'validation_failed',
   'idempotency_key_reused',
