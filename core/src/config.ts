@@ -49,6 +49,7 @@ const envSchema = z.object({
   IMPORT_BATCH_SIZE: intFromEnv(10, 20_000).default(2000),
   IMPORT_LANES: intFromEnv(1, 16).default(3),
   IMPORT_SET_BASED_FK_CHECKS: boolFromEnv.default(true),
+  IMPORT_PROFILE: z.enum(['0', '1', 'explain']).default('0'),
   // Applied on the node command line by bin/onramp.js (cli/src/runtime/heap.ts); validated here with the rest.
   WORKER_MAX_HEAP_MB: intFromEnv(64, 65_536).default(192),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: boolFromEnv.default(false),
@@ -94,6 +95,8 @@ export interface Config {
   importLanes: number;
   /** Check an import batch's foreign keys once per parent row, not by a trigger per row (needs permission to set session_replication_role). */
   importSetBasedFkChecks: boolean;
+  /** Diagnostics of the import worker (docs/imports.md, Settings): off, per-phase timings, or timings plus explain plans. */
+  importProfile: 'off' | 'phases' | 'explain';
   webhookAllowPrivateTargets: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
@@ -169,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importBatchSize: e.IMPORT_BATCH_SIZE,
     importLanes: e.IMPORT_LANES,
     importSetBasedFkChecks: e.IMPORT_SET_BASED_FK_CHECKS,
+    importProfile: e.IMPORT_PROFILE === '1' ? 'phases' : e.IMPORT_PROFILE === 'explain' ? 'explain' : 'off',
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     metricsToken: e.METRICS_TOKEN,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
