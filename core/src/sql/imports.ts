@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.js';
 import type { ImportCounts } from '../read/resources.js';
+import { rowTaskIdsJson } from './invitationInserts.js';
 
 /**
  * SQL of the CSV import. Every statement takes arrays (unnest) so a batch of thousands of rows costs a
@@ -265,32 +266,6 @@ export async function findMemberships(db: Queryable, agencyId: string, projectId
   return rows;
 }
 
-/** Creates projects with their template's tasks and a project.created event each; returns what was created. */
-export async function createProjects(
-  db: Queryable,
-  input: { agencyId: string; actorId: string | null; importId: string; names: string[]; externalIds: Array<string | null>; templateIds: Array<string | null> },
-): Promise<Array<{ id: string; name: string; external_id: string | null; template_id: string | null }>> {
-  if (input.names.length === 0) return [];
-  const { rows } = await db.query<{ id: string; name: string; external_id: string | null; template_id: string | null }>(
-    `with ins as (
-       insert into projects (agency_id, name, external_id, template_id, created_by)
-       select $1, u.name, u.external_id, u.template_id, $2 from unnest($4::text[], $5::text[], $6::uuid[]) as u(name, external_id, template_id)
-       on conflict (agency_id, external_id) do nothing
-       returning id, name, external_id, template_id
-     ), tasks_ins as (
-       insert into tasks (agency_id, project_id, position, title, description)
-       select $1, ins.id, tt.position, tt.title, tt.description from ins join template_tasks tt on tt.template_id = ins.template_id
-     ), ev as (
-       insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'project.created', ins.id, $2, jsonb_build_object('import_id', $3::uuid, 'name', ins.name, 'external_id', ins.external_id, 'template_id', ins.template_id)
-         from ins
-     )
-     select id, name, external_id, template_id from ins`,
-    [input.agencyId, input.actorId, input.importId, input.names, input.externalIds, input.templateIds],
-  );
-  return rows;
-}
-
 export async function insertImportProjects(db: Queryable, importId: string, rows: ImportProjectRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
@@ -330,39 +305,6 @@ export async function upsertClients(
   return out;
 }
 
-export async function markClientsInvited(db: Queryable, agencyId: string, clientIds: string[]): Promise<void> {
-  if (clientIds.length === 0) return;
-  await db.query(`update clients set status = 'invited', updated_at = now() where agency_id = $1 and id = any($2::uuid[]) and status = 'inactive'`, [
-    agencyId,
-    clientIds,
-  ]);
-}
-
-/** A pending invitation past its expiry blocks the unique index: expire it first (with its event), as the sweep would. */
-export async function expireStaleInvitations(db: Queryable, agencyId: string, projectIds: string[], emails: string[]): Promise<void> {
-  if (projectIds.length === 0) return;
-  await db.query(
-    `with x as (
-       update invitations i set status = 'expired', updated_at = now()
-        where i.id in (select s.id from unnest($2::uuid[], $3::text[]) as u(p, em)
-                        cross join lateral (select id from invitations
-                                             where project_id = u.p and email_normalized = u.em and status = 'pending'
-                                               and agency_id = $1 and expires_at <= now() offset 0) s)
-       returning i.id, i.project_id, i.client_id
-     )
-     insert into events (agency_id, type, subject_id, data)
-     select $1, 'invitation.expired', x.id, jsonb_build_object('project_id', x.project_id, 'client_id', x.client_id) from x`,
-    [agencyId, projectIds, emails],
-  );
-}
-
-/**
- * The event of a row that brings a client into a project carries the row's task ids (comma-joined per
- * row in `taskIds`): one event per imported row, where assigning through the API writes a task.assigned
- * event per assignment. It is joined back on (project, client), which the insert makes unique.
- */
-const rowTaskIdsJson = `coalesce(to_jsonb(string_to_array(nullif(t.tids, ''), ',')), '[]'::jsonb)`;
-
 export async function addMemberships(
   db: Queryable,
   input: { agencyId: string; actorId: string | null; importId: string; projectIds: string[]; clientIds: string[]; taskIds: string[] },
@@ -376,7 +318,7 @@ export async function addMemberships(
      ), ev as (
        insert into events (agency_id, type, subject_id, actor_id, data)
        select $1, 'client.added_to_project', ins.client_id, $2,
-              jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid, 'task_ids', ${rowTaskIdsJson})
+              jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid, 'task_ids', ${rowTaskIdsJson('t.tids')})
          from ins join unnest($4::uuid[], $5::uuid[], $6::text[]) as t(p, c, tids) on t.p = ins.project_id and t.c = ins.client_id
      )
      select project_id, client_id from ins`,
@@ -385,82 +327,8 @@ export async function addMemberships(
   return rows;
 }
 
-export interface NewInvitations {
-  projectIds: string[];
-  clientIds: string[];
-  emails: string[];
-  messages: Array<string | null>;
-  tokenHashes: Buffer[];
-  tokenCiphertexts: Buffer[];
-  /** Per row, the task ids it assigns, comma-joined: recorded in its invitation.created event. */
-  taskIds: string[];
-  /**
-   * Per row: its project was created by this batch, so none of its tasks has an assignee yet and the row's
-   * assignments are inserted here, from `taskIds`, instead of being sent again to assignTasks.
-   */
-  assignHere: boolean[];
-}
-
 /**
- * Pending invitations (+ invitation.created, + the outbox email when sending, + the assignments of rows in
- * new projects); returns one row per invitation: its email id, and its (project, client) pair unless its
- * assignments went in here (the caller needs the pair only to tell which other assignments need an event).
- * The caller has checked that none of these (project, email) pairs has a pending invitation, so this is a
- * plain insert, not ON CONFLICT: one written concurrently since then fails the statement (23505) and the
- * batch is retried from its reads. The ids are drawn first so the event and the email are written from the
- * same rows without joining the inserted ones back.
- */
-export async function createInvitations(
-  db: Queryable,
-  input: NewInvitations & { agencyId: string; actorId: string | null; importId: string; sendEmails: boolean; expiryDays: number },
-): Promise<Array<{ project_id: string | null; client_id: string | null; email_id: string | null }>> {
-  if (input.projectIds.length === 0) return [];
-  const { rows } = await db.query<{ project_id: string | null; client_id: string | null; email_id: string | null }>(
-    `with u as materialized (
-       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, u.*
-         from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[], $12::text[], $13::boolean[])
-              as u(p, c, email, message, th, tc, tids, here)
-     ), ins as (
-       insert into invitations (id, agency_id, project_id, client_id, email, created_by, message, expires_at, token_hash, token_ciphertext,
-                                delivery_status, send_count, last_sent_at)
-       select u.id, $1, u.p, u.c, u.email, $2, u.message, now() + make_interval(days => $5::int), u.th, u.tc,
-              case when $4::boolean then 'queued' else 'not_sent' end, case when $4::boolean then 1 else 0 end,
-              case when $4::boolean then now() end
-         from u
-     ), ev as (
-       insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'invitation.created', t.id, $2,
-              jsonb_build_object('project_id', t.p, 'client_id', t.c, 'import_id', $3::uuid, 'task_ids', ${rowTaskIdsJson})
-         from u t
-     ), em as (
-       insert into emails (id, agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
-       select u.email_id, $1, 'invitation', u.email, u.id, u.c, u.tc from u where $4::boolean
-     ), ta as (
-       insert into task_assignees (task_id, client_id, agency_id)
-       select t::uuid, u.c, $1 from u cross join lateral unnest(string_to_array(nullif(u.tids, ''), ',')) as t where u.here
-     )
-     select case when not u.here then u.p end as project_id, case when not u.here then u.c end as client_id, u.email_id from u`,
-    [
-      input.agencyId,
-      input.actorId,
-      input.importId,
-      input.sendEmails,
-      input.expiryDays,
-      input.projectIds,
-      input.clientIds,
-      input.emails,
-      input.messages,
-      input.tokenHashes,
-      input.tokenCiphertexts,
-      input.taskIds,
-      input.assignHere,
-    ],
-  );
-  return rows;
-}
-
-/**
- * Task assignments of a batch, except those createInvitations inserts. `fresh` marks those of a task this
+ * Task assignments of a batch, except those insertInvitations inserts. `fresh` marks those of a task this
  * batch created (its project is new), which cannot exist yet: a plain insert. The others may (an existing
  * member's task) and go through ON CONFLICT. `withEvent` marks those of rows whose client was already
  * invited or a member (no invitation.created / client.added_to_project event recorded them): each new one of

@@ -1,5 +1,7 @@
 import { RetryableError, type Queryable } from '../../db/pool.js';
 import * as sql from '../../sql/imports.js';
+import { expireStaleInvitations, insertInvitations, type BatchInserted } from '../../sql/invitationInserts.js';
+import { insertProjects } from '../../sql/projectInserts.js';
 import type { ImportCounts } from '../../read/resources.js';
 import { normaliseEmail } from '../inputs.js';
 import { newInvitationTokens } from '../invitations.js';
@@ -263,7 +265,7 @@ export async function dropDuplicates(
  */
 export async function writeProjects(db: Queryable, ctx: StepContext, plans: Map<ProjectKey, ProjectPlan>): Promise<Pick<ImportCounts, 'projects_created' | 'projects_reused'>> {
   const toCreate = [...plans.values()].filter((p) => p.source === 'new' && p.used);
-  const created = await sql.createProjects(db, {
+  const created = await insertProjects(db, {
     agencyId: ctx.agencyId,
     actorId: ctx.actorId,
     importId: ctx.importId,
@@ -275,8 +277,11 @@ export async function writeProjects(db: Queryable, ctx: StepContext, plans: Map<
   const lostRace: ProjectPlan[] = [];
   for (const p of toCreate) {
     const row = createdByKey.get(p.key);
-    if (row) p.id = row.id;
-    else lostRace.push(p);
+    if (!row) lostRace.push(p);
+    else {
+      p.id = row.id;
+      for (const t of row.tasks) p.taskIds.set(t.title.toLowerCase(), t.id);
+    }
   }
   if (lostRace.length) {
     // Another writer created the same external id between our read and insert: use theirs.
@@ -284,7 +289,7 @@ export async function writeProjects(db: Queryable, ctx: StepContext, plans: Map<
       Object.assign(plans.get(f.key as ProjectKey)!, { id: f.id, templateId: f.template_id, source: 'existing' satisfies ProjectSource });
     }
   }
-  await loadTasks(db, ctx, toCreate.filter((p) => p.id !== null));
+  await loadTasks(db, ctx, lostRace.filter((p) => p.id !== null));
   const firstUse = [...plans.values()].filter((p) => p.used && (p.source === 'new' || p.source === 'existing'));
   await sql.insertImportProjects(
     db,
@@ -315,7 +320,7 @@ export interface ClientIds {
   inserted: Set<string>;
 }
 
-/** Step 6: new clients (status invited), and existing inactive ones become invited. */
+/** Step 6: new clients (status invited). An existing inactive one becomes invited with its invitation (step 7). */
 export async function writeClients(db: Queryable, ctx: StepContext, applied: Applied[], existing: Map<string, sql.ExistingClient>): Promise<ClientIds> {
   const firstByEmail = new Map<string, Applied>();
   for (const a of applied) if (!existing.has(a.email) && !firstByEmail.has(a.email)) firstByEmail.set(a.email, a);
@@ -326,9 +331,6 @@ export async function writeClients(db: Queryable, ctx: StepContext, applied: App
     lastNames: fresh.map((c) => c.row.last_name),
   });
   for (const c of existing.values()) ids.set(c.email_normalized, c.id);
-  // Only the clients of rows that are applied: a row that failed or repeats another changes nothing.
-  const emails = new Set(applied.map((a) => a.email));
-  await sql.markClientsInvited(db, ctx.agencyId, [...existing.values()].filter((c) => c.status === 'inactive' && emails.has(c.email_normalized)).map((c) => c.id));
   return { byEmail: ids, inserted };
 }
 
@@ -375,14 +377,14 @@ export async function writeInvitations(
   });
 
   const old = toInvite.filter((a) => a.plan.source !== 'new');
-  await sql.expireStaleInvitations(db, ctx.agencyId, old.map((a) => a.plan.id!), old.map((a) => a.email));
+  await expireStaleInvitations(db, ctx.agencyId, old.map((a) => a.plan.id!), old.map((a) => a.email));
   const pending = new PairSet((await sql.findPendingInvitations(db, ctx.agencyId, old.map((a) => a.plan.id!), old.map((a) => a.email))).map((p) => [p.project_id, p.email] as const));
   const inviteNow = toInvite.filter((a) => !pending.has(a.plan.id!, a.email));
   const links = tokens.slice(0, inviteNow.length);
   if (links.length < inviteNow.length) links.push(...newInvitationTokens(ctx.appSecret, inviteNow.length - links.length));
-  let invitations: Awaited<ReturnType<typeof sql.createInvitations>>;
+  let invitations: BatchInserted[];
   try {
-    invitations = await sql.createInvitations(db, {
+    invitations = await insertInvitations(db, {
       agencyId: ctx.agencyId,
       actorId: ctx.actorId,
       importId: ctx.importId,
@@ -396,7 +398,8 @@ export async function writeInvitations(
       tokenCiphertexts: links.map((t) => t.ciphertext),
       taskIds: inviteNow.map(joinedIds),
       assignHere: inviteNow.map((a) => a.plan.source === 'new'),
-    });
+      clientInactive: inviteNow.map((a) => existing.get(a.email)?.status === 'inactive'),
+    }, 'batch');
   } catch (err) {
     // A pending invitation for one of these pairs was written since this batch read (the API, concurrently):
     // the batch runs again from its reads, and that row is then "already invited".
@@ -406,7 +409,7 @@ export async function writeInvitations(
     throw err;
   }
 
-  // Most of an import's assignments: each goes in with its row's invitation (plain inserts, see createInvitations).
+  // Most of an import's assignments: each goes in with its row's invitation (plain inserts, see insertInvitations).
   const assignedWithInvitation = new Set(inviteNow.filter((a) => a.plan.source === 'new'));
   let assignments = 0;
   for (const a of assignedWithInvitation) assignments += rowTaskIds.get(a)!.length;
