@@ -96,8 +96,9 @@ function statement(mode: InsertMode): string {
       insert into task_assignees (task_id, client_id, agency_id)
       select t::uuid, r.c, $1 from ${rows} r cross join lateral unnest(string_to_array(nullif(r.tids, ''), ',')) as t where r.here
     ), cl as (
+      -- = any(array(...)): an index probe per inactive client (usually none), never a join over the agency's clients.
       update clients set status = 'invited', updated_at = now()
-       where agency_id = $1 and id in (select r.c from ${rows} r where r.inactive) and status = 'inactive'
+       where agency_id = $1 and id = any(array(select r.c from ${rows} r where r.inactive)) and status = 'inactive'
     )
     ${
       mode === 'batch'

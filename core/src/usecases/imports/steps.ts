@@ -114,9 +114,9 @@ export interface ProjectPlan {
 }
 
 /** Created by this import (an earlier batch or this one): its template is fixed by its first row. */
-export const createdByImport = (p: ProjectPlan): boolean => p.source === 'created earlier' || p.source === 'new';
+export const createdByImport = (p: Pick<ProjectPlan, 'source'>): boolean => p.source === 'created earlier' || p.source === 'new';
 /** An earlier batch applied rows to it: a row here may repeat one of those. */
-export const touchedEarlier = (p: ProjectPlan): boolean => p.source === 'created earlier' || p.source === 'reused earlier';
+export const touchedEarlier = (p: Pick<ProjectPlan, 'source'>): boolean => p.source === 'created earlier' || p.source === 'reused earlier';
 
 /**
  * Step 3: each row's project. One this import already touched (its run state), else an existing one by
@@ -135,7 +135,7 @@ export async function planProjects(db: Queryable, ctx: StepContext, candidates: 
     externalId: null,
     templateTitles: [],
     taskIds: new Map(),
-    used: touchedEarlier({ source } as ProjectPlan),
+    used: touchedEarlier({ source }),
   });
   for (const r of await sql.findImportProjects(db, ctx.importId, keys)) {
     const key = r.project_key as ProjectKey;
