@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/pool.js';
 import type { ImportCounts } from '../read/resources.js';
 import { rowTaskIdsJson } from './invitationInserts.js';
+import { importColumns, type ImportRow } from '../read/imports.js';
 
 /**
  * SQL of the CSV import. Every statement takes arrays (unnest) so a batch of thousands of rows costs a
@@ -615,4 +616,13 @@ export async function finishDryRun(db: Queryable, importId: string, outcome: 'co
     `update imports set status = $2, finished_at = now(), checkpoint_row = $3, counts = $4, rows_total = case when $2 = 'completed' then $3 else rows_total end where id = $1`,
     [importId, outcome, rowsDone, JSON.stringify(counts)],
   );
+}
+
+/** An agency's uploaded imports, newest first, after the cursor's `seq` (null: from the newest). */
+export async function pageImports(db: Queryable, agencyId: string, beforeSeq: number | null, limit: number): Promise<ImportRow[]> {
+  const { rows } = await db.query<ImportRow>(
+    `select ${importColumns} from imports where agency_id = $1 and sha256 is not null and ($2::bigint is null or seq < $2) order by seq desc limit $3`,
+    [agencyId, beforeSeq, limit],
+  );
+  return rows;
 }

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Deps } from '../../context.js';
 import { AppError, notFound } from '../../errors/AppError.js';
-import { getImportRow, importColumns, toImportJson, type ImportRow } from '../../read/imports.js';
+import { getImportRow, toImportJson } from '../../read/imports.js';
 import { decodeCursor, toPage, type Page } from '../../read/pagination.js';
 import type { ImportJson } from '../../read/resources.js';
 import * as sql from '../../sql/imports.js';
@@ -172,10 +172,7 @@ export async function getImport(deps: Deps, agencyId: string, id: string): Promi
 
 export async function listImports(deps: Deps, agencyId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<ImportJson>> {
   const after = decodeCursor(page.cursor);
-  const { rows } = await deps.pool.query<ImportRow>(
-    `select ${importColumns} from imports where agency_id = $1 and sha256 is not null and ($2::bigint is null or seq < $2) order by seq desc limit $3`,
-    [agencyId, after, page.limit + 1],
-  );
+  const rows = await sql.pageImports(deps.pool, agencyId, after, page.limit + 1);
   return toPage(rows, page.limit, (r) => toImportJson(r, deps.config.publicBaseUrl));
 }
 
