@@ -98,6 +98,7 @@ export const importSample = {
   started_at: null,
   finished_at: null,
   errors_url: null,
+  duplicates_url: null,
 };
 
 const eventMeta = (event: string, eventId: string) => ({
@@ -144,6 +145,7 @@ export const importCompletedSample = {
   started_at: '2026-11-21T23:45:14.000Z',
   finished_at: '2026-11-21T23:45:20.000Z',
   errors_url: 'https://onramp.agency.example/v1/imports/imp_01HZX3S7T9V1W3X5Y7Z9A1B3CD/errors.csv',
+  duplicates_url: 'https://onramp.agency.example/v1/imports/imp_01HZX3S7T9V1W3X5Y7Z9A1B3CD/duplicates.csv',
   ...eventMeta('import.completed', 'evt_01HZX3X3Y5Z7A9B1C3D5E7F9GH'),
 };
 
@@ -257,6 +259,7 @@ export const importFields: Field[] = [
   { key: 'started_at', label: 'Started At', type: 'datetime' },
   { key: 'finished_at', label: 'Finished At', type: 'datetime' },
   { key: 'errors_url', label: 'Error Rows CSV URL', type: 'string' },
+  { key: 'duplicates_url', label: 'Duplicate Rows CSV URL', type: 'string' },
 ];
 
 export const importEventFields: Field[] = [...importFields, ...eventFields];
