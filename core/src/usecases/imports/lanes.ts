@@ -73,7 +73,7 @@ export interface LaneRun {
   onProgress?(rowsDone: number, rowsTotal: number | null): void;
 }
 
-export type LanesOutcome = { outcome: 'done'; lastRecord: number } | { outcome: 'cancelled' | 'superseded' };
+export type LanesOutcome = 'done' | 'cancelled' | 'superseded';
 
 /**
  * Reads the records once, routing each to its lane, and writes each lane's batches: a batch's writes, its
@@ -140,13 +140,10 @@ export async function runLanes(deps: Deps, run: LaneRun): Promise<LanesOutcome> 
     l.inflight.catch(() => undefined);
   };
 
-  /** The header's record number: every record read after it, the ones an earlier run applied included. */
-  let lastRecord = 1;
   try {
     let sinceYield = 0;
     for await (const rec of run.records) {
       if (stopped) break;
-      lastRecord = rec.rowNumber;
       // Parsing runs in the same thread as the lanes' database I/O: let their results in now and then.
       if (++sinceYield === 250) {
         sinceYield = 0;
@@ -165,9 +162,8 @@ export async function runLanes(deps: Deps, run: LaneRun): Promise<LanesOutcome> 
   } catch (err) {
     await Promise.allSettled(lanes.map((l) => l.inflight));
     await emailsInFlight.catch(() => undefined);
-    if (err instanceof Stop) return { outcome: err.outcome };
+    if (err instanceof Stop) return err.outcome;
     throw err;
   }
-  if (stopped) return { outcome: stopped };
-  return { outcome: 'done', lastRecord };
+  return stopped ?? 'done';
 }

@@ -97,7 +97,7 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
     } else lanes = await sql.createImportLanes(deps.pool, importId, deps.config.importLanes);
 
     const ran = await runLanes(deps, { ctx, lanes, records, rowsDone: imp.checkpoint_row, rowsTotal, onProgress: hooks.onProgress });
-    if (ran.outcome !== 'done') return ran.outcome;
+    if (ran !== 'done') return ran;
     await resolveDuplicateOrigins(deps, importId, map);
 
     const outcome = await withTransaction(deps.pool, async (tx) => {
@@ -105,7 +105,9 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
       if (!state || state.status !== 'running') return 'superseded' as const;
       // Every lane added its batches' counts to the row in the batch's own transaction.
       const counts = addCounts(state.counts, emptyImportCounts());
-      await sql.completeImport(tx, importId, ran.lastRecord - 1, counts);
+      // The total it completes with is the data rows it read (blank lines, which the upload's count for
+      // progress includes, are not rows): rows_done = rows_total = counts.rows.
+      await sql.completeImport(tx, importId, counts.rows, counts);
       await appendEvent(tx, { agencyId: imp.agency_id, type: 'import.completed', subjectId: importId, actorId: imp.created_by, data: { counts, dry_run: false } });
       return 'completed' as const;
     });
@@ -131,8 +133,6 @@ async function runDry(
   await sql.resetDryRun(deps.pool, importId);
   const batchSize = deps.config.importBatchSize;
   let counts = emptyCounts();
-  let done = 0;
-  let read = 0;
   const client = await deps.pool.connect();
   let outcome: 'completed' | 'cancelled' = 'completed';
   try {
@@ -142,21 +142,17 @@ async function runDry(
     const flush = async (): Promise<boolean> => {
       const r = await applyBatch(client, ctx, batch);
       counts = addCounts(counts, r.counts);
-      done = batch[batch.length - 1]!.rowNumber - 1;
       batch = [];
       // Errors, duplicates and progress go through the pool: they must outlive the rollback.
       await sql.insertImportErrors(deps.pool, importId, r.errors);
       await sql.insertImportDuplicates(deps.pool, importId, r.duplicates);
-      const cancel = await sql.recordDryRunProgress(deps.pool, importId, done, counts);
-      hooks.onProgress?.(done, rowsTotal);
+      // Progress in data rows, as a real run's (commitLaneBatch).
+      const cancel = await sql.recordDryRunProgress(deps.pool, importId, counts.rows, counts);
+      hooks.onProgress?.(counts.rows, rowsTotal);
       return cancel;
     };
     for await (const rec of records) {
-      read = rec.rowNumber - 1;
-      if (isBlankRecord(rec.values) && batch.length === 0) {
-        done = rec.rowNumber - 1;
-        continue;
-      }
+      if (isBlankRecord(rec.values)) continue;
       batch.push(rec);
       if (batch.length >= batchSize && (await flush())) {
         outcome = 'cancelled';
@@ -171,7 +167,7 @@ async function runDry(
     client.release();
   }
   if (outcome === 'completed') await resolveDuplicateOrigins(deps, importId, ctx.header);
-  await sql.finishDryRun(deps.pool, importId, outcome, outcome === 'completed' ? read : done, counts);
+  await sql.finishDryRun(deps.pool, importId, outcome, counts.rows, counts);
   return outcome;
 }
 
