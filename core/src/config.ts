@@ -110,6 +110,10 @@ const envSchema = z.object({
     boolFromEnv.default(true),
     'An import batch checks its foreign keys once per parent row, not by a trigger per row; needs a role that may set `session_replication_role` (superuser, or `GRANT SET ON PARAMETER`), else falls back to the triggers with a warning (docs/imports.md)',
   ),
+  IMPORT_PROFILE: setting(
+    z.enum(['0', '1', 'explain']).default('0'),
+    'Import profiling for developers: `1` logs the time of each step of every batch, `explain` also logs the plans of its statements',
+  ),
   // Applied on the node command line by bin/onramp.js (cli/src/runtime/heap.ts); validated here with the rest.
   WORKER_MAX_HEAP_MB: setting(
     intFromEnv(64, 65_536).default(192),
@@ -185,6 +189,8 @@ export interface Config {
   importLanes: number;
   /** Check an import batch's foreign keys once per parent row, not by a trigger per row (needs permission to set session_replication_role). */
   importSetBasedFkChecks: boolean;
+  /** Diagnostics of the import worker (docs/imports.md, Settings): off, per-phase timings, or timings plus explain plans. */
+  importProfile: 'off' | 'phases' | 'explain';
   webhookAllowPrivateTargets: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
@@ -262,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importBatchSize: e.IMPORT_BATCH_SIZE,
     importLanes: e.IMPORT_LANES,
     importSetBasedFkChecks: e.IMPORT_SET_BASED_FK_CHECKS,
+    importProfile: e.IMPORT_PROFILE === '1' ? 'phases' : e.IMPORT_PROFILE === 'explain' ? 'explain' : 'off',
     webhookAllowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     metricsToken: e.METRICS_TOKEN,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,

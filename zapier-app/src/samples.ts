@@ -97,7 +97,8 @@ export const importSample = {
   created_at: '2026-11-21T23:45:13.000Z',
   started_at: null,
   finished_at: null,
-  errors_url: 'https://onramp.agency.example/v1/imports/e9bb466a-2873-4582-8942-dc06bc69f265/errors.csv',
+  errors_url: null,
+  duplicates_url: null,
 };
 
 const eventMeta = (event: string, eventId: string) => ({
@@ -143,6 +144,8 @@ export const importCompletedSample = {
   },
   started_at: '2026-11-21T23:45:14.000Z',
   finished_at: '2026-11-21T23:45:20.000Z',
+  errors_url: 'https://onramp.agency.example/v1/imports/e9bb466a-2873-4582-8942-dc06bc69f265/errors.csv',
+  duplicates_url: 'https://onramp.agency.example/v1/imports/e9bb466a-2873-4582-8942-dc06bc69f265/duplicates.csv',
   ...eventMeta('import.completed', '48213'),
 };
 
@@ -257,6 +260,7 @@ export const importFields: Field[] = [
   { key: 'started_at', label: 'Started At', type: 'datetime' },
   { key: 'finished_at', label: 'Finished At', type: 'datetime' },
   { key: 'errors_url', label: 'Error Rows CSV URL', type: 'string' },
+  { key: 'duplicates_url', label: 'Duplicate Rows CSV URL', type: 'string' },
 ];
 
 export const importEventFields: Field[] = [...importFields, ...eventFields];

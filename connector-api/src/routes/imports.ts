@@ -8,6 +8,7 @@ import {
   createImport,
   getImport,
   importErrorsCsv,
+  importDuplicatesCsv,
   importJson,
   importOptionsSchema,
   importTemplateCsv,
@@ -244,6 +245,29 @@ export const importRoutes = [
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
       res.setHeader('Content-Disposition', `attachment; filename="import-${params.id}-errors.csv"`);
       // Streamed page by page: an import with 100k bad rows is never one string.
+      for await (const chunk of chunks) {
+        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      }
+      res.end();
+      return { status: 200 };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/imports/:id/duplicates.csv',
+    summary: 'The rows skipped as duplicates, with row_number and the row each repeats',
+    description:
+      'A row with the same project and email (lower-cased) as an earlier applied row of the import. Columns: `row_number`, `duplicate_of_row` (empty when the pair was put there by an invitation made outside the file while the import ran), then the original columns. Every data row of a file is imported, in errors.csv, or here.',
+    tags: ['Imports'],
+    params: idParams,
+    responses: { 200: { description: 'CSV', schema: z.string(), contentType: 'text/csv' } },
+    async handler({ deps, principal, params, res }) {
+      const found = await getImport(deps, principal.agencyId, params.id);
+      if (!found) throw notFound('Import');
+      const chunks = importDuplicatesCsv(deps, principal.agencyId, params.id);
+      res.status(200);
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="import-${params.id}-duplicates.csv"`);
       for await (const chunk of chunks) {
         if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
       }

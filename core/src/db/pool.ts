@@ -35,7 +35,17 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   }
 }
 
-/** Serialisation failures and deadlocks are safe to retry: the transaction left nothing behind. */
+/**
+ * A failure the caller knows is safe to retry: the transaction is rolled back and run again from its
+ * reads (for example a row it refers to was deleted, or a concurrent writer took a unique key it had
+ * checked was free). Thrown by the code that knows why, instead of every unique violation being retried.
+ */
+export class RetryableError extends Error {
+  override name = 'RetryableError';
+  readonly retryable = true;
+}
+
+/** Retries serialisation failures, deadlocks and RetryableErrors: the transaction left nothing behind. */
 export async function withRetryableTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
@@ -46,7 +56,7 @@ export async function withRetryableTransaction<T>(
       return await withTransaction(pool, fn);
     } catch (err) {
       const code = (err as { code?: string }).code;
-      const retryable = code === '40001' || code === '40P01' || code === '23505';
+      const retryable = err instanceof RetryableError || code === '40001' || code === '40P01';
       if (!retryable || attempt >= attempts) throw err;
     }
   }

@@ -42,6 +42,7 @@ export function toImportJson(r: ImportRow, publicBaseUrl: string): ImportJson {
     started_at: isoOf(r.started_at),
     finished_at: isoOf(r.finished_at),
     errors_url: `${publicBaseUrl}/v1/imports/${r.id}/errors.csv`,
+    duplicates_url: `${publicBaseUrl}/v1/imports/${r.id}/duplicates.csv`,
   };
 }
 

@@ -111,6 +111,7 @@ export const importJson = z.object({
   started_at: iso.nullable(),
   finished_at: iso.nullable(),
   errors_url: z.string(),
+  duplicates_url: z.string(),
 });
 export type ImportJson = z.infer<typeof importJson>;
 

@@ -2,6 +2,8 @@ import type { Queryable } from '../db/pool.js';
 import { insertEventsSql } from '../events/catalog.js';
 import { taskAssignedData } from './events.js';
 import type { ImportCounts } from '../read/resources.js';
+import { rowTaskIdsJson } from './invitationInserts.js';
+import { importColumns, type ImportRow } from '../read/imports.js';
 
 /**
  * SQL of the CSV import. Every statement takes arrays (unnest) so a batch of thousands of rows costs a
@@ -48,11 +50,11 @@ export async function getImportLanes(db: Queryable, importId: string): Promise<I
   return rows;
 }
 
-/** The lanes of an import, made at its first run; one that started before lanes existed gets every lane at its single checkpoint. */
-export async function createImportLanes(db: Queryable, importId: string, lanes: number, checkpointRow: number): Promise<ImportLane[]> {
+/** The lanes of an import, made at its first run (every lane from the top). */
+export async function createImportLanes(db: Queryable, importId: string, lanes: number): Promise<ImportLane[]> {
   await db.query(
-    'insert into import_lanes (import_id, lane, checkpoint_row) select $1, g, $3 from generate_series(0, $2::int - 1) g on conflict do nothing',
-    [importId, lanes, checkpointRow],
+    'insert into import_lanes (import_id, lane, checkpoint_row) select $1, g, 0 from generate_series(0, $2::int - 1) g on conflict do nothing',
+    [importId, lanes],
   );
   return getImportLanes(db, importId);
 }
@@ -204,15 +206,21 @@ export async function findTasksOfProjects(db: Queryable, agencyId: string, proje
   return rows;
 }
 
-export async function findImportKeys(db: Queryable, importId: string, keys: string[], emails: string[]): Promise<Set<string>> {
-  if (keys.length === 0) return new Set();
-  const { rows } = await db.query<{ k: string }>(
-    `select u.pk || E'\\n' || u.em as k
+export interface KeyAndEmail {
+  project_key: string;
+  email: string;
+}
+
+/** Of (project key, email) pairs, those an earlier batch of this import applied (run state, see insertImportKeys). */
+export async function findImportKeys(db: Queryable, importId: string, keys: string[], emails: string[]): Promise<KeyAndEmail[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await db.query<KeyAndEmail>(
+    `select u.pk as project_key, u.em as email
        from unnest($2::text[], $3::text[]) as u(pk, em)
        cross join lateral (select 1 from import_keys k where k.import_id = $1 and k.project_key = u.pk and k.email_normalized = u.em limit 1) k`,
     [importId, keys, emails],
   );
-  return new Set(rows.map((r) => r.k));
+  return rows;
 }
 
 /**
@@ -223,68 +231,40 @@ export async function findInvitedOrMembers(
   db: Queryable,
   agencyId: string,
   input: { keys: string[]; projectIds: string[]; emails: string[]; clientIds: Array<string | null> },
-): Promise<Set<string>> {
-  if (input.keys.length === 0) return new Set();
-  const { rows } = await db.query<{ k: string }>(
-    `select u.k || E'\\n' || u.em as k
+): Promise<KeyAndEmail[]> {
+  if (input.keys.length === 0) return [];
+  const { rows } = await db.query<KeyAndEmail>(
+    `select u.k as project_key, u.em as email
        from unnest($2::text[], $3::uuid[], $4::text[], $5::uuid[]) as u(k, p, em, c)
       where exists (select 1 from invitations i where i.project_id = u.p and i.email_normalized = u.em and i.status = 'pending' and i.agency_id = $1)
          or exists (select 1 from memberships m where m.project_id = u.p and m.client_id = u.c and m.agency_id = $1)`,
     [agencyId, input.keys, input.projectIds, input.emails, input.clientIds],
   );
-  return new Set(rows.map((r) => r.k));
+  return rows;
 }
 
-export async function findPendingInvitations(db: Queryable, agencyId: string, projectIds: string[], emails: string[]): Promise<Set<string>> {
-  if (projectIds.length === 0) return new Set();
-  const { rows } = await db.query<{ k: string }>(
-    `select u.p || E'\\n' || u.em as k
+/** Of (project id, email) pairs, those with a live pending invitation. */
+export async function findPendingInvitations(db: Queryable, agencyId: string, projectIds: string[], emails: string[]): Promise<Array<{ project_id: string; email: string }>> {
+  if (projectIds.length === 0) return [];
+  const { rows } = await db.query<{ project_id: string; email: string }>(
+    `select u.p as project_id, u.em as email
        from unnest($2::uuid[], $3::text[]) as u(p, em)
        cross join lateral (select 1 from invitations i
                             where i.project_id = u.p and i.email_normalized = u.em and i.status = 'pending' and i.agency_id = $1 and i.expires_at > now()
                             limit 1) i`,
     [agencyId, projectIds, emails],
   );
-  return new Set(rows.map((r) => r.k));
+  return rows;
 }
 
-export async function findMemberships(db: Queryable, agencyId: string, projectIds: string[], clientIds: string[]): Promise<Set<string>> {
-  if (projectIds.length === 0) return new Set();
-  const { rows } = await db.query<{ k: string }>(
-    `select u.p || E'\\n' || u.c as k
+/** Of (project id, client id) pairs, those that are memberships. */
+export async function findMemberships(db: Queryable, agencyId: string, projectIds: string[], clientIds: string[]): Promise<Array<{ project_id: string; client_id: string }>> {
+  if (projectIds.length === 0) return [];
+  const { rows } = await db.query<{ project_id: string; client_id: string }>(
+    `select u.p as project_id, u.c as client_id
        from unnest($2::uuid[], $3::uuid[]) as u(p, c)
        cross join lateral (select 1 from memberships m where m.project_id = u.p and m.client_id = u.c and m.agency_id = $1 limit 1) m`,
     [agencyId, projectIds, clientIds],
-  );
-  return new Set(rows.map((r) => r.k));
-}
-
-/** Creates projects with their template's tasks and a project.created event each; returns what was created. */
-export async function createProjects(
-  db: Queryable,
-  input: { agencyId: string; actorId: string | null; importId: string; names: string[]; externalIds: Array<string | null>; templateIds: Array<string | null> },
-): Promise<Array<{ id: string; name: string; external_id: string | null; template_id: string | null }>> {
-  if (input.names.length === 0) return [];
-  const { rows } = await db.query<{ id: string; name: string; external_id: string | null; template_id: string | null }>(
-    `with ins as (
-       insert into projects (agency_id, name, external_id, template_id, created_by)
-       select $1, u.name, u.external_id, u.template_id, $2 from unnest($4::text[], $5::text[], $6::uuid[]) as u(name, external_id, template_id)
-       on conflict (agency_id, external_id) do nothing
-       returning id, name, external_id, template_id
-     ), tasks_ins as (
-       insert into tasks (agency_id, project_id, position, title, description)
-       select $1, ins.id, tt.position, tt.title, tt.description from ins join template_tasks tt on tt.template_id = ins.template_id
-     ), ev as (
-       ${insertEventsSql('project.created', {
-         agencyId: '$1',
-         subjectId: 'ins.id',
-         actorId: '$2',
-         data: { import_id: '$3::uuid', name: 'ins.name', external_id: 'ins.external_id', template_id: 'ins.template_id' },
-         from: 'from ins',
-       })}
-     )
-     select id, name, external_id, template_id from ins`,
-    [input.agencyId, input.actorId, input.importId, input.names, input.externalIds, input.templateIds],
   );
   return rows;
 }
@@ -328,38 +308,6 @@ export async function upsertClients(
   return out;
 }
 
-export async function markClientsInvited(db: Queryable, agencyId: string, clientIds: string[]): Promise<void> {
-  if (clientIds.length === 0) return;
-  await db.query(`update clients set status = 'invited', updated_at = now() where agency_id = $1 and id = any($2::uuid[]) and status = 'inactive'`, [
-    agencyId,
-    clientIds,
-  ]);
-}
-
-/** A pending invitation past its expiry blocks the unique index: expire it first (with its event), as the sweep would. */
-export async function expireStaleInvitations(db: Queryable, agencyId: string, projectIds: string[], emails: string[]): Promise<void> {
-  if (projectIds.length === 0) return;
-  await db.query(
-    `with x as (
-       update invitations i set status = 'expired', updated_at = now()
-        where i.id in (select s.id from unnest($2::uuid[], $3::text[]) as u(p, em)
-                        cross join lateral (select id from invitations
-                                             where project_id = u.p and email_normalized = u.em and status = 'pending'
-                                               and agency_id = $1 and expires_at <= now() offset 0) s)
-       returning i.id, i.project_id, i.client_id
-     )
-     ${insertEventsSql('invitation.expired', { agencyId: '$1', subjectId: 'x.id', data: { project_id: 'x.project_id', client_id: 'x.client_id' }, from: 'from x' })}`,
-    [agencyId, projectIds, emails],
-  );
-}
-
-/**
- * The event of a row that brings a client into a project carries the row's task ids (comma-joined per
- * row in `taskIds`): one event per imported row, where assigning through the API writes a task.assigned
- * event per assignment. It is joined back on (project, client), which the insert makes unique.
- */
-const rowTaskIdsJson = `coalesce(to_jsonb(string_to_array(nullif(t.tids, ''), ',')), '[]'::jsonb)`;
-
 export async function addMemberships(
   db: Queryable,
   input: { agencyId: string; actorId: string | null; importId: string; projectIds: string[]; clientIds: string[]; taskIds: string[] },
@@ -375,7 +323,7 @@ export async function addMemberships(
          agencyId: '$1',
          subjectId: 'ins.client_id',
          actorId: '$2',
-         data: { project_id: 'ins.project_id', client_id: 'ins.client_id', import_id: '$3::uuid', task_ids: rowTaskIdsJson },
+         data: { project_id: 'ins.project_id', client_id: 'ins.client_id', import_id: '$3::uuid', task_ids: rowTaskIdsJson('t.tids') },
          from: 'from ins join unnest($4::uuid[], $5::uuid[], $6::text[]) as t(p, c, tids) on t.p = ins.project_id and t.c = ins.client_id',
        })}
      )
@@ -385,85 +333,8 @@ export async function addMemberships(
   return rows;
 }
 
-export interface NewInvitations {
-  projectIds: string[];
-  clientIds: string[];
-  emails: string[];
-  messages: Array<string | null>;
-  tokenHashes: Buffer[];
-  tokenCiphertexts: Buffer[];
-  /** Per row, the task ids it assigns, comma-joined: recorded in its invitation.created event. */
-  taskIds: string[];
-  /**
-   * Per row: its project was created by this batch, so none of its tasks has an assignee yet and the row's
-   * assignments are inserted here, from `taskIds`, instead of being sent again to assignTasks.
-   */
-  assignHere: boolean[];
-}
-
 /**
- * Pending invitations (+ invitation.created, + the outbox email when sending, + the assignments of rows in
- * new projects); returns one row per invitation: its email id, and its (project, client) pair unless its
- * assignments went in here (the caller needs the pair only to tell which other assignments need an event).
- * The caller has checked that none of these (project, email) pairs has a pending invitation, so this is a
- * plain insert, not ON CONFLICT: one written concurrently since then fails the statement (23505) and the
- * batch is retried from its reads. The ids are drawn first so the event and the email are written from the
- * same rows without joining the inserted ones back.
- */
-export async function createInvitations(
-  db: Queryable,
-  input: NewInvitations & { agencyId: string; actorId: string | null; importId: string; sendEmails: boolean; expiryDays: number },
-): Promise<Array<{ project_id: string | null; client_id: string | null; email_id: string | null }>> {
-  if (input.projectIds.length === 0) return [];
-  const { rows } = await db.query<{ project_id: string | null; client_id: string | null; email_id: string | null }>(
-    `with u as materialized (
-       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, u.*
-         from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[], $12::text[], $13::boolean[])
-              as u(p, c, email, message, th, tc, tids, here)
-     ), ins as (
-       insert into invitations (id, agency_id, project_id, client_id, email, created_by, message, expires_at, token_hash, token_ciphertext,
-                                delivery_status, send_count, last_sent_at)
-       select u.id, $1, u.p, u.c, u.email, $2, u.message, now() + make_interval(days => $5::int), u.th, u.tc,
-              case when $4::boolean then 'queued' else 'not_sent' end, case when $4::boolean then 1 else 0 end,
-              case when $4::boolean then now() end
-         from u
-     ), ev as (
-       ${insertEventsSql('invitation.created', {
-         agencyId: '$1',
-         subjectId: 't.id',
-         actorId: '$2',
-         data: { project_id: 't.p', client_id: 't.c', email: 't.email', import_id: '$3::uuid', task_ids: rowTaskIdsJson },
-         from: 'from u t',
-       })}
-     ), em as (
-       insert into emails (id, agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
-       select u.email_id, $1, 'invitation', u.email, u.id, u.c, u.tc from u where $4::boolean
-     ), ta as (
-       insert into task_assignees (task_id, client_id, agency_id)
-       select t::uuid, u.c, $1 from u cross join lateral unnest(string_to_array(nullif(u.tids, ''), ',')) as t where u.here
-     )
-     select case when not u.here then u.p end as project_id, case when not u.here then u.c end as client_id, u.email_id from u`,
-    [
-      input.agencyId,
-      input.actorId,
-      input.importId,
-      input.sendEmails,
-      input.expiryDays,
-      input.projectIds,
-      input.clientIds,
-      input.emails,
-      input.messages,
-      input.tokenHashes,
-      input.tokenCiphertexts,
-      input.taskIds,
-      input.assignHere,
-    ],
-  );
-  return rows;
-}
-
-/**
- * Task assignments of a batch, except those createInvitations inserts. `fresh` marks those of a task this
+ * Task assignments of a batch, except those insertInvitations inserts. `fresh` marks those of a task this
  * batch created (its project is new), which cannot exist yet: a plain insert. The others may (an existing
  * member's task) and go through ON CONFLICT. `withEvent` marks those of rows whose client was already
  * invited or a member (no invitation.created / client.added_to_project event recorded them): each new one of
@@ -587,4 +458,181 @@ export async function insertImportErrors(db: Queryable, importId: string, errors
      select $1, u.r, u.v::jsonb, u.e from unnest($2::int[], $3::text[], $4::text[]) as u(r, v, e) on conflict do nothing`,
     [importId, errors.map((e) => e.rowNumber), errors.map((e) => JSON.stringify(e.values)), errors.map((e) => e.error)],
   );
+}
+
+export interface DuplicateRow {
+  rowNumber: number;
+  values: string[];
+  /** The applied row it repeats; null when that row is in an earlier batch (filled in when the import finishes). */
+  duplicateOf: number | null;
+  projectKey: string;
+  email: string;
+}
+
+export async function insertImportDuplicates(db: Queryable, importId: string, rows: DuplicateRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `insert into import_duplicates (import_id, row_number, duplicate_of, project_key, email_normalized, values)
+     select $1, u.r, u.d, u.k, u.em, u.v::jsonb from unnest($2::int[], $3::int[], $4::text[], $5::text[], $6::text[]) as u(r, d, k, em, v)
+     on conflict do nothing`,
+    [importId, rows.map((r) => r.rowNumber), rows.map((r) => r.duplicateOf), rows.map((r) => r.projectKey), rows.map((r) => r.email), rows.map((r) => JSON.stringify(r.values))],
+  );
+}
+
+/** Duplicate rows whose first occurrence is not known yet (it was in an earlier batch). */
+export async function findUnresolvedDuplicates(db: Queryable, importId: string): Promise<Array<{ row_number: number; project_key: string; email_normalized: string }>> {
+  const { rows } = await db.query<{ row_number: number; project_key: string; email_normalized: string }>(
+    'select row_number, project_key, email_normalized from import_duplicates where import_id = $1 and duplicate_of is null order by row_number',
+    [importId],
+  );
+  return rows;
+}
+
+/** Row numbers this import did not apply (its error and duplicate rows). */
+export async function findUnappliedRowNumbers(db: Queryable, importId: string): Promise<number[]> {
+  const { rows } = await db.query<{ r: number }>(
+    `select row_number as r from import_errors where import_id = $1 union all select row_number from import_duplicates where import_id = $1`,
+    [importId],
+  );
+  return rows.map((x) => x.r);
+}
+
+export async function setDuplicateOrigins(db: Queryable, importId: string, rowNumbers: number[], origins: number[]): Promise<void> {
+  if (rowNumbers.length === 0) return;
+  await db.query(
+    `update import_duplicates d set duplicate_of = u.o from unnest($2::int[], $3::int[]) as u(r, o)
+      where d.import_id = $1 and d.row_number = u.r`,
+    [importId, rowNumbers, origins],
+  );
+}
+
+/** A page of the duplicate rows, in file order, after `afterRow`. */
+export async function pageImportDuplicates(
+  db: Queryable,
+  importId: string,
+  afterRow: number,
+  limit: number,
+): Promise<Array<{ row_number: number; duplicate_of: number | null; values: string[] }>> {
+  const { rows } = await db.query<{ row_number: number; duplicate_of: number | null; values: string[] }>(
+    'select row_number, duplicate_of, values from import_duplicates where import_id = $1 and row_number > $2 order by row_number limit $3',
+    [importId, afterRow, limit],
+  );
+  return rows;
+}
+
+/** A page of the error rows, in file order, after `afterRow`. */
+export async function pageImportErrors(db: Queryable, importId: string, afterRow: number, limit: number): Promise<Array<{ row_number: number; values: string[]; error: string }>> {
+  const { rows } = await db.query<{ row_number: number; values: string[]; error: string }>(
+    'select row_number, values, error from import_errors where import_id = $1 and row_number > $2 order by row_number limit $3',
+    [importId, afterRow, limit],
+  );
+  return rows;
+}
+
+/** The header as uploaded (for errors.csv and duplicates.csv); null when the import is not the agency's. */
+export async function getImportColumns(db: Queryable, agencyId: string, importId: string): Promise<{ columns: string[] | null } | null> {
+  const { rows } = await db.query<{ columns: string[] | null }>('select columns from imports where agency_id = $1 and id = $2', [agencyId, importId]);
+  return rows[0] ?? null;
+}
+
+export async function setImportColumns(db: Queryable, importId: string, columns: string[]): Promise<void> {
+  await db.query('update imports set columns = $2 where id = $1', [importId, JSON.stringify(columns)]);
+}
+
+/** The upload is whole and checked: what the worker needs to run it. */
+export async function finishUpload(
+  db: Queryable,
+  importId: string,
+  upload: { sizeBytes: number; sha256: string; filename: string | null; dryRun: boolean; sendEmails: boolean; defaultTemplate: string | null; rowsTotal: number },
+): Promise<void> {
+  await db.query(
+    `update imports set size_bytes = $2, sha256 = $3, filename = $4, dry_run = $5, send_emails = $6, default_template = $7, rows_total = $8 where id = $1`,
+    [importId, upload.sizeBytes, upload.sha256, upload.filename, upload.dryRun, upload.sendEmails, upload.defaultTemplate, upload.rowsTotal],
+  );
+}
+
+/** Asks a queued or running import to stop; a queued one (no batch to finish) is cancelled at once. */
+export async function requestCancel(db: Queryable, agencyId: string, importId: string): Promise<void> {
+  await db.query(`update imports set cancel_requested = true where agency_id = $1 and id = $2`, [agencyId, importId]);
+  await db.query(`update imports set status = 'cancelled', finished_at = now() where agency_id = $1 and id = $2 and status = 'queued'`, [agencyId, importId]);
+}
+
+export async function markImportCancelled(db: Queryable, importId: string): Promise<void> {
+  await db.query(`update imports set status = 'cancelled', finished_at = now() where id = $1`, [importId]);
+}
+
+export async function markImportRunning(db: Queryable, importId: string): Promise<void> {
+  await db.query(`update imports set status = 'running', started_at = coalesce(started_at, now()), error = null where id = $1`, [importId]);
+}
+
+/** Failed for good, with the reason GET /v1/imports/:id shows; a finished import is left as it is. */
+export async function markImportFailed(db: Queryable, importId: string, reason: string): Promise<void> {
+  await db.query(`update imports set status = 'failed', error = $2, finished_at = now() where id = $1 and status in ('queued', 'running')`, [importId, reason]);
+}
+
+/** The outbox emails of this import's invitations still waiting to be handed to the email worker. */
+export async function findQueuedEmailsOfImport(db: Queryable, agencyId: string, importId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `select e.id from events ev join emails e on e.invitation_id = ev.subject_id and e.agency_id = ev.agency_id
+      where ev.agency_id = $1 and ev.type = 'invitation.created' and ev.data->>'import_id' = $2 and e.status = 'queued'`,
+    [agencyId, importId],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Projects found by name have no unique index, so two imports of one agency must not create the same one at
+ * once. A lock per partition of project keys (in ascending order: no deadlock between lanes) lets the lanes
+ * of one import, whose partitions are disjoint, write side by side. Held until the transaction ends.
+ */
+export async function lockProjectPartitions(db: Queryable, agencyId: string, partitions: number[]): Promise<void> {
+  await db.query(
+    `select count(pg_advisory_xact_lock(hashtextextended('onramp:projects:' || $1::text || ':' || p, 0)))
+       from (select p from unnest($2::int[]) p order by p offset 0) s`,
+    [agencyId, partitions],
+  );
+}
+
+/** Completed: final counts and total; the run state (only needed while running) goes. */
+export async function completeImport(db: Queryable, importId: string, rowsTotal: number, counts: ImportCounts): Promise<void> {
+  await db.query(`update imports set status = 'completed', finished_at = now(), checkpoint_row = $2, rows_total = $2, counts = $3 where id = $1`, [
+    importId,
+    rowsTotal,
+    JSON.stringify(counts),
+  ]);
+  await db.query('delete from import_keys where import_id = $1', [importId]);
+  await db.query('delete from import_projects where import_id = $1', [importId]);
+  await db.query('delete from import_lanes where import_id = $1', [importId]);
+}
+
+/** A dry run restarts from the top: nothing it did survived. */
+export async function resetDryRun(db: Queryable, importId: string): Promise<void> {
+  await db.query(`delete from import_errors where import_id = $1`, [importId]);
+  await db.query(`delete from import_duplicates where import_id = $1`, [importId]);
+  await db.query(`update imports set checkpoint_row = 0, counts = '{}' where id = $1`, [importId]);
+}
+
+/** A dry run's progress (outside its rolled-back transaction); returns whether a cancel was asked for. */
+export async function recordDryRunProgress(db: Queryable, importId: string, rowsDone: number, counts: ImportCounts): Promise<boolean> {
+  const { rows } = await db.query<{ cancel_requested: boolean }>(
+    `update imports set checkpoint_row = $2, counts = $3 where id = $1 returning cancel_requested`,
+    [importId, rowsDone, JSON.stringify(counts)],
+  );
+  return rows[0]?.cancel_requested ?? true;
+}
+
+export async function finishDryRun(db: Queryable, importId: string, outcome: 'completed' | 'cancelled', rowsDone: number, counts: ImportCounts): Promise<void> {
+  await db.query(
+    `update imports set status = $2, finished_at = now(), checkpoint_row = $3, counts = $4, rows_total = case when $2 = 'completed' then $3 else rows_total end where id = $1`,
+    [importId, outcome, rowsDone, JSON.stringify(counts)],
+  );
+}
+
+/** An agency's uploaded imports, newest first, after the cursor's `seq` (null: from the newest). */
+export async function pageImports(db: Queryable, agencyId: string, beforeSeq: number | null, limit: number): Promise<ImportRow[]> {
+  const { rows } = await db.query<ImportRow>(
+    `select ${importColumns} from imports where agency_id = $1 and sha256 is not null and ($2::bigint is null or seq < $2) order by seq desc limit $3`,
+    [agencyId, beforeSeq, limit],
+  );
+  return rows;
 }

@@ -8,9 +8,10 @@ import { getInvitationJson, type InvitationReadRow } from '../read/invitations.j
 import type { InvitationJson } from '../read/resources.js';
 import { insertEventsSql } from '../events/catalog.js';
 import { appendEvent } from '../sql/events.js';
+import { expireStaleInvitations, insertInvitations } from '../sql/invitationInserts.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
-import { inviteInput, type InviteInput, type ParsedInviteInput } from './inputs.js';
+import { inviteInput, normaliseEmail, type InviteInput, type ParsedInviteInput } from './inputs.js';
 import { takeInviteQuotas, takeRecipientQuota, type Reservation } from './rateLimits.js';
 
 export { inviteInput, type InviteInput } from './inputs.js';
@@ -88,40 +89,6 @@ export function newInvitationTokens(appSecret: string, n: number): Array<{ token
 export const newInvitationToken = (appSecret: string): { token: string; hash: Buffer; ciphertext: Buffer } => newInvitationTokens(appSecret, 1)[0]!;
 
 /**
- * The new pending invitation with its event, its outbox email and the client's inactive -> invited step, in
- * one statement. Nothing is written when a pending invitation for this project and email already exists.
- */
-const createInvitationSql = `
-  with inv as (
-    insert into invitations (agency_id, project_id, client_id, email, created_by, token_hash, token_ciphertext, message,
-                             expires_at, send_count, last_sent_at, delivery_status)
-    select $1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(days => a.invite_expiry_days),
-           $9::int, case when $9::int > 0 then now() end, case when $9::int > 0 then 'queued' else 'not_sent' end
-      from agencies a where a.id = $1
-    on conflict (project_id, email_normalized) where status = 'pending' do nothing
-    returning id, email, message, expires_at, send_count, last_sent_at, delivery_status, created_at
-  ), ev as (
-    ${insertEventsSql('invitation.created', {
-      agencyId: '$1',
-      subjectId: 'inv.id',
-      actorId: '$5',
-      data: { project_id: '$2::uuid', client_id: '$3::uuid', email: '$4::text' },
-      from: 'from inv',
-    })}
-  ), em as (
-    insert into emails (agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
-    select $1, 'invitation', $4, inv.id, $3, $7 from inv where $9::int > 0
-    returning id
-  ), cl as (
-    update clients set status = 'invited', updated_at = now() where id = $3 and status = 'inactive' and exists (select 1 from inv)
-  )
-  select inv.*, (select id from em) as email_id from inv`;
-
-type CreatedRow = Pick<InvitationReadRow, 'id' | 'email' | 'message' | 'expires_at' | 'send_count' | 'last_sent_at' | 'delivery_status' | 'created_at'> & {
-  email_id: string | null;
-};
-
-/**
  * Invite one client into one project, inside the caller's transaction. The rules, in order:
  * a firm user's address cannot be a client; a deactivated client must be reactivated first; an active
  * client joins at once without an email; an existing live pending invitation is returned as it is (no
@@ -167,11 +134,30 @@ export async function inviteToProjectTx(
   }
 
   const link = newInvitationToken(deps.appSecret);
-  const params = [agencyId, project.id, client.id, input.email, principal.userId, link.hash, link.ciphertext, input.message ?? null, input.send_email ? 1 : 0];
   for (let attempt = 0; attempt < 2; attempt++) {
-    const created = await tx.query<CreatedRow>(createInvitationSql, params);
-    if (created.rows[0]) {
-      const row = created.rows[0];
+    // The statement an import uses for its batches, with one row (core/src/sql/invitationInserts.ts); a
+    // pair that has a pending invitation is skipped, and looked at below.
+    const [row] = await insertInvitations(
+      tx,
+      {
+        agencyId,
+        actorId: principal.userId,
+        importId: null,
+        sendEmails: input.send_email,
+        expiryDays: null,
+        projectIds: [project.id],
+        clientIds: [client.id],
+        emails: [input.email],
+        messages: [input.message ?? null],
+        tokenHashes: [link.hash],
+        tokenCiphertexts: [link.ciphertext],
+        taskIds: [''],
+        assignHere: [false],
+        clientInactive: [client.status === 'inactive'],
+      },
+      'skip',
+    );
+    if (row) {
       const invitation: InvitationJson = {
         id: row.id,
         status: 'pending',
@@ -206,8 +192,8 @@ export async function inviteToProjectTx(
     const existing = rows[0];
     if (!existing) continue;
     if (!existing.expired) return { result: 'already_invited', invitationId: existing.id, clientId: client.id, emailIds: [] };
-    await tx.query(`update invitations set status = 'expired', token_hash = null, updated_at = now() where id = $1`, [existing.id]);
-    await appendEvent(tx, { agencyId, type: 'invitation.expired', subjectId: existing.id, data: { project_id: project.id, client_id: client.id } });
+    // As an import expires one (the same statement), then create anew.
+    await expireStaleInvitations(tx, agencyId, [project.id], [normaliseEmail(input.email)]);
   }
   throw new AppError('conflict', 'Concurrent change', { detail: 'The invitation changed while being created; retry the request.' });
 }

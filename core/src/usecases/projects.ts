@@ -3,8 +3,8 @@ import type { Deps } from '../context.js';
 import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js';
 import { AppError, notFound, validationError, type FieldError } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
-import { insertEventsSql } from '../events/catalog.js';
 import { projectColumns, toProjectJson, listTasksJson, type ProjectRow } from '../read/projects.js';
+import { insertProjects } from '../sql/projectInserts.js';
 import { projectJson, taskJson, type ProjectJson } from '../read/resources.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails } from './emails.js';
@@ -169,27 +169,15 @@ async function insertOrFindProject(
   input: ParsedCreateProject,
   template: TemplateRef | null,
 ): Promise<{ project: ProjectRow; created: boolean; tasks: TaskRef[] }> {
-  const { rows } = await tx.query<ProjectRow & { tasks: TaskRef[] }>(
-    `with p as (
-       insert into projects (agency_id, name, external_id, template_id, created_by) values ($1, $2, $3, $4, $5)
-       on conflict (agency_id, external_id) do nothing
-       returning ${projectColumns}
-     ), t as (
-       insert into tasks (agency_id, project_id, position, title, description)
-       select p.agency_id, p.id, tt.position, tt.title, tt.description from p join template_tasks tt on tt.template_id = p.template_id
-       returning id, title
-     ), ev as (
-       ${insertEventsSql('project.created', {
-         agencyId: 'p.agency_id',
-         subjectId: 'p.id',
-         actorId: '$5',
-         data: { name: 'p.name', external_id: 'p.external_id', template_id: 'p.template_id' },
-         from: 'from p',
-       })}
-     )
-     select p.*, coalesce((select json_agg(json_build_object('id', t.id, 'title', t.title)) from t), '[]'::json) as tasks from p`,
-    [principal.agencyId, input.name, input.external_id ?? null, template?.id ?? null, principal.userId],
-  );
+  // The statement an import uses for its batches, with one row (core/src/sql/projectInserts.ts).
+  const rows = await insertProjects(tx, {
+    agencyId: principal.agencyId,
+    actorId: principal.userId,
+    importId: null,
+    names: [input.name],
+    externalIds: [input.external_id ?? null],
+    templateIds: [template?.id ?? null],
+  });
   if (rows[0]) {
     const { tasks, ...project } = rows[0];
     return { project, created: true, tasks };

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { ImportFatalError, runImport } from '@onramp/core';
+import { failImport, ImportFatalError, runImport } from '@onramp/core';
 import type { Processor } from './types.js';
 
 /**
@@ -18,9 +18,7 @@ export const csvImport: Processor<'csv-import'> = async ({ importId }, deps, job
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (fatal || lastAttempt) {
       const reason = fatal ? (err as Error).message : `the import failed after ${job.attemptsMade + 1} attempts: ${(err as Error).message}`;
-      await deps.pool
-        .query(`update imports set status = 'failed', error = $2, finished_at = now() where id = $1 and status in ('queued', 'running')`, [importId, reason])
-        .catch((e: unknown) => deps.logger.error({ err: e, importId }, 'could not record the import failure'));
+      await failImport(deps, importId, reason).catch((e: unknown) => deps.logger.error({ err: e, importId }, 'could not record the import failure'));
       throw new UnrecoverableError(reason);
     }
     deps.logger.warn({ importId, attempt: job.attemptsMade + 1, err: (err as Error).message }, 'csv-import attempt failed; it will resume');

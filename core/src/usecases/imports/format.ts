@@ -23,17 +23,38 @@ const normaliseHeader = (h: string): string => h.replace(/^\uFEFF/, '').toLowerC
 
 export type HeaderMap = Partial<Record<ImportField, number>>;
 
-/** Column index of each known field (the first matching column wins); `missing` names the required ones absent. */
-export function mapHeader(header: string[]): { map: HeaderMap; missing: ImportField[] } {
+export interface HeaderProblems {
+  /** Required fields no column names. */
+  missing: ImportField[];
+  /** Fields two or more columns name (the same name twice, or two aliases of one field), with those columns as written. */
+  repeated: Array<{ field: ImportField; columns: string[] }>;
+}
+
+/**
+ * Column index of each known field; `missing` names the required ones absent, `repeated` the fields more
+ * than one column names. A file with a repeated field is refused: which of the two columns a row means is
+ * a guess, and a wrong guess imports the wrong email or name without a word.
+ */
+export function mapHeader(header: string[]): { map: HeaderMap } & HeaderProblems {
   const map: HeaderMap = {};
+  const columns = new Map<ImportField, string[]>();
   header.forEach((raw, index) => {
     const n = normaliseHeader(raw);
     for (const field of importFields) {
-      if (map[field] === undefined && aliases[field].includes(n)) map[field] = index;
+      if (!aliases[field].includes(n)) continue;
+      if (map[field] === undefined) map[field] = index;
+      columns.set(field, [...(columns.get(field) ?? []), raw.replace(/^\uFEFF/, '').trim()]);
     }
   });
-  return { map, missing: requiredImportFields.filter((f) => map[f] === undefined) };
+  const repeated = [...columns].filter(([, cols]) => cols.length > 1).map(([field, cols]) => ({ field, columns: cols }));
+  return { map, missing: requiredImportFields.filter((f) => map[f] === undefined), repeated };
 }
+
+/** "the columns "Email" and "E-mail" both name email; …": for the 422 and for a stored file the worker refuses. */
+export const repeatedColumnsMessage = (repeated: HeaderProblems['repeated']): string =>
+  `${repeated
+    .map(({ field, columns }) => `the columns ${columns.map((c) => `"${c}"`).join(' and ')} ${columns.length === 2 ? 'both' : 'all'} name ${field}`)
+    .join('; ')}; keep one column for each`;
 
 // eslint-disable-next-line no-control-regex
 const controlChars = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
@@ -83,12 +104,6 @@ export function parseImportRow(values: string[], map: HeaderMap): { ok: true; ro
   if (parsed.success) return { ok: true, row: parsed.data };
   return { ok: false, error: [...new Set(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))].join('; ') };
 }
-
-/** The key that makes two rows "the same project": the external id when given, else the exact name. */
-export const projectKeyOf = (row: Pick<ImportRow, 'project_external_id' | 'project_name'>): string =>
-  row.project_external_id !== null ? `x:${row.project_external_id}` : `n:${row.project_name}`;
-
-export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
 /** Delimiter of the header line: the most frequent of `,` `;` tab outside quotes; comma on a tie. */
 export function detectDelimiter(firstText: string): ',' | ';' | '\t' {

@@ -1,47 +1,52 @@
 import type { Queryable } from '../../db/pool.js';
+import type { Config } from '../../config.js';
 
 /**
- * IMPORT_PROFILE=1: per-phase wall time of each batch and of the whole run, plus memory, written to stderr
- * as one JSON line per batch. A diagnostic for tuning the import (docs/imports.md), off by default.
+ * IMPORT_PROFILE (config.importProfile): the wall time of each phase of each batch and of the whole run,
+ * plus memory, written to stderr as one JSON line per batch. A diagnostic for tuning the import
+ * (docs/imports.md), off by default; when off every method is a pass-through.
+ *
+ * One timer: `phase(name, fn)`. The batch's steps are its phases (batch.ts names them); the runner adds
+ * its own (preparing the next batch, begin + commit, the email enqueue). `explain` also prints
+ * `explain (analyze, buffers)` of the 5th and 45th batches' statements through `explaining(db)`.
  */
 export class ImportProfile {
-  readonly enabled = process.env.IMPORT_PROFILE === '1' || process.env.IMPORT_PROFILE === 'explain';
-  /** IMPORT_PROFILE=explain: the statements of the 5th and 45th batches are also run under explain (analyze, buffers) in a rolled-back savepoint. */
-  private readonly explain = process.env.IMPORT_PROFILE === 'explain';
+  private readonly enabled: boolean;
+  private readonly explain: boolean;
   private batch = new Map<string, number>();
   private total = new Map<string, number>();
   private batches = 0;
 
-  add(phase: string, ms: number): void {
-    if (!this.enabled) return;
-    this.batch.set(phase, (this.batch.get(phase) ?? 0) + ms);
-    this.total.set(phase, (this.total.get(phase) ?? 0) + ms);
+  constructor(mode: Config['importProfile'] = 'off') {
+    this.enabled = mode !== 'off';
+    this.explain = mode === 'explain';
   }
 
-  async time<T>(phase: string, fn: () => Promise<T> | T): Promise<T> {
+  async phase<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
     if (!this.enabled) return fn();
     const t = performance.now();
     try {
       return await fn();
     } finally {
-      this.add(phase, performance.now() - t);
+      const ms = performance.now() - t;
+      this.batch.set(name, (this.batch.get(name) ?? 0) + ms);
+      this.total.set(name, (this.total.get(name) ?? 0) + ms);
     }
   }
 
-  /** The statements of a batch, each timed under a label derived from its SQL (verb + first table). */
-  queryable<Q extends Queryable>(db: Q): Q {
-    if (!this.enabled) return db;
+  /** With `explain`, the statements of the 5th and 45th batches are explained (writes in a rolled-back savepoint) before they run. */
+  explaining<Q extends Queryable>(db: Q): Q {
+    if (!this.explain) return db;
     const q = db as Queryable;
     return {
       query: async (text: string, values?: unknown[]) => {
-        const label = labelOf(text);
-        if (this.explain && (this.batches === 4 || this.batches === 44) && /^(insert|update|select)/.test(label) && !/imports|pg_advisory/.test(label)) {
+        if ((this.batches === 4 || this.batches === 44) && /^\s*(with|insert|update|select)/i.test(text) && !/pg_advisory|from imports|update imports/.test(text)) {
           await q.query('savepoint import_explain');
           const { rows } = await q.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${text}`, values);
           await q.query('rollback to savepoint import_explain');
-          process.stderr.write(`-- explain ${label}\n${rows.map((r) => r['QUERY PLAN']).join('\n')}\n`);
+          process.stderr.write(`-- explain\n${text.replace(/\s+/g, ' ').slice(0, 200)}\n${rows.map((r) => r['QUERY PLAN']).join('\n')}\n`);
         }
-        return this.time(`sql ${label}`, () => q.query(text, values));
+        return q.query(text, values);
       },
     } as unknown as Q;
   }
@@ -64,12 +69,7 @@ export class ImportProfile {
   }
 }
 
-const mb = (b: number) => Math.round(b / 2 ** 20);
+/** The profile of code that runs a batch without one (tests, a dry run's callers): does nothing. */
+export const noProfile = new ImportProfile('off');
 
-function labelOf(text: string): string {
-  const t = text.replace(/\s+/g, ' ');
-  const m = /\b(insert into|update|delete from|copy|from)\s+(\w+)/i.exec(t);
-  if (!m) return t.slice(0, 30);
-  const verb = m[1]!.toLowerCase() === 'from' ? 'select' : m[1]!.toLowerCase().split(' ')[0];
-  return `${verb} ${m[2]}`;
-}
+const mb = (b: number) => Math.round(b / 2 ** 20);

@@ -3,13 +3,13 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Deps } from '../../context.js';
 import { AppError, notFound } from '../../errors/AppError.js';
-import { getImportRow, importColumns, toImportJson, type ImportRow } from '../../read/imports.js';
+import { getImportRow, toImportJson } from '../../read/imports.js';
 import { decodeCursor, toPage, type Page } from '../../read/pagination.js';
 import type { ImportJson } from '../../read/resources.js';
 import * as sql from '../../sql/imports.js';
 import type { Principal } from '../apiKeys.js';
 import { requireInviter } from '../invitations.js';
-import { csvLine, mapHeader, neutraliseCell, TextCheck } from './format.js';
+import { csvLine, mapHeader, neutraliseCell, repeatedColumnsMessage, TextCheck } from './format.js';
 import { importChunks, importRecords, isBlankRecord, RecordCounter } from './reader.js';
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -98,10 +98,15 @@ export async function createImport(
     if (check.problem) throw invalidFile(check.problem);
     const opts = options();
     await precheck(deps, principal, id, size, opts);
-    await deps.pool.query(
-      `update imports set size_bytes = $2, sha256 = $3, filename = $4, dry_run = $5, send_emails = $6, default_template = $7, rows_total = $8 where id = $1`,
-      [id, size, hash.digest('hex'), opts.filename ?? initial.filename ?? null, opts.dry_run, opts.send_emails, opts.default_template ?? null, counter.end()],
-    );
+    await sql.finishUpload(deps.pool, id, {
+      sizeBytes: size,
+      sha256: hash.digest('hex'),
+      filename: opts.filename ?? initial.filename ?? null,
+      dryRun: opts.dry_run,
+      sendEmails: opts.send_emails,
+      defaultTemplate: opts.default_template ?? null,
+      rowsTotal: counter.end(),
+    });
     await deps.jobs.enqueue('csv-import', { importId: id }, { jobId: `csv-import-${id}` });
   } catch (err) {
     // Let a chunk still being written land first, so the delete takes it with the rest.
@@ -129,13 +134,21 @@ async function precheck(deps: Deps, principal: Principal, id: string, size: numb
     }
   }
   if (header === null) throw invalidFile('the file is empty');
-  const { missing } = mapHeader(header);
+  const { missing, repeated } = mapHeader(header);
   if (missing.length) {
     const found = header.map((h) => h.trim()).filter(Boolean);
     throw new AppError('validation_failed', 'The file cannot be imported', {
       detail: `missing required column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}; found columns: ${found.length ? found.slice(0, 50).join(', ') : '(none)'}`,
       errors: missing.map((m) => ({ field: `file.columns.${m}`, message: 'is required' })),
       extra: { missing_columns: missing, found_columns: found.slice(0, 200) },
+    });
+  }
+  if (repeated.length) {
+    const detail = repeatedColumnsMessage(repeated);
+    throw new AppError('validation_failed', 'The file cannot be imported', {
+      detail,
+      errors: repeated.map((r) => ({ field: `file.columns.${r.field}`, message: `is named by more than one column: ${r.columns.map((c) => `"${c}"`).join(', ')}` })),
+      extra: { repeated_columns: repeated },
     });
   }
   if (!hasData) throw invalidFile('the file has a header row but no data rows');
@@ -148,7 +161,7 @@ async function precheck(deps: Deps, principal: Principal, id: string, size: numb
       });
     }
   }
-  await deps.pool.query('update imports set columns = $2 where id = $1', [id, JSON.stringify(header)]);
+  await sql.setImportColumns(deps.pool, id, header);
 }
 
 export async function getImport(deps: Deps, agencyId: string, id: string): Promise<ImportJson | null> {
@@ -159,10 +172,7 @@ export async function getImport(deps: Deps, agencyId: string, id: string): Promi
 
 export async function listImports(deps: Deps, agencyId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<ImportJson>> {
   const after = decodeCursor(page.cursor);
-  const { rows } = await deps.pool.query<ImportRow>(
-    `select ${importColumns} from imports where agency_id = $1 and sha256 is not null and ($2::bigint is null or seq < $2) order by seq desc limit $3`,
-    [agencyId, after, page.limit + 1],
-  );
+  const rows = await sql.pageImports(deps.pool, agencyId, after, page.limit + 1);
   return toPage(rows, page.limit, (r) => toImportJson(r, deps.config.publicBaseUrl));
 }
 
@@ -173,9 +183,7 @@ export async function cancelImport(deps: Deps, principal: Principal, id: string)
   const current = await getImport(deps, agencyId, id);
   if (!current) throw notFound('Import');
   if (current.status === 'queued' || current.status === 'running') {
-    await deps.pool.query(`update imports set cancel_requested = true where agency_id = $1 and id = $2`, [agencyId, id]);
-    // A queued import has no batch to finish: cancel it now unless the worker just took it.
-    await deps.pool.query(`update imports set status = 'cancelled', finished_at = now() where agency_id = $1 and id = $2 and status = 'queued'`, [agencyId, id]);
+    await sql.requestCancel(deps.pool, agencyId, id);
     return (await getImport(deps, agencyId, id))!;
   }
   if (current.status === 'cancelled') return current;
@@ -187,21 +195,43 @@ export async function cancelImport(deps: Deps, principal: Principal, id: string)
  * first; every cell neutralised against spreadsheet formula injection. Streamed page by page.
  */
 export async function* importErrorsCsv(deps: Deps, agencyId: string, id: string): AsyncGenerator<string> {
-  const { rows } = await deps.pool.query<{ columns: string[] | null }>('select columns from imports where agency_id = $1 and id = $2', [agencyId, id]);
-  if (!rows[0]) throw notFound('Import');
-  const columns = rows[0].columns ?? [];
+  const found = await sql.getImportColumns(deps.pool, agencyId, id);
+  if (!found) throw notFound('Import');
+  const columns = found.columns ?? [];
   yield '\uFEFF' + csvLine(['row_number', 'error', ...columns].map(neutraliseCell));
   let after = 0;
   for (;;) {
-    const page = await deps.pool.query<{ row_number: number; values: string[]; error: string }>(
-      'select row_number, values, error from import_errors where import_id = $1 and row_number > $2 order by row_number limit 1000',
-      [id, after],
-    );
-    if (page.rows.length === 0) return;
+    const page = await sql.pageImportErrors(deps.pool, id, after, 1000);
+    if (page.length === 0) return;
     let out = '';
-    for (const r of page.rows) out += csvLine([String(r.row_number), r.error, ...r.values].map(neutraliseCell));
+    for (const r of page) out += csvLine([String(r.row_number), r.error, ...r.values].map(neutraliseCell));
     yield out;
-    after = page.rows[page.rows.length - 1]!.row_number;
+    after = page[page.length - 1]!.row_number;
   }
 }
 
+/**
+ * The duplicate rows as CSV: `row_number`, `duplicate_of_row` (the applied row it repeats; empty when no
+ * row of the file put that project + email there, see docs/imports.md), then the original columns; every
+ * cell neutralised against spreadsheet formula injection. Streamed page by page.
+ */
+export async function* importDuplicatesCsv(deps: Deps, agencyId: string, id: string): AsyncGenerator<string> {
+  const found = await sql.getImportColumns(deps.pool, agencyId, id);
+  if (!found) throw notFound('Import');
+  const columns = found.columns ?? [];
+  yield '\uFEFF' + csvLine(['row_number', 'duplicate_of_row', ...columns].map(neutraliseCell));
+  let after = 0;
+  for (;;) {
+    const page = await sql.pageImportDuplicates(deps.pool, id, after, 1000);
+    if (page.length === 0) return;
+    let out = '';
+    for (const r of page) out += csvLine([String(r.row_number), r.duplicate_of === null ? '' : String(r.duplicate_of), ...r.values].map(neutraliseCell));
+    yield out;
+    after = page[page.length - 1]!.row_number;
+  }
+}
+
+/** A run that failed for good (the file is unusable, or the last attempt failed): failed, saying why. */
+export async function failImport(deps: Pick<Deps, 'pool'>, importId: string, reason: string): Promise<void> {
+  await sql.markImportFailed(deps.pool, importId, reason);
+}
