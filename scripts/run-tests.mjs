@@ -1,4 +1,4 @@
-// The whole suite: the core suites (real PostgreSQL, Redis, SMTP, Chromium), then the standalone Zapier app
+// The whole suite: the linter (eslint.config.js: typescript-eslint, layer boundaries, safeEqual for secrets), the core suites (real PostgreSQL, Redis, SMTP, Chromium), then the standalone Zapier app
 // (its own install, unit tests, `zapier-platform validate`). Ends with one closing line that counts both.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +24,11 @@ const jest = (dir, out) => [
   '--json',
   `--outputFile=${join(results, out)}`,
 ];
+
+// Lint first: a boundary or secret-comparison violation fails the run even when every test passes.
+run('lint', process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.']);
+// Dead exports, unused files and duplicate exports (knip.json) are kept out the same way.
+run('dead exports', process.execPath, [join(root, 'node_modules/knip/bin/knip.js'), '--no-progress']);
 
 // The Zapier app is installed and built first: the core suites' contract tests (test/zapier) drive it.
 const zapier = join(root, 'zapier-app');

@@ -253,7 +253,6 @@ async function measure(url: string, measuredHeaders: Record<string, string>, poo
   const serial = await serialLatency({ url, path: c.path, headers, requests: 300 });
   let plan: Plan | undefined;
   if (c.sql) {
-    const plans: Plan[] = [];
     const runs: Plan[] = [];
     for (let n = 0; n < 5; n++) {
       // One endpoint may issue several statements: a run is their sum.

@@ -1,2 +1,2 @@
-export { createApp, API_VERSION } from './app.js';
+export { createApp } from './app.js';
 export { startApi, type RunningApi } from './server.js';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
  * stale build can never be what the contract tests check.
  */
 
-export const zapierAppDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../zapier-app');
+const zapierAppDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../zapier-app');
 
 const npm = (...args: string[]) =>
   execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['--prefix', zapierAppDir, ...args], {
@@ -75,13 +75,13 @@ export interface ZBundle {
 }
 
 // zapier-platform-core is not typed for this package (it lives in zapier-app/node_modules): the few shapes used.
-export interface ZObject {
+interface ZObject {
   cursor: { get(): Promise<string>; set(value: string): Promise<null> };
   [key: string]: unknown;
 }
 export type Perform = (z: ZObject, bundle: ZBundle) => unknown;
 type Operation = Record<string, unknown> & { perform: Perform; sample?: Record<string, unknown> };
-export interface ZapierApp {
+interface ZapierApp {
   version: string;
   authentication: { test: Perform; connectionLabel: Perform };
   triggers: Record<string, { key: string; operation: Operation }>;
@@ -89,14 +89,14 @@ export interface ZapierApp {
   searches: Record<string, { key: string; operation: Operation }>;
   searchOrCreates: Record<string, { search: string; create: string }>;
 }
-export type AppTester = <T = unknown>(method: Perform | string, bundle: ZBundle) => Promise<T>;
+type AppTester = <T = unknown>(method: Perform | string, bundle: ZBundle) => Promise<T>;
 
 export interface LoadedApp {
   app: ZapierApp;
   appTester: AppTester;
 }
 
-export async function ensureZapierAppBuilt(): Promise<void> {
+async function ensureZapierAppBuilt(): Promise<void> {
   await withBuildLock(installAndBuild);
 }
 

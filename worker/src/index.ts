@@ -70,6 +70,4 @@ export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise
   };
 }
 
-export { sweepSteps } from './processors/sweep.js';
-export { processors } from './processors/index.js';
 export { requeueStuckEmails } from './processors/emailSweep.js';

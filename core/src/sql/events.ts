@@ -28,7 +28,7 @@ export interface EventRow {
 }
 
 type EventInput<T extends EventType> = { agencyId: string; type: T; subjectId?: string | null; actorId?: string | null } & (
-  {} extends EventData<T> ? { data?: EventData<T> } : { data: EventData<T> }
+  EventData<T> extends Record<string, never> ? { data?: EventData<T> } : { data: EventData<T> }
 );
 
 /**

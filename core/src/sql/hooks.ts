@@ -50,7 +50,7 @@ export async function deleteHook(db: Queryable, agencyId: string, id: string): P
   return (rowCount ?? 0) > 0;
 }
 
-export interface AttemptRow {
+interface AttemptRow {
   attempt: number;
   status_code: number | null;
   error: string | null;
