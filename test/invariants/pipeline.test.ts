@@ -8,9 +8,11 @@ import Papa from 'papaparse';
 import { z } from 'zod';
 import { decryptToken, eventCatalog, eventTypes, jobCatalog, openToken, safeEqual, TokenPurpose, type EventType, type JobName } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
-import { agencyFingerprint, expectProblem, send, uid } from './helpers.js';
+import { agencyFingerprint, expectProblem, send } from './helpers.js';
+import { unique } from '../support/unique.js';
 import { settledJob } from '../support/jobs.js';
 import { until } from '../support/receiver.js';
+import { lastSentAgo } from '../support/state.js';
 
 let stack: TestStack;
 /** The newest event id before this suite ran: every later row was written by it (or a suite running beside it). */
@@ -78,7 +80,7 @@ describe('links come from PUBLIC_BASE_URL, never from Host or X-Forwarded-Host',
   it('the emailed invite link, the resent link, the copied link and errors_url', async () => {
     const agency = await createTestAgency(stack, 'Hosts');
     const project = JSON.parse((await hostile('POST', '/v1/projects', agency.key, JSON.stringify({ name: 'Host test' }))).text);
-    const email = `host-${uid()}@client.test`;
+    const email = `host-${unique()}@client.test`;
     const invited = await hostile('POST', `/v1/projects/${project.id}/invitations`, agency.key, JSON.stringify({ email, first_name: 'Hal', last_name: 'Host' }));
     expect(invited.status).toBe(201);
     const inv = JSON.parse(invited.text);
@@ -90,7 +92,7 @@ describe('links come from PUBLIC_BASE_URL, never from Host or X-Forwarded-Host',
     expect(mail.raw).not.toContain('evil.example');
 
     // The resend rotates the link: the new email is built the same way.
-    await stack.deps.pool.query("update invitations set last_sent_at = now() - interval '1 hour' where id = $1", [inv.id]);
+    await lastSentAgo(stack.deps.pool, inv.id, '1 hour');
     expect((await hostile('POST', `/v1/invitations/${inv.id}/resend`, agency.key)).status).toBe(200);
     const second = await until('the resent email', async () => stack.smtp!.messages.filter((m) => m.envelopeTo.includes(email))[1]);
     for (const link of urlsIn(second.parsed.text ?? '').filter((u) => u.includes('/invite/'))) expect(link.startsWith(`${base}/invite/`)).toBe(true);
@@ -160,9 +162,9 @@ describe('every job is safe to run twice; a permanent failure says why through t
 
   beforeAll(async () => {
     agency = await createTestAgency(stack, 'Twice');
-    const hook = await send(stack.url, 'POST', '/v1/hooks', { key: agency.key, body: { target_url: `${receiverUrl}/ok/${uid()}`, event: 'project.created' } });
+    const hook = await send(stack.url, 'POST', '/v1/hooks', { key: agency.key, body: { target_url: `${receiverUrl}/ok/${unique()}`, event: 'project.created' } });
     hookId = hook.body.id;
-    const email = `twice-${uid()}@client.test`;
+    const email = `twice-${unique()}@client.test`;
     const created = await send(stack.url, 'POST', '/v1/projects', {
       key: agency.key,
       body: { name: 'Twice', template_name: 'Client onboarding', clients: [{ email, first_name: 'Tw', last_name: 'Ice' }] },
@@ -171,7 +173,7 @@ describe('every job is safe to run twice; a permanent failure says why through t
     invitationId = created.body.clients[0].invitation_id;
     const up = await send(stack.url, 'POST', '/v1/imports', {
       key: agency.key,
-      rawBody: `${HEADER}\nImported,,Client onboarding,Im,Port,imp-${uid()}@client.test,Welcome call,\nImported,,,Bad,Row,nope,,\n`,
+      rawBody: `${HEADER}\nImported,,Client onboarding,Im,Port,imp-${unique()}@client.test,Welcome call,\nImported,,,Bad,Row,nope,,\n`,
       headers: { 'content-type': 'text/csv' },
     });
     importId = up.body.id;
@@ -192,7 +194,7 @@ describe('every job is safe to run twice; a permanent failure says why through t
   });
 
   const runAgain = async <N extends JobName>(name: N, payload: z.input<(typeof jobCatalog)[N]['payload']>) => {
-    const jobId = `${name}-again-${uid()}`;
+    const jobId = `${name}-again-${unique()}`;
     await stack.deps.jobs.enqueue(name, payload as never, { jobId });
     const queue = stack.deps.jobs.queue(jobCatalog[name].queue);
     const job = await settledJob(queue, jobId);
@@ -231,8 +233,8 @@ describe('every job is safe to run twice; a permanent failure says why through t
   });
 
   it('an email the SMTP server refuses for good: delivery_status failed and the reason on GET /v1/invitations/:id', async () => {
-    const project = await send(stack.url, 'POST', '/v1/projects', { key: agency.key, body: { name: `Bounce ${uid()}` } });
-    const email = `bounce-${uid()}@client.test`;
+    const project = await send(stack.url, 'POST', '/v1/projects', { key: agency.key, body: { name: `Bounce ${unique()}` } });
+    const email = `bounce-${unique()}@client.test`;
     stack.smtp!.rejectNext(1, '5.1.1 mailbox does not exist');
     const inv = await send(stack.url, 'POST', `/v1/projects/${project.body.id}/invitations`, { key: agency.key, body: { email, first_name: 'Bo', last_name: 'Unce' } });
     expect(inv.status).toBe(201);
@@ -258,8 +260,8 @@ describe('every job is safe to run twice; a permanent failure says why through t
   });
 
   it('a webhook the receiver refuses for good: the delivery says why, and the hook is disabled with a reason', async () => {
-    const failing = await send(stack.url, 'POST', '/v1/hooks', { key: agency.key, body: { target_url: `${receiverUrl}/fail/${uid()}`, event: 'project.created' } });
-    await send(stack.url, 'POST', '/v1/projects', { key: agency.key, body: { name: `Hooked ${uid()}` } });
+    const failing = await send(stack.url, 'POST', '/v1/hooks', { key: agency.key, body: { target_url: `${receiverUrl}/fail/${unique()}`, event: 'project.created' } });
+    await send(stack.url, 'POST', '/v1/projects', { key: agency.key, body: { name: `Hooked ${unique()}` } });
     const hook = await until('the hook to be disabled', async () => {
       const list = await send(stack.url, 'GET', '/v1/hooks?limit=100', { key: agency.key });
       const h = list.body.data.find((x: { id: string }) => x.id === failing.body.id);
@@ -278,7 +280,7 @@ describe('invitation tokens: what the database alone cannot do', () => {
     const project = await send(stack.url, 'POST', '/v1/projects', { key: agency.key, body: { name: 'Tokens' } });
     const inv = await send(stack.url, 'POST', `/v1/projects/${project.body.id}/invitations`, {
       key: agency.key,
-      body: { email: `tok-${uid()}@client.test`, first_name: 'To', last_name: 'Ken', send_email: false },
+      body: { email: `tok-${unique()}@client.test`, first_name: 'To', last_name: 'Ken', send_email: false },
     });
     const { rows } = await stack.deps.pool.query<{ token_hash: Buffer; token_ciphertext: Buffer }>(
       'select token_hash, token_ciphertext from invitations where id = $1',
