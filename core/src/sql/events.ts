@@ -57,3 +57,19 @@ export async function listEvents(
   );
   return rows;
 }
+
+/** The newest events of one type that have a subject, newest first (the polling feeds). */
+export async function newestEventsOfType(
+  db: Queryable,
+  agencyId: string,
+  type: EventType,
+  limit: number,
+): Promise<Array<Pick<EventRow, 'id' | 'agency_id' | 'type' | 'subject_id' | 'created_at'>>> {
+  const { rows } = await db.query<Pick<EventRow, 'id' | 'agency_id' | 'type' | 'subject_id' | 'created_at'>>(
+    `select id, agency_id, type, subject_id, created_at from events
+      where agency_id = $1 and type = $2 and subject_id is not null
+      order by id desc limit $3`,
+    [agencyId, type, limit],
+  );
+  return rows;
+}
