@@ -44,9 +44,18 @@ export async function listHooks(db: Queryable, agencyId: string, afterSeq: numbe
   return rows;
 }
 
+/**
+ * Recording a delivery's success locks the delivery, then the hook (markDeliverySucceeded). Deleting the hook
+ * locked the hook, then its deliveries (the cascade): two such transactions deadlocked. The deliveries are
+ * locked first here, in the worker's order, so the two wait for each other instead.
+ */
+const lockDeliveriesThenDelete = (hookWhere: string) => `
+  with deliveries as materialized (select id from webhook_deliveries where hook_id = $1 order by id for update)
+  delete from hooks where ${hookWhere} and (select count(*) from deliveries) >= 0`;
+
 /** Deleting a hook cascades to its deliveries and attempts; a pending delivery job then finds nothing. */
 export async function deleteHook(db: Queryable, agencyId: string, id: string): Promise<boolean> {
-  const { rowCount } = await db.query('delete from hooks where agency_id = $1 and id = $2', [agencyId, id]);
+  const { rowCount } = await db.query(lockDeliveriesThenDelete('id = $1 and agency_id = $2'), [id, agencyId]);
   return (rowCount ?? 0) > 0;
 }
 
@@ -260,5 +269,5 @@ export async function markDeliveryFailed(
 }
 
 export async function deleteHookById(db: Queryable, hookId: string): Promise<void> {
-  await db.query('delete from hooks where id = $1', [hookId]);
+  await db.query(lockDeliveriesThenDelete('id = $1'), [hookId]);
 }
