@@ -1,6 +1,7 @@
-// The whole suite: the core suites (real PostgreSQL, Redis, SMTP, Chromium; test/zapier runs Zapier's CLI
-// against a live Onramp), then the Zapier app's own unit tests and `zapier-platform validate`. Ends with one
-// closing line that counts both.
+// The whole suite: the linter (eslint.config.js: typescript-eslint, layer boundaries, safeEqual for secrets) and the
+// dead-export check, the core suites (real PostgreSQL, Redis, SMTP, Chromium; test/zapier runs Zapier's CLI against a
+// live Onramp), then the Zapier app's own unit tests and `zapier-platform validate`. Ends with one closing line that
+// counts both.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,11 @@ const jest = (dir, out) => [
   '--json',
   `--outputFile=${join(results, out)}`,
 ];
+
+// Lint first: a boundary or secret-comparison violation fails the run even when every test passes.
+run('lint', process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.']);
+// Dead exports, unused files and duplicate exports (knip.json) are kept out the same way.
+run('dead exports', process.execPath, [join(root, 'node_modules/knip/bin/knip.js'), '--no-progress']);
 
 // The Zapier app keeps no node_modules: zapier-platform-core and its tools (zapier-platform-cli, ts-jest, nock)
 // are root devDependencies, so `zapier-platform build` copies a small folder (zapier-app/README.md). A

@@ -187,7 +187,7 @@ export const benchImport: Bench = async (args) => {
       // 1,000 lines per write: one stream chunk per line would measure Node's stream machinery, not COPY.
       await pipeline(Readable.from(inChunks(rowsOf(copyRows, 'copy'), 1000)), stream);
       copySeconds = (performance.now() - started) / 1000;
-      // (a2) DESIGN.md's other reference figure (~100k rows/s on its machine): the same rows as batched
+      // (a2) The budget's other reference figure (~100k rows/s on its machine): the same rows as batched
       // `insert ... select from unnest(...)` of 2,000 rows, one transaction each, into one plain table.
       await client.query('create table bench_unnest (first_name text, last_name text, email text, message text)');
       const batch = 2000;
@@ -249,7 +249,7 @@ export const benchImport: Bench = async (args) => {
       oneByOne,
       '',
       `100k-row run: ${fmt(main.counts.projects_created!)} projects, ${fmt(main.counts.clients_invited!)} invitations, ${fmt(main.counts.assignments!)} task assignments, ${fmt(main.counts.outbox_queued!)} emails queued in the outbox and handed to the email worker in ${fmt(main.counts.email_jobs!)} queue-emails jobs carrying ${fmt(main.counts.emails_handed!)} ids; counts ${JSON.stringify(main.counts)}.`,
-      `DESIGN.md's reference machine does COPY at ~265,000 rows/s and batched unnest inserts at ~100,000 rows/s; this machine in this run: ${fmt(copyRows / copySeconds)} and ${fmt(copyRows / unnestSeconds)} rows/s (plain logged tables without indexes).`,
+      `The budget's reference machine does COPY at ~265,000 rows/s and batched unnest inserts at ~100,000 rows/s; this machine in this run: ${fmt(copyRows / copySeconds)} and ${fmt(copyRows / unnestSeconds)} rows/s (plain logged tables without indexes).`,
       `Budget: ≥ 10,000 rows/s end to end at 100k rows (${main.rows / main.seconds >= 10_000 ? 'met' : 'NOT met'}), worker < 300 MB (${results.every((r) => r.rssMb < 300) ? 'met' : 'NOT met'}), memory flat as the file grows (peak RSS ${results.map((r) => `${r.rssMb.toFixed(0)} MB at ${fmt(r.rows)}`).join(', ')}).`,
       `Load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (${cpus().length} CPUs).`,
       'PostgreSQL runs with its default durability (fsync and synchronous commit on), as in production.',

@@ -8,7 +8,7 @@ import { fmt, loadGet, runCli, serialLatency, startBareExpress, startOnramp, typ
 import type { Bench } from './run.js';
 
 /**
- * Listing and polling endpoints against 1,000,000 invitations (DESIGN budget: p99 < 10 ms).
+ * Listing and polling endpoints against 1,000,000 invitations (budget: p99 < 10 ms).
  *
  * Seeds set-based SQL straight into the embedded PostgreSQL of a real `onramp start`, then for each endpoint:
  * autocannon at 50 connections, one connection serially (service time without queueing), and
@@ -253,7 +253,6 @@ async function measure(url: string, measuredHeaders: Record<string, string>, poo
   const serial = await serialLatency({ url, path: c.path, headers, requests: 300 });
   let plan: Plan | undefined;
   if (c.sql) {
-    const plans: Plan[] = [];
     const runs: Plan[] = [];
     for (let n = 0; n < 5; n++) {
       // One endpoint may issue several statements: a run is their sum.
@@ -410,7 +409,7 @@ export const benchList: Bench = async (args) => {
     return {
       name: section,
       lines: [
-        `Listing and polling endpoints with ${fmt(counts.invitations!)} invitations and ${fmt(counts.events!)} events in the database (DESIGN budget: p99 < 10 ms).`,
+        `Listing and polling endpoints with ${fmt(counts.invitations!)} invitations and ${fmt(counts.events!)} events in the database (budget: p99 < 10 ms).`,
         '',
         `Data: ${fmt(counts.measured!)} invitations in the measured agency, the rest over ${OTHER_AGENCIES} other agencies; ${fmt(counts.clients!)} clients, ${fmt(counts.projects!)} projects;`,
         `60% accepted, 20% pending, 5% pending past expires_at (read as expired; ${fmt(counts.computed_expired!)} rows, ${fmt(stillComputed.n)} still so after the run), 10% expired, 5% revoked;`,

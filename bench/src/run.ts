@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A benchmark prints its figures and returns them for docs/BENCHMARKS.md. */
-export interface BenchResult {
+interface BenchResult {
   name: string;
   /** Markdown lines: a table or a list of figures with what they are measured against. */
   lines: string[];

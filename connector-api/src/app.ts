@@ -10,7 +10,7 @@ import { mountRoutes, operationOf } from './http/route.js';
 import { v1Routes } from './routes/index.js';
 import { mountPages } from './pages/index.js';
 
-export const API_VERSION = '0.1.0';
+const API_VERSION = '0.1.0';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -18,7 +18,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
  * The path as it may be logged: the query string dropped, and the bearer token of an invitation or reset
  * link (`/invite/<token>`, `/reset/<token>`) masked, since the link alone redeems it.
  */
-export function loggableUrl(url: string): string {
+function loggableUrl(url: string): string {
   return url.split('?')[0]!.replace(/^\/(invite|reset)\/[^/]+/, '/$1/[redacted]');
 }
 

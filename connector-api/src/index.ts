@@ -1,2 +1,2 @@
-export { createApp, markDraining, API_VERSION } from './app.js';
+export { createApp, markDraining } from './app.js';
 export { startApi, type RunningApi } from './server.js';

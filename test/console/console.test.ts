@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '@onramp/connector-api';
 import { firmUsersSql, hashToken, setFirmUserPassword, TokenPurpose } from '@onramp/core';
 import { startStack, createTwoAgencies, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { onrampBin, runOnramp } from '../support/processes.js';
+import { unique } from '../support/unique.js';
 import { createInvitation, createProject, csrfOf, FormClient } from '../pages/fixtures.js';
 
 let stack: TestStack;
@@ -46,7 +46,7 @@ async function invitationRow(id: string): Promise<{ status: string; send_count: 
 }
 
 async function addMember(agency: TestAgency): Promise<string> {
-  const email = `member-${randomBytes(4).toString('hex')}@agency.test`;
+  const email = `member-${unique()}@agency.test`;
   await firmUsersSql.insertFirmUser(stack.deps.pool, { agencyId: agency.agencyId, email, name: 'Mo Member', role: 'member' });
   await setFirmUserPassword(stack.deps.pool, email, PASSWORD);
   return email;
@@ -183,7 +183,7 @@ describe('CSRF', () => {
     expect((await invitationRow(f.invitationId)).status).toBe('pending');
 
     const project = await owner.get(`/console/projects/${f.projectId}`);
-    const email = `csrf-${randomBytes(3).toString('hex')}@example.test`;
+    const email = `csrf-${unique()}@example.test`;
     const invite = await owner.post(`/console/projects/${f.projectId}/invite`, {
       csrf: formCsrf(dash.text, '/console/invitations/bulk'),
       email,
@@ -303,7 +303,7 @@ describe('the dashboard and the project page', () => {
     expect(bad.text).toContain('<p class="error" id="first_name-error">First name is required</p>');
     expect(bad.text).toContain('value="ok@example.test"');
 
-    const email = `new-${randomBytes(3).toString('hex')}@example.test`;
+    const email = `new-${unique()}@example.test`;
     const ok = await owner.post(`/console/projects/${projectId}/invite`, { csrf, email, first_name: 'Nia', last_name: 'Lee', message: 'Welcome aboard', send_email: '1' });
     expect(ok.status).toBe(303);
     const after = await owner.get(ok.headers.get('location')!);
@@ -356,7 +356,7 @@ describe('the dashboard and the project page', () => {
     expect(bulk.text).toContain('Only agency owners and admins');
     expect((await invitationRow(f.invitationId)).status).toBe('pending');
 
-    const email = `member-invite-${randomBytes(3).toString('hex')}@example.test`;
+    const email = `member-invite-${unique()}@example.test`;
     const invite = await member.post(`/console/projects/${f.projectId}/invite`, { csrf: csrfOfKind(member, 'invite'), email, first_name: 'Me', last_name: 'Mber' });
     expect(invite.status).toBe(403);
     const { rowCount } = await stack.deps.pool.query('select 1 from invitations where email = $1', [email]);

@@ -1,6 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { enqueueEmailBatches, JobBus, queueEmailsJobId, sendEmailJobId } from '@onramp/core';
 import { startStack, type TestStack } from '../support/stack.js';
+import { unique } from '../support/unique.js';
 import { emailRow, inviteFixture, queueEmail, waitForEmailStatus, waitForJob, type InviteFixture } from './fixtures.js';
 
 let stack: TestStack;
@@ -68,7 +69,7 @@ describe('queue-emails: one job per batch, expanded by the email worker', () => 
 describe('queue-emails: chunks and bad input', () => {
   it('splits ids into chunks of at most 5000, one deterministic job id per chunk', async () => {
     // A bus on a prefix no worker reads, so 5001 ids become two jobs to inspect and nothing is sent.
-    const prefix = `t${randomBytes(5).toString('hex')}`;
+    const prefix = unique('t');
     const bus = new JobBus(stack.deps.redis, prefix);
     try {
       const ids = Array.from({ length: 5001 }, () => randomUUID());

@@ -3,6 +3,7 @@ import { requeueStuckEmails } from '@onramp/worker';
 import { createTestAgency, startStack, type TestStack } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { insertProject } from '../support/fixtures.js';
+import { ageEmail, lastSentAgo, markInvitationAccepted, markInvitationRevoked, setEmailStatus } from '../support/state.js';
 import { emailRow, hrefs, invitationRow, inviteFixture, queueEmail, waitForEmailStatus, waitForJob } from './fixtures.js';
 
 let stack: TestStack;
@@ -128,7 +129,7 @@ describe('failures and idempotency', () => {
 
   it('cancels the email of a revoked invitation', async () => {
     const f = await inviteFixture(stack);
-    await stack.deps.pool.query("update invitations set status = 'revoked', revoked_at = now(), token_hash = null where id = $1", [f.invitationId]);
+    await markInvitationRevoked(stack.deps.pool, f.invitationId);
     const emailId = await queueEmail(stack, f, 'invitation');
     expect((await waitForJob(stack, sendEmailJobId(emailId))).state).toBe('completed');
     expect(await emailRow(stack, emailId)).toMatchObject({ status: 'cancelled', error: 'the invitation is revoked' });
@@ -145,7 +146,7 @@ describe('failures and idempotency', () => {
     await waitForJob(stack, sendEmailJobId(second));
     expect((await invitationRow(stack, f.invitationId)).delivery_status).toBe('failed');
     // ...and re-running the older email's work cannot flip the invitation back to "sent".
-    await stack.deps.pool.query("update emails set status = 'queued' where id = $1", [first]);
+    await setEmailStatus(stack.deps.pool, first, 'queued');
     const rerun = `${sendEmailJobId(first)}-rerun`;
     await stack.deps.jobs.enqueue('send-email', { emailId: first }, { jobId: rerun });
     await waitForJob(stack, rerun);
@@ -156,7 +157,7 @@ describe('failures and idempotency', () => {
 describe('other kinds', () => {
   it('tells the firm user who created the invitation that the client accepted', async () => {
     const f = await inviteFixture(stack, { firstName: 'Ada', lastName: 'Lovelace', projectName: 'Brand refresh', branding: { display_name: 'Acme' } });
-    await stack.deps.pool.query("update invitations set status = 'accepted', accepted_at = now() where id = $1", [f.invitationId]);
+    await markInvitationAccepted(stack.deps.pool, f.invitationId);
     const emailId = await queueEmail(stack, f, 'invitation_accepted');
     const mail = await stack.smtp!.waitFor(to(f.ownerEmail));
     expect(mail.parsed.subject).toBe('Ada Lovelace accepted your invitation to Brand refresh');
@@ -187,7 +188,7 @@ describe('other kinds', () => {
 });
 
 describe('outbox sweep', () => {
-  const age = (emailId: string) => stack.deps.pool.query("update emails set created_at = now() - interval '5 minutes' where id = $1", [emailId]);
+  const age = (emailId: string) => ageEmail(stack.deps.pool, emailId, '5 minutes');
 
   it('re-enqueues an email whose job was never enqueued (crash between commit and enqueue)', async () => {
     const f = await inviteFixture(stack);
@@ -207,10 +208,10 @@ describe('outbox sweep', () => {
     const emailId = await queueEmail(stack, f, 'invitation', { enqueue: false });
     // A job under the email's own id that finished without sending (a lost state, as after a Redis
     // failover): a plain add with that id would now be silently ignored for 24 hours.
-    await stack.deps.pool.query("update emails set status = 'cancelled' where id = $1", [emailId]);
+    await setEmailStatus(stack.deps.pool, emailId, 'cancelled');
     await stack.deps.jobs.enqueue('send-email', { emailId }, { jobId: sendEmailJobId(emailId) });
     expect((await waitForJob(stack, sendEmailJobId(emailId))).state).toBe('completed');
-    await stack.deps.pool.query("update emails set status = 'queued' where id = $1", [emailId]);
+    await setEmailStatus(stack.deps.pool, emailId, 'queued');
     await age(emailId);
 
     await requeueStuckEmails(stack.deps);
@@ -247,7 +248,7 @@ describe('end to end through the API', () => {
     expect(first.parsed.html).toContain('Hi &lt;Ada&gt;');
     await waitForDelivery(api, created.body.id, 'sent');
 
-    await stack.deps.pool.query("update invitations set last_sent_at = now() - interval '1 hour' where id = $1", [created.body.id]);
+    await lastSentAgo(stack.deps.pool, created.body.id, '1 hour');
     expect((await api.post(`/v1/invitations/${created.body.id}/resend`)).status).toBe(200);
     const second = await stack.smtp!.waitFor((m) => to(address)(m) && m !== first);
     const link2 = (await api.get(`/v1/invitations/${created.body.id}/link`)).body.url as string;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   agenciesSql,
   createAgency,
@@ -13,6 +12,7 @@ import {
 } from '@onramp/core';
 import { settledJob } from '../support/jobs.js';
 import type { TestStack } from '../support/stack.js';
+import { unique } from '../support/unique.js';
 
 export interface InviteFixture {
   agencyId: string;
@@ -36,11 +36,10 @@ export interface InviteOptions {
   message?: string | null;
 }
 
-const tag = () => randomBytes(4).toString('hex');
 
 /** An agency with a project, a client and a pending invitation (token hashed and encrypted as the use cases do). */
 export async function inviteFixture(stack: TestStack, o: InviteOptions = {}): Promise<InviteFixture> {
-  const t = tag();
+  const t = unique();
   const ownerEmail = `owner-${t}@agency-${t}.test`;
   const created = await createAgency(stack.deps.pool, { name: o.agencyName ?? `Agency ${t}`, ownerEmail, ownerName: o.ownerName ?? `Olivia Owner` });
   const agencyId = created.agency.id;

@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { createPool, loadMigrations, migrate } from '@onramp/core';
+import { unique } from '../support/unique.js';
 
 async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const base = new URL(process.env.TEST_DATABASE_URL!);
-  const name = `scratch_${Math.random().toString(36).slice(2, 10)}`;
+  const name = unique('scratch_');
   const admin = new pg.Client({ connectionString: base.toString() });
   await admin.connect();
   await admin.query(`create database ${name}`);

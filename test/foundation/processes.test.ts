@@ -6,6 +6,7 @@ import { createAgency, createPool, type Pool } from '@onramp/core';
 import { freePort } from '@onramp/cli';
 import { startOnramp, type LongRunning } from '../support/processes.js';
 import { insertProject } from '../support/fixtures.js';
+import { unique } from '../support/unique.js';
 
 describe('many processes against one database and one Redis', () => {
   let pool: Pool;
@@ -38,7 +39,7 @@ describe('many processes against one database and one Redis', () => {
     expect(cmdline(worker.child.pid)).toContain('--max-old-space-size=192');
     expect(cmdline(api1.child.pid).some((a) => a.startsWith('--max-old-space-size'))).toBe(false);
 
-    const agency = await createAgency(pool, { name: 'Multi', ownerEmail: `mp-${randomBytes(3).toString('hex')}@agency.test` });
+    const agency = await createAgency(pool, { name: 'Multi', ownerEmail: `mp-${unique()}@agency.test` });
     const project = await insertProject(pool, agency.agency.id);
     const headers = { authorization: `Bearer ${agency.apiKey}`, 'content-type': 'application/json' };
     const invite = (port: number, email: string) =>

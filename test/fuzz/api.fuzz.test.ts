@@ -346,7 +346,7 @@ describe('every operation, fuzzed', () => {
         }),
         { numRuns: RUNS_PER_OPERATION, seed: SEED, endOnFailure: true, interruptAfterTimeLimit: TIME_PER_OPERATION_MS },
       );
-      if (result.failed) failures.push(`${name} (seed ${SEED}): ${String((result.errorInstance as Error)?.message ?? result.error)}\n  request: ${fc.stringify(result.counterexample).replace(/(.)\1{60,}/g, (m, c: string) => `${c}x${m.length}`).slice(0, 1500)}`);
+      if (result.failed) failures.push(`${name} (seed ${SEED}): ${String((result.errorInstance as Error | undefined)?.message ?? "property failed")}\n  request: ${fc.stringify(result.counterexample).replace(/(.)\1{60,}/g, (m, c: string) => `${c}x${m.length}`).slice(0, 1500)}`);
     }
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThanOrEqual(operations.length * 3);

@@ -1,8 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { emptyImportCounts, eventsSql, withTransaction, type PoolClient } from '@onramp/core';
 import { startStack, createTestAgency, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { Receiver, until } from '../support/receiver.js';
+import { unique } from '../support/unique.js';
 
 // ---- fixtures: rows + their event in one transaction, as the real use cases do ---------------------------
 
@@ -10,10 +11,10 @@ let stack: TestStack;
 let strict: TestStack;
 const receiver = new Receiver();
 
-async function insertProject(tx: PoolClient, agency: TestAgency, name = `Project ${randomBytes(3).toString('hex')}`): Promise<string> {
+async function insertProject(tx: PoolClient, agency: TestAgency, name = `Project ${unique()}`): Promise<string> {
   const { rows } = await tx.query<{ id: string }>(
     `insert into projects (agency_id, name, external_id, created_by) values ($1, $2, $3, $4) returning id`,
-    [agency.agencyId, name, `crm-${randomBytes(4).toString('hex')}`, agency.userId],
+    [agency.agencyId, name, `crm-${unique()}`, agency.userId],
   );
   const projectId = rows[0]!.id;
   await tx.query(`insert into tasks (agency_id, project_id, position, title) values ($1, $2, 0, 'Welcome call'), ($1, $2, 1, 'Share brand assets')`, [
@@ -48,7 +49,7 @@ async function projectCreated(agency: TestAgency): Promise<{ projectId: string; 
 
 async function insertInvitation(tx: PoolClient, agency: TestAgency, accepted: boolean): Promise<string> {
   const projectId = await insertProject(tx, agency);
-  const tag = randomBytes(4).toString('hex');
+  const tag = unique();
   const c = await tx.query<{ id: string }>(
     `insert into clients (agency_id, email, first_name, last_name, status) values ($1, $2, 'Ada', 'Client', $3) returning id`,
     [agency.agencyId, `ada-${tag}@client.test`, accepted ? 'active' : 'invited'],

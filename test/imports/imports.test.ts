@@ -1,6 +1,7 @@
 import Papa from 'papaparse';
 import { startStack, createTwoAgencies, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { call, client } from '../support/http.js';
+import { activateClientByEmail } from '../support/state.js';
 import { HEADER, agencyTableCounts, csv, importAndWait, uploadCsv, uploadMultipart, waitForImport } from './helpers.js';
 
 let stack: TestStack;
@@ -158,7 +159,7 @@ describe('a clean import', () => {
   });
 
   it('adds an active client to a new project without an email, and counts it', async () => {
-    await q(`update clients set status = 'active' where agency_id = $1 and email_normalized = 'hank@globex.test'`, [agency.agencyId]);
+    await activateClientByEmail(stack.deps.pool, agency.agencyId, 'hank@globex.test');
     const res = await importAndWait(stack.url, agency.key, csv(HEADER, 'Initech,,,Hank,Scorpio,HANK@globex.test,,'));
     expect(res.counts).toMatchObject({ clients_added: 1, clients_invited: 0, projects_created: 1 });
     const again = await importAndWait(stack.url, agency.key, csv(HEADER, 'Initech,,,Hank,Scorpio,hank@globex.test,,'));

@@ -46,7 +46,7 @@ const fileArb = fc.record({
   finalEol: fc.boolean(),
 });
 
-type GeneratedFile = fc.infer<typeof fileArb>;
+type GeneratedFile = typeof fileArb extends fc.Arbitrary<infer T> ? T : never;
 
 function write(file: GeneratedFile): { body: string; expected: ExpectedRow[] } {
   const d = file.delimiter;

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { applyImportBatch, importsSql, mapHeader } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
+import { unique } from '../support/unique.js';
 import { HEADER, agencySnapshot, csv, importAndWait } from './helpers.js';
 
 /**
@@ -170,7 +170,7 @@ describe('set-based foreign-key checks', () => {
   });
 
   it('are only used by a role that may set session_replication_role; any other keeps the triggers', async () => {
-    const role = `limited_${randomBytes(4).toString('hex')}`;
+    const role = unique('limited_');
     await bySet.deps.pool.query(`create role ${role} login password 'limited'`);
     const url = new URL(bySet.config.databaseUrl!);
     url.username = role;

@@ -1,7 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { call, type ApiResponse } from '../support/http.js';
-
-export const uid = () => randomBytes(5).toString('hex');
 
 /**
  * Every response the invariant suites look at goes through here, so "no 200 on an error" is checked on all

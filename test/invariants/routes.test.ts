@@ -3,7 +3,8 @@
 // (a specific problem naming the field, nothing changed). A route added later without a case here fails
 // the enumeration test, so the invariants cannot silently skip it.
 import { startStack, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
-import { agencyFingerprint, expectProblem, send, uid } from './helpers.js';
+import { agencyFingerprint, expectProblem, send } from './helpers.js';
+import { unique } from '../support/unique.js';
 
 let stack: TestStack;
 let a: TestAgency;
@@ -42,7 +43,7 @@ async function ok(res: Awaited<ReturnType<typeof send>>, what: string) {
 }
 
 async function buildWorld(agency: TestAgency): Promise<World> {
-  const tag = uid();
+  const tag = unique();
   const as = (method: string, path: string, body?: unknown) => send(stack.url, method, path, { key: agency.key, ...(body === undefined ? {} : { body }) });
   const emails: [string, string] = [`one-${tag}@client.test`, `two-${tag}@client.test`];
   const t1 = await ok(await as('POST', '/v1/templates', { name: `Template ${tag}`, tasks: [{ title: `Alpha ${tag}` }, { title: `Beta ${tag}` }] }), 'template');
@@ -115,7 +116,7 @@ interface WriteOp {
   prepare?: (w: World) => Promise<void>;
 }
 
-const person = (tag: string) => ({ email: `new-${tag}-${uid()}@client.test`, first_name: 'New', last_name: 'Person' });
+const person = (tag: string) => ({ email: `new-${tag}-${unique()}@client.test`, first_name: 'New', last_name: 'Person' });
 
 /** Every write operation of /v1 except the upload (POST /v1/imports: not JSON, tested on its own below). */
 const writeOps: Record<string, WriteOp> = {
@@ -222,7 +223,7 @@ describe('Idempotency-Key on every write operation', () => {
     const def = writeOps[op]!;
     const w = await buildWorld(a);
     await def.prepare?.(w);
-    const key = `idem-${uid()}`;
+    const key = `idem-${unique()}`;
     const target = fill(path, w);
     const body = def.body?.(w);
     const request = () => send(stack.url, method, target, { key: a.key, headers: { 'idempotency-key': key }, ...(body === undefined ? {} : { body }) });
@@ -257,7 +258,7 @@ describe('Idempotency-Key on the upload (POST /v1/imports)', () => {
     (await stack.deps.pool.query('select count(*)::int as n from imports where agency_id = $1', [agencyId])).rows[0].n as number;
 
   it('text/csv: a replay returns the same import; another file of the same size with the key is refused', async () => {
-    const key = `idem-${uid()}`;
+    const key = `idem-${unique()}`;
     const one = file('aaaa');
     const two = file('bbbb');
     expect(Buffer.byteLength(one)).toBe(Buffer.byteLength(two));
@@ -276,7 +277,7 @@ describe('Idempotency-Key on the upload (POST /v1/imports)', () => {
   });
 
   it('multipart/form-data: the same file again (a new boundary) is a replay; another file or other options are refused', async () => {
-    const key = `idem-${uid()}`;
+    const key = `idem-${unique()}`;
     const up = async (csv: string, fields: Record<string, string> = {}) => {
       const form = new FormData();
       for (const [k, v] of Object.entries(fields)) form.append(k, v);

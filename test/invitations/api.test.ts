@@ -3,6 +3,8 @@ import { hashToken, TokenPurpose, expireInvitations, issueApiKey, firmUsersSql }
 import { startStack, createTwoAgencies, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { insertProject, countRows } from '../support/fixtures.js';
+import { activateClient, archiveProject, expireInvitation, markInvitationAccepted } from '../support/state.js';
+import { unique } from '../support/unique.js';
 
 let stack: TestStack;
 let a: TestAgency;
@@ -18,7 +20,6 @@ afterAll(async () => {
 });
 
 const person = (email: string, extra: Record<string, unknown> = {}) => ({ email, first_name: 'Ada', last_name: 'Lovelace', ...extra });
-const unique = () => `c${Math.random().toString(36).slice(2, 10)}`;
 const emailsOf = (invitationId: string) => countRows(stack.deps.pool, 'select 1 from emails where invitation_id = $1', [invitationId]);
 
 describe('POST /v1/projects/:id/invitations', () => {
@@ -100,7 +101,7 @@ describe('POST /v1/projects/:id/invitations', () => {
     const p2 = await insertProject(stack.deps.pool, a.agencyId);
     const email = `${unique()}@client.test`;
     const inv = await client(stack.url, a.key).post(`/v1/projects/${p1.id}/invitations`, person(email));
-    await stack.deps.pool.query("update clients set status = 'active', activated_at = now() where id = $1", [inv.body.client.id]);
+    await activateClient(stack.deps.pool, inv.body.client.id);
     const res = await client(stack.url, a.key).post(`/v1/projects/${p2.id}/invitations`, person(email));
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ id: null, status: 'added', result: 'added', project: { id: p2.id }, client: { id: inv.body.client.id, status: 'active' } });
@@ -195,7 +196,7 @@ describe('POST /v1/projects/:id/invitations', () => {
 
   it('does not invite into an archived project', async () => {
     const project = await insertProject(stack.deps.pool, a.agencyId);
-    await stack.deps.pool.query('update projects set archived_at = now() where id = $1', [project.id]);
+    await archiveProject(stack.deps.pool, project.id);
     const res = await client(stack.url, a.key).post(`/v1/projects/${project.id}/invitations`, person(`${unique()}@client.test`));
     expect(res.status).toBe(409);
   });
@@ -241,7 +242,7 @@ describe('GET /v1/invitations', () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await api.post(`/v1/projects/${i % 2 ? p2.id : p1.id}/invitations`, person(`l${i}@client.test`))).body.id);
     await api.post(`/v1/invitations/${ids[0]}/revoke`);
-    await stack.deps.pool.query("update invitations set expires_at = now() - interval '1 minute' where id = $1", [ids[1]]);
+    await expireInvitation(stack.deps.pool, ids[1]!, '1 minute');
 
     const all = await api.get('/v1/invitations?limit=2');
     expect(all.body.data.map((i: { id: string }) => i.id)).toEqual([ids[4], ids[3]]);
@@ -332,7 +333,7 @@ describe('resend, revoke, copy link', () => {
 
   it('resends an expired invitation, making it pending again', async () => {
     const inv = await invite();
-    await stack.deps.pool.query("update invitations set expires_at = now() - interval '1 hour' where id = $1", [inv.id]);
+    await expireInvitation(stack.deps.pool, inv.id, '1 hour');
     expect((await client(stack.url, a.key).get(`/v1/invitations/${inv.id}`)).body.status).toBe('expired');
     expect((await client(stack.url, a.key).get(`/v1/invitations/${inv.id}/link`)).status).toBe(409);
     const res = await client(stack.url, a.key).post(`/v1/invitations/${inv.id}/resend`);
@@ -369,7 +370,7 @@ describe('resend, revoke, copy link', () => {
 
   it('answers 409 for resend or revoke of an accepted invitation', async () => {
     const inv = await invite();
-    await stack.deps.pool.query("update invitations set status = 'accepted', accepted_at = now(), token_hash = null where id = $1", [inv.id]);
+    await markInvitationAccepted(stack.deps.pool, inv.id, { burnLink: true });
     expect((await client(stack.url, a.key).post(`/v1/invitations/${inv.id}/resend`)).status).toBe(409);
     expect((await client(stack.url, a.key).post(`/v1/invitations/${inv.id}/revoke`)).status).toBe(409);
   });
@@ -484,7 +485,7 @@ describe('expiry', () => {
   it('reads as expired at once, and the sweep marks it with one invitation.expired event', async () => {
     const project = await insertProject(stack.deps.pool, a.agencyId);
     const inv = (await client(stack.url, a.key).post(`/v1/projects/${project.id}/invitations`, person(`${unique()}@client.test`))).body;
-    await stack.deps.pool.query("update invitations set expires_at = now() - interval '1 second' where id = $1", [inv.id]);
+    await expireInvitation(stack.deps.pool, inv.id);
     expect((await client(stack.url, a.key).get(`/v1/invitations/${inv.id}`)).body.status).toBe('expired');
     expect((await stack.deps.pool.query('select status from invitations where id = $1', [inv.id])).rows[0].status).toBe('pending');
     expect(await expireInvitations(stack.deps.pool)).toBeGreaterThanOrEqual(1);
@@ -497,7 +498,7 @@ describe('expiry', () => {
     const project = await insertProject(stack.deps.pool, a.agencyId);
     const email = `${unique()}@client.test`;
     const first = (await client(stack.url, a.key).post(`/v1/projects/${project.id}/invitations`, person(email))).body;
-    await stack.deps.pool.query("update invitations set expires_at = now() - interval '1 second' where id = $1", [first.id]);
+    await expireInvitation(stack.deps.pool, first.id);
     const second = await client(stack.url, a.key).post(`/v1/projects/${project.id}/invitations`, person(email));
     expect(second.status).toBe(201);
     expect(second.body.id).not.toBe(first.id);

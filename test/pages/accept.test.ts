@@ -1,6 +1,7 @@
 import { decryptToken, resendInvitation, revokeInvitation } from '@onramp/core';
 import { startStack, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { call } from '../support/http.js';
+import { deactivateClient } from '../support/state.js';
 import { createInvitation, csrfOf, FormClient, invitationState, ownerPrincipal, type InvitationFixture } from './fixtures.js';
 
 let stack: TestStack;
@@ -174,7 +175,7 @@ describe('POST /invite/:token/accept (form)', () => {
   it('refuses a deactivated client with 410', async () => {
     const f = await createInvitation(stack, a);
     const { browser, page } = await openInvite(f);
-    await stack.deps.pool.query(`update clients set status = 'deactivated' where id = $1`, [f.clientId]);
+    await deactivateClient(stack.deps.pool, f.clientId);
     expect((await browser.get(`/invite/${f.token}`)).status).toBe(410);
     const res = await browser.post(`/invite/${f.token}/accept`, { csrf: csrfOf(page.text), new_password: PASSWORD, confirm_password: PASSWORD });
     expect(res.status).toBe(410);

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { encryptToken, hashPassword, hashToken, randomToken, TokenPurpose } from '@onramp/core';
 import type { TestAgency, TestStack } from '../support/stack.js';
+import { unique } from '../support/unique.js';
 
 export interface InvitationFixture {
   token: string;
@@ -22,9 +22,8 @@ export interface InvitationOptions {
   password?: string;
 }
 
-const tag = () => randomBytes(4).toString('hex');
 
-export async function createProject(stack: TestStack, agency: TestAgency, name = `Project ${tag()}`): Promise<string> {
+export async function createProject(stack: TestStack, agency: TestAgency, name = `Project ${unique()}`): Promise<string> {
   const { rows } = await stack.deps.pool.query<{ id: string }>(
     'insert into projects (agency_id, name, created_by) values ($1, $2, $3) returning id',
     [agency.agencyId, name, agency.userId],
@@ -37,7 +36,7 @@ export async function createInvitation(stack: TestStack, agency: TestAgency, opt
   const pool = stack.deps.pool;
   const secret = stack.deps.appSecret;
   const projectId = opts.projectId ?? (await createProject(stack, agency, opts.projectName));
-  const email = opts.email ?? `client-${tag()}@example.test`;
+  const email = opts.email ?? `client-${unique()}@example.test`;
   const passwordHash = opts.password ? await hashPassword(opts.password) : null;
   const { rows: clients } = await pool.query<{ id: string }>(
     `insert into clients (agency_id, email, first_name, last_name, status, password_hash, activated_at)

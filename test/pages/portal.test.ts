@@ -1,5 +1,6 @@
 import { decryptToken } from '@onramp/core';
 import { startStack, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
+import { deactivateClient, expirePasswordResets } from '../support/state.js';
 import { createInvitation, createProject, csrfOf, FormClient, type InvitationFixture } from './fixtures.js';
 
 let stack: TestStack;
@@ -78,8 +79,7 @@ describe('/portal', () => {
     const f = await createInvitation(stack, a);
     const browser = await acceptAs(f);
     expect((await browser.get('/portal')).status).toBe(200);
-    await stack.deps.pool.query(`update clients set status = 'deactivated', deactivated_at = now() where id = $1`, [f.clientId]);
-    await stack.deps.pool.query('update client_sessions set revoked_at = now() where client_id = $1', [f.clientId]);
+    await deactivateClient(stack.deps.pool, f.clientId, { stampDeactivatedAt: true, endSessions: true });
     const res = await browser.get('/portal');
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/login');
@@ -144,7 +144,7 @@ describe('/login and /logout', () => {
   it('refuses a deactivated client at login', async () => {
     const f = await createInvitation(stack, a);
     await acceptAs(f);
-    await stack.deps.pool.query(`update clients set status = 'deactivated' where id = $1`, [f.clientId]);
+    await deactivateClient(stack.deps.pool, f.clientId);
     const browser = new FormClient(stack.url);
     const login = await browser.get('/login');
     expect((await browser.post('/login', { csrf: csrfOf(login.text), email: f.email, password: PASSWORD })).status).toBe(401);
@@ -224,7 +224,7 @@ describe('/forgot and /reset/:token', () => {
     await browser.post('/forgot', { csrf: csrfOf(forgot.text), email: f.email });
     const [token] = await resetTokensFor(f.clientId);
     const page = await browser.get(`/reset/${token}`);
-    await stack.deps.pool.query(`update password_resets set expires_at = now() - interval '1 second' where client_id = $1`, [f.clientId]);
+    await expirePasswordResets(stack.deps.pool, f.clientId);
     expect((await browser.get(`/reset/${token}`)).status).toBe(410);
     const res = await browser.post(`/reset/${token}`, { csrf: csrfOf(page.text), new_password: 'brand new password', confirm_password: 'brand new password' });
     expect(res.status).toBe(410);

@@ -1,6 +1,7 @@
 import { startStack, createTwoAgencies, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { countRows } from '../support/fixtures.js';
+import { unique } from '../support/unique.js';
 
 let stack: TestStack;
 let a: TestAgency;
@@ -15,7 +16,6 @@ afterAll(async () => {
   await stack.close();
 });
 
-const unique = () => `x${Math.random().toString(36).slice(2, 10)}`;
 const person = (email: string, first = 'Ada', last = 'Lovelace') => ({ email, first_name: first, last_name: last });
 const count = (sql: string, params: unknown[] = []) => countRows(stack.deps.pool, sql, params);
 

@@ -1,5 +1,6 @@
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
+import { unique } from '../support/unique.js';
 
 let stack: TestStack;
 let a: TestAgency;
@@ -13,7 +14,6 @@ afterAll(async () => {
   await stack.close();
 });
 
-const unique = () => `d${Math.random().toString(36).slice(2, 10)}`;
 const to = (address: string) => (m: { envelopeTo: string[] }) => m.envelopeTo.includes(address);
 
 /** Every outbox row of the project is finished (sent, failed or cancelled). */

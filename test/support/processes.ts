@@ -1,7 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const onrampBin = `${repoRoot}bin/onramp.js`;
 
 export interface RunResult {
@@ -70,12 +70,4 @@ export function startOnramp(args: string[], env: Record<string, string>): LongRu
       return exited;
     },
   };
-}
-
-/** Processes whose command line mentions the given text (e.g. a DATA_DIR). */
-export function processesMatching(text: string): string[] {
-  const r = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return r.stdout
-    .split('\n')
-    .filter((line) => line.includes(text) && !line.includes('ps -eo'));
 }

@@ -7,6 +7,7 @@ import { startApi, type RunningApi } from '@onramp/connector-api';
 import { startWorker, type RunningWorker } from '@onramp/worker';
 import { buildDeps, freePort, type OwnedDeps } from '@onramp/cli';
 import { startSmtp, type TestSmtp } from './smtp.js';
+import { unique } from './unique.js';
 
 export interface TestStack {
   deps: OwnedDeps;
@@ -45,7 +46,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-stack-')),
     DATABASE_URL: ownDb?.url ?? databaseUrl,
     REDIS_URL: redisUrl,
-    REDIS_PREFIX: `t${randomBytes(5).toString('hex')}`,
+    REDIS_PREFIX: unique('t'),
     APP_SECRET: randomBytes(32).toString('base64url'),
     // Errors only: a failure that a test did not expect shows its cause in the run's output.
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
@@ -79,7 +80,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
 
 /** A fresh database cloned from the migrated template (globalSetup): a stack sees only its own rows. */
 async function createStackDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `stack_${randomBytes(6).toString('hex')}`;
+  const name = unique('stack_');
   const admin = createPool(baseUrl, 1);
   try {
     await admin.query(`create database ${name} template ${process.env.TEST_TEMPLATE_DB ?? 'onramp_template'}`);
@@ -109,7 +110,7 @@ export interface TestAgency {
 }
 
 export async function createTestAgency(stack: TestStack, name = 'Agency'): Promise<TestAgency> {
-  const tag = randomBytes(4).toString('hex');
+  const tag = unique('');
   const email = `owner-${tag}@agency-${tag}.test`;
   const created = await createAgency(stack.deps.pool, { name: `${name} ${tag}`, ownerEmail: email, ownerName: `Owner ${tag}` });
   return { agencyId: created.agency.id, userId: created.owner.id, email, key: created.apiKey };

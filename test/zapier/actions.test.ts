@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { loadZapierApp, shapeOf, op, rejection, withCursorStore, type LoadedApp, type ZBundle } from './zapierApp.js';
 import { until } from '../support/receiver.js';
+import { unique } from '../support/unique.js';
 
 /**
  * The Zapier app's creates, searches, polling triggers and dropdowns, driven through zapier-platform-core's
@@ -16,7 +16,6 @@ let stack: TestStack;
 let zapier: LoadedApp;
 let agency: TestAgency;
 
-const tag = () => randomBytes(4).toString('hex');
 const auth = (key = agency.key): ZBundle['authData'] => ({ base_url: stack.url, api_key: key });
 const api = () => client(stack.url, agency.key);
 type Item = Record<string, unknown> & { id: string };
@@ -49,9 +48,9 @@ async function createProject(input: Record<string, unknown> = {}): Promise<Creat
     authData: auth(),
     meta: { page: 0 },
   });
-  const email = `ada-${tag()}@example.test`;
+  const email = `ada-${unique()}@example.test`;
   return run<CreatedProject>('creates', 'create_project', {
-    name: `Acme ${tag()}`,
+    name: `Acme ${unique()}`,
     template_id: templates.find((t) => t.name === 'Client onboarding')!.id,
     clients: [{ email, first_name: 'Ada', last_name: 'Lovelace' }],
     assignments: [{ task: 'Welcome call', emails: email }],
@@ -79,7 +78,7 @@ class FileServer {
   }
 
   serve(csv: string): string {
-    const path = `/files/${tag()}`;
+    const path = `/files/${unique()}`;
     this.files.set(path, csv);
     return `${this.base}${path}`;
   }
@@ -120,7 +119,7 @@ afterAll(async () => {
 
 describe('create_project', () => {
   it('creates the project from the template with its clients and assignments, shaped like the sample', async () => {
-    const externalId = `crm-deal-${tag()}`;
+    const externalId = `crm-deal-${unique()}`;
     const created = await createProject({ external_id: externalId });
     expect(created).toMatchObject({ external_id: externalId, created: true, archived: false });
     expect(created.tasks.map((t) => t.title)).toEqual(onboardingTasks);
@@ -130,7 +129,7 @@ describe('create_project', () => {
   });
 
   it('twice with the same external id -> one project; the second answer is created: false', async () => {
-    const externalId = `crm-deal-${tag()}`;
+    const externalId = `crm-deal-${unique()}`;
     const first = await createProject({ external_id: externalId });
     const second = await createProject({ external_id: externalId, name: 'A different name from a replayed Zap' });
     expect(second).toMatchObject({ id: first.id, name: first.name, created: false });
@@ -140,8 +139,8 @@ describe('create_project', () => {
   });
 
   it('a client line item without a last name halts naming the item, and creates nothing', async () => {
-    const externalId = `crm-deal-${tag()}`;
-    const error = await rejection(createProject({ external_id: externalId, clients: [{ email: `x-${tag()}@example.test`, first_name: 'X' }], assignments: [] }));
+    const externalId = `crm-deal-${unique()}`;
+    const error = await rejection(createProject({ external_id: externalId, clients: [{ email: `x-${unique()}@example.test`, first_name: 'X' }], assignments: [] }));
     expect(error.name).toBe('HaltedError');
     expect(error.message).toContain('clients[0].last_name');
     expect((await api().get(`/v1/projects?external_id=${externalId}`)).body.data).toEqual([]);
@@ -150,9 +149,9 @@ describe('create_project', () => {
 
 describe('find_project and find_client', () => {
   it('find_project: a miss is [], a hit by external id or by name is the project, shaped like the sample', async () => {
-    expect(await run('searches', 'find_project', { external_id: `nothing-${tag()}` })).toEqual([]);
-    expect(await run('searches', 'find_project', { name: `Nothing ${tag()}` })).toEqual([]);
-    const project = await createProject({ external_id: `crm-${tag()}` });
+    expect(await run('searches', 'find_project', { external_id: `nothing-${unique()}` })).toEqual([]);
+    expect(await run('searches', 'find_project', { name: `Nothing ${unique()}` })).toEqual([]);
+    const project = await createProject({ external_id: `crm-${unique()}` });
     for (const input of [{ external_id: project.external_id }, { name: project.name }, { external_id: project.external_id, name: project.name }]) {
       const found = await run<Item[]>('searches', 'find_project', input);
       expect(found.map((p) => p.id)).toEqual([project.id]);
@@ -167,7 +166,7 @@ describe('find_project and find_client', () => {
     const found = await run<Item[]>('searches', 'find_client', { email: ` ${email.toUpperCase()} ` });
     expect(found).toEqual([expect.objectContaining({ id: project.clients[0]!.client_id, email, status: 'invited' })]);
     expectSampleShape('searches', 'find_client', found[0]);
-    expect(await run('searches', 'find_client', { email: `nobody-${tag()}@example.test` })).toEqual([]);
+    expect(await run('searches', 'find_client', { email: `nobody-${unique()}@example.test` })).toEqual([]);
   });
 });
 
@@ -180,8 +179,8 @@ describe('find-or-create, as Zapier runs it: the search, then the create only wh
   }
 
   it('Find or Create Project: creates once, then finds the same project', async () => {
-    const externalId = `crm-${tag()}`;
-    const name = `Find or create ${tag()}`;
+    const externalId = `crm-${unique()}`;
+    const name = `Find or create ${unique()}`;
     const first = await findOrCreate('find_project', { external_id: externalId }, { name, external_id: externalId });
     expect(first.created).toBe(true);
     expect(first.item).toMatchObject({ name, external_id: externalId, created: true });
@@ -191,7 +190,7 @@ describe('find-or-create, as Zapier runs it: the search, then the create only wh
 
   it('Find Client or Invite Client: invites once, then finds the invited client', async () => {
     const project = await createProject({ clients: [], assignments: [] });
-    const email = `grace-${tag()}@example.test`;
+    const email = `grace-${unique()}@example.test`;
     const createInput = { project_id: project.id, email, first_name: 'Grace', last_name: 'Hopper' };
     const first = await findOrCreate('find_client', { email }, createInput);
     expect(first.created).toBe(true);
@@ -204,7 +203,7 @@ describe('find-or-create, as Zapier runs it: the search, then the create only wh
 describe('invite_client', () => {
   it('invites once; the same email again returns the same pending invitation (already_invited)', async () => {
     const project = await createProject({ clients: [], assignments: [] });
-    const email = `jane-${tag()}@example.test`;
+    const email = `jane-${unique()}@example.test`;
     const input = { project_id: project.id, email, first_name: 'Jane', last_name: 'Doe', message: 'Welcome aboard' };
     const first = await run('creates', 'invite_client', input);
     expect(first).toMatchObject({
@@ -239,7 +238,7 @@ describe('invite_client', () => {
   it("another agency's project halts as not found", async () => {
     const other = await createTestAgency(stack, 'Other');
     const theirs = await client(stack.url, other.key).post('/v1/projects', { name: 'Theirs' });
-    const error = await rejection(run('creates', 'invite_client', { project_id: theirs.body.id, email: `x-${tag()}@example.test`, first_name: 'X', last_name: 'Y' }));
+    const error = await rejection(run('creates', 'invite_client', { project_id: theirs.body.id, email: `x-${unique()}@example.test`, first_name: 'X', last_name: 'Y' }));
     expect(error.name).toBe('HaltedError');
     expect(error.message).toContain('HTTP 404, not_found');
   });
@@ -265,7 +264,7 @@ describe('assign_client_to_task, with the task dropdown following the chosen pro
     // No project chosen yet: an empty dropdown, no request.
     expect(await taskDropdown('')).toEqual([]);
 
-    const email = `linus-${tag()}@example.test`;
+    const email = `linus-${unique()}@example.test`;
     const input = { project_id: a.id, task_id: tasksA[1]!.id, email, first_name: 'Linus', last_name: 'Torvalds' };
     const assigned = await run('creates', 'assign_client_to_task', input);
     expect(assigned).toMatchObject({
@@ -287,7 +286,7 @@ describe('assign_client_to_task, with the task dropdown following the chosen pro
     const a = await createProject({ clients: [], assignments: [] });
     const b = await createProject({ clients: [], assignments: [] });
     const error = await rejection(
-      run('creates', 'assign_client_to_task', { project_id: a.id, task_id: b.tasks[0]!.id, email: `x-${tag()}@example.test`, first_name: 'X', last_name: 'Y' }),
+      run('creates', 'assign_client_to_task', { project_id: a.id, task_id: b.tasks[0]!.id, email: `x-${unique()}@example.test`, first_name: 'X', last_name: 'Y' }),
     );
     expect(error.name).toBe('HaltedError');
     expect(error.message).toContain('HTTP 404, not_found');
@@ -296,11 +295,11 @@ describe('assign_client_to_task, with the task dropdown following the chosen pro
 
 describe('import_csv', () => {
   it('downloads the file from the earlier step (without the Onramp key), uploads it, and the import runs', async () => {
-    const externalId = `crm-${tag()}`;
+    const externalId = `crm-${unique()}`;
     const csv = [
       'project_name,project_external_id,template,first_name,last_name,email,tasks',
-      `Imported Co,${externalId},Client onboarding,Ann,Lee,ann-${tag()}@example.test,Welcome call`,
-      `Imported Co,${externalId},Client onboarding,Bob,Ray,bob-${tag()}@example.test,Welcome call;Share brand assets`,
+      `Imported Co,${externalId},Client onboarding,Ann,Lee,ann-${unique()}@example.test,Welcome call`,
+      `Imported Co,${externalId},Client onboarding,Bob,Ray,bob-${unique()}@example.test,Welcome call;Share brand assets`,
       `Imported Co,${externalId},Client onboarding,Bad,Row,not-an-email,`,
     ].join('\n');
     const { accepted, done } = await importCsv(csv);
@@ -316,8 +315,8 @@ describe('import_csv', () => {
   });
 
   it('a dry run changes nothing', async () => {
-    const externalId = `crm-${tag()}`;
-    const { done } = await importCsv(`project_name,project_external_id,first_name,last_name,email\nDry Co,${externalId},Ann,Lee,ann-${tag()}@example.test\n`, {
+    const externalId = `crm-${unique()}`;
+    const { done } = await importCsv(`project_name,project_external_id,first_name,last_name,email\nDry Co,${externalId},Ann,Lee,ann-${unique()}@example.test\n`, {
       dry_run: 'yes',
     });
     expect(done).toMatchObject({ status: 'completed', dry_run: true, counts: { rows: 1, projects_created: 1, clients_invited: 1 } });
@@ -340,10 +339,10 @@ describe('polling triggers read the feeds: items with id, newest first, shaped l
 
   it('new_invitation', async () => {
     const project = await createProject({ clients: [], assignments: [] });
-    const a = await run('creates', 'invite_client', { project_id: project.id, email: `a-${tag()}@example.test`, first_name: 'A', last_name: 'Client' });
+    const a = await run('creates', 'invite_client', { project_id: project.id, email: `a-${unique()}@example.test`, first_name: 'A', last_name: 'Client' });
     const b = await run('creates', 'invite_client', {
       project_id: project.id,
-      email: `b-${tag()}@example.test`,
+      email: `b-${unique()}@example.test`,
       first_name: 'B',
       last_name: 'Client',
       message: 'Welcome aboard',
@@ -357,7 +356,7 @@ describe('polling triggers read the feeds: items with id, newest first, shaped l
 
   it('new_project', async () => {
     const p1 = await createProject();
-    const p2 = await createProject({ external_id: `crm-${tag()}` });
+    const p2 = await createProject({ external_id: `crm-${unique()}` });
     const items = await run<Item[]>('triggers', 'new_project');
     expect(items.slice(0, 2).map((i) => i.id)).toEqual([p2.id, p1.id]);
     newestFirst(items);
@@ -366,7 +365,7 @@ describe('polling triggers read the feeds: items with id, newest first, shaped l
   });
 
   it('import_completed', async () => {
-    const csv = (n: number) => `project_name,first_name,last_name,email\nImported ${tag()},Ann,Lee,ann-${n}-${tag()}@example.test\n`;
+    const csv = (n: number) => `project_name,first_name,last_name,email\nImported ${unique()},Ann,Lee,ann-${n}-${unique()}@example.test\n`;
     const i1 = (await importCsv(csv(1))).done;
     const i2 = (await importCsv(csv(2))).done;
     const items = await run<Item[]>('triggers', 'import_completed');
@@ -392,7 +391,7 @@ describe('dropdown paging (project_list)', () => {
     const ids: string[] = [];
     for (let i = 0; i < 103; i++) {
       // The newest (listed first) has everything a project can have, to hold up against the sample's shape.
-      const full = i === 102 ? { external_id: `crm-${tag()}`, template_name: 'Client onboarding' } : {};
+      const full = i === 102 ? { external_id: `crm-${unique()}`, template_name: 'Client onboarding' } : {};
       ids.push((await mine.post('/v1/projects', { name: `Project ${String(i).padStart(3, '0')}`, ...full })).body.id);
     }
 

@@ -5,6 +5,7 @@ import { freePort } from '@onramp/cli';
 import { revokeApiKey } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
+import { unique } from '../support/unique.js';
 import { Receiver, until } from './receiver.js';
 import { keyPaths, loadZapierApp, shapeOf, op, rejection, type LoadedApp, type ZBundle } from './zapierApp.js';
 
@@ -33,7 +34,7 @@ type Payload = Record<string, unknown> & { id: string };
 
 /** A client invited through the real API, then accepting through the real accept endpoint (JSON, as scripts do). */
 async function inviteAndAccept(projectId: string): Promise<{ invitationId: string; email: string }> {
-  const email = `client-${randomBytes(4).toString('hex')}@example.test`;
+  const email = `client-${unique()}@example.test`;
   const invited = await api().post(`/v1/projects/${projectId}/invitations`, { email, first_name: 'Casey', last_name: 'Client', message: 'Welcome aboard' });
   expect(invited.status).toBe(201);
   const link = await api().get(`/v1/invitations/${invited.body.id}/link`);
@@ -144,7 +145,7 @@ describe('invitation_accepted (REST hook)', () => {
 
     const project = await zapier.appTester<{ id: string; name: string }>(op(zapier.app.creates.create_project), {
       authData: auth(),
-      inputData: { name: `Hooked ${randomBytes(3).toString('hex')}` },
+      inputData: { name: `Hooked ${unique()}` },
     });
     const { invitationId, email } = await inviteAndAccept(project.id);
 

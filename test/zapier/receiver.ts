@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Receiver as WebhookReceiver } from '../support/receiver.js';
 
-export { until, type Received } from '../support/receiver.js';
+export { until } from '../support/receiver.js';
 
 /** Stands in for hooks.zapier.com: every target looks like a Zap's own hook URL. */
 export class Receiver extends WebhookReceiver {

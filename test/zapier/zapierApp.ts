@@ -79,13 +79,13 @@ export interface ZBundle {
 }
 
 // zapier-platform-core is not typed for this package (it lives in zapier-app/node_modules): the few shapes used.
-export interface ZObject {
+interface ZObject {
   cursor: { get(): Promise<string>; set(value: string): Promise<null> };
   [key: string]: unknown;
 }
 export type Perform = (z: ZObject, bundle: ZBundle) => unknown;
 type Operation = Record<string, unknown> & { perform: Perform; sample?: Record<string, unknown> };
-export interface ZapierApp {
+interface ZapierApp {
   version: string;
   authentication: { test: Perform; connectionLabel: string };
   triggers: Record<string, { key: string; operation: Operation }>;
@@ -93,7 +93,7 @@ export interface ZapierApp {
   searches: Record<string, { key: string; operation: Operation }>;
   searchOrCreates: Record<string, { search: string; create: string }>;
 }
-export type AppTester = <T = unknown>(method: Perform | string, bundle: ZBundle) => Promise<T>;
+type AppTester = <T = unknown>(method: Perform | string, bundle: ZBundle) => Promise<T>;
 
 export interface LoadedApp {
   app: ZapierApp;
@@ -185,7 +185,7 @@ const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The JSON type of a value, with the string formats a Zap maps on (uuid, datetime, date, url) told apart. */
-export function valueType(v: unknown): string {
+function valueType(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
   if (typeof v === 'string') {

@@ -4,7 +4,7 @@ import { processors } from './processors/index.js';
 import { closeMailer } from './processors/sendEmail.js';
 import { scheduleWebhookDispatch } from './processors/fanOutEvent.js';
 
-export interface AbandonedJob {
+interface AbandonedJob {
   queue: QueueName;
   name: string;
   id: string | undefined;
@@ -125,7 +125,4 @@ function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]).finally(() => clearTimeout(timer));
 }
-
-export { sweepSteps } from './processors/sweep.js';
-export { processors } from './processors/index.js';
 export { requeueStuckEmails } from './processors/emailSweep.js';

@@ -1,6 +1,6 @@
 import type { Config } from '@onramp/core';
 
-export interface CommandArgs {
+interface CommandArgs {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
   config: Config | null;

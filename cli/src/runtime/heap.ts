@@ -5,7 +5,7 @@
  * V8 reads the flag only at start, so the process re-executes itself in place with it: the same pid, so
  * supervisors, signals and `kill` see one process.
  */
-export const DEFAULT_WORKER_MAX_HEAP_MB = 192;
+const DEFAULT_WORKER_MAX_HEAP_MB = 192;
 
 const HEAP_FLAG = '--max-old-space-size';
 

@@ -71,7 +71,8 @@ export async function withIdempotency(
     // An upload's stored hash is `<request>:<content digest>`; its body is read only when the rest matches.
     const sameRequest = raw
       ? row.request_hash.startsWith(`${hash}:`) && (!row.completed_at || row.request_hash === `${hash}:${await raw.digest()}`)
-      : row.request_hash === hash;
+      : // eslint-disable-next-line no-restricted-syntax -- a fingerprint of the request body, not a secret
+        row.request_hash === hash;
     if (!sameRequest) {
       throw new AppError('idempotency_key_reused', 'Idempotency key reused', {
         detail: 'This Idempotency-Key was already used with a different request. Use a new key for a new request.',

@@ -18,7 +18,6 @@ import {
   pageSchema,
   parseOrThrow,
   type Deps,
-  type Principal,
 } from '@onramp/core';
 import { defineRoute } from '../http/route.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineRoute } from '../http/route.js';
 
-export const meResponse = z.object({
+const meResponse = z.object({
   agency: z.object({ id: z.uuid(), name: z.string() }),
   user: z.object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), role: z.enum(['owner', 'admin', 'member']) }),
 });

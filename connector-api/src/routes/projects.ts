@@ -20,7 +20,7 @@ import { templateRoutes } from './templates.js';
 
 const idParams = z.object({ id: z.string() });
 
-export const projectRoutes = [
+const projectRoutes = [
   defineRoute({
     method: 'post',
     path: '/projects',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../context.js';
 import { withTransaction } from '../db/pool.js';
-import { decryptToken, hashToken, openToken, TokenPurpose } from '../crypto/tokens.js';
+import { decryptToken, hashToken, openToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
 import { getAgency } from '../sql/agencies.js';
 import * as sql from '../sql/emails.js';
 import type { EmailRow } from '../sql/emails.js';
@@ -49,7 +49,7 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
       if (!inv) return { cancel: 'the invitation no longer exists' };
       if (inv.status !== 'pending') return { cancel: `the invitation is ${inv.status}` };
       if (inv.expires_at.getTime() <= now.getTime()) return { cancel: 'the invitation expired before the email was sent' };
-      if (!email.token_ciphertext || !inv.token_ciphertext || !email.token_ciphertext.equals(inv.token_ciphertext)) {
+      if (!email.token_ciphertext || !inv.token_ciphertext || !safeEqual(email.token_ciphertext, inv.token_ciphertext)) {
         return { cancel: 'the invitation link was replaced (resent) after this email was queued' };
       }
       if (!inv.token_hash) return { cancel: 'the invitation has no live link' };

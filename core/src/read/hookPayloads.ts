@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { Queryable } from '../db/pool.js';
 import { eventCatalog } from '../events/catalog.js';
-import type { EventRow } from '../sql/events.js';
+import { newestEventsOfType, type EventRow } from '../sql/events.js';
 import { hookEvents, type HookEvent } from '../sql/hooks.js';
-import { importColumns, toImportJson, type ImportRow } from './imports.js';
+import { selectImportRows } from '../sql/read/imports.js';
+import { toImportJson } from './imports.js';
 import { getInvitationsJson } from './invitations.js';
-import { listTasksJson, projectColumns, toProjectJson, type ProjectRow } from './projects.js';
+import { selectProjectRows } from '../sql/read/projects.js';
+import { listTasksJson, toProjectJson } from './projects.js';
 import { importJson, invitationJson, projectJson, taskJson, type ImportJson, type InvitationJson, type ProjectJson, type TaskJson } from './resources.js';
 
 /**
@@ -55,7 +57,7 @@ export type PayloadEvent = Pick<EventRow, 'id' | 'agency_id' | 'type' | 'subject
 async function projectsWithTasks(db: Queryable, agencyId: string, ids: string[]): Promise<Map<string, ProjectJson & { tasks: TaskJson[] }>> {
   const out = new Map<string, ProjectJson & { tasks: TaskJson[] }>();
   if (ids.length === 0) return out;
-  const { rows } = await db.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and id = any($2::uuid[])`, [agencyId, ids]);
+  const rows = await selectProjectRows(db, agencyId, ids);
   for (const r of rows) out.set(r.id, { ...toProjectJson(r), tasks: [] });
   if (rows.length === 0) return out;
   // listTasksJson itself, so a payload's tasks can never drift from GET /v1/projects/:id/tasks.
@@ -69,7 +71,7 @@ async function projectsWithTasks(db: Queryable, agencyId: string, ids: string[])
 
 async function importsById(db: Queryable, agencyId: string, ids: string[], publicBaseUrl: string): Promise<Map<string, ImportJson>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await db.query<ImportRow>(`select ${importColumns} from imports where agency_id = $1 and id = any($2::uuid[])`, [agencyId, ids]);
+  const rows = await selectImportRows(db, agencyId, ids);
   return new Map(rows.map((r) => [r.id, toImportJson(r, publicBaseUrl)]));
 }
 
@@ -125,12 +127,7 @@ export async function listFeedPayloads(
   limit: number,
   publicBaseUrl: string,
 ): Promise<HookPayload[]> {
-  const { rows } = await db.query<PayloadEvent>(
-    `select id, agency_id, type, subject_id, created_at from events
-      where agency_id = $1 and type = $2 and subject_id is not null
-      order by id desc limit $3`,
-    [agencyId, event, limit * 2],
-  );
+  const rows = await newestEventsOfType(db, agencyId, event, limit * 2);
   const seen = new Set<string>();
   const newest = rows.filter((e) => (seen.has(e.subject_id!) ? false : (seen.add(e.subject_id!), true))).slice(0, limit);
   const payloads = await buildHookPayloads(db, agencyId, newest, publicBaseUrl);

@@ -1,35 +1,17 @@
 import type { Queryable } from '../db/pool.js';
+import { listTemplateRows, selectTemplateRow, type TemplateRow } from '../sql/read/templates.js';
 import { decodeCursor, toPage, type Page } from './pagination.js';
 import type { TemplateJson } from './resources.js';
-
-interface TemplateRow {
-  seq: number;
-  id: string;
-  name: string;
-  tasks: TemplateJson['tasks'];
-  created_at: Date;
-}
-
-const select = `
-  select t.seq, t.id, t.name, t.created_at,
-         coalesce((select json_agg(json_build_object('id', tt.id, 'title', tt.title, 'description', tt.description, 'position', tt.position)
-                                   order by tt.position)
-                     from template_tasks tt where tt.template_id = t.id), '[]'::json) as tasks
-    from templates t`;
 
 const toTemplateJson = (r: TemplateRow): TemplateJson => ({ id: r.id, name: r.name, tasks: r.tasks, created_at: r.created_at.toISOString() });
 
 export async function getTemplateJson(db: Queryable, agencyId: string, id: string): Promise<TemplateJson | null> {
-  const { rows } = await db.query<TemplateRow>(`${select} where t.agency_id = $1 and t.id = $2`, [agencyId, id]);
-  return rows[0] ? toTemplateJson(rows[0]) : null;
+  const row = await selectTemplateRow(db, agencyId, id);
+  return row ? toTemplateJson(row) : null;
 }
 
 /** Newest first, like every other list; the Zapier dropdown pages through it. */
 export async function listTemplatesJson(db: Queryable, agencyId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<TemplateJson>> {
-  const after = decodeCursor(page.cursor);
-  const { rows } = await db.query<TemplateRow>(
-    `${select} where t.agency_id = $1 and ($2::bigint is null or t.seq < $2) order by t.seq desc limit $3`,
-    [agencyId, after, page.limit + 1],
-  );
+  const rows = await listTemplateRows(db, agencyId, { limit: page.limit + 1, beforeSeq: decodeCursor(page.cursor) });
   return toPage(rows, page.limit, toTemplateJson);
 }

@@ -28,7 +28,7 @@ export interface EventRow {
 }
 
 type EventInput<T extends EventType> = { agencyId: string; type: T; subjectId?: string | null; actorId?: string | null } & (
-  {} extends EventData<T> ? { data?: EventData<T> } : { data: EventData<T> }
+  EventData<T> extends Record<string, never> ? { data?: EventData<T> } : { data: EventData<T> }
 );
 
 /**
@@ -54,6 +54,22 @@ export async function listEvents(
       where agency_id = $1 and id > $2 and ($3::text is null or type = $3)
       order by id asc limit $4`,
     [q.agencyId, q.after, q.type ?? null, q.limit],
+  );
+  return rows;
+}
+
+/** The newest events of one type that have a subject, newest first (the polling feeds). */
+export async function newestEventsOfType(
+  db: Queryable,
+  agencyId: string,
+  type: EventType,
+  limit: number,
+): Promise<Array<Pick<EventRow, 'id' | 'agency_id' | 'type' | 'subject_id' | 'created_at'>>> {
+  const { rows } = await db.query<Pick<EventRow, 'id' | 'agency_id' | 'type' | 'subject_id' | 'created_at'>>(
+    `select id, agency_id, type, subject_id, created_at from events
+      where agency_id = $1 and type = $2 and subject_id is not null
+      order by id desc limit $3`,
+    [agencyId, type, limit],
   );
   return rows;
 }

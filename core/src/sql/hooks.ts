@@ -59,7 +59,7 @@ export async function deleteHook(pool: Pool, agencyId: string, id: string): Prom
   });
 }
 
-export interface AttemptRow {
+interface AttemptRow {
   attempt: number;
   status_code: number | null;
   error: string | null;

@@ -4,7 +4,7 @@ import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js'
 import { openToken, seededTokens, tokenHasher, TokenPurpose } from '../crypto/tokens.js';
 import { AppError, notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
-import { getInvitationJson, type InvitationReadRow } from '../read/invitations.js';
+import { getInvitationJson } from '../read/invitations.js';
 import type { InvitationJson } from '../read/resources.js';
 import { insertEventsSql } from '../events/catalog.js';
 import { appendEvent } from '../sql/events.js';

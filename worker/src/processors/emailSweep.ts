@@ -2,7 +2,7 @@ import { emailsSql, enqueueEmails, jobCatalog, recordEmailFailed, sendEmailJobId
 import type { SweepStep } from './sweep.js';
 
 /** An email still queued this long after its commit has most likely lost its job. */
-export const STUCK_AFTER_SECONDS = 60;
+const STUCK_AFTER_SECONDS = 60;
 /** Re-enqueues an email at most this many rounds of the job's own attempts before giving up on it. */
 const MAX_ATTEMPTS = jobCatalog['send-email'].attempts * 3;
 const BATCH = 500;

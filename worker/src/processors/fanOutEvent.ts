@@ -8,7 +8,7 @@ import type { Processor } from './types.js';
  */
 export const fanOutEvent: Processor<'fan-out-event'> = async (_payload, deps) => dispatchHookEvents(deps);
 
-export const WEBHOOK_DISPATCH_EVERY_MS = 1000;
+const WEBHOOK_DISPATCH_EVERY_MS = 1000;
 
 /** Upserted by every worker at start; the scheduler id makes it one schedule however many workers run. */
 export async function scheduleWebhookDispatch(deps: Deps): Promise<void> {

@@ -16,12 +16,12 @@ import type { Processor } from './types.js';
  * How long one attempt owns an email (`sending`). Longer than every SMTP timeout of the transport put
  * together (15 s connect + 15 s greeting + 30 s socket), so a live attempt never loses its lease.
  */
-export const SEND_LEASE_SECONDS = 120;
+const SEND_LEASE_SECONDS = 120;
 
 const mailers = new WeakMap<Deps, Mailer>();
 
 /** One mailer (one SMTP connection pool) per process, shared by the email queue's concurrent jobs. */
-export function mailerFor(deps: Deps): Mailer {
+function mailerFor(deps: Deps): Mailer {
   let mailer = mailers.get(deps);
   if (!mailer) {
     mailer = createMailer(deps.config);
@@ -92,14 +92,14 @@ interface SmtpError {
 }
 
 /** 5xx from the server is a final answer ("no such mailbox"); 4xx, refused connections and timeouts are not. */
-export function isPermanent(err: unknown): boolean {
+function isPermanent(err: unknown): boolean {
   if (err instanceof PermanentEmailError) return true;
   const e = err as SmtpError;
   if (typeof e?.responseCode === 'number') return e.responseCode >= 500;
   return e?.code === 'EENVELOPE';
 }
 
-export function describeFailure(err: unknown): string {
+function describeFailure(err: unknown): string {
   const e = err as SmtpError;
   if (err instanceof PermanentEmailError) return err.message;
   if (typeof e?.responseCode === 'number') {

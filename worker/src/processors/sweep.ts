@@ -5,16 +5,16 @@ import { requeueStuckEmails } from './emailSweep.js';
 export type SweepStep = (deps: Deps) => Promise<Record<string, number>>;
 
 /** Idempotency keys answer replays for 24 hours, then go. */
-export const purgeIdempotencyKeys: SweepStep = async (deps) => {
+const purgeIdempotencyKeys: SweepStep = async (deps) => {
   const { rowCount } = await deps.pool.query("delete from idempotency_keys where created_at < now() - interval '24 hours'");
   return { idempotencyKeysPurged: rowCount ?? 0 };
 };
 
 /** Pending invitations past expires_at become expired, with an invitation.expired event each. */
-export const expireInvitationsStep: SweepStep = async (deps) => ({ invitationsExpired: await expireInvitations(deps.pool) });
+const expireInvitationsStep: SweepStep = async (deps) => ({ invitationsExpired: await expireInvitations(deps.pool) });
 
 /** The periodic sweep runs every step; features register theirs in sweepSteps. */
-export const sweepSteps: SweepStep[] = [purgeIdempotencyKeys, expireInvitationsStep, requeueStuckEmails];
+const sweepSteps: SweepStep[] = [purgeIdempotencyKeys, expireInvitationsStep, requeueStuckEmails];
 
 export const sweep: Processor<'sweep'> = async (_payload, deps) => {
   const results: Record<string, number> = {};

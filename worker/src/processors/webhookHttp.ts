@@ -33,7 +33,7 @@ export type Outcome =
   | { kind: 'retry'; statusCode: number | null; error: string }
   | { kind: 'permanent'; statusCode: number | null; error: string };
 
-export function classifyStatus(status: number): Outcome {
+function classifyStatus(status: number): Outcome {
   if (status >= 200 && status < 300) return { kind: 'succeeded', statusCode: status };
   if (status === 410) return { kind: 'gone', statusCode: status };
   if (status === 429 || status === 408 || status >= 500) return { kind: 'retry', statusCode: status, error: `the receiver answered ${status}` };

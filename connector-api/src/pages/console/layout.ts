@@ -1,4 +1,4 @@
-import type { ConsoleSession, FieldError, InvitationJson } from '@onramp/core';
+import type { ConsoleSession, InvitationJson } from '@onramp/core';
 import { html, type PageBranding, type SafeHtml } from '@onramp/core';
 import type { Response } from 'express';
 import { sendPage, signInFields, type PageOptions } from '../layout.js';
