@@ -47,3 +47,5 @@ export * from './usecases/tasks.js';
 export * from './usecases/consoleSessions.js';
 export * from './read/console.js';
 export * from './usecases/imports/index.js';
+export * from './usecases/invitationBulk.js';
+export { likePrefix, normaliseSearch } from './sql/clients.js';

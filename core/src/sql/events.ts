@@ -10,6 +10,7 @@ export const eventTypes = [
   'client.removed_from_project',
   'client.deactivated',
   'client.reactivated',
+  'client.created',
   'project.created',
   'task.assigned',
   'import.completed',
