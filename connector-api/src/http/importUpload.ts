@@ -63,7 +63,8 @@ export async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): 
     });
     const file = await new Promise<{ stream: NodeJS.ReadableStream; filename: string } | null>((resolve, reject) => {
       bb.on('field', (name, value) => {
-        if (['dry_run', 'send_emails', 'default_template', 'filename'].includes(name)) fields[name] = value;
+        // An empty field is an unset option (an HTML form's "no template" choice sends one).
+        if (['dry_run', 'send_emails', 'default_template', 'filename'].includes(name) && value.trim() !== '') fields[name] = value;
       });
       bb.on('file', (name, stream, info) => {
         if (name !== 'file') {
