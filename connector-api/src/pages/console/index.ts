@@ -8,6 +8,8 @@ import { consoleForbiddenFormPage, consoleLoginPage, consoleMessagePage, console
 import { invitationsConsole } from './invitations.js';
 import { projectsConsole } from './projects.js';
 import { importsConsole } from './imports.js';
+import { clientsConsole } from './clients.js';
+import { templatesConsole } from './templates.js';
 
 /**
  * The middleware of one kind of signed-in form: parse its body (urlencoded by default; pass another parser,
@@ -24,7 +26,7 @@ export type ConsoleForm = (kind: string, parser?: RequestHandler | null) => Requ
  */
 type ConsoleFeature = (deps: Deps, form: ConsoleForm) => Router;
 
-const features: ConsoleFeature[] = [invitationsConsole, projectsConsole, importsConsole];
+const features: ConsoleFeature[] = [invitationsConsole, projectsConsole, clientsConsole, templatesConsole, importsConsole];
 
 /** CSRF contexts. The `console-` prefix keeps the client pages' tokens useless here and the other way round. */
 const ctx = {
