@@ -26,7 +26,7 @@ const linesOf = (text: string) =>
 /** A task-level field error ("tasks.3.title") as a line the user can find. */
 const taskErrors = (errors: FieldError[], titles: string[]) =>
   errors.map((e) => {
-    const m = /^tasks\.(\d+)\.title$/.exec(e.field);
+    const m = /^tasks(?:\.|\[)(\d+)\]?\.title$/.exec(e.field);
     return m ? `Line ${Number(m[1]) + 1} (“${titles[Number(m[1])] ?? ''}”): ${e.message}` : `${e.field === 'tasks' ? 'Tasks' : e.field}: ${e.message}`;
   });
 
@@ -86,7 +86,7 @@ export function templatesConsole(deps: Deps, form: ConsoleForm): Router {
       flash = { notice };
     } catch (err) {
       const r = refusal(err);
-      flash = { alert: r.errors.length ? r.errors.map((e) => `${e.field.replace(/^tasks\.(\d+)\.title$/, 'task')} ${e.message}`).join('; ') : r.message };
+      flash = { alert: r.errors.length ? r.errors.map((e) => `${e.field.replace(/^tasks(?:\.|\[)(\d+)\]?\.title$/, 'task')} ${e.message}`).join('; ') : r.message };
     }
     await redirectWithFlash(deps, res, c, path(req.params.id), flash);
   }
