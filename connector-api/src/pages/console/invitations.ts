@@ -367,18 +367,9 @@ ${
 
   const actionable = f.status === 'pending' || f.status === 'expired' || f.status === 'all';
   const list = inviter
-    ? html`<form method="post" action="/console/invitations/bulk" id="bulk">
-${csrfInput(c.csrf('bulk'))}
-${hiddenFilters}
-${d.items.length ? html`<div class="toolbar select-all" hidden><label class="inline"><input type="checkbox" id="select-all" data-select-all="ids"> Select all on this page</label></div>` : ''}
-${table}
-${d.items.length ? html`<div class="toolbar"><button type="submit" name="action" value="resend" class="secondary small">Resend selected</button>
-<button type="submit" name="action" value="revoke" class="danger small">Revoke selected</button>
-<span class="muted">Resend sends a new link (the old one stops working). Revoke makes the link show “no longer valid”.</span></div>` : ''}
-</form>
-${
+    ? html`${
   n > 0 && actionable
-    ? html`<form method="post" action="/console/invitations/matching" class="matching" id="matching">
+    ? html`<form method="post" action="/console/invitations/matching" class="matching top" id="matching">
 ${csrfInput(c.csrf('bulk'))}${hiddenFilters}<input type="hidden" name="through" value="${d.matching.newestSeq ?? ''}">
 <span><strong id="matching-count">All ${n.toLocaleString('en-US')}${n >= 100_000 ? '+' : ''} ${what}</strong> matching this filter${d.nextCursor || f.cursor ? ', on every page' : ''}:</span>
 <button type="submit" name="action" value="resend" class="secondary small">Resend all ${n.toLocaleString('en-US')}</button>
@@ -386,7 +377,15 @@ ${csrfInput(c.csrf('bulk'))}${hiddenFilters}<input type="hidden" name="through" 
 <span class="muted">Done in batches on the server; each invitation keeps its resend limits.</span>
 </form>`
     : ''
-}`
+}<form method="post" action="/console/invitations/bulk" id="bulk">
+${csrfInput(c.csrf('bulk'))}
+${hiddenFilters}
+${d.items.length ? html`<div class="toolbar select-all" hidden><label class="inline"><input type="checkbox" id="select-all" data-select-all="ids"> Select all on this page</label></div>` : ''}
+${table}
+${d.items.length ? html`<div class="toolbar"><button type="submit" name="action" value="resend" class="secondary small">Resend selected</button>
+<button type="submit" name="action" value="revoke" class="danger small">Revoke selected</button>
+<span class="muted">Resend sends a new link (the old one stops working). Revoke makes the link show “no longer valid”.</span></div>` : ''}
+</form>`
     : html`${table}<div class="toolbar"><span class="muted">Read-only: owners and admins can invite, resend, revoke and copy links.</span></div>`;
 
   return consolePage(c, {
