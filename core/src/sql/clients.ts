@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { insertEventsSql } from '../events/catalog.js';
 
 export type ClientStatus = 'inactive' | 'invited' | 'active' | 'deactivated';
 
@@ -59,8 +60,7 @@ export async function insertInactiveClient(
        on conflict (agency_id, email_normalized) do nothing
        returning seq, id, agency_id, email, first_name, last_name, status, created_at
      ), ev as (
-       insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'client.created', c.id, $5, jsonb_build_object('client_id', c.id, 'email', c.email, 'status', c.status) from c
+       ${insertEventsSql('client.created', { agencyId: '$1', subjectId: 'c.id', actorId: '$5', data: { client_id: 'c.id', email: 'c.email', status: 'c.status' }, from: 'from c' })}
      )
      select * from c`,
     [input.agencyId, input.email, input.firstName, input.lastName, input.actorId],
