@@ -131,7 +131,7 @@ it('takes a file dropped onto the form, and shows refusals on the page', async (
   await context.close();
 });
 
-it('refuses a file over IMPORT_MAX_BYTES with a message on the page', async () => {
+it('refuses a file over IMPORT_MAX_BYTES with a message on the page, and cancels a queued import', async () => {
   const small = await startStack({ smtp: false, worker: false, env: { IMPORT_MAX_BYTES: '2000' } });
   try {
     const other = await createTestAgency(small, 'Small');
@@ -144,6 +144,17 @@ it('refuses a file over IMPORT_MAX_BYTES with a message on the page', async () =
     const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/console/imports') && r.request().method() === 'POST'), page.click('#upload-form button[type=submit]')]);
     await expect(page.locator('#flash-alert').textContent()).resolves.toContain('larger than 2000 bytes');
     expect(response.status()).toBe(413);
+
+    // No worker in this stack: an accepted upload waits, queued, and can be cancelled from its page.
+    const ok = join(dir, 'small.csv');
+    writeFileSync(ok, bigCsv(5, 0));
+    await page.setInputFiles('#file', ok);
+    await Promise.all([page.waitForURL(/\/console\/imports\/[0-9a-f-]{36}$/), page.click('#upload-form button[type=submit]')]);
+    await expect(page.locator('#import-status .badge').textContent()).resolves.toBe('queued');
+    await Promise.all([page.waitForURL(/flash=/), page.click('#cancel-form button')]);
+    await expect(page.locator('#flash-notice').textContent()).resolves.toContain('The import is cancelled.');
+    await expect(page.locator('#import-status .badge').textContent()).resolves.toBe('cancelled');
+    expect(await page.locator('#cancel-form').count()).toBe(0);
     await context.close();
   } finally {
     await small.close();
