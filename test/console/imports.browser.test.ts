@@ -67,6 +67,9 @@ it('uploads 10,000 rows and the page shows the progress up to 100% by itself; er
   await expect(page.locator('[data-count="clients_invited"]').textContent()).resolves.toBe('10,000');
   await expect(page.locator('[data-count="projects_created"]').textContent()).resolves.toBe('200');
   await expect(page.locator('[data-count="errors"]').textContent()).resolves.toBe('25');
+  // The options follow the file input in the form, so they reach the server after the file: still applied.
+  await expect(page.locator('main').textContent()).resolves.toContain('no emails');
+  expect(await countRows(stack.deps.pool, `select 1 from emails where agency_id = $1`, [agency.agencyId])).toBe(0);
   expect(await page.locator('#cancel-form').isHidden()).toBe(true);
   expect(await countRows(stack.deps.pool, `select 1 from invitations where agency_id = $1`, [agency.agencyId])).toBe(10_000);
 

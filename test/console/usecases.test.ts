@@ -260,3 +260,24 @@ describe('template usage and bulk assignment by client id', () => {
     await expect(bulkAssignClients(stack.deps, principalOf(a), projectId, { clientIds: [foreign], taskIds: [] })).rejects.toMatchObject({ code: 'validation_failed' });
   });
 });
+
+describe('the upload reader shared by POST /v1/imports and the console', () => {
+  it('applies options sent after the file (curl -F file=@x -F dry_run=true), and treats an empty field as unset', async () => {
+    // Big enough to arrive in many chunks: the fields come well after the file has started streaming.
+    const lines = Array.from({ length: 60_000 }, (_, i) => `Project ${i % 50},Ann,Lee,ann${i}@order.test`);
+    const form = new FormData();
+    form.append('file', new Blob([`project_name,first_name,last_name,email\n${lines.join('\n')}\n`], { type: 'text/csv' }), 'order.csv');
+    form.append('dry_run', 'true');
+    form.append('send_emails', 'false');
+    form.append('default_template', '');
+    const res = await fetch(`${stack.url}/v1/imports`, { method: 'POST', headers: { authorization: `Bearer ${a.key}` }, body: form });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { id: string; dry_run: boolean; send_emails: boolean };
+    expect(body).toMatchObject({ dry_run: true, send_emails: false });
+    const { rows } = await stack.deps.pool.query<{ dry_run: boolean; send_emails: boolean; default_template: string | null }>(
+      'select dry_run, send_emails, default_template from imports where id = $1',
+      [body.id],
+    );
+    expect(rows[0]).toEqual({ dry_run: true, send_emails: false, default_template: null });
+  });
+});

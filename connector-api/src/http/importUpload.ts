@@ -49,8 +49,10 @@ export async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): 
       errors: [{ field: 'file', message: `must be at most ${max} bytes` }],
     });
   const query = req.query as Record<string, unknown>;
-  const options = (extra: Record<string, unknown>) => () => parseImportOptions({ ...query, ...extra });
-  options({})();
+  // The form fields are read when the options are asked for, not when the file starts: `curl -F file=@x
+  // -F dry_run=true` (and a browser form whose options follow the file input) sends them after the file.
+  const options = (extra: () => Record<string, unknown>) => () => parseImportOptions({ ...query, ...extra() });
+  options(() => ({}))();
 
   if (req.is('multipart/form-data')) {
     // Multipart framing adds a little; the exact limit is enforced on the file bytes while streaming.
@@ -88,7 +90,7 @@ export async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): 
         // Fields sent after the file are only known once the whole form is read.
         await closed;
       })();
-      return await sink(body, options({ ...(file.filename ? { filename: file.filename } : {}), ...fields }));
+      return await sink(body, options(() => ({ ...(file.filename ? { filename: file.filename } : {}), ...fields })));
     } catch (err) {
       req.unpipe(bb);
       file.stream.resume();
@@ -97,7 +99,7 @@ export async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): 
   }
   if (req.is(['text/csv', 'text/plain', 'application/csv', 'application/octet-stream'])) {
     if (declared > max) throw tooLarge();
-    return sink(req, options({}));
+    return sink(req, options(() => ({})));
   }
   throw new AppError('unsupported_media_type', 'Unsupported media type', {
     detail: `Send the CSV as multipart/form-data (field \`file\`) or as a text/csv body (got ${req.headers['content-type'] ?? 'no content type'}).`,
