@@ -50,6 +50,7 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `/tmp/onramp-console-${name}-desktop.png`, fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: `/tmp/onramp-console-${name}-390.png`, fullPage: true });
+  await page.screenshot({ path: `/tmp/onramp-console-${name}-390-top.png` });
   // Nothing wider than the screen: long names and emails wrap instead.
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   if (size) await page.setViewportSize(size);
