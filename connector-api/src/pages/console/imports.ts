@@ -222,7 +222,7 @@ ${flashBlock(flash)}
 <span id="rows-done">${num(imp.progress.rows_done)}</span> of <span id="rows-total">${num(imp.progress.rows_total)}</span> rows ·
 <span id="rows-rate">${p.rowsPerSecond === null ? '—' : num(p.rowsPerSecond)}</span> rows/s ·
 elapsed <span id="elapsed">${duration(p.elapsedSeconds)}</span></p>
-${live ? html`<p class="muted" id="live-note">This page updates on its own while the import runs${''}; without JavaScript it reloads every few seconds.</p>` : ''}
+${live ? html`<p class="muted" id="live-note">This page updates on its own while the import runs; without JavaScript it reloads every few seconds.</p>` : ''}
 <p class="alert" id="import-error" role="alert"${imp.error ? '' : html` hidden`}>${imp.error ?? ''}</p>
 </div>
 ${counts}

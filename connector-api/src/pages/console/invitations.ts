@@ -85,10 +85,10 @@ export function bulkSummary(action: 'resend' | 'revoke', results: BulkItemResult
 }
 
 /** A bulk outcome as the page shows it: all done is a notice, partly done a notice with a warning, nothing done an alert. */
-function bulkFlash(summary: string, ok: number, failures: string[], total: number): Flash {
+function bulkFlash(summary: string, ok: number, failures: string[]): Flash {
   if (failures.length === 0) return { notice: summary };
   if (ok > 0) return { notice: `Partly done: ${summary}.`, details: failures, partial: true };
-  return { alert: `Nothing ${total === 1 ? 'was' : 'was'} changed: ${summary}.`, details: failures };
+  return { alert: `Nothing was changed: ${summary}.`, details: failures };
 }
 
 function matchingFlash(s: BulkMatchingSummary): Flash {
@@ -99,7 +99,7 @@ function matchingFlash(s: BulkMatchingSummary): Flash {
   const details = s.failures.map((f) => `${f.email}: ${f.message}`);
   const more = s.attempted - s.succeeded - s.failures.length;
   if (more > 0) details.push(`…and ${plural(more, 'more')} not shown`);
-  return bulkFlash(summary, s.succeeded, details, s.attempted);
+  return bulkFlash(summary, s.succeeded, details);
 }
 
 /**
@@ -190,7 +190,7 @@ export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
     const results = await bulkInvitations(deps, c.session.principal, action, ids);
     const emails = await invitationEmails(deps.pool, c.session.principal.agencyId, ids);
     const failures = results.filter((r) => !r.ok).map((r) => `${emails.get(r.id) ?? r.id}: ${r.error!.message}`);
-    await redirectWithFlash(deps, res, c, back, bulkFlash(bulkSummary(action, results), results.filter((r) => r.ok).length, failures, results.length));
+    await redirectWithFlash(deps, res, c, back, bulkFlash(bulkSummary(action, results), results.filter((r) => r.ok).length, failures));
   });
 
   router.post('/console/invitations/matching', ...form('bulk'), async (req: Request, res: Response) => {
