@@ -3,6 +3,7 @@
 // secrets (core's safeEqual). Style is Prettier's business (npm run format), not ESLint's.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 /** Names of values that hold a secret or a digest of one: compared only through safeEqual (constant time). */
 const SECRET = '/(token|hash|secret|signature|csrf)(?!_?(ciphertext|purpose|prefix|type|kind))/i';
@@ -135,5 +136,10 @@ export default tseslint.config(
   {
     files: ['test/**', 'bench/**'],
     rules: { 'no-restricted-syntax': 'off', '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    // Progressive enhancement scripts served from /static run in the browser, not in Node.
+    files: ['connector-api/static/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
   },
 );

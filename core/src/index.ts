@@ -48,3 +48,6 @@ export * from './usecases/tasks.js';
 export * from './usecases/consoleSessions.js';
 export * from './read/console.js';
 export * from './usecases/imports/index.js';
+export * from './usecases/invitationBulk.js';
+export * from './usecases/consoleFlash.js';
+export { likePrefix, normaliseSearch } from './sql/clients.js';

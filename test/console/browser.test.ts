@@ -77,8 +77,10 @@ it('signs in, invites a client, sees it pending and revokes it with the bulk for
   await page.screenshot({ path: '/tmp/onramp-console-dashboard.png', fullPage: true });
 
   await page.locator(`tr[data-id="${invitationId}"] input[type=checkbox]`).check();
-  await Promise.all([page.waitForLoadState(), page.click('button[value=revoke]')]);
-  await expect(page.locator('#bulk-results').textContent()).resolves.toContain('1 revoked');
+  await Promise.all([page.waitForLoadState(), page.click('#bulk button[value=revoke]')]);
+  // Revoke asks first.
+  await Promise.all([page.waitForURL(/\/console\?flash=/), page.click('#confirm-button')]);
+  await expect(page.locator('#flash-notice').textContent()).resolves.toContain('1 revoked');
   // The default view lists pending ones: Casey is gone from it; the revoked filter shows them.
   await expect(page.locator(`tr[data-id="${invitationId}"]`).count()).resolves.toBe(0);
   await page.screenshot({ path: '/tmp/onramp-console-revoked.png', fullPage: true });

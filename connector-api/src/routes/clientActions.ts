@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientJson, deactivateClient, reactivateClient, removeClientFromProject } from '@onramp/core';
+import { addClientToProject, clientJson, deactivateClient, reactivateClient, removeClientFromProject } from '@onramp/core';
 import { defineRoute } from '../http/route.js';
 
 const idParams = z.object({ id: z.uuid('must be a UUID') });
@@ -27,6 +27,24 @@ export const clientActionRoutes = [
     responses: { 200: { description: 'The client', schema: clientJson } },
     async handler({ deps, principal, params }) {
       return { status: 200, body: await reactivateClient(deps, principal, params.id) };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/projects/:id/members',
+    summary: 'Add an active client to a project without an email',
+    description:
+      '"From another workspace": a client who is active (has accepted an invitation before) joins the project at once, with no email (201 added, 200 already a member). A client who is not active answers 409: invite them instead.',
+    tags: ['Clients'],
+    params: idParams,
+    body: z.object({ client_id: z.uuid('must be a UUID') }),
+    responses: {
+      201: { description: 'Added', schema: z.object({ result: z.literal('added'), client: clientJson }) },
+      200: { description: 'Already a member', schema: z.object({ result: z.literal('already_member'), client: clientJson }) },
+    },
+    async handler({ deps, principal, params, body }) {
+      const out = await addClientToProject(deps, principal, params.id, body.client_id);
+      return { status: out.result === 'added' ? 201 : 200, body: out };
     },
   }),
   defineRoute({

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   BULK_MAX,
+  BULK_MATCHING_MAX,
+  bulkInvitationsMatching,
   bulkInvitations,
   getInvitationJson,
   inviteClient,
@@ -34,6 +36,31 @@ const listQuery = pageQuery.extend({
   status: z.enum(['pending', 'accepted', 'revoked', 'expired']).optional(),
   project_id: z.uuid('must be a UUID').optional(),
   email: z.string().trim().min(1).max(320).optional(),
+  client_id: z.uuid('must be a UUID').optional(),
+  q: z.string().trim().max(200).optional().describe('prefix of the client\'s email, first, last or full name (case-insensitive)'),
+});
+
+const matchingBody = z.object({
+  action: z.enum(['resend', 'revoke']),
+  filter: z
+    .object({
+      status: z.enum(['pending', 'accepted', 'revoked', 'expired']).optional(),
+      project_id: z.uuid('must be a UUID').optional(),
+      client_id: z.uuid('must be a UUID').optional(),
+      email: z.string().trim().min(1).max(320).optional(),
+      q: z.string().trim().max(200).optional(),
+    })
+    .default({}),
+  through_seq: z.number().int().min(0).optional().describe('act only on invitations up to this seq (the newest when the list was shown)'),
+  max: z.number().int().min(1).max(BULK_MATCHING_MAX).optional(),
+});
+const matchingResponse = z.object({
+  action: z.enum(['resend', 'revoke']),
+  attempted: z.number().int(),
+  succeeded: z.number().int(),
+  failed_by_code: z.record(z.string(), z.number().int()),
+  failures: z.array(z.object({ id: z.string(), email: z.string(), code: z.string(), message: z.string() })),
+  left_over: z.number().int(),
 });
 
 const bulkBody = z.object({
@@ -77,7 +104,7 @@ export const invitationRoutes = [
       const page = await listInvitationsJson(
         deps.pool,
         principal.agencyId,
-        { status: query.status, projectId: query.project_id, email: query.email },
+        { status: query.status, projectId: query.project_id, email: query.email, clientId: query.client_id, q: query.q },
         { limit: query.limit, cursor: query.cursor },
       );
       return { status: 200, body: page };
@@ -93,6 +120,31 @@ export const invitationRoutes = [
     responses: { 200: { description: 'Per-item results', schema: bulkResponse } },
     async handler({ deps, principal, body }) {
       return { status: 200, body: { results: await bulkInvitations(deps, principal, body.action, body.ids) } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/invitations/bulk/matching',
+    summary: 'Resend or revoke every invitation matching a filter',
+    description:
+      `The filter of GET /v1/invitations; every match (at most ${BULK_MATCHING_MAX}, newest first) goes through the same per-item rules as /invitations/bulk (resend limits included). ` +
+      'Answers a summary: how many were tried and succeeded, failures by code, the first 100 failures, and how many matches were left over.',
+    tags: ['Invitations'],
+    body: matchingBody,
+    responses: { 200: { description: 'Summary', schema: matchingResponse } },
+    async handler({ deps, principal, body }) {
+      const f = body.filter;
+      const s = await bulkInvitationsMatching(
+        deps,
+        principal,
+        body.action,
+        { status: f.status, projectId: f.project_id, clientId: f.client_id, email: f.email, q: f.q },
+        { through: body.through_seq ?? null, ...(body.max ? { max: body.max } : {}) },
+      );
+      return {
+        status: 200,
+        body: { action: s.action, attempted: s.attempted, succeeded: s.succeeded, failed_by_code: s.failedByCode, failures: s.failures, left_over: s.leftOver },
+      };
     },
   }),
   defineRoute({

@@ -27,6 +27,7 @@ export const eventTypes = [
   'client.removed_from_project',
   'client.deactivated',
   'client.reactivated',
+  'client.created',
   'project.created',
   'task.assigned',
   'import.completed',
@@ -74,6 +75,11 @@ export const eventCatalog = {
   },
   'client.deactivated': { subject: 'client', description: 'A client was deactivated.', data: z.strictObject({}) },
   'client.reactivated': { subject: 'client', description: 'A client was reactivated.', data: z.strictObject({}) },
+  'client.created': {
+    subject: 'client',
+    description: 'A client was added to the agency without an invitation (status inactive: POST /v1/clients, the console).',
+    data: z.strictObject({ client_id: id, email: z.string(), status: z.literal('inactive') }),
+  },
   'project.created': {
     subject: 'project',
     description: 'A project was created (API, Zapier, console or CSV import).',

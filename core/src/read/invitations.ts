@@ -4,6 +4,7 @@ import { decodeCursor, toPage, type Page } from './pagination.js';
 import { isoOf, type InvitationJson } from './resources.js';
 
 export type { InvitationFilters, InvitationReadRow } from '../sql/read/invitations.js';
+export { countInvitations, matchingInvitationIds } from '../sql/read/invitations.js';
 
 export function toInvitationJson(r: InvitationReadRow): InvitationJson {
   return {
@@ -35,7 +36,10 @@ export async function getInvitationsJson(db: Queryable, agencyId: string, ids: s
   return new Map(rows.map((r) => [r.id, toInvitationJson(r)]));
 }
 
-/** Newest first, cursor by seq (one row more than the page says whether there is a next one). */
+/**
+ * Newest first, cursor by seq. Each filter maps onto an index led by agency_id so the list stays fast at
+ * millions of rows; the status filter respects computed expiry.
+ */
 export async function listInvitationsJson(
   db: Queryable,
   agencyId: string,

@@ -15,3 +15,22 @@ export async function listTemplatesJson(db: Queryable, agencyId: string, page: {
   const rows = await listTemplateRows(db, agencyId, { limit: page.limit + 1, beforeSeq: decodeCursor(page.cursor) });
   return toPage(rows, page.limit, toTemplateJson);
 }
+
+export interface TemplateUsage {
+  /** Projects created from the template (they keep their own tasks when it changes or goes). */
+  projects: number;
+  /** Imports still queued or running whose default template is this one, by name. */
+  activeImports: number;
+}
+
+/** What deleting or changing a template touches, for the console to spell out before it asks. */
+export async function getTemplateUsage(db: Queryable, agencyId: string, id: string): Promise<TemplateUsage | null> {
+  const { rows } = await db.query<{ projects: number; active_imports: number }>(
+    `select (select count(*)::int from projects p where p.agency_id = t.agency_id and p.template_id = t.id) as projects,
+            (select count(*)::int from imports im where im.agency_id = t.agency_id and im.status in ('queued', 'running')
+                and lower(im.default_template) = lower(t.name)) as active_imports
+       from templates t where t.agency_id = $1 and t.id = $2`,
+    [agencyId, id],
+  );
+  return rows[0] ? { projects: rows[0].projects, activeImports: rows[0].active_imports } : null;
+}

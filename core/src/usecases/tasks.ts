@@ -14,6 +14,7 @@ import { emailAddress, normaliseEmail, personName } from './inputs.js';
 import { inviteToProjectTx, requireInviter, type InviteResult } from './invitations.js';
 import { assignTasksTx, InviteQuota, lockProject, peopleInProject, type ProjectPerson } from './projectAccess.js';
 import { isUuid, taskDescription, taskTitle } from './templates.js';
+import { clientsByIds } from '../sql/clients.js';
 
 // ----------------------------------------------------------------------------- tasks
 
@@ -370,4 +371,32 @@ export async function bulkAssign(deps: Deps, principal: Principal, projectId: st
     await quota.release();
     throw err;
   }
+}
+
+/**
+ * The console's "assign these clients to these tasks": every client x task pair through bulkAssign, the
+ * API's own use case. Clients are named by id (the agency's only; another agency's id is reported as not
+ * found) and must be in the project or come with their names, exactly as bulkAssign requires.
+ */
+export async function bulkAssignClients(
+  deps: Deps,
+  principal: Principal,
+  projectId: string,
+  input: { clientIds: string[]; taskIds: string[]; sendEmails?: boolean },
+): Promise<BulkAssignResultJson & { unknownClientIds: string[] }> {
+  requireInviter(principal);
+  const ids = [...new Set(input.clientIds)].filter(isUuid);
+  const clients = await clientsByIds(deps.pool, principal.agencyId, ids);
+  const known = new Set(clients.map((c) => c.id));
+  const unknownClientIds = [...new Set(input.clientIds)].filter((id) => !known.has(id));
+  const taskIds = [...new Set(input.taskIds)];
+  const items = clients.flatMap((c) => taskIds.map((task_id) => ({ task_id, email: c.email, first_name: c.first_name, last_name: c.last_name })));
+  if (items.length === 0) {
+    throw validationError([
+      ...(clients.length ? [] : [{ field: 'client_ids', message: 'choose at least one client of this agency' }]),
+      ...(taskIds.length ? [] : [{ field: 'task_ids', message: 'choose at least one task' }]),
+    ]);
+  }
+  const out = await bulkAssign(deps, principal, projectId, { items, send_emails: input.sendEmails ?? true });
+  return { ...out, unknownClientIds };
 }

@@ -7,6 +7,9 @@ import { CSRF_COOKIE, csrfToken, ensureCsrfCookie, requireCsrf, submittedCsrf, c
 import { consoleForbiddenFormPage, consoleLoginPage, consoleMessagePage, consoleNotFoundPage, consoleOf, sendConsolePage, type ConsoleLocals } from './layout.js';
 import { invitationsConsole } from './invitations.js';
 import { projectsConsole } from './projects.js';
+import { importsConsole } from './imports.js';
+import { clientsConsole } from './clients.js';
+import { templatesConsole } from './templates.js';
 
 /**
  * The middleware of one kind of signed-in form: parse its body (urlencoded by default; pass another parser,
@@ -23,7 +26,7 @@ export type ConsoleForm = (kind: string, parser?: RequestHandler | null) => Requ
  */
 type ConsoleFeature = (deps: Deps, form: ConsoleForm) => Router;
 
-const features: ConsoleFeature[] = [invitationsConsole, projectsConsole];
+const features: ConsoleFeature[] = [invitationsConsole, projectsConsole, clientsConsole, templatesConsole, importsConsole];
 
 /** CSRF contexts. The `console-` prefix keeps the client pages' tokens useless here and the other way round. */
 const ctx = {

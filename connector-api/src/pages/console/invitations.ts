@@ -3,15 +3,22 @@ import { z } from 'zod';
 import {
   AppError,
   bulkInvitations,
+  bulkInvitationsMatching,
   BULK_MAX,
+  BULK_MATCHING_MAX,
+  countInvitations,
   getConsoleProject,
   html,
   invitationEmails,
   invitationLink,
+  inviteClient,
   listInvitationsJson,
   listProjectChoices,
   type BulkItemResult,
+  type BulkMatchingSummary,
   type Deps,
+  type FieldError,
+  type InvitationFilters,
   type InvitationJson,
 } from '@onramp/core';
 import {
@@ -29,19 +36,16 @@ import {
   type ConsoleLocals,
   type View,
 } from './layout.js';
+import { describedBy, field, fieldError, flashBlock, flashOf, optionalText, one, plural, redirectWithFlash, refusal, type Flash } from './kit.js';
 import type { ConsoleForm } from './index.js';
 
 const str = (max: number) => z.string().max(max).optional();
-const one = (v: unknown) => (Array.isArray(v) ? v[0] : v);
-const optionalText = (v: unknown) => {
-  const s = one(v);
-  return typeof s === 'string' && s.trim() !== '' ? s.trim() : undefined;
-};
 
 const filtersSchema = z.object({
   status: z.preprocess(one, z.enum(['pending', 'accepted', 'revoked', 'expired', 'all']).catch('pending')).default('pending'),
   project: z.preprocess(optionalText, str(100)),
   email: z.preprocess(optionalText, str(320)),
+  q: z.preprocess(optionalText, str(200)),
   cursor: z.preprocess(optionalText, str(200)),
 });
 
@@ -50,11 +54,59 @@ const bulkSchema = z.object({
   ids: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.string().max(100)).max(BULK_MAX)),
 });
 
+const matchingSchema = z.object({
+  action: z.preprocess(one, z.enum(['resend', 'revoke'])),
+  through: z.preprocess(optionalText, z.coerce.number().int().min(0).optional()),
+});
+
 const INVITATIONS_PER_PAGE = 50;
 
+const toCore = (f: DashboardFilters): InvitationFilters => ({ status: f.status === 'all' ? undefined : f.status, projectId: f.project, email: f.email, q: f.q });
+const filterQuery = (f: DashboardFilters) => queryString({ status: f.status === 'pending' ? undefined : f.status, project: f.project, email: f.email, q: f.q });
+
+const errorLabels: Record<string, string> = {
+  not_found: 'not found',
+  invitation_not_pending: 'not pending',
+  rate_limited: 'rate limited',
+  client_deactivated: 'client deactivated',
+};
+const label = (code: string) => errorLabels[code] ?? code.replace(/_/g, ' ');
+const done = (action: 'resend' | 'revoke') => (action === 'resend' ? 'resent' : 'revoked');
+
+/** "3 resent, 1 not found": the counts first; the page lists each item that did not go through. */
+export function bulkSummary(action: 'resend' | 'revoke', results: BulkItemResult[]): string {
+  const parts: string[] = [];
+  const ok = results.filter((r) => r.ok).length;
+  if (ok) parts.push(`${ok} ${done(action)}`);
+  const failed = new Map<string, number>();
+  for (const r of results) if (!r.ok) failed.set(label(r.error!.code), (failed.get(label(r.error!.code)) ?? 0) + 1);
+  for (const [l, n] of failed) parts.push(`${n} ${l}`);
+  return parts.join(', ');
+}
+
+/** A bulk outcome as the page shows it: all done is a notice, partly done a notice with a warning, nothing done an alert. */
+function bulkFlash(summary: string, ok: number, failures: string[]): Flash {
+  if (failures.length === 0) return { notice: summary };
+  if (ok > 0) return { notice: `Partly done: ${summary}.`, details: failures, partial: true };
+  return { alert: `Nothing was changed: ${summary}.`, details: failures };
+}
+
+function matchingFlash(s: BulkMatchingSummary): Flash {
+  const parts = [`${s.succeeded.toLocaleString('en-US')} ${done(s.action)}`];
+  for (const [code, n] of Object.entries(s.failedByCode)) parts.push(`${n.toLocaleString('en-US')} ${label(code)}`);
+  let summary = `${parts.join(', ')} (of ${plural(s.attempted, 'matching invitation')})`;
+  if (s.leftOver) summary += `; ${plural(s.leftOver, 'more match', 'more match')} (at most ${BULK_MATCHING_MAX.toLocaleString('en-US')} per action: run it again)`;
+  const details = s.failures.map((f) => `${f.email}: ${f.message}`);
+  const more = s.attempted - s.succeeded - s.failures.length;
+  if (more > 0) details.push(`…and ${plural(more, 'more')} not shown`);
+  return bulkFlash(summary, s.succeeded, details);
+}
+
 /**
- * The dashboard: every invitation of the agency across projects, filtered, with bulk resend and revoke and
- * "copy link". Read and changed through the same use cases as the API, as the signed-in firm user.
+ * The dashboard: every invitation of the agency across projects, filtered and searched, with bulk resend
+ * and revoke of the ticked rows or of every match of the filter, "copy link", and an invite form. Read and
+ * changed through the same use cases as the API, as the signed-in firm user; every change redirects
+ * (Post/Redirect/Get) to a page that says what happened.
  */
 export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
   const router = express.Router();
@@ -70,26 +122,17 @@ export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
       if (!project) return null;
       projectName = project.name;
     }
-    const page = await listInvitationsJson(
-      deps.pool,
-      agencyId,
-      { status: filters.status === 'all' ? undefined : filters.status, projectId: filters.project, email: filters.email },
-      { limit: INVITATIONS_PER_PAGE, cursor: filters.cursor },
-    );
-    return {
-      filters,
-      projects: await listProjectChoices(deps.pool, agencyId),
-      projectName,
-      items: page.data,
-      nextCursor: page.next_cursor,
-      ...extra,
-    };
+    const [page, matching, projects] = await Promise.all([
+      listInvitationsJson(deps.pool, agencyId, toCore(filters), { limit: INVITATIONS_PER_PAGE, cursor: filters.cursor }),
+      countInvitations(deps.pool, agencyId, toCore(filters)),
+      listProjectChoices(deps.pool, agencyId),
+    ]);
+    return { filters, projects, projectName, items: page.data, nextCursor: page.next_cursor, matching, ...extra };
   }
 
-  router.get('/console', async (req: Request, res: Response) => {
+  async function render(req: Request, res: Response, extra: Partial<DashboardData> = {}, status = 200): Promise<void> {
     const c = consoleOf(res);
     const filters = filtersSchema.parse(req.query);
-    const extra: Partial<DashboardData> = {};
     const linkId = optionalText(req.query.link);
     if (linkId && canInvite(c.session)) {
       try {
@@ -101,68 +144,138 @@ export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
         extra.alert = err.detail ?? err.title;
       }
     }
-    const data = await dashboard(c, filters, extra);
+    const data = await dashboard(c, filters, { flash: await flashOf(deps, req, c), ...extra });
     if (!data) return sendConsolePage(res, consoleNotFoundPage(c), 404);
-    sendConsolePage(res, dashboardPage(c, data));
-  });
+    sendConsolePage(res, dashboardPage(c, data), status);
+  }
 
-  router.post('/console/invitations/bulk', bulkForm, async (req: Request, res: Response) => {
+  router.get('/console', (req: Request, res: Response) => render(req, res));
+
+  /** A revoke is confirmed on a page of its own first; resend needs no confirmation. */
+  function confirmPage(c: ConsoleLocals, opts: { action: string; title: string; text: string; hidden: Array<[string, string]>; cancel: string }): View {
+    return consolePage(c, {
+      section: 'invitations',
+      title: opts.title,
+      body: html`<div class="card danger-zone"><h1>${opts.title}</h1><p>${opts.text}</p>
+<form method="post" action="${opts.action}">${csrfInput(c.csrf('bulk'))}${opts.hidden.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
+<input type="hidden" name="confirm" value="yes">
+<div class="actions"><button type="submit" class="danger" id="confirm-button">${opts.title}</button><a href="${opts.cancel}">Cancel, go back</a></div></form></div>`,
+    });
+  }
+
+  router.post('/console/invitations/bulk', ...bulkForm, async (req: Request, res: Response) => {
     const c = consoleOf(res);
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const filters = filtersSchema.parse({ status: body.status, project: body.project, email: body.email });
+    const filters = filtersSchema.parse({ status: body.status, project: body.project, email: body.email, q: body.q });
+    const back = `/console${filterQuery(filters)}`;
     const parsed = bulkSchema.safeParse(body);
     if (!parsed.success) {
       return sendConsolePage(res, consoleMessagePage('Request not accepted', 'Choose Resend or Revoke, with at most 500 invitations.', c), 422);
     }
     const { action, ids } = parsed.data;
-    let extra: Partial<DashboardData>;
-    if (ids.length === 0) {
-      extra = { alert: 'Select at least one invitation first.' };
-    } else {
-      // The use case checks the role and scopes every id to this agency: another agency's id is "not found".
-      const results = await bulkInvitations(deps, c.session.principal, action, ids);
-      const bulk: BulkOutcome = { action, results, emails: await invitationEmails(deps.pool, c.session.principal.agencyId, ids) };
-      extra = { bulk };
+    if (ids.length === 0) return redirectWithFlash(deps, res, c, back, { alert: 'Select at least one invitation first.' });
+    if (action === 'revoke' && field(body, 'confirm') !== 'yes') {
+      return sendConsolePage(
+        res,
+        confirmPage(c, {
+          action: '/console/invitations/bulk',
+          title: `Revoke ${plural(ids.length, 'invitation')}`,
+          text: `The ${ids.length === 1 ? 'link stops' : 'links stop'} working at once and show “invitation no longer valid”. A revoked invitation cannot be resent; invite the client again instead.`,
+          hidden: [['action', 'revoke'], ...ids.map((id): [string, string] => ['ids', id]), ['status', filters.status], ['project', filters.project ?? ''], ['email', filters.email ?? ''], ['q', filters.q ?? '']],
+          cancel: back,
+        }),
+      );
     }
-    const data = await dashboard(c, { ...filters, cursor: undefined }, extra);
-    // The results matter more than the filter the form came from: fall back to the unfiltered dashboard.
-    sendConsolePage(res, dashboardPage(c, data ?? (await dashboard(c, { status: 'pending' }, extra))!));
+    // The use case checks the role and scopes every id to this agency: another agency's id is "not found".
+    const results = await bulkInvitations(deps, c.session.principal, action, ids);
+    const emails = await invitationEmails(deps.pool, c.session.principal.agencyId, ids);
+    const failures = results.filter((r) => !r.ok).map((r) => `${emails.get(r.id) ?? r.id}: ${r.error!.message}`);
+    await redirectWithFlash(deps, res, c, back, bulkFlash(bulkSummary(action, results), results.filter((r) => r.ok).length, failures));
+  });
+
+  router.post('/console/invitations/matching', ...form('bulk'), async (req: Request, res: Response) => {
+    const c = consoleOf(res);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const filters = filtersSchema.parse({ status: body.status, project: body.project, email: body.email, q: body.q });
+    const back = `/console${filterQuery(filters)}`;
+    const parsed = matchingSchema.safeParse(body);
+    if (!parsed.success) return sendConsolePage(res, consoleMessagePage('Request not accepted', 'Choose Resend or Revoke.', c), 422);
+    const { action, through } = parsed.data;
+    if (filters.project && !(await getConsoleProject(deps.pool, c.session.principal.agencyId, filters.project))) {
+      return sendConsolePage(res, consoleNotFoundPage(c), 404);
+    }
+    if (action === 'revoke' && field(body, 'confirm') !== 'yes') {
+      const { count } = await countInvitations(deps.pool, c.session.principal.agencyId, toCore(filters), { through: through ?? null });
+      return sendConsolePage(
+        res,
+        confirmPage(c, {
+          action: '/console/invitations/matching',
+          title: `Revoke all ${plural(count, 'matching invitation')}`,
+          text: `Every pending invitation matching this filter is revoked (at most ${BULK_MATCHING_MAX.toLocaleString('en-US')}): their links stop working at once. Others (accepted, already revoked) are left as they are and counted as not pending.`,
+          hidden: [['action', 'revoke'], ['through', String(through ?? '')], ['status', filters.status], ['project', filters.project ?? ''], ['email', filters.email ?? ''], ['q', filters.q ?? '']],
+          cancel: back,
+        }),
+      );
+    }
+    const summary = await bulkInvitationsMatching(deps, c.session.principal, action, toCore(filters), { through: through ?? null });
+    await redirectWithFlash(deps, res, c, back, matchingFlash(summary));
+  });
+
+  router.post('/console/invitations/invite', ...form('invite'), async (req: Request, res: Response) => {
+    const c = consoleOf(res);
+    const body = req.body as Record<string, unknown>;
+    const values: InviteValues = {
+      project: field(body, 'project'),
+      email: field(body, 'email'),
+      first_name: field(body, 'first_name'),
+      last_name: field(body, 'last_name'),
+      message: field(body, 'message'),
+      send_email: body.send_email !== undefined,
+    };
+    try {
+      if (!values.project) throw new AppError('validation_failed', 'Validation failed', { errors: [{ field: 'project', message: 'is required: choose the project to invite to' }] });
+      const out = await inviteClient(deps, c.session.principal, values.project, {
+        email: values.email,
+        first_name: values.first_name,
+        last_name: values.last_name,
+        message: values.message.trim() === '' ? null : values.message.replace(/\r\n/g, '\n'),
+        send_email: values.send_email,
+      });
+      const who = `${out.body.client.first_name} ${out.body.client.last_name} (${out.body.client.email})`;
+      const notice: Record<string, string> = {
+        invited: `Invited ${who} to ${out.body.project.name}. The invitation is pending until they accept.`,
+        already_invited: `${who} already has a pending invitation to ${out.body.project.name}; nothing new was sent.`,
+        added: `${who} is an active client and was added to ${out.body.project.name} without an email.`,
+        already_member: `${who} is already a member of ${out.body.project.name}.`,
+      };
+      await redirectWithFlash(deps, res, c, '/console', { notice: notice[out.body.result]! });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') {
+        return render(req, res, { invite: { values, errors: [{ field: 'project', message: 'is not a project of this agency' }] } }, 404);
+      }
+      const r = refusal(err);
+      await render(req, res, { invite: { values, errors: r.errors, ...(r.errors.length && err instanceof AppError && err.code === 'validation_failed' ? {} : { alert: r.message }) } }, r.status);
+    }
   });
 
   return router;
 }
 
-
 export interface DashboardFilters {
   status: 'pending' | 'accepted' | 'revoked' | 'expired' | 'all';
   project?: string | undefined;
   email?: string | undefined;
+  q?: string | undefined;
   cursor?: string | undefined;
 }
 
-export interface BulkOutcome {
-  action: 'resend' | 'revoke';
-  results: BulkItemResult[];
-  /** The agency's own invitations among the ids, to name them; other ids stay bare. */
-  emails: Map<string, string>;
-}
-
-const errorLabels: Record<string, string> = {
-  not_found: 'not found',
-  invitation_not_pending: 'not pending',
-  rate_limited: 'rate limited',
-  client_deactivated: 'client deactivated',
-};
-
-/** "3 resent, 1 not found": the counts first, then one line per item that did not go through. */
-export function bulkSummary(outcome: BulkOutcome): string {
-  const parts: string[] = [];
-  const ok = outcome.results.filter((r) => r.ok).length;
-  if (ok) parts.push(`${ok} ${outcome.action === 'resend' ? 'resent' : 'revoked'}`);
-  const failed = new Map<string, number>();
-  for (const r of outcome.results) if (!r.ok) failed.set(errorLabels[r.error!.code] ?? r.error!.code.replace(/_/g, ' '), (failed.get(errorLabels[r.error!.code] ?? r.error!.code.replace(/_/g, ' ')) ?? 0) + 1);
-  for (const [label, n] of failed) parts.push(`${n} ${label}`);
-  return parts.join(', ');
+interface InviteValues {
+  project: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  message: string;
+  send_email: boolean;
 }
 
 export interface DashboardData {
@@ -171,56 +284,75 @@ export interface DashboardData {
   projectName?: string | undefined;
   items: InvitationJson[];
   nextCursor: string | null;
-  bulk?: BulkOutcome | undefined;
+  matching: { count: number; newestSeq: number | null };
+  flash?: Flash | null;
   link?: { email: string; url: string; expiresAt: string } | undefined;
   alert?: string | undefined;
+  invite?: { values: InviteValues; errors: FieldError[]; alert?: string } | undefined;
+}
+
+function inviteCard(c: ConsoleLocals, d: DashboardData): ReturnType<typeof html> {
+  const v = d.invite?.values;
+  const errors = d.invite?.errors;
+  return html`<details class="card" id="invite-card"${d.invite ? html` open` : ''}><summary><h2 class="inline-h">Invite a client</h2> <span class="muted">to any project</span></summary>
+${d.invite?.alert ? html`<div class="alert" role="alert">${d.invite.alert}</div>` : ''}
+<form method="post" action="/console/invitations/invite" class="invite wide" novalidate>
+${csrfInput(c.csrf('invite'))}
+<label for="invite-project">Project</label>
+<select id="invite-project" name="project" required${describedBy(errors, 'project')}><option value="">Choose a project…</option>${d.projects.map(
+    (p) => html`<option value="${p.id}"${v?.project === p.id || (!v && d.filters.project === p.id) ? html` selected` : ''}>${p.name}</option>`,
+  )}</select>${fieldError(errors, 'project', 'Project')}
+<div class="grid2"><div><label for="invite-first">First name</label><input type="text" id="invite-first" name="first_name" value="${v?.first_name ?? ''}" maxlength="200" required${describedBy(errors, 'first_name')}>${fieldError(errors, 'first_name', 'First name')}</div>
+<div><label for="invite-last">Last name</label><input type="text" id="invite-last" name="last_name" value="${v?.last_name ?? ''}" maxlength="200" required${describedBy(errors, 'last_name')}>${fieldError(errors, 'last_name', 'Last name')}</div></div>
+<label for="invite-email">Email</label><input type="email" id="invite-email" name="email" value="${v?.email ?? ''}" maxlength="320" required${describedBy(errors, 'email')}>${fieldError(errors, 'email', 'Email')}
+<label for="invite-message">Personal message <span class="muted">(optional)</span></label>
+<textarea id="invite-message" name="message" maxlength="2000">${v?.message ?? ''}</textarea>${fieldError(errors, 'message', 'Message')}
+<label class="inline"><input type="checkbox" name="send_email" value="1"${v && !v.send_email ? '' : html` checked`}> Send the invitation email now</label>
+<div class="actions"><button type="submit">Invite client</button><span class="muted">An active client is added at once, without an email.</span></div>
+</form></details>`;
 }
 
 function dashboardPage(c: ConsoleLocals, d: DashboardData): View {
   const inviter = canInvite(c.session);
   const f = d.filters;
-  const base = { status: f.status === 'pending' ? undefined : f.status, project: f.project, email: f.email };
+  const base = { status: f.status === 'pending' ? undefined : f.status, project: f.project, email: f.email, q: f.q };
   const here = (extra: Record<string, string | undefined> = {}) => `/console${queryString({ ...base, cursor: f.cursor, ...extra })}`;
   const statusOptions = ['pending', 'expired', 'accepted', 'revoked', 'all'] as const;
   const projectChoices = d.projects.some((p) => p.id === f.project) || !f.project ? d.projects : [{ id: f.project, name: d.projectName ?? f.project }, ...d.projects];
+  const hiddenFilters = html`<input type="hidden" name="status" value="${f.status}">
+<input type="hidden" name="project" value="${f.project ?? ''}">
+<input type="hidden" name="email" value="${f.email ?? ''}">
+<input type="hidden" name="q" value="${f.q ?? ''}">`;
 
-  const filters = html`<form class="filters" method="get" action="/console">
+  const filters = html`<form class="filters" method="get" action="/console" role="search">
 <div><label for="status">Status</label><select id="status" name="status">${statusOptions.map(
     (s) => html`<option value="${s}"${f.status === s ? html` selected` : ''}>${s === 'all' ? 'All statuses' : s[0]!.toUpperCase() + s.slice(1)}</option>`,
   )}</select></div>
 <div><label for="project">Project</label><select id="project" name="project"><option value="">All projects</option>${projectChoices.map(
     (p) => html`<option value="${p.id}"${f.project === p.id ? html` selected` : ''}>${p.name}</option>`,
   )}</select></div>
-<div><label for="email">Client email</label><input type="email" id="email" name="email" value="${f.email ?? ''}" placeholder="exact address"></div>
+<div><label for="q">Client</label><input type="search" id="q" name="q" value="${f.q ?? ''}" maxlength="200" placeholder="name or email, first letters"></div>
+${f.email ? html`<input type="hidden" name="email" value="${f.email}">` : ''}
 <div><button type="submit" class="secondary">Filter</button></div>
-${f.project || f.email || f.status !== 'pending' ? html`<div><a href="/console">Clear</a></div>` : ''}
+${f.project || f.email || f.q || f.status !== 'pending' ? html`<div><a href="/console">Clear</a></div>` : ''}
 </form>`;
 
   const notices = html`${d.alert ? html`<div class="alert" role="alert">${d.alert}</div>` : ''}
-${
-  d.bulk
-    ? html`<div class="${d.bulk.results.some((r) => !r.ok) ? 'alert' : 'notice'}" role="status" id="bulk-results"><strong>${bulkSummary(d.bulk) || 'Nothing selected.'}</strong>
-${
-  d.bulk.results.some((r) => !r.ok)
-    ? html`<ul class="results">${d.bulk.results
-        .filter((r) => !r.ok)
-        .map((r) => html`<li>${d.bulk!.emails.get(r.id) ?? r.id}: ${r.error!.message}</li>`)}</ul>`
-    : ''
-}</div>`
-    : ''
-}
+${flashBlock(d.flash)}
 ${
   d.link
     ? html`<div class="notice linkbox" id="invite-link-box"><label for="invite-link">Invite link for ${d.link.email}</label>
-<input type="text" id="invite-link" readonly value="${d.link.url}">
+<input type="text" id="invite-link" readonly value="${d.link.url}" data-copy="the invite link for ${d.link.email}">
 <span class="muted">Select it and copy. Anyone holding this link can join as this client until ${formatWhen(d.link.expiresAt)}. Resending replaces it.</span></div>`
     : ''
 }`;
 
+  const n = d.matching.count;
+  const what = `${f.status === 'all' ? '' : `${f.status} `}invitation${n === 1 ? '' : 's'}`;
   const table =
     d.items.length === 0
-      ? html`<p class="empty">No ${f.status === 'all' ? '' : `${f.status} `}invitations${d.projectName ? html` in ${d.projectName}` : ''}${f.email ? html` for ${f.email}` : ''}.</p>`
-      : html`<table>${invitationHead({ selectable: inviter, showProject: true, actions: inviter })}<tbody>${invitationRows(d.items, {
+      ? html`<p class="empty">No ${f.status === 'all' ? '' : `${f.status} `}invitations${d.projectName ? html` in ${d.projectName}` : ''}${f.q ? html` for “${f.q}”` : ''}${f.email ? html` for ${f.email}` : ''}.</p>`
+      : html`<table class="stack">${invitationHead({ selectable: inviter, showProject: true, actions: inviter })}<tbody>${invitationRows(d.items, {
           selectable: inviter,
           showProject: true,
           ...(inviter ? { linkHref: (id: string) => here({ link: id }) } : {}),
@@ -233,26 +365,38 @@ ${
         }</div>`
       : '';
 
+  const actionable = f.status === 'pending' || f.status === 'expired' || f.status === 'all';
   const list = inviter
-    ? html`<form method="post" action="/console/invitations/bulk" id="bulk">
+    ? html`${
+  n > 0 && actionable
+    ? html`<form method="post" action="/console/invitations/matching" class="matching top" id="matching">
+${csrfInput(c.csrf('bulk'))}${hiddenFilters}<input type="hidden" name="through" value="${d.matching.newestSeq ?? ''}">
+<span><strong id="matching-count">All ${n.toLocaleString('en-US')}${n >= 100_000 ? '+' : ''} ${what}</strong> matching this filter${d.nextCursor || f.cursor ? ', on every page' : ''}:</span>
+<button type="submit" name="action" value="resend" class="secondary small">Resend all ${n.toLocaleString('en-US')}</button>
+<button type="submit" name="action" value="revoke" class="danger small">Revoke all ${n.toLocaleString('en-US')}…</button>
+<span class="muted">Done in batches on the server; each invitation keeps its resend limits.</span>
+</form>`
+    : ''
+}<form method="post" action="/console/invitations/bulk" id="bulk">
 ${csrfInput(c.csrf('bulk'))}
-<input type="hidden" name="status" value="${f.status}">
-<input type="hidden" name="project" value="${f.project ?? ''}">
-<input type="hidden" name="email" value="${f.email ?? ''}">
+${hiddenFilters}
+${d.items.length ? html`<div class="toolbar select-all" hidden><label class="inline"><input type="checkbox" id="select-all" data-select-all="ids"> Select all on this page</label></div>` : ''}
 ${table}
 ${d.items.length ? html`<div class="toolbar"><button type="submit" name="action" value="resend" class="secondary small">Resend selected</button>
 <button type="submit" name="action" value="revoke" class="danger small">Revoke selected</button>
 <span class="muted">Resend sends a new link (the old one stops working). Revoke makes the link show “no longer valid”.</span></div>` : ''}
 </form>`
-    : html`${table}<div class="toolbar"><span class="muted">Read-only: owners and admins can resend, revoke and copy links.</span></div>`;
+    : html`${table}<div class="toolbar"><span class="muted">Read-only: owners and admins can invite, resend, revoke and copy links.</span></div>`;
 
   return consolePage(c, {
     section: 'invitations',
     title: 'Invitations',
+    scripts: ['console.js'],
     body: html`<div class="card"><div class="title-row"><h1>Invitations</h1><span class="muted">${
       d.projectName ? html`in ${d.projectName}` : 'across all projects'
-    }</span></div>${filters}</div>
+    } · ${n.toLocaleString('en-US')}${n >= 100_000 ? '+' : ''} matching</span></div>${filters}</div>
 ${notices}
+${inviter ? inviteCard(c, d) : ''}
 <div class="card flush">${list}${pager}</div>`,
   });
 }

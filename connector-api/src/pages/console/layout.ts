@@ -26,6 +26,9 @@ export const consoleOf = (res: Response): ConsoleLocals => res.locals.console as
 export const NAV = [
   { section: 'invitations', href: '/console', label: 'Invitations' },
   { section: 'projects', href: '/console/projects', label: 'Projects' },
+  { section: 'clients', href: '/console/clients', label: 'Clients' },
+  { section: 'templates', href: '/console/templates', label: 'Templates' },
+  { section: 'imports', href: '/console/imports', label: 'Imports' },
 ] as const;
 
 export type Section = (typeof NAV)[number]['section'];
@@ -128,13 +131,13 @@ export function invitationRows(items: InvitationJson[], opts: { selectable: bool
     const selectable = opts.selectable && (i.status === 'pending' || i.status === 'expired');
     return html`<tr data-id="${i.id}">
 ${opts.selectable ? html`<td class="check">${selectable ? html`<input type="checkbox" name="ids" value="${i.id}" aria-label="Select ${i.email}">` : ''}</td>` : ''}
-<td><strong>${fullName(i.client.first_name, i.client.last_name)}</strong><span class="sub">${i.email}</span></td>
-${opts.showProject ? html`<td><a href="/console/projects/${i.project.id}">${i.project.name}</a></td>` : ''}
-<td>${badge(i.status)}</td>
-<td>${i.status === 'pending' || i.status === 'expired' ? formatWhen(i.expires_at) : i.status === 'accepted' ? html`<span class="sub">accepted ${formatWhen(i.accepted_at)}</span>` : i.status === 'revoked' ? html`<span class="sub">revoked ${formatWhen(i.revoked_at)}</span>` : '—'}</td>
-<td class="num">${i.send_count}<span class="sub">${i.last_sent_at ? formatWhen(i.last_sent_at) : 'never'}</span></td>
-<td>${badge(i.delivery_status)}${i.delivery_error ? html`<span class="delivery-error">${i.delivery_error}</span>` : ''}</td>
-<td>${i.created_by ? (i.created_by.name ?? i.created_by.email) : html`<span class="sub">—</span>`}</td>
+<td data-label="Client"><strong>${fullName(i.client.first_name, i.client.last_name)}</strong><span class="sub">${i.email}</span></td>
+${opts.showProject ? html`<td data-label="Project"><a href="/console/projects/${i.project.id}">${i.project.name}</a></td>` : ''}
+<td data-label="Status">${badge(i.status)}</td>
+<td data-label="Expires">${i.status === 'pending' || i.status === 'expired' ? formatWhen(i.expires_at) : i.status === 'accepted' ? html`<span class="sub">accepted ${formatWhen(i.accepted_at)}</span>` : i.status === 'revoked' ? html`<span class="sub">revoked ${formatWhen(i.revoked_at)}</span>` : '—'}</td>
+<td class="num" data-label="Sent">${i.send_count}<span class="sub">${i.last_sent_at ? formatWhen(i.last_sent_at) : 'never'}</span></td>
+<td data-label="Last delivery">${badge(i.delivery_status)}${i.delivery_error ? html`<span class="delivery-error">${i.delivery_error}</span>` : ''}</td>
+<td data-label="Created by">${i.created_by ? (i.created_by.name ?? i.created_by.email) : html`<span class="sub">—</span>`}</td>
 ${opts.linkHref ? html`<td>${i.status === 'pending' ? html`<a class="button secondary small" href="${opts.linkHref(i.id)}">Copy link</a>` : ''}</td>` : ''}
 </tr>`;
   })}`;

@@ -1,3 +1,4 @@
+import { clientSearchSql, normaliseSearch } from '../clients.js';
 import type { Queryable } from '../../db/pool.js';
 import type { InvitationJson } from '../../read/resources.js';
 
@@ -61,40 +62,48 @@ export interface InvitationFilters {
   status?: InvitationJson['status'] | undefined;
   projectId?: string | undefined;
   email?: string | undefined;
+  clientId?: string | undefined;
+  /** Prefix of the client's email, first, last or full name, case-insensitive (the console's search). */
+  q?: string | undefined;
 }
 
 /**
- * Newest first, `limit` rows with seq below `beforeSeq` when given. Each filter maps onto an index led by
- * agency_id so the list stays fast at millions of rows; the status filter respects computed expiry.
+ * The where clause of a filtered invitation list, shared by the page, the count and the bulk action's
+ * walk over every match, so "all N matching" means the same rows everywhere.
  */
+function invitationWhere(agencyId: string, filters: InvitationFilters, bounds: { before?: number | null; through?: number | null } = {}): { where: string; values: unknown[] } {
+  const where = ['i.agency_id = $1'];
+  const values: unknown[] = [agencyId];
+  const push = (v: unknown) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  if (bounds.before !== undefined && bounds.before !== null) where.push(`i.seq < ${push(bounds.before)}`);
+  if (bounds.through !== undefined && bounds.through !== null) where.push(`i.seq <= ${push(bounds.through)}`);
+  if (filters.projectId) where.push(`i.project_id = ${push(filters.projectId)}`);
+  if (filters.clientId) where.push(`i.client_id = ${push(filters.clientId)}`);
+  if (filters.email) {
+    // Through the client (one per normalised email in an agency) and invitations_client_idx: the invitation's
+    // email is its client's, and an index on (agency, email) would be one more entry per invitation written.
+    where.push(`i.client_id in (select c.id from clients c where c.agency_id = i.agency_id and c.email_normalized = lower(btrim(${push(filters.email)})))`);
+  }
+  if (normaliseSearch(filters.q)) {
+    where.push(`i.client_id in (select c.id from clients c where c.agency_id = i.agency_id and ${clientSearchSql('c', filters.q!, push)})`);
+  }
+  if (filters.status === 'pending') where.push(`i.status = 'pending' and i.expires_at > now()`);
+  else if (filters.status === 'expired') where.push(`(i.status = 'expired' or (i.status = 'pending' and i.expires_at <= now()))`);
+  else if (filters.status) where.push(`i.status = ${push(filters.status)}`);
+  return { where: where.join(' and '), values };
+}
+
 export async function listInvitationRows(
   db: Queryable,
   agencyId: string,
   filters: InvitationFilters,
   page: { limit: number; beforeSeq: number | null },
 ): Promise<InvitationReadRow[]> {
-  const where = ['i.agency_id = $1'];
-  const values: unknown[] = [agencyId];
-  if (page.beforeSeq !== null) {
-    values.push(page.beforeSeq);
-    where.push(`i.seq < $${values.length}`);
-  }
-  if (filters.projectId) {
-    values.push(filters.projectId);
-    where.push(`i.project_id = $${values.length}`);
-  }
-  if (filters.email) {
-    values.push(filters.email);
-    // Through the client (one per normalised email in an agency) and invitations_client_idx: the invitation's
-    // email is its client's, and an index on (agency, email) would be one more entry per invitation written.
-    where.push(`i.client_id in (select c.id from clients c where c.agency_id = i.agency_id and c.email_normalized = lower(btrim($${values.length})))`);
-  }
-  if (filters.status === 'pending') where.push(`i.status = 'pending' and i.expires_at > now()`);
-  else if (filters.status === 'expired') where.push(`(i.status = 'expired' or (i.status = 'pending' and i.expires_at <= now()))`);
-  else if (filters.status) {
-    values.push(filters.status);
-    where.push(`i.status = $${values.length}`);
-  }
+  const { where: whereSql, values } = invitationWhere(agencyId, filters, { before: page.beforeSeq });
+  const where = [whereSql];
   values.push(page.limit);
   // The page is cut from invitations alone, then joined: the joins (inner joins on foreign keys, so they drop
   // no row) touch limit+1 rows whatever the planner estimates. Joined first, a filter whose rows it
@@ -107,4 +116,40 @@ export async function listInvitationRows(
     values,
   );
   return rows;
+}
+
+/**
+ * How many invitations match (counted up to `cap`) and the newest one's seq: a bulk action over "all N
+ * matching" acts on those up to that seq, not on invitations created after the page was shown.
+ */
+export async function countInvitations(
+  db: Queryable,
+  agencyId: string,
+  filters: InvitationFilters,
+  opts: { cap?: number; before?: number | null; through?: number | null } = {},
+): Promise<{ count: number; newestSeq: number | null }> {
+  const { where, values } = invitationWhere(agencyId, filters, opts);
+  values.push(opts.cap ?? 100_000);
+  const { rows } = await db.query<{ n: number; newest: string | null }>(
+    `select count(*)::int as n, max(seq)::text as newest from (select i.seq from invitations i where ${where} order by i.seq desc limit $${values.length}) x`,
+    values,
+  );
+  return { count: rows[0]!.n, newestSeq: rows[0]!.newest === null ? null : Number(rows[0]!.newest) };
+}
+
+/** One slice of the ids matching a filter, newest first, below `before` and up to `through`. */
+export async function matchingInvitationIds(
+  db: Queryable,
+  agencyId: string,
+  filters: InvitationFilters,
+  bounds: { before: number | null; through: number | null },
+  limit: number,
+): Promise<Array<{ id: string; seq: number; email: string }>> {
+  const { where, values } = invitationWhere(agencyId, filters, bounds);
+  values.push(limit);
+  const { rows } = await db.query<{ id: string; seq: string; email: string }>(
+    `select i.id, i.seq::text as seq, i.email from invitations i where ${where} order by i.seq desc limit $${values.length}`,
+    values,
+  );
+  return rows.map((r) => ({ id: r.id, seq: Number(r.seq), email: r.email }));
 }

@@ -1,0 +1,114 @@
+import type { Queryable } from '../db/pool.js';
+import { insertEventsSql } from '../events/catalog.js';
+
+export type ClientStatus = 'inactive' | 'invited' | 'active' | 'deactivated';
+
+/** A LIKE pattern matching what starts with `prefix`, its own %, _ and \ taken literally. */
+export function likePrefix(prefix: string): string {
+  return `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Spaces trimmed and collapsed; an empty search is no search. */
+export function normaliseSearch(q: string | undefined): string | undefined {
+  const s = q?.trim().replace(/\s+/g, ' ');
+  return s ? s : undefined;
+}
+
+/**
+ * The condition "client `alias` matches the search `q`": its email, first name or last name starts with
+ * q, case-insensitively; "ada love" matches Ada Lovelace by her full name. Each branch is a prefix of one
+ * column indexed for it (migration 0110), so PostgreSQL can answer with a bitmap of index scans instead of
+ * reading every client of the agency. `push` adds a parameter and returns its placeholder.
+ */
+export function clientSearchSql(alias: string, q: string, push: (value: unknown) => string): string {
+  const search = normaliseSearch(q)!;
+  const space = search.indexOf(' ');
+  if (space > 0) {
+    // An email has no space: this is a full name. The first word narrows by the first-name index.
+    const first = push(likePrefix(search.slice(0, space)));
+    const full = push(likePrefix(search));
+    return `(lower(${alias}.first_name) like ${first} and lower(${alias}.first_name || ' ' || ${alias}.last_name) like ${full})`;
+  }
+  const p = push(likePrefix(search));
+  return `(${alias}.email_normalized like ${p} or lower(${alias}.first_name) like ${p} or lower(${alias}.last_name) like ${p})`;
+}
+
+export interface InsertedClient {
+  id: string;
+  seq: number;
+  agency_id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  status: ClientStatus;
+  created_at: Date;
+}
+
+/**
+ * A new client, status inactive (added, not invited), with its client.created event, in one statement.
+ * Nothing is written (null) when the address is already a client of the agency or one of its firm users.
+ */
+export async function insertInactiveClient(
+  db: Queryable,
+  input: { agencyId: string; actorId: string; email: string; firstName: string; lastName: string },
+): Promise<InsertedClient | null> {
+  const { rows } = await db.query<InsertedClient>(
+    `with c as (
+       insert into clients (agency_id, email, first_name, last_name, status)
+       select $1, $2, $3, $4, 'inactive'
+        where not exists (select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)))
+       on conflict (agency_id, email_normalized) do nothing
+       returning seq, id, agency_id, email, first_name, last_name, status, created_at
+     ), ev as (
+       ${insertEventsSql('client.created', { agencyId: '$1', subjectId: 'c.id', actorId: '$5', data: { client_id: 'c.id', email: 'c.email', status: 'c.status' }, from: 'from c' })}
+     )
+     select * from c`,
+    [input.agencyId, input.email, input.firstName, input.lastName, input.actorId],
+  );
+  return rows[0] ?? null;
+}
+
+/** Why an address could not be added: it is a firm user's, or already a client (which one). */
+export async function findAddressOwner(
+  db: Queryable,
+  agencyId: string,
+  email: string,
+): Promise<{ kind: 'firm_user' } | { kind: 'client'; id: string; status: ClientStatus } | null> {
+  const { rows } = await db.query<{ kind: 'firm_user' | 'client'; id: string; status: ClientStatus | null }>(
+    `select 'client' as kind, id, status from clients where agency_id = $1 and email_normalized = lower(btrim($2))
+     union all
+     select 'firm_user', id, null from firm_users where agency_id = $1 and email_normalized = lower(btrim($2))`,
+    [agencyId, email],
+  );
+  const firm = rows.find((r) => r.kind === 'firm_user');
+  if (firm) return { kind: 'firm_user' };
+  const client = rows[0];
+  return client ? { kind: 'client', id: client.id, status: client.status! } : null;
+}
+
+/** The agency's clients among ids (others are left out): email and names, for actions that take client ids. */
+export async function clientsByIds(
+  db: Queryable,
+  agencyId: string,
+  ids: string[],
+): Promise<Array<{ id: string; email: string; first_name: string; last_name: string; status: ClientStatus }>> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<{ id: string; email: string; first_name: string; last_name: string; status: ClientStatus }>(
+    'select id, email, first_name, last_name, status from clients where agency_id = $1 and id = any($2::uuid[])',
+    [agencyId, ids],
+  );
+  return rows;
+}
+
+/** The client row locked for this transaction, or null. */
+export async function lockClientRow(
+  db: Queryable,
+  agencyId: string,
+  id: string,
+): Promise<{ id: string; email: string; first_name: string; last_name: string; status: ClientStatus } | null> {
+  const { rows } = await db.query<{ id: string; email: string; first_name: string; last_name: string; status: ClientStatus }>(
+    'select id, email, first_name, last_name, status from clients where agency_id = $1 and id = $2 for update',
+    [agencyId, id],
+  );
+  return rows[0] ?? null;
+}
