@@ -47,3 +47,7 @@ export * from './usecases/tasks.js';
 export * from './usecases/consoleSessions.js';
 export * from './read/console.js';
 export * from './usecases/imports/index.js';
+export * from './read/admin.js';
+export * from './usecases/agencySettings.js';
+export * from './usecases/users.js';
+export * as teammateInvitationsSql from './sql/teammateInvitations.js';

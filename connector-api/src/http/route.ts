@@ -23,6 +23,8 @@ export interface RouteResult {
   contentType?: string;
   /** rawBody routes: the digest of the body the handler read, which binds an Idempotency-Key to it. Not sent. */
   requestDigest?: string;
+  /** What an Idempotency-Key replay answers instead of `body` (a secret shown once is never stored). Not sent. */
+  replayBody?: unknown;
 }
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -37,6 +39,8 @@ export interface RouteDef<PS extends z.ZodType | undefined, QS extends z.ZodType
   rawBody?: boolean;
   /** rawBody routes: reads the body of a repeated Idempotency-Key request, without side effects, into the digest the handler reports. */
   replayDigest?: (req: Request, deps: Deps) => Promise<string>;
+  /** The body holds secrets (passwords): the Idempotency-Key binds to a keyed HMAC of it, not a plain digest. */
+  secretBody?: boolean;
   handler: (ctx: RouteContext<Infer<PS>, Infer<QS>, Infer<BS>>) => Promise<RouteResult>;
 }
 
@@ -107,7 +111,9 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
         result =
           def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
             ? await run()
-            : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined);
+            : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined, {
+                secretBody: def.secretBody === true,
+              });
       } catch (err) {
         // An upload refused before its body was read (a reused Idempotency-Key): drop the rest, so the client sees the answer.
         if (def.rawBody && !req.readableEnded) {

@@ -13,6 +13,14 @@ export const eventTypes = [
   'project.created',
   'task.assigned',
   'import.completed',
+  'agency.updated',
+  'user.invited',
+  'user.invitation_resent',
+  'user.joined',
+  'user.updated',
+  'user.deactivated',
+  'api_key.created',
+  'api_key.revoked',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
