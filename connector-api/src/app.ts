@@ -3,6 +3,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { pinoHttp } from 'pino-http';
 import { AppError, bearerCredential, checkDatabase, checkRedis, safeEqual, type Deps } from '@onramp/core';
 import { createMetrics } from './http/metrics.js';
+import { securityHeaders } from './http/securityHeaders.js';
 import { buildOpenApi } from './http/openapi.js';
 import { errorBoundary, sendProblem } from './http/problem.js';
 import { mountRoutes, operationOf } from './http/route.js';
@@ -47,6 +48,7 @@ export function createApp(deps: Deps): Express {
     }),
   );
   app.use(metrics.middleware);
+  app.use(securityHeaders(deps.config));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

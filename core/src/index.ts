@@ -1,5 +1,6 @@
 export * from './config.js';
 export * from './logger.js';
+export * from './html.js';
 export * from './errors/codes.js';
 export * from './errors/AppError.js';
 export * from './errors/fromZod.js';

@@ -214,7 +214,7 @@ describe('the team: /v1/users', () => {
     const token = linkIn(mail, '/console/join');
     // Opening the link reads; it does not consume.
     const looked = await lookupTeammateInvitation(stack.deps, token);
-    expect(looked).toMatchObject({ valid: true, view: { email, role: 'admin', inviterName: 'Olivia Owner', agency: { name: 'Acme Studio' } } });
+    expect(looked).toMatchObject({ valid: true, view: { email, role: 'admin', inviterName: 'Olivia Owner', agency: { displayName: 'Acme Studio' } } });
     expect((await lookupTeammateInvitation(stack.deps, token)).valid).toBe(true);
     // An invited teammate cannot sign in yet.
     expect(await loginFirmUser(stack.deps, { email, password: 'a long passphrase 1' })).toBeNull();
@@ -229,7 +229,7 @@ describe('the team: /v1/users', () => {
     ]);
     expect([one.status, two.status].sort()).toEqual(['fulfilled', 'rejected']);
     const lookedAfter = await lookupTeammateInvitation(stack.deps, token);
-    expect(lookedAfter).toEqual({ valid: false, agency: expect.objectContaining({ name: 'Acme Studio' }) });
+    expect(lookedAfter).toEqual({ valid: false, agency: expect.objectContaining({ displayName: 'Acme Studio' }) });
     const login = await loginFirmUser(stack.deps, { email, password: 'a long passphrase 1' });
     expect(login).not.toBeNull();
     const user = (await api.get(`/v1/users/${res.body.id}`)).body;
@@ -470,14 +470,14 @@ describe('dead links still name their agency and never redeem', () => {
     const revoked = await api.post(`/v1/projects/${project}/invitations`, { email: revokedEmail, first_name: 'R', last_name: 'V' });
     const revokedToken = linkIn(await stack.smtp!.waitFor(mailTo(revokedEmail)), '/invite');
     expect((await api.post(`/v1/invitations/${revoked.body.id}/revoke`)).status).toBe(200);
-    expect(await lookupInvitationToken(stack.deps, revokedToken)).toEqual({ valid: false, agency: expect.objectContaining({ name: 'Acme Studio', brandColor: '#ff5500' }) });
+    expect(await lookupInvitationToken(stack.deps, revokedToken)).toEqual({ valid: false, agency: expect.objectContaining({ displayName: 'Acme Studio', brandColor: '#ff5500' }) });
     await expect(acceptInvitation(stack.deps, { token: revokedToken, newPassword: 'client passphrase 1' })).rejects.toMatchObject({ code: 'gone' });
 
     const resentEmail = `res-${uid()}@client.test`;
     const resent = await api.post(`/v1/projects/${project}/invitations`, { email: resentEmail, first_name: 'R', last_name: 'S' });
     const oldToken = linkIn(await stack.smtp!.waitFor(mailTo(resentEmail)), '/invite');
     expect((await api.post(`/v1/invitations/${resent.body.id}/resend`)).status).toBe(200);
-    expect(await lookupInvitationToken(stack.deps, oldToken)).toEqual({ valid: false, agency: expect.objectContaining({ name: 'Acme Studio' }) });
+    expect(await lookupInvitationToken(stack.deps, oldToken)).toEqual({ valid: false, agency: expect.objectContaining({ displayName: 'Acme Studio' }) });
     await expect(acceptInvitation(stack.deps, { token: oldToken, newPassword: 'client passphrase 1' })).rejects.toMatchObject({ code: 'gone' });
     expect((await api.get(`/v1/invitations/${resent.body.id}`)).body.status).toBe('pending');
     // An unknown token names nobody.

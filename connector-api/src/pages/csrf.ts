@@ -1,47 +1,9 @@
-import type { Request, Response } from 'express';
-import { hashToken, randomToken, safeEqual, TokenPurpose, SESSION_COOKIE, type Deps } from '@onramp/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { hashToken, randomToken, safeEqual, TokenPurpose, type Deps } from '@onramp/core';
+import { cookieSettings, readCookie } from './cookies.js';
 
 export const CSRF_COOKIE = 'onramp_csrf';
 export const CSRF_FIELD = 'csrf';
-
-/** The Cookie header, parsed by hand: only our own simple base64url values matter here. */
-export function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) {
-      const value = part.slice(eq + 1).trim();
-      try {
-        return decodeURIComponent(value);
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
-
-export interface CookieSettings {
-  httpOnly: true;
-  sameSite: 'lax';
-  path: '/';
-  secure: boolean;
-}
-
-/** Secure follows the scheme clients use (PUBLIC_BASE_URL), never the request: a proxy may end TLS. */
-export function cookieSettings(deps: Deps): CookieSettings {
-  return { httpOnly: true, sameSite: 'lax', path: '/', secure: deps.config.publicBaseUrl.startsWith('https:') };
-}
-
-export function setSessionCookie(res: Response, deps: Deps, token: string, expires: Date): void {
-  res.cookie(SESSION_COOKIE, token, { ...cookieSettings(deps), expires });
-}
-
-export function clearSessionCookie(res: Response, deps: Deps): void {
-  res.clearCookie(SESSION_COOKIE, cookieSettings(deps));
-}
 
 /**
  * A form's CSRF token is HMAC(APP_SECRET, purpose "csrf", context). The context is something a cross-site
@@ -65,4 +27,34 @@ export function ensureCsrfCookie(req: Request, res: Response, deps: Deps): strin
   const fresh = randomToken();
   res.cookie(CSRF_COOKIE, fresh, cookieSettings(deps));
   return fresh;
+}
+
+/**
+ * What a form submitted as its token. Forms post it as the `csrf` field; scripts (fetch) send the
+ * `X-CSRF-Token` header; a streamed multipart upload, whose body is read only after the check, carries it
+ * in the query string of its action (the query string is never logged, and no page sends a Referer).
+ */
+export function submittedCsrf(req: Request): unknown {
+  const body = req.body as Record<string, unknown> | undefined;
+  const field = body?.[CSRF_FIELD];
+  if (field !== undefined) return Array.isArray(field) ? field[0] : field;
+  const header = req.headers['x-csrf-token'];
+  if (typeof header === 'string') return header;
+  if (req.is('multipart/form-data')) return req.query[CSRF_FIELD];
+  return undefined;
+}
+
+/**
+ * Middleware: the request's CSRF token must match the context `contextOf` derives from the request (null:
+ * no context, so nothing can match). A mismatch is answered by `refuse` and the handler never runs.
+ */
+export function requireCsrf(
+  deps: Deps,
+  contextOf: (req: Request, res: Response) => string | undefined,
+  refuse: (req: Request, res: Response) => void,
+): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (csrfValid(deps, contextOf(req, res), submittedCsrf(req))) return next();
+    refuse(req, res);
+  };
 }

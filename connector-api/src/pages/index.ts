@@ -1,21 +1,27 @@
-import type { Express } from 'express';
-import type { Deps } from '@onramp/core';
-import { clientPages } from './client.js';
-import { consolePages } from './console.js';
+import type { Express, Request, Response } from 'express';
+import { html, type Deps } from '@onramp/core';
+import { clientPages } from './client/index.js';
+import { consolePages } from './console/index.js';
 import { mountMailbox } from './mailbox.js';
+import { mountStatic, sendPage } from './layout.js';
 
-/** HTML pages (accept, portal, console, dev mailbox) mount here; each feature adds its own file. */
+/**
+ * HTML pages mount here: static assets, the dev mailbox, the client pages (accept, portal, sign-in), the
+ * console. Every page is sent through layout.ts#sendPage, so every one gets the same headers and frame.
+ */
 export function mountPages(app: Express, deps: Deps): void {
+  mountStatic(app);
   mountMailbox(app, deps);
   app.use(clientPages(deps));
   app.use(consolePages(deps));
-  app.get('/', (_req, res) => {
-    res
-      .type('text/html')
-      .send(
-        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Onramp</title></head><body><h1>Onramp is running</h1><p>API: <a href="/v1/openapi.json">/v1/openapi.json</a></p>${
-          deps.config.isProduction ? '' : '<p>Dev mailbox: <a href="/dev/mailbox">/dev/mailbox</a></p>'
-        }</body></html>`,
-      );
+  app.get('/', (_req: Request, res: Response) => {
+    sendPage(res, {
+      title: 'Onramp',
+      brand: { displayName: 'Onramp', brandColor: '#1f2937', logoUrl: null },
+      body: html`<div class="card"><h1>Onramp is running</h1>
+<p>Firm users: <a href="/console">the console</a>. Clients: <a href="/login">sign in</a>.</p>
+<p>API: <a href="/v1/openapi.json">/v1/openapi.json</a></p>
+${deps.config.isProduction ? '' : html`<p>Dev mailbox: <a href="/dev/mailbox">/dev/mailbox</a></p>`}</div>`,
+    });
   });
 }

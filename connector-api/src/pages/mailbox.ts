@@ -2,16 +2,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Express, Request, Response } from 'express';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
-import { AppError, describeSmtpUrl, escapeHtml, OUTBOX_FILE, outboxDir, type Deps } from '@onramp/core';
+import { AppError, describeSmtpUrl, escapeHtml, html, OUTBOX_FILE, outboxDir, SafeHtml, type Deps } from '@onramp/core';
 import { sendProblem } from '../http/problem.js';
+import { contentSecurityPolicy } from '../http/securityHeaders.js';
+import { sendPage as sendLayoutPage } from './layout.js';
 
 /** An id is an outbox file name without `.eml`; anything else (../, slashes, dots) is not an email. */
 const ID = /^\d{8}T\d{9}Z-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LIST_LIMIT = 200;
 
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https: http:; frame-src 'self'; base-uri 'none'; form-action 'none'";
-// The email's own HTML runs in a sandbox: no scripts, no same-origin, links open in a new tab.
-const EMAIL_CSP = "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data: https: http:";
 
 /**
  * The dev mailbox: what the outbox (DATA_DIR/outbox, used when SMTP_URL is unset) holds, newest first,
@@ -23,24 +22,22 @@ export function mountMailbox(app: Express, deps: Deps): void {
 
   app.get('/dev/mailbox', async (_req: Request, res: Response) => {
     const files = await listOutbox(dir);
-    const rows: string[] = [];
+    const rows: SafeHtml[] = [];
     for (const file of files.slice(0, LIST_LIMIT)) {
       const mail = await parse(dir, file).catch(() => null);
       const id = file.slice(0, -4);
       rows.push(
-        `<tr><td>${escapeHtml(mail?.date?.toISOString() ?? '')}</td><td>${escapeHtml(addresses(mail?.to))}</td>` +
-          `<td><a href="/dev/mailbox/${escapeHtml(id)}">${escapeHtml(mail?.subject || '(no subject)')}</a></td>` +
-          `<td>${escapeHtml(addresses(mail?.from))}</td></tr>`,
+        html`<tr><td>${mail?.date?.toISOString() ?? ''}</td><td>${addresses(mail?.to)}</td><td><a href="/dev/mailbox/${id}">${mail?.subject || '(no subject)'}</a></td><td>${addresses(mail?.from)}</td></tr>`,
       );
     }
-    const body = [
-      '<h1>Dev mailbox</h1>',
-      modeNote(deps),
-      files.length === 0
-        ? '<p>No emails yet. Invite a client and the email shows up here.</p>'
-        : `<p>${files.length} email${files.length === 1 ? '' : 's'}${files.length > LIST_LIMIT ? `, newest ${LIST_LIMIT} shown` : ''}, newest first.</p>` +
-          `<table><thead><tr><th>Date (UTC)</th><th>To</th><th>Subject</th><th>From</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
-    ].join('\n');
+    const body = html`<div class="card"><h1>Dev mailbox</h1>
+${modeNote(deps)}
+${
+  files.length === 0
+    ? html`<p>No emails yet. Invite a client and the email shows up here.</p>`
+    : html`<p>${files.length} email${files.length === 1 ? '' : 's'}${files.length > LIST_LIMIT ? `, newest ${LIST_LIMIT} shown` : ''}, newest first.</p>
+<table><thead><tr><th>Date (UTC)</th><th>To</th><th>Subject</th><th>From</th></tr></thead><tbody>${rows}</tbody></table>`
+}</div>`;
     sendPage(res, 'Dev mailbox', body);
   });
 
@@ -49,20 +46,18 @@ export function mountMailbox(app: Express, deps: Deps): void {
     if (!id) return;
     const mail = await parse(dir, `${id}.eml`).catch(() => null);
     if (!mail) return notFound(res, id);
-    const headerRows = ['from', 'to', 'subject', 'date', 'message-id']
-      .map((name) => `<tr><th>${escapeHtml(name)}</th><td>${escapeHtml(decodedHeader(mail, name))}</td></tr>`)
-      .join('');
-    const body = [
-      '<p><a href="/dev/mailbox">&larr; All emails</a> · <a href="/dev/mailbox/' + escapeHtml(id) + '/raw">Raw .eml</a></p>',
-      `<h1>${escapeHtml(mail.subject || '(no subject)')}</h1>`,
-      `<table>${headerRows}</table>`,
-      '<h2>Text</h2>',
-      `<pre>${linkify(mail.text ?? '')}</pre>`,
-      '<h2>HTML</h2>',
-      mail.html
-        ? `<iframe title="HTML part" sandbox="allow-popups allow-popups-to-escape-sandbox" src="/dev/mailbox/${escapeHtml(id)}/html" style="width:100%;height:640px;border:1px solid #ccc"></iframe>`
-        : '<p>(no HTML part)</p>',
-    ].join('\n');
+    const headerRows = ['from', 'to', 'subject', 'date', 'message-id'].map((name) => html`<tr><th>${name}</th><td>${decodedHeader(mail, name)}</td></tr>`);
+    const body = html`<div class="card"><p><a href="/dev/mailbox">&larr; All emails</a> · <a href="/dev/mailbox/${id}/raw">Raw .eml</a></p>
+<h1>${mail.subject || '(no subject)'}</h1>
+<table>${headerRows}</table>
+<h2>Text</h2>
+<pre>${linkify(mail.text ?? '')}</pre>
+<h2>HTML</h2>
+${
+  mail.html
+    ? html`<iframe title="HTML part" sandbox="allow-popups allow-popups-to-escape-sandbox" src="/dev/mailbox/${id}/html"></iframe>`
+    : html`<p>(no HTML part)</p>`
+}</div>`;
     sendPage(res, mail.subject || 'Email', body);
   });
 
@@ -71,9 +66,9 @@ export function mountMailbox(app: Express, deps: Deps): void {
     if (!id) return;
     const mail = await parse(dir, `${id}.eml`).catch(() => null);
     if (!mail || !mail.html) return notFound(res, id);
-    res.setHeader('Content-Security-Policy', EMAIL_CSP);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    // The email's own HTML runs in a sandbox: no scripts, no same-origin, links open in a new tab.
+    res.setHeader('Content-Security-Policy', contentSecurityPolicy(res, { sandboxedEmail: true }));
+    res.setHeader('Cache-Control', 'no-store');
     // Links in the email open outside the sandboxed frame.
     res.type('text/html').send(`<base target="_blank">${mail.html}`);
   });
@@ -83,7 +78,6 @@ export function mountMailbox(app: Express, deps: Deps): void {
     if (!id) return;
     const raw = await readFile(join(dir, `${id}.eml`)).catch(() => null);
     if (!raw) return notFound(res, id);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'");
     res.type('text/plain; charset=utf-8').send(raw);
   });
@@ -127,27 +121,17 @@ function decodedHeader(mail: ParsedMail, name: string): string {
 }
 
 /** Escape first, then turn http(s) URLs into links: the quick start opens the invite link from here. */
-function linkify(text: string): string {
-  return escapeHtml(text).replace(/https?:\/\/[^\s<>"']+/g, (url) => `<a href="${url}" target="_blank" rel="noopener noreferrer">${url}</a>`);
+function linkify(text: string): SafeHtml {
+  return new SafeHtml(escapeHtml(text).replace(/https?:\/\/[^\s<>"']+/g, (url) => `<a href="${url}" target="_blank" rel="noopener noreferrer">${url}</a>`));
 }
 
-function modeNote(deps: Deps): string {
+function modeNote(deps: Deps): SafeHtml {
   if (deps.config.smtpUrl) {
-    return `<p class="note">SMTP_URL is set: new mail goes to the SMTP server at ${escapeHtml(describeSmtpUrl(deps.config.smtpUrl))}, not to this outbox. Emails written here earlier are still listed.</p>`;
+    return html`<p class="note">SMTP_URL is set: new mail goes to the SMTP server at ${describeSmtpUrl(deps.config.smtpUrl)}, not to this outbox. Emails written here earlier are still listed.</p>`;
   }
-  return `<p class="note">SMTP_URL is not set: every email is written to ${escapeHtml(outboxDir(deps.config))} and listed here instead of being sent.</p>`;
+  return html`<p class="note">SMTP_URL is not set: every email is written to ${outboxDir(deps.config)} and listed here instead of being sent.</p>`;
 }
 
-function sendPage(res: Response, title: string, body: string): void {
-  res.setHeader('Content-Security-Policy', PAGE_CSP);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('Cache-Control', 'no-store');
-  res
-    .type('text/html')
-    .send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} · Onramp</title>` +
-        '<style>body{font-family:system-ui,sans-serif;margin:24px;color:#111}table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}pre{white-space:pre-wrap;background:#f6f6f6;padding:12px}.note{color:#555}</style>' +
-        `</head><body>${body}</body></html>`,
-    );
+function sendPage(res: Response, title: string, body: SafeHtml): void {
+  sendLayoutPage(res, { title, brand: { displayName: 'Onramp dev mailbox', brandColor: '#1f2937', logoUrl: null }, body, mainClass: 'mailbox', frameSelf: true });
 }

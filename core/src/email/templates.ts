@@ -1,26 +1,12 @@
 import type { AgencyRow } from '../sql/agencies.js';
 import type { EmailKind } from '../usecases/emails.js';
-import { escapeHtml, headerSafe, safeHttpUrl } from './escape.js';
+import { brandColour, escapeHtml, safeUrl, type Branding } from '../html.js';
+import { headerSafe } from './escape.js';
 
 /**
  * Email templates: pure functions from a view model to { subject, html, text, fromName }. No I/O, so the
  * worker, the tests and any preview render exactly the same message.
  */
-
-export interface Branding {
-  /** `display_name ?? name`: what clients know the agency as. */
-  displayName: string;
-  /** `sender_name ?? displayName`: the From display name. */
-  senderName: string;
-  brandColor: string;
-  logoUrl: string | null;
-  /** The agency's own paragraph for invitation emails. */
-  inviteEmailText: string | null;
-  /** Used as the message of an invitation that has none of its own. */
-  defaultMessage?: string | null;
-}
-
-const DEFAULT_COLOR = '#4f46e5';
 
 export function brandingFromAgency(
   agency: Pick<AgencyRow, 'name' | 'display_name' | 'sender_name' | 'brand_color' | 'logo_url' | 'invite_email_text'> & { default_message?: string | null },
@@ -29,8 +15,8 @@ export function brandingFromAgency(
   return {
     displayName,
     senderName: nonEmpty(agency.sender_name) ?? displayName,
-    brandColor: /^#[0-9a-fA-F]{6}$/.test(agency.brand_color) ? agency.brand_color : DEFAULT_COLOR,
-    logoUrl: safeHttpUrl(agency.logo_url),
+    brandColor: brandColour(agency.brand_color),
+    logoUrl: safeUrl(agency.logo_url),
     inviteEmailText: nonEmpty(agency.invite_email_text),
     defaultMessage: nonEmpty(agency.default_message),
   };

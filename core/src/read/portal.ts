@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import type { AgencyBranding } from '../usecases/accept.js';
+import { brandingOf, type AgencyBranding } from '../usecases/accept.js';
 
 export interface PortalTask {
   id: string;
@@ -50,7 +50,7 @@ export async function getPortalView(db: Queryable, agencyId: string, clientId: s
     [agencyId, clientId, projects.map((p) => p.id)],
   );
   return {
-    agency: { id: agencyId, name: head.agency_name, brandColor: head.brand_color, logoUrl: head.logo_url },
+    agency: brandingOf({ agency_id: agencyId, ...head }),
     client: { id: clientId, firstName: head.first_name, lastName: head.last_name, email: head.email },
     projects: projects.map((p) => ({
       ...p,

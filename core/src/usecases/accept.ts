@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { brandColour, safeUrl, type PageBranding } from '../html.js';
 import type { Deps } from '../context.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import { hashPassword, newPasswordSchema, verifyPassword, PASSWORD_MAX } from '../crypto/passwords.js';
@@ -15,12 +16,8 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 export const isTokenShaped = (token: unknown): token is string => typeof token === 'string' && TOKEN_SHAPE.test(token);
 
 /** What a client-facing page may show of an agency. */
-export interface AgencyBranding {
+export interface AgencyBranding extends PageBranding {
   id: string;
-  /** display_name when set, else the agency's name. */
-  name: string;
-  brandColor: string;
-  logoUrl: string | null;
 }
 
 export interface InvitationView {
@@ -74,11 +71,11 @@ async function loadByTokenHash(db: Queryable, tokenHash: Buffer): Promise<Invita
   return row;
 }
 
-const brandingOf = (r: { agency_id: string; agency_name: string; brand_color: string; logo_url: string | null }): AgencyBranding => ({
+export const brandingOf = (r: { agency_id: string; agency_name: string; brand_color: string; logo_url: string | null }): AgencyBranding => ({
   id: r.agency_id,
-  name: r.agency_name,
-  brandColor: r.brand_color,
-  logoUrl: r.logo_url,
+  displayName: r.agency_name,
+  brandColor: brandColour(r.brand_color),
+  logoUrl: safeUrl(r.logo_url),
 });
 
 /**

@@ -8,6 +8,7 @@ import type { FirmRole } from '../sql/firmUsers.js';
 import { findSingleFirmUserByEmail } from './agencies.js';
 import type { Principal } from './apiKeys.js';
 import { takeLoginAttempt, type NewSession } from './clientSessions.js';
+import { brandingOf, type AgencyBranding } from './accept.js';
 import { z } from 'zod';
 
 export const CONSOLE_COOKIE = 'onramp_console';
@@ -19,7 +20,7 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 export interface ConsoleSession {
   /** The signed-in firm user in the shape every use case takes. There is no API key behind a console session. */
   principal: Principal;
-  agency: { id: string; name: string; brandColor: string; logoUrl: string | null };
+  agency: AgencyBranding;
   expiresAt: Date;
 }
 
@@ -123,7 +124,7 @@ export async function resolveConsoleSession(deps: Pick<Deps, 'pool' | 'appSecret
       userName: row.user_name,
       role: row.role,
     },
-    agency: { id: row.agency_id, name: row.display_name, brandColor: row.brand_color, logoUrl: row.logo_url },
+    agency: brandingOf({ agency_id: row.agency_id, agency_name: row.display_name, brand_color: row.brand_color, logo_url: row.logo_url }),
     expiresAt: row.expires_at,
   };
 }

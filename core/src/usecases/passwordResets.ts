@@ -4,7 +4,7 @@ import { hashPassword, newPasswordSchema } from '../crypto/passwords.js';
 import { encryptToken, hashToken, randomToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
 import { AppError, validationError } from '../errors/AppError.js';
 import { emailAddress } from './inputs.js';
-import { isTokenShaped, type AgencyBranding } from './accept.js';
+import { brandingOf, isTokenShaped, type AgencyBranding } from './accept.js';
 import { createClientSessionTx, type NewSession } from './clientSessions.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
 import { takeRecipientQuota } from './rateLimits.js';
@@ -94,7 +94,7 @@ export async function lookupResetToken(deps: Pick<Deps, 'pool' | 'appSecret'>, t
   if (!isTokenShaped(token)) return { valid: false, agency: null };
   const row = await loadReset(deps.pool, hashToken(deps.appSecret, token, TokenPurpose.passwordReset));
   if (!row) return { valid: false, agency: null };
-  const agency = { id: row.agency_id, name: row.agency_name, brandColor: row.brand_color, logoUrl: row.logo_url };
+  const agency = brandingOf(row);
   if (!row.live) return { valid: false, agency };
   return { valid: true, view: { agency, client: { id: row.client_id, firstName: row.first_name, email: row.email } } };
 }

@@ -11,7 +11,7 @@ import { appendEvent } from '../sql/events.js';
 import * as users from '../sql/firmUsers.js';
 import type { FirmRole } from '../sql/firmUsers.js';
 import * as invites from '../sql/teammateInvitations.js';
-import type { AgencyBranding } from './accept.js';
+import { brandingOf, type AgencyBranding } from './accept.js';
 import type { Principal } from './apiKeys.js';
 import { CONSOLE_SESSION_HOURS } from './consoleSessions.js';
 import { takeLoginAttempt, type NewSession } from './clientSessions.js';
@@ -361,7 +361,7 @@ export async function lookupTeammateInvitation(deps: Pick<Deps, 'pool' | 'appSec
   const hash = hashToken(deps.appSecret, token, TokenPurpose.teammateInvitation);
   const row = await invites.findTeammateInvitationByHash(deps.pool, hash);
   if (!row || !row.token_hash || !safeEqual(row.token_hash, hash)) return { valid: false, agency: null };
-  const agency: AgencyBranding = { id: row.agency_id, name: row.agency_name, brandColor: row.brand_color, logoUrl: row.logo_url };
+  const agency = brandingOf(row);
   if (!row.live) return { valid: false, agency };
   return {
     valid: true,

@@ -1,10 +1,10 @@
-import type { FieldError, InvitationView, PortalView, ResetView } from '@onramp/core';
-import { DEFAULT_BRAND, formatDueDate, html, signInFields, type Branding, type SafeHtml, type SendPageOptions } from './html.js';
-import { CSRF_FIELD } from './csrf.js';
+import { html, type FieldError, type InvitationView, type PageBranding, type PortalView, type ResetView, type SafeHtml } from '@onramp/core';
+import { DEFAULT_BRAND, formatDueDate, signInFields, type PageOptions } from '../layout.js';
+import { CSRF_FIELD } from '../csrf.js';
 
-type View = Omit<SendPageOptions, 'status' | 'tokenInUrl'>;
+export type View = PageOptions;
 
-const brandOf = (a: { name: string; brandColor: string; logoUrl: string | null } | null | undefined): Branding => a ?? DEFAULT_BRAND;
+const brandOf = (a: PageBranding | null | undefined): PageBranding => a ?? DEFAULT_BRAND;
 
 function fieldError(errors: FieldError[], field: string): SafeHtml | '' {
   const e = errors.find((x) => x.field === field);
@@ -36,8 +36,8 @@ export function invitePage(v: InvitationView, opts: { token: string; csrf: strin
   const errors = opts.errors ?? [];
   const action = `/invite/${opts.token}/accept`;
   const intro = html`<h1>Join ${v.project.name}</h1>
-<p>Hi ${v.client.firstName}, ${v.agency.name} invited you to the <strong>${v.project.name}</strong> workspace.</p>
-${v.message ? html`<div class="message"><span class="from">Message from ${v.agency.name}</span>${v.message}</div>` : ''}`;
+<p>Hi ${v.client.firstName}, ${v.agency.displayName} invited you to the <strong>${v.project.name}</strong> workspace.</p>
+${v.message ? html`<div class="message"><span class="from">Message from ${v.agency.displayName}</span>${v.message}</div>` : ''}`;
   const form = v.client.hasPassword
     ? html`<form method="post" action="${action}" novalidate>
 ${csrfInput(opts.csrf)}
@@ -58,8 +58,8 @@ ${newPasswordFields(v.client.email, errors)}
 }
 
 /** Unknown, revoked, replaced, accepted, expired: all the same page, naming only whom to ask. */
-export function inviteGonePage(agency: Branding | null): View {
-  const ask = agency ? html`Ask ${agency.name} to send you a new one.` : html`Ask the person who invited you to send you a new one.`;
+export function inviteGonePage(agency: PageBranding | null): View {
+  const ask = agency ? html`Ask ${agency.displayName} to send you a new one.` : html`Ask the person who invited you to send you a new one.`;
   return {
     title: 'Invitation no longer valid',
     brand: brandOf(agency),
@@ -68,7 +68,7 @@ export function inviteGonePage(agency: Branding | null): View {
   };
 }
 
-export function resetGonePage(agency: Branding | null): View {
+export function resetGonePage(agency: PageBranding | null): View {
   return {
     title: 'Link no longer valid',
     brand: brandOf(agency),
@@ -114,7 +114,7 @@ ${t.description ? html`<div class="muted">${t.description}</div>` : ''}</li>`,
     brand: v.agency,
     headerExtra: signOut,
     body: html`<div class="card"><h1>Welcome, ${v.client.firstName}</h1>
-<p class="muted">Your workspaces with ${v.agency.name}. Tasks listed are the ones assigned to you.</p></div>
+<p class="muted">Your workspaces with ${v.agency.displayName}. Tasks listed are the ones assigned to you.</p></div>
 ${projects}`,
   };
 }

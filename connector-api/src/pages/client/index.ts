@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import {
   AppError,
   acceptInvitation,
@@ -11,22 +11,15 @@ import {
   resetPassword,
   resolveClientSession,
   SESSION_COOKIE,
+  type ClientSession,
   type Deps,
   type FieldError,
 } from '@onramp/core';
-import { normaliseError, sendProblem, statusByCode } from '../http/problem.js';
-import { isJsonRequest } from '../http/route.js';
-import { sendPage } from './html.js';
-import {
-  clearSessionCookie,
-  CSRF_COOKIE,
-  CSRF_FIELD,
-  csrfToken,
-  csrfValid,
-  ensureCsrfCookie,
-  readCookie,
-  setSessionCookie,
-} from './csrf.js';
+import { normaliseError, sendProblem, statusByCode } from '../../http/problem.js';
+import { isJsonRequest } from '../../http/route.js';
+import { sendPage } from '../layout.js';
+import { clearSessionCookie, readCookie, see, setSessionCookie } from '../cookies.js';
+import { CSRF_COOKIE, csrfToken, ensureCsrfCookie, requireCsrf } from '../csrf.js';
 import {
   errorPage,
   forbiddenPage,
@@ -37,16 +30,11 @@ import {
   portalPage,
   resetGonePage,
   resetPage,
-} from './clientViews.js';
+} from './views.js';
 
 const field = (body: unknown, name: string): string | undefined => {
   const v = (body as Record<string, unknown> | undefined)?.[name];
   return typeof v === 'string' ? v : undefined;
-};
-
-const see = (res: Response, location: string) => {
-  res.setHeader('Cache-Control', 'no-store');
-  res.redirect(303, location);
 };
 
 /** CSRF contexts, one kind per form, so a token minted for one form is refused by every other. */
@@ -57,27 +45,53 @@ const ctx = {
   logout: (session: string | undefined) => (session ? `logout:${session}` : undefined),
 };
 
+/** The signed-in client of a request, set by the `signedIn` middleware. */
+interface ClientLocals {
+  session: ClientSession;
+  token: string;
+}
+const clientOf = (res: Response): ClientLocals => res.locals.client as ClientLocals;
+
 /**
  * The client's side of Onramp: the invitation page, the portal, sign in/out and password reset. Form
- * bodies are parsed only here (urlencoded, small); the accept endpoint also takes JSON for scripts.
+ * bodies are parsed only here (urlencoded, small); the accept endpoint also takes JSON for scripts. The
+ * session and CSRF checks are middleware on each route, so a handler runs only for a request that passed.
  */
 export function clientPages(deps: Deps): Router {
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
   const json = express.json({ limit: '16kb', type: ['application/json', 'application/*+json'] });
+  const refuse = (_req: Request, res: Response) => sendPage(res, { ...forbiddenPage(), status: 403 });
+  const csrf = (contextOf: (req: Request) => string | undefined) => requireCsrf(deps, contextOf, refuse);
+  const tokenParam = (req: Request) => String(req.params.token);
+
+  /** Only a signed-in client passes; anyone else goes to the sign-in page. */
+  const signedIn: RequestHandler = async (req, res, next) => {
+    const token = readCookie(req, SESSION_COOKIE);
+    const session = await resolveClientSession(deps, token);
+    if (!session || !token) {
+      if (token) clearSessionCookie(res, deps);
+      return see(res, '/login');
+    }
+    res.locals.client = { session, token } satisfies ClientLocals;
+    next();
+  };
 
   // Opening the link only reads: mail scanners pre-open links, so a GET must never accept anything.
   router.get('/invite/:token', async (req: Request<{ token: string }>, res: Response) => {
     const token = req.params.token;
     const found = await lookupInvitationToken(deps, token);
-    if (!found.valid) return sendPage(res, { ...inviteGonePage(found.agency), status: 410, tokenInUrl: true });
-    sendPage(res, { ...invitePage(found.view, { token, csrf: csrfToken(deps, ctx.invite(token)) }), tokenInUrl: true });
+    if (!found.valid) return sendPage(res, { ...inviteGonePage(found.agency), status: 410 });
+    sendPage(res, invitePage(found.view, { token, csrf: csrfToken(deps, ctx.invite(token)) }));
   });
 
-  router.post('/invite/:token/accept', json, form, async (req: Request<{ token: string }>, res: Response) => {
+  // A cross-site form cannot send application/json (and fetch would need CORS), so JSON needs no CSRF field.
+  const acceptCsrf: RequestHandler = (req, res, next) =>
+    isJsonRequest(req) ? next() : csrf((r) => ctx.invite(tokenParam(r)))(req, res, next);
+
+  router.post('/invite/:token/accept', json, form, acceptCsrf, async (req: Request<{ token: string }>, res: Response) => {
     const token = req.params.token;
     if (isJsonRequest(req)) {
-      // A cross-site form cannot send application/json (and fetch would need CORS), so no CSRF field here.
       try {
         const done = await acceptInvitation(deps, { token, password: field(req.body, 'password'), newPassword: field(req.body, 'new_password') });
         setSessionCookie(res, deps, done.session.token, done.session.expiresAt);
@@ -88,13 +102,10 @@ export function clientPages(deps: Deps): Router {
       }
       return;
     }
-    if (!csrfValid(deps, ctx.invite(token), field(req.body, CSRF_FIELD))) {
-      return sendPage(res, { ...forbiddenPage(), status: 403, tokenInUrl: true });
-    }
     const found = await lookupInvitationToken(deps, token);
-    if (!found.valid) return sendPage(res, { ...inviteGonePage(found.agency), status: 410, tokenInUrl: true });
+    if (!found.valid) return sendPage(res, { ...inviteGonePage(found.agency), status: 410 });
     const rerender = (errors: FieldError[]) =>
-      sendPage(res, { ...invitePage(found.view, { token, csrf: csrfToken(deps, ctx.invite(token)), errors }), status: 422, tokenInUrl: true });
+      sendPage(res, { ...invitePage(found.view, { token, csrf: csrfToken(deps, ctx.invite(token)), errors }), status: 422 });
     const newPassword = field(req.body, 'new_password');
     if (!found.view.client.hasPassword && newPassword && newPassword !== field(req.body, 'confirm_password')) {
       return rerender([{ field: 'confirm_password', message: 'does not match the password' }]);
@@ -106,30 +117,22 @@ export function clientPages(deps: Deps): Router {
     } catch (err) {
       if (err instanceof AppError && err.code === 'gone') {
         const again = await lookupInvitationToken(deps, token);
-        return sendPage(res, { ...inviteGonePage(again.valid ? again.view.agency : again.agency), status: 410, tokenInUrl: true });
+        return sendPage(res, { ...inviteGonePage(again.valid ? again.view.agency : again.agency), status: 410 });
       }
       if (err instanceof AppError && err.code === 'validation_failed') return rerender(err.errors);
       throw err;
     }
   });
 
-  router.get('/portal', async (req: Request, res: Response) => {
-    const token = readCookie(req, SESSION_COOKIE);
-    const session = await resolveClientSession(deps, token);
-    if (!session) {
-      if (token) clearSessionCookie(res, deps);
-      return see(res, '/login');
-    }
+  router.get('/portal', signedIn, async (_req: Request, res: Response) => {
+    const { session, token } = clientOf(res);
     const view = await getPortalView(deps.pool, session.agencyId, session.clientId);
     if (!view) return see(res, '/login');
     sendPage(res, portalPage(view, { csrf: csrfToken(deps, ctx.logout(token)!) }));
   });
 
-  router.post('/logout', form, async (req: Request, res: Response) => {
-    const token = readCookie(req, SESSION_COOKIE);
-    if (!token) return see(res, '/login');
-    if (!csrfValid(deps, ctx.logout(token), field(req.body, CSRF_FIELD))) return sendPage(res, { ...forbiddenPage(), status: 403 });
-    await endClientSession(deps, token);
+  router.post('/logout', form, signedIn, csrf((r) => ctx.logout(readCookie(r, SESSION_COOKIE))), async (_req: Request, res: Response) => {
+    await endClientSession(deps, clientOf(res).token);
     clearSessionCookie(res, deps);
     see(res, '/login');
   });
@@ -140,11 +143,11 @@ export function clientPages(deps: Deps): Router {
     sendPage(res, loginPage({ csrf: csrfToken(deps, ctx.anon(cookie)!) }));
   });
 
-  router.post('/login', form, async (req: Request, res: Response) => {
-    const cookie = readCookie(req, CSRF_COOKIE);
-    if (!csrfValid(deps, ctx.anon(cookie), field(req.body, CSRF_FIELD))) return sendPage(res, { ...forbiddenPage(), status: 403 });
+  const anonCsrf = csrf((r) => ctx.anon(readCookie(r, CSRF_COOKIE)));
+
+  router.post('/login', form, anonCsrf, async (req: Request, res: Response) => {
     const email = field(req.body, 'email') ?? '';
-    const csrf = csrfToken(deps, ctx.anon(cookie)!);
+    const csrf = csrfToken(deps, ctx.anon(readCookie(req, CSRF_COOKIE))!);
     try {
       const session = await loginClient(deps, { email, password: field(req.body, 'password') ?? '' });
       if (!session) return sendPage(res, { ...loginPage({ csrf, email, error: 'Email or password is incorrect.' }), status: 401 });
@@ -164,9 +167,8 @@ export function clientPages(deps: Deps): Router {
     sendPage(res, forgotPage({ csrf: csrfToken(deps, ctx.anon(cookie)!) }));
   });
 
-  router.post('/forgot', form, async (req: Request, res: Response) => {
+  router.post('/forgot', form, anonCsrf, async (req: Request, res: Response) => {
     const cookie = readCookie(req, CSRF_COOKIE);
-    if (!csrfValid(deps, ctx.anon(cookie), field(req.body, CSRF_FIELD))) return sendPage(res, { ...forbiddenPage(), status: 403 });
     const email = (field(req.body, 'email') ?? '').trim().slice(0, 320);
     await requestPasswordReset(deps, email);
     // The same answer whether or not the address has an account.
@@ -176,17 +178,16 @@ export function clientPages(deps: Deps): Router {
   router.get('/reset/:token', async (req: Request<{ token: string }>, res: Response) => {
     const token = req.params.token;
     const found = await lookupResetToken(deps, token);
-    if (!found.valid) return sendPage(res, { ...resetGonePage(found.agency), status: 410, tokenInUrl: true });
-    sendPage(res, { ...resetPage(found.view, { token, csrf: csrfToken(deps, ctx.reset(token)) }), tokenInUrl: true });
+    if (!found.valid) return sendPage(res, { ...resetGonePage(found.agency), status: 410 });
+    sendPage(res, resetPage(found.view, { token, csrf: csrfToken(deps, ctx.reset(token)) }));
   });
 
-  router.post('/reset/:token', form, async (req: Request<{ token: string }>, res: Response) => {
+  router.post('/reset/:token', form, csrf((r) => ctx.reset(tokenParam(r))), async (req: Request<{ token: string }>, res: Response) => {
     const token = req.params.token;
-    if (!csrfValid(deps, ctx.reset(token), field(req.body, CSRF_FIELD))) return sendPage(res, { ...forbiddenPage(), status: 403, tokenInUrl: true });
     const found = await lookupResetToken(deps, token);
-    if (!found.valid) return sendPage(res, { ...resetGonePage(found.agency), status: 410, tokenInUrl: true });
+    if (!found.valid) return sendPage(res, { ...resetGonePage(found.agency), status: 410 });
     const rerender = (errors: FieldError[]) =>
-      sendPage(res, { ...resetPage(found.view, { token, csrf: csrfToken(deps, ctx.reset(token)), errors }), status: 422, tokenInUrl: true });
+      sendPage(res, { ...resetPage(found.view, { token, csrf: csrfToken(deps, ctx.reset(token)), errors }), status: 422 });
     const newPassword = field(req.body, 'new_password');
     if (newPassword && newPassword !== field(req.body, 'confirm_password')) {
       return rerender([{ field: 'confirm_password', message: 'does not match the password' }]);
@@ -196,7 +197,7 @@ export function clientPages(deps: Deps): Router {
       setSessionCookie(res, deps, session.token, session.expiresAt);
       see(res, '/portal');
     } catch (err) {
-      if (err instanceof AppError && err.code === 'gone') return sendPage(res, { ...resetGonePage(found.view.agency), status: 410, tokenInUrl: true });
+      if (err instanceof AppError && err.code === 'gone') return sendPage(res, { ...resetGonePage(found.view.agency), status: 410 });
       if (err instanceof AppError && err.code === 'validation_failed') return rerender(err.errors);
       throw err;
     }
@@ -209,7 +210,7 @@ export function clientPages(deps: Deps): Router {
     if (isJsonRequest(req) || (req.headers.accept ?? '').includes('application/json')) return next(appErr);
     if (appErr.code === 'internal' || appErr.code === 'unavailable') req.log?.error({ err }, 'page failed');
     const status = statusByCode[appErr.code];
-    sendPage(res, { ...errorPage(status, status >= 500 ? 'Please try again in a moment.' : (appErr.detail ?? appErr.title)), status, tokenInUrl: true });
+    sendPage(res, { ...errorPage(status, status >= 500 ? 'Please try again in a moment.' : (appErr.detail ?? appErr.title)), status });
   });
   return router;
 }
