@@ -4,7 +4,8 @@ import { withTransaction } from '../db/pool.js';
 import { notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { toAgencyJson, type AgencyJson } from '../read/admin.js';
-import { agencySettingKeys, getAgency, updateAgencySettings, type AgencySettingsPatch } from '../sql/agencies.js';
+import { agencySettingKeys, getAgency, updateAgencySettings, type AgencyRow, type AgencySettingsPatch } from '../sql/agencies.js';
+import { brandingFromAgency, renderEmail, type RenderedEmail } from '../email/templates.js';
 import { appendEvent } from '../sql/events.js';
 import type { Principal } from './apiKeys.js';
 import { requireInviter } from './invitations.js';
@@ -109,5 +110,39 @@ export async function updateAgencySettingsFor(deps: Pick<Deps, 'pool'>, principa
     const after = (await updateAgencySettings(tx, principal.agencyId, patch))!;
     await appendEvent(tx, { agencyId: principal.agencyId, type: 'agency.updated', subjectId: principal.agencyId, actorId: principal.userId, data: { fields, changes } });
     return toAgencyJson(after);
+  });
+}
+
+/**
+ * The invitation email as a client will see it, rendered by the very template code the worker sends with
+ * (core/src/email/templates.ts), from the agency's saved settings with `draft` values laid over them (the
+ * console's live preview of unsaved changes). A draft value that would be refused on save is left out, so
+ * the preview never shows what cannot be saved. The inviter is the signed-in user; the rest is a sample.
+ */
+export async function previewInvitationEmail(
+  deps: Pick<Deps, 'pool' | 'config'>,
+  principal: Principal,
+  draft: Record<string, unknown> = {},
+): Promise<RenderedEmail> {
+  const agency = await getAgency(deps.pool, principal.agencyId);
+  if (!agency) throw notFound('Agency');
+  const merged: Record<string, unknown> = { ...agency };
+  const shape = agencySettingsInput.shape;
+  for (const key of agencySettingKeys) {
+    if (!(key in draft)) continue;
+    const parsed = (shape[key] as z.ZodType).safeParse(draft[key]);
+    if (parsed.success && parsed.data !== undefined) merged[key] = parsed.data;
+  }
+  const branded = merged as unknown as AgencyRow;
+  const expiresAt = new Date(Date.now() + branded.invite_expiry_days * 86_400_000);
+  return renderEmail({
+    kind: 'invitation',
+    branding: brandingFromAgency(branded),
+    recipientName: 'Cleo Client',
+    inviterName: principal.userName,
+    projectName: 'Website redesign',
+    message: null,
+    link: `${deps.config.publicBaseUrl}/invite/sample-link-for-the-preview`,
+    expiresAt,
   });
 }
