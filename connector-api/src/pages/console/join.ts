@@ -3,6 +3,7 @@ import {
   acceptTeammateInvitation,
   AppError,
   CONSOLE_COOKIE,
+  formatUtc,
   html,
   lookupTeammateInvitation,
   type Deps,
@@ -81,10 +82,10 @@ function joinPage(v: TeammateInvitationView, opts: { token: string; csrf: string
 <label for="last_name">Last name</label><input type="text" id="last_name" name="last_name" value="${values.last_name}" maxlength="200" autocomplete="family-name" required>${fieldError(errors, 'last_name', 'Last name')}
 <input type="email" name="username" value="${v.email}" autocomplete="username" hidden>
 <label for="password">Password <span class="muted">(at least 10 characters)</span></label><input type="password" id="password" name="password" autocomplete="new-password" minlength="10" required>${fieldError(errors, 'password', 'Password')}
-<label for="confirm_password">Password again</label><input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" required>${fieldError(errors, 'confirm_password', 'The password')}
+<label for="confirm_password">Password again</label><input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" required>${fieldError(errors, 'confirm_password', 'Password again')}
 <div class="actions"><button type="submit">Join and sign in</button></div>
 </form>
-<p class="muted">This link works once and expires ${v.expiresAt.toUTCString()}.</p></div>`,
+<p class="muted">This link works once and expires on ${formatUtc(v.expiresAt)}.</p></div>`,
   };
 }
 

@@ -84,7 +84,7 @@ ${otherErrors(ne, ['first_name', 'last_name'])}
 <form method="post" action="/console/profile/password" class="admin" novalidate>${csrfInput(token)}
 <label for="current_password">Current password</label><input type="password" id="current_password" name="current_password" autocomplete="current-password" required>${fieldError(pe, 'current_password', 'Current password')}
 <label for="new_password">New password <span class="muted">(at least 10 characters)</span></label><input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="10" required>${fieldError(pe, 'new_password', 'New password')}
-<label for="confirm_password">New password again</label><input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" required>${fieldError(pe, 'confirm_password', 'The new password')}
+<label for="confirm_password">New password again</label><input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" required>${fieldError(pe, 'confirm_password', 'New password again')}
 <div class="actions"><button type="submit">Change password</button><span class="muted">Your other console sessions will be signed out.</span></div></form></div>`,
   });
 }

@@ -163,7 +163,7 @@ function teamPage(c: ConsoleLocals, d: TeamData): View {
           : ''
     }</td>
 <td>${formatWhen(u.created_at)}</td>
-<td class="actions-cell">${actions}</td>
+<td><div class="actions-cell">${actions}</div></td>
 </tr>`;
   });
   const inviteForm = writer
