@@ -85,8 +85,9 @@ const authentication = {
       type: 'password',
       required: true,
       helpText:
-        'An Onramp API key (starts with `onr_`). Create one with `npx onramp key create --user-email you@agency.com` ' +
-        'on your Onramp server, or in the Onramp console under API keys. Zapier acts as the user who owns the key.',
+        'An Onramp API key (starts with `onr_`). Create one in the Onramp console on its API keys page ' +
+        '(`<your Onramp URL>/console/api-keys`), or with `npx onramp key create --user-email you@agency.com` on your ' +
+        'Onramp server. Zapier acts as the user who owns the key, with their role (a member\'s key reads only).',
     },
   ],
   test,

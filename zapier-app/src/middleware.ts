@@ -20,7 +20,7 @@ export interface Problem {
 
 export const INVALID_KEY_MESSAGE =
   'Your Onramp API key is invalid or has been revoked. Reconnect Onramp in Zapier with a valid key ' +
-  '(create one with `npx onramp key create --user-email you@agency.com` or in the Onramp console).';
+  '(create one on the API keys page of the Onramp console, `/console/api-keys`, or with `npx onramp key create --user-email you@agency.com`).';
 
 /** Default wait when a 429/503 carries no usable Retry-After header. */
 export const DEFAULT_RETRY_SECONDS = 60;

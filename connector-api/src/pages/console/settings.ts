@@ -144,7 +144,7 @@ ${writer ? csrfInput(c.csrf('settings')) : ''}
 <h2>Invitations</h2>
 <label for="invite_expiry_days">${LABELS.invite_expiry_days} <span class="muted">(days, 1–${INVITE_EXPIRY_MAX_DAYS}; applies to new invitations and resends, not to invitations already sent)</span></label>
 <input type="number" id="invite_expiry_days" name="invite_expiry_days" value="${v.invite_expiry_days ?? ''}" min="1" max="${INVITE_EXPIRY_MAX_DAYS}" step="1"${dis}${described('invite_expiry_days')}>${err('invite_expiry_days')}
-<label for="default_message">${LABELS.default_message} <span class="muted">(pre-fills the invite form; used when an invitation has no message)</span></label>
+<label for="default_message">${LABELS.default_message} <span class="muted">(used for every invitation sent without a message of its own)</span></label>
 <textarea id="default_message" name="default_message" maxlength="2000"${dis}${described('default_message')}>${v.default_message ?? ''}</textarea>${err('default_message')}
 <label for="invite_email_text">${LABELS.invite_email_text} <span class="muted">(in every invitation email, under the greeting)</span></label>
 <textarea id="invite_email_text" name="invite_email_text" maxlength="2000"${dis}${described('invite_email_text')}>${v.invite_email_text ?? ''}</textarea>${err('invite_email_text')}
