@@ -181,3 +181,49 @@ it('a fresh agency: branding and expiry, an admin invited and joined, an API key
   await ownerCtx.close();
   await adminCtx.close();
 });
+
+it('a member sees Settings and Team read-only, without write controls; a dead client link names the agency', async () => {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const ownerEmail = `owner-${tag}@northwind.test`;
+  const created = await createAgency(stack.deps.pool, { name: `Northwind ${tag}`, ownerEmail, ownerName: 'Nora North' });
+  const owner = client(stack.url, created.apiKey);
+  await owner.patch('/v1/agency', { display_name: 'Northwind Studio', brand_color: '#0f766e', default_message: 'Welcome aboard!' });
+  const memberEmail = `mo-${tag}@northwind.test`;
+  await owner.post('/v1/users', { email: memberEmail, role: 'member' });
+  const link = /(http:\/\/\S+\/console\/join\/[A-Za-z0-9_-]{43})/.exec((await stack.smtp!.waitFor(mailTo(memberEmail))).parsed.text ?? '')![1]!;
+
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  const csp = watchCsp(page);
+  await page.goto(link);
+  await page.fill('#first_name', 'Mo');
+  await page.fill('#last_name', 'Member');
+  await page.fill('#password', ADMIN_PASSWORD);
+  await page.fill('#confirm_password', ADMIN_PASSWORD);
+  await Promise.all([page.waitForURL(`${stack.url}/console`), page.click('main button[type=submit]')]);
+
+  await page.goto(`${stack.url}/console/settings`);
+  await expect(page.locator('#settings-form button[type=submit]').count()).resolves.toBe(0);
+  await expect(page.locator('#display_name').isDisabled()).resolves.toBe(true);
+  await page.frameLocator('#email-preview').getByText('Welcome aboard!').waitFor();
+  await page.screenshot({ path: '/tmp/onramp-admin-settings-member.png', fullPage: true });
+  await page.goto(`${stack.url}/console/team`);
+  await expect(page.locator('form[action="/console/team/invite"]').count()).resolves.toBe(0);
+  await expect(page.locator('main select, main a.button, main form button').count()).resolves.toBe(0);
+  await page.screenshot({ path: '/tmp/onramp-admin-team-member.png', fullPage: true });
+
+  // A client's link, revoked: the page still says whose it was.
+  const project = await owner.post('/v1/projects', { name: 'Brand refresh' });
+  const clientEmail = `dana-${tag}@client.test`;
+  const inv = await owner.post(`/v1/projects/${project.body.id}/invitations`, { email: clientEmail, first_name: 'Dana', last_name: 'Client' });
+  const clientLink = /(http:\/\/\S+\/invite\/[A-Za-z0-9_-]{43})/.exec((await stack.smtp!.waitFor(mailTo(clientEmail))).parsed.text ?? '')![1]!;
+  await owner.post(`/v1/invitations/${inv.body.id}/revoke`);
+  const visitor = await browser.newPage();
+  await visitor.goto(clientLink);
+  await expect(visitor.locator('header .agency').textContent()).resolves.toBe('Northwind Studio');
+  await expect(visitor.locator('main').textContent()).resolves.toContain('Ask Northwind Studio to send you a new one.');
+  await visitor.screenshot({ path: '/tmp/onramp-admin-dead-link.png', fullPage: true });
+  await visitor.close();
+  expect(csp).toEqual([]);
+  await ctx.close();
+});
