@@ -1,4 +1,4 @@
-import { createAgency, findSingleFirmUserByEmail, issueApiKey, migrate, revokeApiKey, createLogger, type Config } from '@onramp/core';
+import { AppError, createAgency, findSingleFirmUserByEmail, issueApiKey, migrate, revokeApiKey, createLogger, type Config } from '@onramp/core';
 import { buildDeps, checkReachable, resolveInfra } from '../runtime/stack.js';
 import type { Command } from './types.js';
 
@@ -79,6 +79,8 @@ export const adminCommands: Command[] = [
     run: async ({ config, values }) => {
       const out = await withDatabase(config!, async (deps) => {
         const user = await findSingleFirmUserByEmail(deps.pool, String(values['user-email']));
+        // A key of a user who cannot use it (not joined yet, or deactivated) would only ever answer 401.
+        if (user.status !== 'active') throw new AppError('conflict', `${user.email} is ${user.status}; only an active firm user can have API keys`);
         const key = await issueApiKey(deps.pool, { agencyId: user.agency_id, userId: user.id, name: (values.name as string | undefined) ?? null });
         return { user, key };
       });
