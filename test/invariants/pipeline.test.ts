@@ -303,7 +303,7 @@ describe('invitation tokens: what the database alone cannot do', () => {
   it('every comparison of a presented secret goes through safeEqual, which is crypto.timingSafeEqual', () => {
     // Constant time cannot be measured without timing assertions; this proves the construction instead:
     // the one comparison helper is Node's timingSafeEqual, and every redeem path (invitation, reset,
-    // sessions, console sessions, API keys, CSRF) uses it after looking the row up by HMAC.
+    // sessions, console sessions, API keys, teammate invitations, CSRF) uses it after looking the row up by HMAC.
     const a = Buffer.from('a'.repeat(32));
     expect(safeEqual(a, Buffer.from('a'.repeat(32)))).toBe(true);
     expect(safeEqual(a, Buffer.from('a'.repeat(31) + 'b'))).toBe(false);
@@ -320,7 +320,7 @@ describe('invitation tokens: what the database alone cannot do', () => {
       }
     };
     for (const dir of ['core/src', 'connector-api/src', 'worker/src']) walk(join(root, dir));
-    const redeemers = ['core/src/usecases/accept.ts', 'core/src/usecases/passwordResets.ts', 'core/src/usecases/clientSessions.ts', 'core/src/usecases/consoleSessions.ts', 'core/src/usecases/apiKeys.ts', 'connector-api/src/pages/csrf.ts'];
+    const redeemers = ['core/src/usecases/accept.ts', 'core/src/usecases/passwordResets.ts', 'core/src/usecases/clientSessions.ts', 'core/src/usecases/consoleSessions.ts', 'core/src/usecases/apiKeys.ts', 'core/src/usecases/users.ts', 'connector-api/src/pages/csrf.ts'];
     for (const file of redeemers) expect({ file, usesSafeEqual: /safeEqual\(/.test(sources[file] ?? '') }).toEqual({ file, usesSafeEqual: true });
     // No secret, hash or signature is compared with ===, !==, .equals() or Buffer.compare anywhere else.
     const risky = /(token|hash|secret|signature|csrf|key_hash)\w*\s*(===|!==)\s*\w|(===|!==)\s*\w*(token|hash|secret|signature|csrf)\w*\b|(token|hash|secret|signature|csrf)\w*\.equals\(|Buffer\.compare\(/i;

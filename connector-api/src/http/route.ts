@@ -112,7 +112,7 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
           def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
             ? await run()
             : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined, {
-                secretBody: def.secretBody === true,
+                secretBody: Boolean(def.secretBody),
               });
       } catch (err) {
         // An upload refused before its body was read (a reused Idempotency-Key): drop the rest, so the client sees the answer.

@@ -384,7 +384,8 @@ export async function acceptTeammateInvitation(
   if (!TOKEN_SHAPE.test(input.token)) throw teammateInvitationGone();
   const hash = hashToken(deps.appSecret, input.token, TokenPurpose.teammateInvitation);
   const found = await invites.findTeammateInvitationByHash(deps.pool, hash);
-  if (!found || !found.live) throw teammateInvitationGone();
+  // The unique index found the row; the constant-time compare is what decides.
+  if (!found || !found.token_hash || !safeEqual(found.token_hash, hash) || !found.live) throw teammateInvitationGone();
   const passwordHash = await hashPassword(input.password);
   return withTransaction(deps.pool, async (tx) => {
     if (!(await invites.markTeammateInvitationAccepted(tx, found.id, hash))) throw teammateInvitationGone();
