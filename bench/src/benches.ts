@@ -5,3 +5,4 @@ registerBench('invite', async () => (await import('./invite.js')).benchInvite);
 registerBench('projects', async () => (await import('./projects.js')).default);
 registerBench('import', async () => (await import('./import.js')).benchImport);
 registerBench('list', async () => (await import('./list.js')).benchList);
+registerBench('webhooks', async () => (await import('./webhooks.js')).benchWebhooks);

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { apiKeysSql, createPool, listFeedPayloads, encodeCursor, eventsSql, listInvitationsJson, parseApiKey, type Pool, type Queryable } from '@onramp/core';
+import { apiKeysSql, createPool, eventDataSql, listFeedPayloads, encodeCursor, eventsSql, listInvitationsJson, parseApiKey, type Pool, type Queryable } from '@onramp/core';
 import { embeddedUrlFor } from './embedded.js';
 import { fmt, loadGet, runCli, serialLatency, startBareExpress, startOnramp, type LoadResult } from './harness.js';
 import type { Bench } from './run.js';
@@ -153,16 +153,16 @@ async function seed(pool: Pool, measured: Agency, small: Agency): Promise<{ step
       `insert into events (agency_id, type, subject_id, actor_id, data, created_at)
        select agency_id, type, subject_id, actor_id, data, at from (
          select i.agency_id, 'invitation.created' as type, i.id as subject_id, i.created_by as actor_id,
-                jsonb_build_object('project_id', i.project_id, 'client_id', i.client_id, 'email', i.email) as data, i.created_at as at
+                ${eventDataSql('invitation.created', { project_id: 'i.project_id', client_id: 'i.client_id', email: 'i.email' })} as data, i.created_at as at
            from invitations i join b_agencies a on a.id = i.agency_id
          union all
-         select i.agency_id, 'invitation.accepted', i.id, null, jsonb_build_object('project_id', i.project_id, 'client_id', i.client_id), i.accepted_at
+         select i.agency_id, 'invitation.accepted', i.id, null, ${eventDataSql('invitation.accepted', { project_id: 'i.project_id', client_id: 'i.client_id' })}, i.accepted_at
            from invitations i join b_agencies a on a.id = i.agency_id where i.status = 'accepted'
          union all
-         select i.agency_id, 'invitation.revoked', i.id, i.created_by, jsonb_build_object('project_id', i.project_id), i.revoked_at
+         select i.agency_id, 'invitation.revoked', i.id, i.created_by, ${eventDataSql('invitation.revoked', { project_id: 'i.project_id' })}, i.revoked_at
            from invitations i join b_agencies a on a.id = i.agency_id where i.status = 'revoked'
          union all
-         select i.agency_id, 'invitation.expired', i.id, null, jsonb_build_object('project_id', i.project_id), i.expires_at
+         select i.agency_id, 'invitation.expired', i.id, null, ${eventDataSql('invitation.expired', { project_id: 'i.project_id', client_id: 'i.client_id' })}, i.expires_at
            from invitations i join b_agencies a on a.id = i.agency_id where i.status = 'expired'
        ) e order by at`,
     );

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
-import { AppError, bearerCredential, checkDatabase, checkRedis, safeEqual, type Deps } from '@onramp/core';
+import { AppError, bearerCredential, checkDatabase, checkRedis, hookEvents, hookPayloadSchemas, safeEqual, type Deps } from '@onramp/core';
 import { createMetrics } from './http/metrics.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { buildOpenApi } from './http/openapi.js';
@@ -84,6 +84,7 @@ export function createApp(deps: Deps): Express {
   const openapi = buildOpenApi(v1Routes.map(operationOf).map((op) => ({ ...op, path: `/v1${op.path}` })), {
     version: API_VERSION,
     serverUrl: deps.config.publicBaseUrl,
+    webhooks: Object.fromEntries(hookEvents.map((e) => [e, { summary: `${e} delivery`, schema: hookPayloadSchemas[e] }])),
   });
   v1.get('/openapi.json', (_req, res) => {
     res.json(openapi);

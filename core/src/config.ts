@@ -21,46 +21,133 @@ const boolFromEnv = z
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** Every setting, its default and its check in one place; read once at start. */
+/**
+ * A setting's documentation, kept on its schema: `meaning` is its `.describe()`, `defaultDoc` says what an
+ * unset value means when the schema's default alone does not (computed defaults, embedded services). The
+ * README's configuration table is generated from these (configTable(), `npm run config-table`) and a test
+ * fails when the README differs.
+ */
+function setting<T extends z.ZodType>(schema: T, meaning: string, defaultDoc?: string): T {
+  return schema.meta({ description: meaning, ...(defaultDoc ? { defaultDoc } : {}) }) as T;
+}
+
+/** Every setting, its default, its check and its documentation in one place; read once at start. */
 const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: intFromEnv(0, 65535).default(3000),
-  HOST: z.string().min(1).optional(),
-  PUBLIC_BASE_URL: url(['http:', 'https:'], 'the address clients and Zapier use to reach Onramp').optional(),
-  DATA_DIR: z.string().min(1).default('./data'),
-  DATABASE_URL: url(['postgres:', 'postgresql:'], 'PostgreSQL connection string').optional(),
-  DATABASE_POOL_SIZE: intFromEnv(1, 200).default(10),
-  REDIS_URL: url(['redis:', 'rediss:'], 'Redis connection string').optional(),
-  REDIS_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9:{}_-]+$/, 'letters, digits, : { } _ - only')
-    .default('onramp'),
-  SMTP_URL: url(['smtp:', 'smtps:'], 'SMTP server').optional(),
-  MAIL_FROM: z.string().email('must be an email address').optional(),
-  APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BODY_LIMIT_BYTES: intFromEnv(1024, 50 * 1024 * 1024).default(1024 * 1024),
-  INVITES_PER_AGENCY_PER_HOUR: intFromEnv(1, 10_000_000).default(100_000),
-  EMAILS_PER_RECIPIENT_PER_DAY: intFromEnv(1, 10_000).default(20),
-  RESEND_MIN_INTERVAL_SECONDS: intFromEnv(0, 86_400).default(60),
-  RESENDS_PER_DAY: intFromEnv(1, 1000).default(5),
-  EMAIL_RATE_PER_SECOND: intFromEnv(1, 10_000).default(50),
-  IMPORT_MAX_BYTES: intFromEnv(1024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
-  IMPORT_BATCH_SIZE: intFromEnv(10, 20_000).default(2000),
-  IMPORT_LANES: intFromEnv(1, 16).default(3),
-  IMPORT_SET_BASED_FK_CHECKS: boolFromEnv.default(true),
+  PORT: setting(intFromEnv(0, 65535).default(3000), 'HTTP port of the API'),
+  HOST: setting(
+    z.string().min(1).optional(),
+    'Interface to listen on. Outside production only this machine can reach Onramp, because `/dev/mailbox` shows live invitation links.',
+    '`127.0.0.1`; `0.0.0.0` when `NODE_ENV=production`',
+  ),
+  PUBLIC_BASE_URL: setting(
+    url(['http:', 'https:'], 'the address clients and Zapier use to reach Onramp').optional(),
+    "The address clients and Zapier use. Every link in an email is built from it, never from a request's Host header. Required in production.",
+    '`http://localhost:$PORT`',
+  ),
+  DATA_DIR: setting(z.string().min(1).default('./data'), 'Embedded PostgreSQL, private Redis, generated secret, email outbox'),
+  DATABASE_URL: setting(
+    url(['postgres:', 'postgresql:'], 'PostgreSQL connection string').optional(),
+    '`postgres://user:pass@host:5432/db`',
+    'unset: embedded PostgreSQL under `DATA_DIR/postgres`',
+  ),
+  DATABASE_POOL_SIZE: setting(intFromEnv(1, 200).default(10), 'Connections per process'),
+  REDIS_URL: setting(
+    url(['redis:', 'rediss:'], 'Redis connection string').optional(),
+    '`redis://host:6379`',
+    'unset: a private `redis-server` child under `DATA_DIR/redis` (AOF on, `noeviction`)',
+  ),
+  REDIS_PREFIX: setting(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9:{}_-]+$/, 'letters, digits, : { } _ - only')
+      .default('onramp'),
+    'Key prefix for queues and rate limits; use `{onramp}` on Redis Cluster',
+  ),
+  SMTP_URL: setting(
+    url(['smtp:', 'smtps:'], 'SMTP server').optional(),
+    '`smtp://user:pass@smtp.example.com:587`',
+    'unset: each email is written to `DATA_DIR/outbox/*.eml` and listed at `/dev/mailbox`',
+  ),
+  MAIL_FROM: setting(
+    z.string().email('must be an email address').optional(),
+    "Sender address; the display name is the agency's sender name",
+    '`no-reply@<PUBLIC_BASE_URL host>`',
+  ),
+  APP_SECRET: setting(
+    z.string().min(32, 'must be at least 32 characters').optional(),
+    'At least 32 characters. Keys the HMAC of every link token and the derivation of copyable links from their stored seeds. Required when `NODE_ENV=production`.',
+    'generated once into `DATA_DIR/app-secret` (not in production)',
+  ),
+  NODE_ENV: setting(
+    z.enum(['development', 'production', 'test']).default('development'),
+    '`production` hides `/dev/mailbox` and requires `APP_SECRET` and `PUBLIC_BASE_URL`',
+  ),
+  LOG_LEVEL: setting(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    '`fatal` … `trace`, `silent`. Logs are JSON (pino); keys, tokens, passwords and cookies are redacted.',
+  ),
+  METRICS_TOKEN: setting(
+    z.string().min(16, 'must be at least 16 characters').optional(),
+    'at least 16 characters; `/metrics` then needs `Authorization: Bearer <token>` (Prometheus: `authorization: { credentials: ... }`)',
+    'unset: `/metrics` is open (a warning at start in production)',
+  ),
+  BODY_LIMIT_BYTES: setting(intFromEnv(1024, 50 * 1024 * 1024).default(1024 * 1024), 'Largest JSON body (413 above it)'),
+  INVITES_PER_AGENCY_PER_HOUR: setting(
+    intFromEnv(1, 10_000_000).default(100_000),
+    'Invitations created per agency per hour, shared by all API processes (429 + `Retry-After`)',
+  ),
+  EMAILS_PER_RECIPIENT_PER_DAY: setting(intFromEnv(1, 10_000).default(20), 'Invitation emails to one address per agency per day'),
+  RESEND_MIN_INTERVAL_SECONDS: setting(intFromEnv(0, 86_400).default(60), 'Per invitation: at most one resend in this many seconds'),
+  RESENDS_PER_DAY: setting(intFromEnv(1, 1000).default(5), 'Per invitation: resends per 24 hours'),
+  EMAIL_RATE_PER_SECOND: setting(intFromEnv(1, 10_000).default(50), 'Emails sent per second across all workers (BullMQ rate limiter)'),
+  IMPORT_MAX_BYTES: setting(intFromEnv(1024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024), 'Largest CSV upload (100 MB)'),
+  IMPORT_BATCH_SIZE: setting(intFromEnv(10, 20_000).default(2000), 'Rows per import batch (one transaction and checkpoint each)'),
+  IMPORT_LANES: setting(
+    intFromEnv(1, 16).default(3),
+    'Batches of one import written at once, each in its own transaction on its own connection',
+  ),
+  IMPORT_SET_BASED_FK_CHECKS: setting(
+    boolFromEnv.default(true),
+    'An import batch checks its foreign keys once per parent row, not by a trigger per row; needs a role that may set `session_replication_role` (superuser, or `GRANT SET ON PARAMETER`), else falls back to the triggers with a warning (docs/imports.md)',
+  ),
   // Applied on the node command line by bin/onramp.js (cli/src/runtime/heap.ts); validated here with the rest.
-  WORKER_MAX_HEAP_MB: intFromEnv(64, 65_536).default(192),
-  WEBHOOK_ALLOW_PRIVATE_TARGETS: boolFromEnv.default(false),
-  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  WEBHOOK_TIMEOUT_MS: intFromEnv(100, 60_000).default(10_000),
-  WEBHOOK_BACKOFF_MS: intFromEnv(1, 3_600_000).optional(),
-  WEBHOOK_DISABLE_AFTER_FAILURES: intFromEnv(1, 10_000).default(5),
-  SWEEP_INTERVAL_SECONDS: intFromEnv(1, 86_400).default(60),
-  EMBEDDED_PG_PORT: intFromEnv(0, 65535).default(0),
-  EMBEDDED_REDIS_PORT: intFromEnv(0, 65535).default(0),
-  CONSOLE_ENABLED: boolFromEnv.default(true),
+  WORKER_MAX_HEAP_MB: setting(
+    intFromEnv(64, 65_536).default(192),
+    "V8 heap cap of `onramp worker` / `onramp start`, so the worker's memory stays near its live set",
+  ),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: setting(
+    boolFromEnv.default(false),
+    'Allow `http://` and private/loopback webhook targets (local development and tests only)',
+  ),
+  WEBHOOK_TIMEOUT_MS: setting(intFromEnv(100, 60_000).default(10_000), 'Per webhook delivery attempt'),
+  WEBHOOK_BACKOFF_MS: setting(intFromEnv(1, 3_600_000).optional(), 'First retry delay of webhook deliveries', 'unset (5 s, doubling, 8 attempts)'),
+  WEBHOOK_DISABLE_AFTER_FAILURES: setting(
+    intFromEnv(1, 10_000).default(5),
+    'A hook is disabled (with the reason) after this many failed deliveries in a row',
+  ),
+  SWEEP_INTERVAL_SECONDS: setting(
+    intFromEnv(1, 86_400).default(60),
+    'Period of the maintenance sweep (expiry, outbox re-enqueue, idempotency-key purge)',
+  ),
+  EMBEDDED_PG_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the embedded PostgreSQL', '`0` (a free port)'),
+  EMBEDDED_REDIS_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the private Redis', '`0` (a free port)'),
+  CONSOLE_ENABLED: setting(boolFromEnv.default(true), 'Serve the firm console at `/console` (`false`: API, accept pages and portal only)'),
 });
+
+/** The README's configuration table (Setting, Default, Meaning), one row per setting in schema order. */
+export function configTable(): string {
+  const rows = Object.entries(envSchema.shape).map(([name, schema]) => {
+    const meta = (schema as z.ZodType).meta() as { description?: string; defaultDoc?: string } | undefined;
+    if (!meta?.description) throw new Error(`${name} has no documentation: wrap its schema in setting()`);
+    let def = meta.defaultDoc;
+    if (!def) {
+      const parsed = (schema as z.ZodType).safeParse(undefined);
+      def = parsed.success && parsed.data !== undefined ? `\`${String(parsed.data)}\`` : 'unset';
+    }
+    return `| \`${name}\` | ${def} | ${meta.description} |`;
+  });
+  return ['| Setting | Default | Meaning |', '|---|---|---|', ...rows].join('\n');
+}
 
 export type Env = z.input<typeof envSchema>;
 

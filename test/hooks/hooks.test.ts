@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { eventsSql, withTransaction, type PoolClient } from '@onramp/core';
+import { emptyImportCounts, eventsSql, withTransaction, type PoolClient } from '@onramp/core';
 import { startStack, createTestAgency, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { Receiver, until } from '../support/receiver.js';
@@ -23,10 +23,25 @@ async function insertProject(tx: PoolClient, agency: TestAgency, name = `Project
   return projectId;
 }
 
+/** A project.created event's data (as the event catalog has it) for a project the fixtures inserted. */
+async function projectData(tx: PoolClient, projectId: string): Promise<{ name: string; external_id: string | null; template_id: string | null }> {
+  const { rows } = await tx.query<{ name: string; external_id: string | null; template_id: string | null }>(
+    'select name, external_id, template_id from projects where id = $1',
+    [projectId],
+  );
+  return rows[0]!;
+}
+
 async function projectCreated(agency: TestAgency): Promise<{ projectId: string; eventId: number }> {
   return withTransaction(stack.deps.pool, async (tx) => {
     const projectId = await insertProject(tx, agency);
-    const e = await eventsSql.appendEvent(tx, { agencyId: agency.agencyId, type: 'project.created', subjectId: projectId, actorId: agency.userId });
+    const e = await eventsSql.appendEvent(tx, {
+      agencyId: agency.agencyId,
+      type: 'project.created',
+      subjectId: projectId,
+      actorId: agency.userId,
+      data: await projectData(tx, projectId),
+    });
     return { projectId, eventId: e.id };
   });
 }
@@ -49,7 +64,14 @@ async function insertInvitation(tx: PoolClient, agency: TestAgency, accepted: bo
 async function invitationEvent(agency: TestAgency, type: 'invitation.created' | 'invitation.accepted'): Promise<{ invitationId: string; eventId: number }> {
   return withTransaction(stack.deps.pool, async (tx) => {
     const invitationId = await insertInvitation(tx, agency, type === 'invitation.accepted');
-    const e = await eventsSql.appendEvent(tx, { agencyId: agency.agencyId, type, subjectId: invitationId, actorId: agency.userId });
+    const { rows } = await tx.query<{ project_id: string; client_id: string; email: string }>('select project_id, client_id, email from invitations where id = $1', [
+      invitationId,
+    ]);
+    const { project_id, client_id, email } = rows[0]!;
+    const e =
+      type === 'invitation.created'
+        ? await eventsSql.appendEvent(tx, { agencyId: agency.agencyId, type, subjectId: invitationId, actorId: agency.userId, data: { project_id, client_id, email } })
+        : await eventsSql.appendEvent(tx, { agencyId: agency.agencyId, type, subjectId: invitationId, actorId: agency.userId, data: { project_id, client_id } });
     return { invitationId, eventId: e.id };
   });
 }
@@ -61,7 +83,12 @@ async function importCompleted(agency: TestAgency): Promise<{ importId: string; 
        values ($1, $2, 'completed', 'clients.csv', 3, 3, '{"rows": 3, "projects_created": 1, "clients_invited": 2}', now(), now()) returning id`,
       [agency.agencyId, agency.userId],
     );
-    const e = await eventsSql.appendEvent(tx, { agencyId: agency.agencyId, type: 'import.completed', subjectId: rows[0]!.id });
+    const e = await eventsSql.appendEvent(tx, {
+      agencyId: agency.agencyId,
+      type: 'import.completed',
+      subjectId: rows[0]!.id,
+      data: { counts: { ...emptyImportCounts(), rows: 3, projects_created: 1, clients_invited: 2 }, dry_run: false },
+    });
     return { importId: rows[0]!.id, eventId: e.id };
   });
 }
@@ -232,7 +259,7 @@ describe('deliveries', () => {
     try {
       await slow.query('begin');
       const projectId = await insertProject(slow, agency, 'Slow project');
-      const early = await eventsSql.appendEvent(slow, { agencyId: agency.agencyId, type: 'project.created', subjectId: projectId });
+      const early = await eventsSql.appendEvent(slow, { agencyId: agency.agencyId, type: 'project.created', subjectId: projectId, data: await projectData(slow, projectId) });
       const later = await projectCreated(agency);
       expect(later.eventId).toBeGreaterThan(early.id);
       await until('the later event', async () => receiver.at(t.path).some((r) => r.body.event_id === String(later.eventId)));

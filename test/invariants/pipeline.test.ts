@@ -2,6 +2,7 @@
 // from PUBLIC_BASE_URL whatever the Host header, CSV exports neutralised, job payloads that carry ids only,
 // every job safe to run twice, permanent failures visible through the API, and what the database alone
 // cannot do with an invitation token.
+import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,13 +10,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Papa from 'papaparse';
 import { z } from 'zod';
-import { decryptToken, jobCatalog, openToken, safeEqual, TokenPurpose, type JobName } from '@onramp/core';
+import { decryptToken, eventCatalog, eventTypes, jobCatalog, openToken, safeEqual, TokenPurpose, type EventType, type JobName } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { agencyFingerprint, expectProblem, send, uid } from './helpers.js';
 import { settledJob } from '../support/jobs.js';
 import { until } from '../support/receiver.js';
 
 let stack: TestStack;
+/** The newest event id before this suite ran: every later row was written by it (or a suite running beside it). */
+let eventsBefore = '0';
 let receiver: Server;
 let receiverUrl = '';
 const received: Array<{ path: string; body: string }> = [];
@@ -33,6 +36,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   stack = await startStack({ env: { WEBHOOK_BACKOFF_MS: '100', WEBHOOK_DISABLE_AFTER_FAILURES: '1', IMPORT_BATCH_SIZE: '10' } });
+  eventsBefore = (await stack.deps.pool.query<{ n: string }>('select coalesce(max(id), 0) as n from events')).rows[0]!.n;
 });
 afterAll(async () => {
   await stack.close();
@@ -199,7 +203,7 @@ describe('every job is safe to run twice; a permanent failure says why through t
     return { state: job.state, reason: job.failedReason };
   };
 
-  it('send-email, deliver-webhook, fan-out-event, csv-import and touch-api-key run again change nothing and send nothing', async () => {
+  it('send-email, deliver-webhook, deliver-webhooks, fan-out-event, csv-import and touch-api-key run again change nothing and send nothing', async () => {
     // api_keys.last_used_at moves with every API call (touch-api-key); it is checked on its own below.
     const fingerprint = async () => {
       const all = await agencyFingerprint(stack.deps.pool, agency.agencyId);
@@ -214,6 +218,7 @@ describe('every job is safe to run twice; a permanent failure says why through t
     for (const e of emails) expect(await runAgain('send-email', { emailId: e.id })).toEqual({ state: 'completed', reason: undefined });
     const { rows: deliveries } = await stack.deps.pool.query<{ id: string }>('select id from webhook_deliveries where agency_id = $1', [agency.agencyId]);
     for (const d of deliveries) expect((await runAgain('deliver-webhook', { deliveryId: d.id })).state).toBe('completed');
+    expect((await runAgain('deliver-webhooks', { batchId: randomUUID(), deliveryIds: deliveries.map((d) => d.id) })).state).toBe('completed');
     expect((await runAgain('fan-out-event', {})).state).toBe('completed');
     expect((await runAgain('csv-import', { importId })).state).toBe('completed');
 
@@ -333,5 +338,30 @@ describe('invitation tokens: what the database alone cannot do', () => {
       });
     }
     expect(offenders).toEqual([]);
+  });
+});
+
+// Last in the file: the suite above drove the API, CSV imports and webhooks, so its rows
+// are what each writer really writes. Each must be of a catalog type and parse against its strict schema.
+describe('every event row the pipeline wrote matches the event catalog', () => {
+  it('each row parses against the data schema of its type', async () => {
+    const { rows } = await stack.deps.pool.query<{ id: string; type: string; data: unknown }>(
+      'select id, type, data from events where id > $1 order by id',
+      [eventsBefore],
+    );
+    const seen = new Set<string>();
+    const mismatches: string[] = [];
+    for (const row of rows) {
+      seen.add(row.type);
+      if (!(eventTypes as readonly string[]).includes(row.type)) {
+        mismatches.push(`${row.id} ${row.type}: not in the catalog`);
+        continue;
+      }
+      const parsed = eventCatalog[row.type as EventType].data.safeParse(row.data);
+      if (!parsed.success) mismatches.push(`${row.id} ${row.type}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    }
+    expect(mismatches).toEqual([]);
+    // The suite wrote events through the API and through an import, so both paths were checked.
+    expect([...seen]).toEqual(expect.arrayContaining(['invitation.created', 'project.created', 'import.completed']));
   });
 });

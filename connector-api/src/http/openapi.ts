@@ -58,7 +58,10 @@ function parameters(op: OpenApiOperation): unknown[] {
 }
 
 /** OpenAPI 3.1 built from the very zod schemas the routes validate with, so the document cannot drift. */
-export function buildOpenApi(ops: OpenApiOperation[], info: { version: string; serverUrl: string }): Record<string, unknown> {
+export function buildOpenApi(
+  ops: OpenApiOperation[],
+  info: { version: string; serverUrl: string; webhooks?: Record<string, { summary: string; schema: z.ZodType }> },
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of ops) {
     const path = op.path.replace(/:(\w+)/g, '{$1}');
@@ -97,6 +100,30 @@ export function buildOpenApi(ops: OpenApiOperation[], info: { version: string; s
       description: 'Invite clients into per-client workspaces, track every invitation, import CSV batches, and subscribe to events.',
     },
     servers: [{ url: info.serverUrl }],
+    // What Onramp POSTs to a subscribed target_url, one entry per event (OpenAPI 3.1 webhooks).
+    ...(info.webhooks
+      ? {
+          webhooks: Object.fromEntries(
+            Object.entries(info.webhooks).map(([event, w]) => [
+              event,
+              {
+                post: {
+                  summary: w.summary,
+                  operationId: `webhook_${event.replace(/\W+/g, '_')}`,
+                  parameters: [
+                    ['Onramp-Signature', '`v1=` + hex HMAC-SHA256, keyed with the hook secret, of `<Onramp-Timestamp>.<body>`'],
+                    ['Onramp-Timestamp', 'Unix seconds when the attempt was signed'],
+                    ['Onramp-Event', 'The event type'],
+                    ['Onramp-Delivery-Id', 'The same for every attempt of this delivery (deduplicate on it)'],
+                  ].map(([name, description]) => ({ name, in: 'header', required: true, description, schema: { type: 'string' } })),
+                  requestBody: { required: true, content: { 'application/json': { schema: toSchema(w.schema, 'output') } } },
+                  responses: { '2XX': { description: 'Delivered; any other answer is retried' } },
+                },
+              },
+            ]),
+          ),
+        }
+      : {}),
     security: [{ bearerAuth: [] }],
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An Onramp API key (onr_...)' } },

@@ -13,13 +13,13 @@ export function mountPages(app: Express, deps: Deps): void {
   mountStatic(app);
   mountMailbox(app, deps);
   app.use(clientPages(deps));
-  app.use(consolePages(deps));
+  if (deps.config.consoleEnabled) app.use(consolePages(deps));
   app.get('/', (_req: Request, res: Response) => {
     sendPage(res, {
       title: 'Onramp',
       brand: { displayName: 'Onramp', brandColor: '#1f2937', logoUrl: null },
       body: html`<div class="card"><h1>Onramp is running</h1>
-<p>Firm users: <a href="/console">the console</a>. Clients: <a href="/login">sign in</a>.</p>
+${deps.config.consoleEnabled ? html`<p>Firm users: <a href="/console">the console</a>. Clients: <a href="/login">sign in</a>.</p>` : html`<p>Clients: <a href="/login">sign in</a>.</p>`}
 <p>API: <a href="/v1/openapi.json">/v1/openapi.json</a></p>
 ${deps.config.isProduction ? '' : html`<p>Dev mailbox: <a href="/dev/mailbox">/dev/mailbox</a></p>`}</div>`,
     });

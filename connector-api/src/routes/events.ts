@@ -1,15 +1,23 @@
 import { z } from 'zod';
-import { eventsSql, eventTypes } from '@onramp/core';
+import { eventCatalog, eventsSql, eventTypes } from '@onramp/core';
 import { defineRoute } from '../http/route.js';
 
-const eventJson = z.object({
-  id: z.string().describe('Ascending, stable; pass as `after` to read on'),
-  type: z.enum(eventTypes),
-  subject_id: z.string().nullable(),
-  actor_id: z.string().nullable(),
-  data: z.record(z.string(), z.unknown()),
-  created_at: z.string(),
-});
+/** One schema per event type, discriminated by `type`, its `data` from the event catalog. */
+const eventJson = z.discriminatedUnion(
+  'type',
+  eventTypes.map((type) =>
+    z
+      .object({
+        id: z.string().describe('Ascending, stable; pass as `after` to read on'),
+        type: z.literal(type),
+        subject_id: z.string().nullable().describe(`The ${eventCatalog[type].subject} the event is about`),
+        actor_id: z.string().nullable().describe('The firm user who made the change, when one did'),
+        data: eventCatalog[type].data,
+        created_at: z.string(),
+      })
+      .describe(eventCatalog[type].description),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+);
 
 export const eventRoutes = [
   defineRoute({

@@ -7,6 +7,7 @@ import {
   getFeed,
   hookEvents,
   hookJson,
+  hookPayloadJson,
   listHookDeliveries,
   listHooks,
   pageQuery,
@@ -20,8 +21,8 @@ const feedParams = z.object({ event: z.enum(hookEvents, { error: `must be one of
 const feedQuery = z.object({
   limit: z.coerce.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100').default(50),
 });
-// Every payload carries these; the rest is the Invitation, Project (with tasks) or Import.
-const feedItem = z.looseObject({ id: z.uuid(), event: z.enum(hookEvents), event_id: z.string(), occurred_at: z.string() });
+// Each item is the Invitation, Project (with tasks) or Import the event is about, with the event's identity.
+const feedItem = hookPayloadJson;
 
 export const hooksRoutes = [
   defineRoute({

@@ -63,7 +63,7 @@ export const invitationRoutes = [
     },
     async handler({ deps, principal, params, body }) {
       const res = await inviteClient(deps, principal, params.id, body);
-      return { status: res.status, body: res.body };
+      return { status: res.result === 'invited' || res.result === 'added' ? 201 : 200, body: res.body };
     },
   }),
   defineRoute({

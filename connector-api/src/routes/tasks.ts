@@ -104,7 +104,8 @@ export const taskRoutes = [
       200: { description: 'Was already assigned', schema: assignResultJson },
     },
     async handler({ deps, principal, params, body }) {
-      return assignClientToTask(deps, principal, params.id, params.taskId, body);
+      const res = await assignClientToTask(deps, principal, params.id, params.taskId, body);
+      return { status: res.result === 'assigned' ? 201 : 200, body: res.body };
     },
   }),
   defineRoute({

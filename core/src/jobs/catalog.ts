@@ -32,6 +32,14 @@ export const jobCatalog = {
     attempts: 8,
     backoff: { type: 'exponential', delay: 5_000 },
   },
+  // The first attempt of up to 50 dispatched deliveries (worker/src/processors/deliverWebhooks.ts); a
+  // delivery that needs another attempt continues as a deliver-webhook job of its own.
+  'deliver-webhooks': {
+    queue: 'webhooks',
+    payload: z.object({ batchId: uuid, deliveryIds: z.array(uuid).min(1).max(50) }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1_000 },
+  },
   // Scheduled every second (worker/src/processors/fanOutEvent.ts); an eventId is accepted for writers that
   // want to nudge the dispatcher right after commit, but the scan never depends on it.
   'fan-out-event': {

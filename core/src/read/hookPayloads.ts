@@ -1,10 +1,12 @@
+import { z } from 'zod';
 import type { Queryable } from '../db/pool.js';
+import { eventCatalog } from '../events/catalog.js';
 import type { EventRow } from '../sql/events.js';
-import type { HookEvent } from '../sql/hooks.js';
+import { hookEvents, type HookEvent } from '../sql/hooks.js';
 import { importColumns, toImportJson, type ImportRow } from './imports.js';
 import { getInvitationsJson } from './invitations.js';
 import { listTasksJson, projectColumns, toProjectJson, type ProjectRow } from './projects.js';
-import type { ImportJson, InvitationJson, ProjectJson, TaskJson } from './resources.js';
+import { importJson, invitationJson, projectJson, taskJson, type ImportJson, type InvitationJson, type ProjectJson, type TaskJson } from './resources.js';
 
 /**
  * What a webhook delivery POSTs and what GET /v1/feeds/:event lists: one function builds both, so a Zap
@@ -18,6 +20,35 @@ export type HookPayload = (InvitationJson | (ProjectJson & { tasks: TaskJson[] }
   event_id: string;
   occurred_at: string;
 };
+
+const entityOf = {
+  invitation: invitationJson,
+  project: projectJson.extend({ tasks: z.array(taskJson) }),
+  import: importJson,
+} as const;
+
+/**
+ * The payload of each hook event, for the OpenAPI document: the entity the event is about (Invitation,
+ * Project with its tasks, Import) plus the event's identity, discriminated by `event`.
+ */
+export const hookPayloadSchemas = Object.fromEntries(
+  hookEvents.map((event) => {
+    const subject = eventCatalog[event].subject as keyof typeof entityOf;
+    return [
+      event,
+      entityOf[subject]
+        .extend({
+          id: z.uuid().describe(`The ${subject}'s id`),
+          event: z.literal(event),
+          event_id: z.string().describe('The id of the event in GET /v1/events'),
+          occurred_at: z.string().describe('When the event happened (the entity is read as it is when the payload is built)'),
+        })
+        .describe(`${eventCatalog[event].description} The body of a ${event} delivery and of an item of GET /v1/feeds/${event}.`),
+    ];
+  }),
+) as unknown as Record<HookEvent, z.ZodObject>;
+
+export const hookPayloadJson = z.discriminatedUnion('event', hookEvents.map((e) => hookPayloadSchemas[e]) as [z.ZodObject, ...z.ZodObject[]]);
 
 export type PayloadEvent = Pick<EventRow, 'id' | 'agency_id' | 'type' | 'subject_id' | 'created_at'>;
 

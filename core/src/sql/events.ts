@@ -1,28 +1,21 @@
 import type { Queryable } from '../db/pool.js';
+import { parseEventData, type EventData, type EventType } from '../events/catalog.js';
 
-export const eventTypes = [
-  'invitation.created',
-  'invitation.accepted',
-  'invitation.revoked',
-  'invitation.expired',
-  'invitation.resent',
-  'client.added_to_project',
-  'client.removed_from_project',
-  'client.deactivated',
-  'client.reactivated',
-  'project.created',
-  'task.assigned',
-  'import.completed',
-  'agency.updated',
-  'user.invited',
-  'user.invitation_resent',
-  'user.joined',
-  'user.updated',
-  'user.deactivated',
-  'api_key.created',
-  'api_key.revoked',
-] as const;
-export type EventType = (typeof eventTypes)[number];
+export { eventTypes, type EventType } from '../events/catalog.js';
+
+/**
+ * The data of a task.assigned event written by a set-based statement, from the task as `t` and the client
+ * as `c`: the API's assignments and an import's use this one shape.
+ */
+export const taskAssignedData = {
+  project_id: 't.project_id',
+  task_id: 't.id',
+  task_title: 't.title',
+  client_id: 'c.id',
+  email: 'c.email',
+  first_name: 'c.first_name',
+  last_name: 'c.last_name',
+} as const satisfies Record<keyof EventData<'task.assigned'>, string>;
 
 export interface EventRow {
   id: number;
@@ -34,15 +27,20 @@ export interface EventRow {
   created_at: Date;
 }
 
-/** Call inside the transaction that makes the change, so the feed never lies. */
-export async function appendEvent(
-  db: Queryable,
-  e: { agencyId: string; type: EventType; subjectId?: string | null; actorId?: string | null; data?: Record<string, unknown> },
-): Promise<EventRow> {
+type EventInput<T extends EventType> = { agencyId: string; type: T; subjectId?: string | null; actorId?: string | null } & (
+  {} extends EventData<T> ? { data?: EventData<T> } : { data: EventData<T> }
+);
+
+/**
+ * Call inside the transaction that makes the change, so the feed never lies. The data is parsed against
+ * the event catalog first: a shape the catalog does not declare is a bug, not an event.
+ */
+export async function appendEvent<T extends EventType>(db: Queryable, e: EventInput<T>): Promise<EventRow> {
+  const data = parseEventData(e.type, e.data ?? {});
   const { rows } = await db.query<EventRow>(
     `insert into events (agency_id, type, subject_id, actor_id, data) values ($1, $2, $3, $4, $5)
      returning id, agency_id, type, subject_id, actor_id, data, created_at`,
-    [e.agencyId, e.type, e.subjectId ?? null, e.actorId ?? null, JSON.stringify(e.data ?? {})],
+    [e.agencyId, e.type, e.subjectId ?? null, e.actorId ?? null, JSON.stringify(data)],
   );
   return rows[0]!;
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.js';
+import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import type { EventRow } from './events.js';
 
 export const hookEvents = ['invitation.accepted', 'invitation.created', 'project.created', 'import.completed'] as const;
@@ -44,10 +44,19 @@ export async function listHooks(db: Queryable, agencyId: string, afterSeq: numbe
   return rows;
 }
 
-/** Deleting a hook cascades to its deliveries and attempts; a pending delivery job then finds nothing. */
-export async function deleteHook(db: Queryable, agencyId: string, id: string): Promise<boolean> {
-  const { rowCount } = await db.query('delete from hooks where agency_id = $1 and id = $2', [agencyId, id]);
-  return (rowCount ?? 0) > 0;
+/**
+ * Deleting a hook removes its deliveries and attempts; a pending delivery job then finds nothing. The
+ * deliveries go first, in their own statement: a delivery being settled locks its row and then its hook's,
+ * and a delete that locked the hook first and then cascaded to that delivery would deadlock with it
+ * (seen as a 503 on DELETE /v1/hooks/:id while deliveries were in flight). Same order, no cycle.
+ */
+export async function deleteHook(pool: Pool, agencyId: string, id: string): Promise<boolean> {
+  return withTransaction(pool, async (tx) => {
+    await lockDeliveriesInOrder(tx, 'agency_id = $1 and hook_id = $2', [agencyId, id]);
+    await tx.query('delete from webhook_deliveries where agency_id = $1 and hook_id = $2', [agencyId, id]);
+    const { rowCount } = await tx.query('delete from hooks where agency_id = $1 and id = $2', [agencyId, id]);
+    return (rowCount ?? 0) > 0;
+  });
 }
 
 export interface AttemptRow {
@@ -135,37 +144,49 @@ export async function pruneMarks(tx: Queryable, seconds: number): Promise<void> 
   );
 }
 
+export interface DispatchedDelivery {
+  id: string;
+  /** The deliver-webhooks job this delivery goes out in (null for rows written before batches existed). */
+  batch_id: string | null;
+}
+
 /**
  * One delivery per (active hook, event of its type and agency, created at or after the hook) for events
- * with id > lowerBound. The unique (hook_id, event_id) makes rescans and concurrent scans harmless; the
- * not-exists keeps a rescan of the window from writing anything.
+ * with id > lowerBound, grouped in batches of `batchSize` (one deliver-webhooks job each). The unique
+ * (hook_id, event_id) makes rescans and concurrent scans harmless; the not-exists keeps a rescan of the
+ * window from writing anything.
  */
-export async function insertDueDeliveries(tx: Queryable, lowerBound: number, limit: number): Promise<string[]> {
-  const { rows } = await tx.query<{ id: string }>(
-    `insert into webhook_deliveries (hook_id, agency_id, event_id)
-     select h.id, h.agency_id, e.id
-       from hooks h
-       join events e on e.agency_id = h.agency_id and e.type = h.event and e.id > $1 and e.created_at >= h.created_at
-      where h.status = 'active'
-        and not exists (select 1 from webhook_deliveries d where d.hook_id = h.id and d.event_id = e.id)
-      order by e.id
-      limit $2
+export async function insertDueDeliveries(tx: Queryable, lowerBound: number, limit: number, batchSize: number): Promise<DispatchedDelivery[]> {
+  const { rows } = await tx.query<DispatchedDelivery>(
+    `with due as (
+       select h.id as hook_id, h.agency_id, e.id as event_id, (row_number() over (order by e.id, h.id) - 1) / $3 as grp
+         from hooks h
+         join events e on e.agency_id = h.agency_id and e.type = h.event and e.id > $1 and e.created_at >= h.created_at
+        where h.status = 'active'
+          and not exists (select 1 from webhook_deliveries d where d.hook_id = h.id and d.event_id = e.id)
+        order by e.id, h.id
+        limit $2
+     ), batches as (
+       select grp, gen_random_uuid() as batch_id from (select distinct grp from due) g
+     )
+     insert into webhook_deliveries (hook_id, agency_id, event_id, batch_id)
+     select due.hook_id, due.agency_id, due.event_id, batches.batch_id from due join batches using (grp)
      on conflict (hook_id, event_id) do nothing
-     returning id`,
-    [lowerBound, limit],
+     returning id, batch_id`,
+    [lowerBound, limit, batchSize],
   );
-  return rows.map((r) => r.id);
+  return rows;
 }
 
 /** Pending deliveries that never got an attempt: their job may have been lost between commit and enqueue. */
-export async function stalePendingDeliveries(db: Queryable, olderThanSeconds: number, limit: number): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `select id from webhook_deliveries
+export async function stalePendingDeliveries(db: Queryable, olderThanSeconds: number, limit: number): Promise<DispatchedDelivery[]> {
+  const { rows } = await db.query<DispatchedDelivery>(
+    `select id, batch_id from webhook_deliveries
       where status = 'pending' and attempts = 0 and created_at < now() - make_interval(secs => $1)
       order by created_at limit $2`,
     [olderThanSeconds, limit],
   );
-  return rows.map((r) => r.id);
+  return rows;
 }
 
 // ---- delivery ---------------------------------------------------------------------------------------------
@@ -259,6 +280,113 @@ export async function markDeliveryFailed(
   return rows[0]?.disabled ?? false;
 }
 
-export async function deleteHookById(db: Queryable, hookId: string): Promise<void> {
-  await db.query('delete from hooks where id = $1', [hookId]);
+/** A receiver's 410 Gone: the hook goes, deliveries first (see deleteHook for why). */
+export async function deleteHookById(pool: Pool, hookId: string): Promise<void> {
+  await withTransaction(pool, async (tx) => {
+    await lockDeliveriesInOrder(tx, 'hook_id = $1', [hookId]);
+    await tx.query('delete from webhook_deliveries where hook_id = $1', [hookId]);
+    await tx.query('delete from hooks where id = $1', [hookId]);
+  });
+}
+
+// ---- batched first attempts ---------------------------------------------------------------------------
+
+export interface ClaimedDelivery {
+  id: string;
+  agency_id: string;
+  /** The attempt number this claim took. */
+  attempt: number;
+  hook: HookRow;
+  event: EventRow;
+}
+
+/**
+ * Claims the next attempt of each pending delivery among `ids` whose hook is still active, in one
+ * statement, and returns them with their hook and event. Settled deliveries and those of disabled or
+ * deleted hooks are left as they are (a rerun of the batch is a no-op for them).
+ */
+export async function claimDeliveries(db: Queryable, ids: string[]): Promise<ClaimedDelivery[]> {
+  const { rows } = await db.query<{
+    id: string;
+    agency_id: string;
+    attempts: number;
+    hook: Omit<HookRow, 'created_at'> & { created_at: string };
+    event: Omit<EventRow, 'created_at'> & { created_at: string };
+  }>(
+    `with claimed as (
+       update webhook_deliveries d set attempts = d.attempts + 1
+        where d.id = any($1::uuid[]) and d.status = 'pending'
+          and exists (select 1 from hooks h where h.id = d.hook_id and h.agency_id = d.agency_id and h.status = 'active')
+        returning d.id, d.agency_id, d.attempts, d.hook_id, d.event_id
+     )
+     select c.id, c.agency_id, c.attempts, row_to_json(h) as hook, row_to_json(e) as event
+       from claimed c
+       join hooks h on h.id = c.hook_id and h.agency_id = c.agency_id
+       join events e on e.id = c.event_id and e.agency_id = c.agency_id`,
+    [ids],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    agency_id: r.agency_id,
+    attempt: r.attempts,
+    hook: { ...r.hook, created_at: new Date(r.hook.created_at) },
+    event: { ...r.event, id: Number(r.event.id), created_at: new Date(r.event.created_at) },
+  }));
+}
+
+export interface AttemptOutcome {
+  deliveryId: string;
+  hookId: string;
+  attempt: number;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+  succeeded: boolean;
+}
+
+/**
+ * Writers of many delivery rows lock them in id order first (then their hooks): two of them, or one and a
+ * hook's delete, then wait for each other instead of deadlocking.
+ */
+async function lockDeliveriesInOrder(tx: Queryable, where: string, params: unknown[]): Promise<void> {
+  await tx.query(`select id from webhook_deliveries where ${where} order by id for update`, params);
+}
+
+/**
+ * Every attempt of a batch recorded, the succeeded deliveries settled and their hooks' failure runs reset,
+ * in one transaction: the deliveries log never shows a successful attempt on a delivery still pending.
+ */
+export async function recordBatchAttempts(pool: Pool, outcomes: AttemptOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  await withTransaction(pool, async (db) => {
+  await lockDeliveriesInOrder(db, 'id = any($1::uuid[])', [outcomes.map((o) => o.deliveryId)]);
+  await db.query(
+    `with o as (
+       select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[], $5::text[], $6::int[], $7::boolean[])
+         as t(delivery_id, hook_id, attempt, status_code, error, duration_ms, succeeded)
+     ), attempts as (
+       insert into webhook_attempts (delivery_id, attempt, status_code, error, duration_ms)
+       select delivery_id, attempt, status_code, error, duration_ms from o
+       on conflict (delivery_id, attempt) do nothing
+     ), deliveries as (
+       update webhook_deliveries d
+          set last_status_code = o.status_code,
+              last_error = o.error,
+              status = case when o.succeeded then 'succeeded' else d.status end,
+              delivered_at = case when o.succeeded then now() else d.delivered_at end
+         from o where d.id = o.delivery_id
+     )
+     update hooks h set consecutive_failures = 0
+      where h.id in (select hook_id from o where succeeded) and h.consecutive_failures <> 0`,
+    [
+      outcomes.map((o) => o.deliveryId),
+      outcomes.map((o) => o.hookId),
+      outcomes.map((o) => o.attempt),
+      outcomes.map((o) => o.statusCode),
+      outcomes.map((o) => o.error),
+      outcomes.map((o) => o.durationMs),
+      outcomes.map((o) => o.succeeded),
+    ],
+  );
+  });
 }

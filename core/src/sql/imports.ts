@@ -1,4 +1,6 @@
 import type { Queryable } from '../db/pool.js';
+import { insertEventsSql } from '../events/catalog.js';
+import { taskAssignedData } from './events.js';
 import type { ImportCounts } from '../read/resources.js';
 
 /**
@@ -273,9 +275,13 @@ export async function createProjects(
        insert into tasks (agency_id, project_id, position, title, description)
        select $1, ins.id, tt.position, tt.title, tt.description from ins join template_tasks tt on tt.template_id = ins.template_id
      ), ev as (
-       insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'project.created', ins.id, $2, jsonb_build_object('import_id', $3::uuid, 'name', ins.name, 'external_id', ins.external_id, 'template_id', ins.template_id)
-         from ins
+       ${insertEventsSql('project.created', {
+         agencyId: '$1',
+         subjectId: 'ins.id',
+         actorId: '$2',
+         data: { import_id: '$3::uuid', name: 'ins.name', external_id: 'ins.external_id', template_id: 'ins.template_id' },
+         from: 'from ins',
+       })}
      )
      select id, name, external_id, template_id from ins`,
     [input.agencyId, input.actorId, input.importId, input.names, input.externalIds, input.templateIds],
@@ -342,8 +348,7 @@ export async function expireStaleInvitations(db: Queryable, agencyId: string, pr
                                                and agency_id = $1 and expires_at <= now() offset 0) s)
        returning i.id, i.project_id, i.client_id
      )
-     insert into events (agency_id, type, subject_id, data)
-     select $1, 'invitation.expired', x.id, jsonb_build_object('project_id', x.project_id, 'client_id', x.client_id) from x`,
+     ${insertEventsSql('invitation.expired', { agencyId: '$1', subjectId: 'x.id', data: { project_id: 'x.project_id', client_id: 'x.client_id' }, from: 'from x' })}`,
     [agencyId, projectIds, emails],
   );
 }
@@ -366,10 +371,13 @@ export async function addMemberships(
        select u.p, u.c, $1 from unnest($4::uuid[], $5::uuid[]) as u(p, c)
        on conflict do nothing returning project_id, client_id
      ), ev as (
-       insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'client.added_to_project', ins.client_id, $2,
-              jsonb_build_object('project_id', ins.project_id, 'client_id', ins.client_id, 'import_id', $3::uuid, 'task_ids', ${rowTaskIdsJson})
-         from ins join unnest($4::uuid[], $5::uuid[], $6::text[]) as t(p, c, tids) on t.p = ins.project_id and t.c = ins.client_id
+       ${insertEventsSql('client.added_to_project', {
+         agencyId: '$1',
+         subjectId: 'ins.client_id',
+         actorId: '$2',
+         data: { project_id: 'ins.project_id', client_id: 'ins.client_id', import_id: '$3::uuid', task_ids: rowTaskIdsJson },
+         from: 'from ins join unnest($4::uuid[], $5::uuid[], $6::text[]) as t(p, c, tids) on t.p = ins.project_id and t.c = ins.client_id',
+       })}
      )
      select project_id, client_id from ins`,
     [input.agencyId, input.actorId, input.importId, input.projectIds, input.clientIds, input.taskIds],
@@ -420,10 +428,13 @@ export async function createInvitations(
               case when $4::boolean then now() end
          from u
      ), ev as (
-       insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'invitation.created', t.id, $2,
-              jsonb_build_object('project_id', t.p, 'client_id', t.c, 'import_id', $3::uuid, 'task_ids', ${rowTaskIdsJson})
-         from u t
+       ${insertEventsSql('invitation.created', {
+         agencyId: '$1',
+         subjectId: 't.id',
+         actorId: '$2',
+         data: { project_id: 't.p', client_id: 't.c', email: 't.email', import_id: '$3::uuid', task_ids: rowTaskIdsJson },
+         from: 'from u t',
+       })}
      ), em as (
        insert into emails (id, agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
        select u.email_id, $1, 'invitation', u.email, u.id, u.c, u.tc from u where $4::boolean
@@ -472,13 +483,18 @@ export async function assignTasks(
        select u.t, u.c, $1 from unnest($3::uuid[], $4::uuid[], $6::boolean[]) as u(t, c, f) where not u.f
        on conflict do nothing returning task_id, client_id
      ), ev as (
-       insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'task.assigned', n.task_id, $2, jsonb_build_object('task_id', n.task_id, 'client_id', n.client_id)
-         from (select ins.task_id, ins.client_id
+       ${insertEventsSql('task.assigned', {
+         agencyId: '$1',
+         subjectId: 'n.task_id',
+         actorId: '$2',
+         data: taskAssignedData,
+         from: `from (select ins.task_id, ins.client_id
                  from ins join (select distinct u.t, u.c from unnest($3::uuid[], $4::uuid[], $5::boolean[]) as u(t, c, e) where u.e) w
                    on w.t = ins.task_id and w.c = ins.client_id
                union all
                select u.t, u.c from unnest($3::uuid[], $4::uuid[], $5::boolean[], $6::boolean[]) as u(t, c, e, f) where u.f and u.e) n
+              join tasks t on t.id = n.task_id join clients c on c.id = n.client_id`,
+       })}
      )
      select (select count(*) from ins)::int + (select count(*) from unnest($6::boolean[]) f where f)::int as n`,
     [input.agencyId, input.actorId, input.taskIds, input.clientIds, input.withEvent, input.fresh],

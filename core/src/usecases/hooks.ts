@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Deps } from '../context.js';
+import { jobCatalog } from '../jobs/catalog.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import { notFound, validationError } from '../errors/AppError.js';
 import { UnsafeTargetError, vetTargetUrl } from '../net/ssrf.js';
@@ -168,13 +169,56 @@ export const dispatchWindows = { RECENT_WINDOW_SECONDS: 10, FULL_WINDOW_SECONDS:
 const DISPATCH_BATCH = 5000;
 
 export const deliverWebhookJobId = (deliveryId: string): string => `deliver-webhook-${deliveryId}`;
+export const deliverWebhooksJobId = (batchId: string): string => `deliver-webhooks-${batchId}`;
 
-export async function enqueueDeliveries(deps: Pick<Deps, 'jobs' | 'config'>, deliveryIds: string[]): Promise<void> {
+/** Deliveries per deliver-webhooks job: their first attempts share one claim, one payload build and one write. */
+export const DELIVERY_BATCH = 50;
+
+/**
+ * Jobs for dispatched deliveries: one deliver-webhooks job per batch, named after it, so adding it again
+ * (the stale sweep) is a no-op while it exists. A delivery's retries are deliver-webhook jobs of its own.
+ */
+export async function enqueueDeliveries(deps: Pick<Deps, 'jobs' | 'config'>, deliveries: sql.DispatchedDelivery[]): Promise<void> {
+  const batches = new Map<string, string[]>();
+  const single: string[] = [];
+  for (const d of deliveries) {
+    if (!d.batch_id) {
+      single.push(d.id);
+      continue;
+    }
+    const ids = batches.get(d.batch_id) ?? [];
+    ids.push(d.id);
+    batches.set(d.batch_id, ids);
+  }
   await deps.jobs.enqueueMany(
-    'deliver-webhook',
-    deliveryIds.map((deliveryId) => ({ payload: { deliveryId }, jobId: deliverWebhookJobId(deliveryId) })),
-    deps.config.webhookBackoffMs ? { backoffDelayMs: deps.config.webhookBackoffMs } : {},
+    'deliver-webhooks',
+    [...batches].flatMap(([batchId, ids]) => {
+      // A stale sweep may find more of a batch than fits one payload only if the batch size shrank.
+      const out = [];
+      for (let i = 0; i < ids.length; i += DELIVERY_BATCH) {
+        out.push({ payload: { batchId, deliveryIds: ids.slice(i, i + DELIVERY_BATCH) }, jobId: deliverWebhooksJobId(i ? `${batchId}-${i}` : batchId) });
+      }
+      return out;
+    }),
   );
+  await enqueueDeliveryRetries(deps, single.map((deliveryId) => ({ deliveryId, delayMs: 0 })));
+}
+
+/** A delivery's next attempt, as a deliver-webhook job of its own (the job id makes a second add a no-op). */
+export async function enqueueDeliveryRetries(deps: Pick<Deps, 'jobs' | 'config'>, retries: Array<{ deliveryId: string; delayMs: number }>): Promise<void> {
+  for (const r of retries) {
+    await deps.jobs.enqueue('deliver-webhook', { deliveryId: r.deliveryId }, {
+      jobId: deliverWebhookJobId(r.deliveryId),
+      ...(r.delayMs ? { delayMs: r.delayMs } : {}),
+      ...(deps.config.webhookBackoffMs ? { backoffDelayMs: deps.config.webhookBackoffMs } : {}),
+    });
+  }
+}
+
+/** The delay before attempt `attempt + 1` of a delivery: the catalog's exponential backoff (or WEBHOOK_BACKOFF_MS). */
+export function deliveryBackoffMs(config: Pick<Deps['config'], 'webhookBackoffMs'>, attempt: number): number {
+  const first = config.webhookBackoffMs ?? jobCatalog['deliver-webhook'].backoff.delay;
+  return first * 2 ** Math.max(0, attempt - 1);
 }
 
 export interface DispatchResult {
@@ -199,7 +243,7 @@ export async function dispatchHookEvents(deps: Pick<Deps, 'pool' | 'jobs' | 'con
     await sql.insertMark(tx);
     const fullBound = await sql.markOlderThan(tx, FULL_WINDOW_SECONDS);
     const lowerBound = full ? (fullBound ?? 0) : ((await sql.markOlderThan(tx, RECENT_WINDOW_SECONDS)) ?? fullBound ?? 0);
-    const ids = await sql.insertDueDeliveries(tx, lowerBound, DISPATCH_BATCH);
+    const ids = await sql.insertDueDeliveries(tx, lowerBound, DISPATCH_BATCH, DELIVERY_BATCH);
     if (full) await sql.pruneMarks(tx, FULL_WINDOW_SECONDS);
     return ids;
   });
@@ -227,15 +271,29 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-export type { DeliveryForSend } from '../sql/hooks.js';
+export type { DeliveryForSend, ClaimedDelivery, AttemptOutcome } from '../sql/hooks.js';
 export {
   getDeliveryForSend,
+  claimDeliveries,
+  recordBatchAttempts,
   startAttempt,
   recordAttempt,
   markDeliverySucceeded,
   markDeliveryFailed,
   deleteHookById,
 } from '../sql/hooks.js';
+
+/** The bodies for many events (any agencies), keyed by event id: one build per agency, not per delivery. */
+export async function buildDeliveryPayloads(db: Queryable, publicBaseUrl: string, events: PayloadEvent[]): Promise<Map<number, HookPayload>> {
+  const byAgency = new Map<string, PayloadEvent[]>();
+  for (const e of events) byAgency.set(e.agency_id, [...(byAgency.get(e.agency_id) ?? []), e]);
+  const out = new Map<number, HookPayload>();
+  for (const [agencyId, list] of byAgency) {
+    const unique = [...new Map(list.map((e) => [e.id, e])).values()];
+    for (const [id, payload] of await buildHookPayloads(db, agencyId, unique, publicBaseUrl)) out.set(id, payload);
+  }
+  return out;
+}
 
 /** The body a delivery POSTs for an event, or null when its entity no longer exists. */
 export async function buildDeliveryPayload(

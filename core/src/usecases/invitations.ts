@@ -6,6 +6,7 @@ import { AppError, notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { getInvitationJson, type InvitationReadRow } from '../read/invitations.js';
 import type { InvitationJson } from '../read/resources.js';
+import { insertEventsSql } from '../events/catalog.js';
 import { appendEvent } from '../sql/events.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
@@ -100,8 +101,13 @@ const createInvitationSql = `
     on conflict (project_id, email_normalized) where status = 'pending' do nothing
     returning id, email, message, expires_at, send_count, last_sent_at, delivery_status, created_at
   ), ev as (
-    insert into events (agency_id, type, subject_id, actor_id, data)
-    select $1, 'invitation.created', inv.id, $5, jsonb_build_object('project_id', $2::uuid, 'client_id', $3::uuid, 'email', $4::text) from inv
+    ${insertEventsSql('invitation.created', {
+      agencyId: '$1',
+      subjectId: 'inv.id',
+      actorId: '$5',
+      data: { project_id: '$2::uuid', client_id: '$3::uuid', email: '$4::text' },
+      from: 'from inv',
+    })}
   ), em as (
     insert into emails (agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
     select $1, 'invitation', $4, inv.id, $3, $7 from inv where $9::int > 0
@@ -201,13 +207,14 @@ export async function inviteToProjectTx(
     if (!existing) continue;
     if (!existing.expired) return { result: 'already_invited', invitationId: existing.id, clientId: client.id, emailIds: [] };
     await tx.query(`update invitations set status = 'expired', token_hash = null, updated_at = now() where id = $1`, [existing.id]);
-    await appendEvent(tx, { agencyId, type: 'invitation.expired', subjectId: existing.id, data: { project_id: project.id } });
+    await appendEvent(tx, { agencyId, type: 'invitation.expired', subjectId: existing.id, data: { project_id: project.id, client_id: client.id } });
   }
   throw new AppError('conflict', 'Concurrent change', { detail: 'The invitation changed while being created; retry the request.' });
 }
 
+/** What inviteClient did (the route maps `invited` and `added` to 201, the others to 200) and the resource to show. */
 export interface InviteResponse {
-  status: number;
+  result: InviteResult;
   body: (InvitationJson & { result: InviteResult }) | AddedJson;
 }
 
@@ -252,7 +259,7 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
     await enqueueEmails(deps, outcome.emailIds);
     if (outcome.invitationId) {
       const json = outcome.invitation ?? (await getInvitationJson(deps.pool, principal.agencyId, outcome.invitationId))!;
-      return { status: outcome.result === 'invited' ? 201 : 200, body: { ...json, result: outcome.result } };
+      return { result: outcome.result, body: { ...json, result: outcome.result } };
     }
     const { rows } = await deps.pool.query<AddedJson['client'] & { project_name: string }>(
       `select c.id, c.email, c.first_name, c.last_name, c.status, p.name as project_name
@@ -261,7 +268,7 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
     );
     const { project_name, ...client } = rows[0]!;
     return {
-      status: outcome.result === 'added' ? 201 : 200,
+      result: outcome.result,
       body: { id: null, status: 'added', result: outcome.result as 'added' | 'already_member', project: { id: projectId, name: project_name }, client },
     };
   } catch (err) {
@@ -449,12 +456,16 @@ export async function expireInvitations(pool: Queryable, batch = 1000): Promise<
          select id from invitations where status = 'pending' and expires_at <= now() order by expires_at limit $1 for update skip locked
        ), marked as (
          update invitations i set status = 'expired', token_hash = null, updated_at = now() from due where i.id = due.id
-         returning i.id, i.agency_id, i.project_id
+         returning i.id, i.agency_id, i.project_id, i.client_id
        ), cancelled as (
          update emails e set status = 'cancelled' from marked where e.invitation_id = marked.id and e.status = 'queued'
        )
-       insert into events (agency_id, type, subject_id, data)
-       select agency_id, 'invitation.expired', id, jsonb_build_object('project_id', project_id) from marked`,
+       ${insertEventsSql('invitation.expired', {
+         agencyId: 'agency_id',
+         subjectId: 'id',
+         data: { project_id: 'project_id', client_id: 'client_id' },
+         from: 'from marked',
+       })}`,
       [batch],
     );
     total += rowCount ?? 0;

@@ -1,7 +1,9 @@
 import type { Deps } from '../context.js';
 import type { Queryable } from '../db/pool.js';
 import { AppError, notFound } from '../errors/AppError.js';
+import { insertEventsSql } from '../events/catalog.js';
 import { projectColumns, type ProjectRow } from '../read/projects.js';
+import { taskAssignedData } from '../sql/events.js';
 import type { Principal } from './apiKeys.js';
 import type { InviteResult } from './invitations.js';
 import { normaliseEmail } from './inputs.js';
@@ -112,11 +114,13 @@ export async function assignTasksTx(
        on conflict do nothing
        returning task_id, client_id
      ), ev as (
-       insert into events (agency_id, type, subject_id, actor_id, data)
-       select $1, 'task.assigned', ins.task_id, $4,
-              jsonb_build_object('project_id', $5::uuid, 'task_id', t.id, 'task_title', t.title,
-                                 'client_id', c.id, 'email', c.email, 'first_name', c.first_name, 'last_name', c.last_name)
-         from ins join tasks t on t.id = ins.task_id join clients c on c.id = ins.client_id
+       ${insertEventsSql('task.assigned', {
+         agencyId: '$1',
+         subjectId: 'ins.task_id',
+         actorId: '$4',
+         data: { ...taskAssignedData, project_id: '$5::uuid' },
+         from: 'from ins join tasks t on t.id = ins.task_id join clients c on c.id = ins.client_id',
+       })}
      )
      select task_id, client_id from ins`,
     [principal.agencyId, unique.map((p) => p.taskId), unique.map((p) => p.clientId), principal.userId, projectId],

@@ -3,6 +3,7 @@ import type { Deps } from '../context.js';
 import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js';
 import { AppError, notFound, validationError, type FieldError } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
+import { insertEventsSql } from '../events/catalog.js';
 import { projectColumns, toProjectJson, listTasksJson, type ProjectRow } from '../read/projects.js';
 import { projectJson, taskJson, type ProjectJson } from '../read/resources.js';
 import type { Principal } from './apiKeys.js';
@@ -157,9 +158,13 @@ async function insertOrFindProject(
        select p.agency_id, p.id, tt.position, tt.title, tt.description from p join template_tasks tt on tt.template_id = p.template_id
        returning id, title
      ), ev as (
-       insert into events (agency_id, type, subject_id, actor_id, data)
-       select p.agency_id, 'project.created', p.id, $5,
-              jsonb_build_object('name', p.name, 'external_id', p.external_id, 'template_id', p.template_id) from p
+       ${insertEventsSql('project.created', {
+         agencyId: 'p.agency_id',
+         subjectId: 'p.id',
+         actorId: '$5',
+         data: { name: 'p.name', external_id: 'p.external_id', template_id: 'p.template_id' },
+         from: 'from p',
+       })}
      )
      select p.*, coalesce((select json_agg(json_build_object('id', t.id, 'title', t.title)) from t), '[]'::json) as tasks from p`,
     [principal.agencyId, input.name, input.external_id ?? null, template?.id ?? null, principal.userId],

@@ -184,6 +184,14 @@ const asKnown = (email: string, b: Brought): ProjectPerson => ({
   pendingInvitationId: b.invitationId,
 });
 
+export type AssignResult = 'assigned' | 'already_assigned';
+
+/** What assignClientToTask did (the route maps `assigned` to 201, `already_assigned` to 200) and the resource to show. */
+export interface AssignResponse {
+  result: AssignResult;
+  body: AssignResultJson;
+}
+
 /**
  * Assign someone to a task; someone not yet in the project is invited first (and gets the invitation
  * email). Repeating the call changes nothing.
@@ -194,7 +202,7 @@ export async function assignClientToTask(
   projectId: string,
   taskId: string,
   raw: AssigneeInput,
-): Promise<{ status: number; body: AssignResultJson }> {
+): Promise<AssignResponse> {
   requireInviter(principal);
   const input = parseOrThrow(assigneeInput, raw);
   const quota = new InviteQuota();
@@ -214,7 +222,7 @@ export async function assignClientToTask(
     await enqueueEmails(deps, done.emailIds);
     const client = (await getClientRow(deps.pool, principal.agencyId, done.clientId))!;
     return {
-      status: done.assigned ? 201 : 200,
+      result: done.assigned ? 'assigned' : 'already_assigned',
       body: {
         task_id: taskId,
         client: toClientJson(client),

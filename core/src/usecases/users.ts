@@ -258,9 +258,9 @@ export async function updateUser(deps: Pick<Deps, 'pool'>, principal: Principal,
       await tx.query(`update teammate_invitations set role = $3 where agency_id = $1 and user_id = $2 and status = 'pending'`, [principal.agencyId, id, roleChange]);
     }
     const fields = [
-      ...(input.first_name !== undefined && input.first_name !== target.first_name ? ['first_name'] : []),
-      ...(input.last_name !== undefined && input.last_name !== target.last_name ? ['last_name'] : []),
-      ...(roleChange !== undefined ? ['role'] : []),
+      ...(input.first_name !== undefined && input.first_name !== target.first_name ? (['first_name'] as const) : []),
+      ...(input.last_name !== undefined && input.last_name !== target.last_name ? (['last_name'] as const) : []),
+      ...(roleChange !== undefined ? (['role'] as const) : []),
     ];
     if (fields.length) {
       await appendEvent(tx, {

@@ -5,6 +5,7 @@ import { touchApiKey } from './touchApiKey.js';
 import { csvImport } from './csvImport.js';
 import { sendEmail } from './sendEmail.js';
 import { deliverWebhook } from './deliverWebhook.js';
+import { deliverWebhooks } from './deliverWebhooks.js';
 import { fanOutEvent } from './fanOutEvent.js';
 import { queueEmails } from './queueEmails.js';
 
@@ -14,6 +15,7 @@ export const processors: { [N in JobName]: Processor<N> } = {
   sweep,
   'send-email': sendEmail,
   'deliver-webhook': deliverWebhook,
+  'deliver-webhooks': deliverWebhooks,
   'fan-out-event': fanOutEvent,
   'csv-import': csvImport,
   'queue-emails': queueEmails,

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { AppError, CONSOLE_COOKIE, endConsoleSession, loginFirmUser, resolveConsoleSession, type Deps } from '@onramp/core';
-import { normaliseError, statusByCode } from '../../http/problem.js';
+import { normaliseError, sendProblem, statusByCode } from '../../http/problem.js';
 import { sendPage } from '../layout.js';
 import { cookieSettings, readCookie, see } from '../cookies.js';
 import { CSRF_COOKIE, csrfToken, ensureCsrfCookie, requireCsrf, submittedCsrf, csrfValid } from '../csrf.js';
@@ -49,6 +49,11 @@ export function consolePages(deps: Deps): Router {
     const session = await resolveConsoleSession(deps, token);
     if (!session || !token) {
       if (token) res.clearCookie(CONSOLE_COOKIE, cookieSettings(deps));
+      // A program (an API client given a wrong base URL, Zapier's connection test) gets the API's answer
+      // for an address that is not an API route, not a redirect to a sign-in form it cannot use.
+      if (req.accepts(['html', 'json']) === 'json') {
+        return sendProblem(res, new AppError('not_found', 'Not found', { detail: `No route for ${req.method} ${req.path}; the console is for browsers, the API is under /v1.` }));
+      }
       return see(res, '/console/login');
     }
     res.locals.console = { session, token, csrf: (kind: string) => csrfToken(deps, ctx.signedIn(kind, token)) } satisfies ConsoleLocals;
