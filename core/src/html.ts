@@ -63,6 +63,8 @@ export interface Branding {
   logoUrl: string | null;
   /** The agency's own paragraph for invitation emails. */
   inviteEmailText: string | null;
+  /** Used as the message of an invitation that has none of its own. */
+  defaultMessage?: string | null;
 }
 
 /** What a page needs of the branding. */

@@ -51,3 +51,7 @@ export * from './usecases/imports/index.js';
 export * from './usecases/invitationBulk.js';
 export * from './usecases/consoleFlash.js';
 export { likePrefix, normaliseSearch } from './sql/clients.js';
+export * from './read/admin.js';
+export * from './usecases/agencySettings.js';
+export * from './usecases/users.js';
+export * as teammateInvitationsSql from './sql/teammateInvitations.js';

@@ -99,7 +99,7 @@ describe('invitations dashboard', () => {
     expect(link).toMatch(new RegExp(`^${stack.url}/invite/[A-Za-z0-9_-]{43}$`));
     await page.click('#invite-link-box button.copy');
     await expect(page.locator('#invite-link-box .copy-status').textContent()).resolves.toBe('Copied');
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
+    expect(await page.evaluate(() => (navigator as any).clipboard.readText())).toBe(link);
     await screenshots(page, 'dashboard-link');
     expect(problems).toEqual([]);
     await context.close();

@@ -19,6 +19,7 @@ describe('branding from the agency row', () => {
       brandColor: '#ff0066',
       logoUrl: 'https://cdn.example.test/logo.png',
       inviteEmailText: 'We look forward to working with you.',
+      defaultMessage: null,
     });
     const b = brandingFromAgency({ ...agencyRow, display_name: null, sender_name: 'Acme Team' });
     expect(b.displayName).toBe('Acme Holdings LLC');
@@ -125,5 +126,56 @@ describe('accepted notification and password reset', () => {
 describe('headerSafe', () => {
   it('turns every line break and control character into a single space', () => {
     expect(headerSafe('a\r\nb\u2028c\u0085d\te')).toBe('a b c d e');
+  });
+});
+
+describe('agency administration in emails', () => {
+  const branding: Branding = brandingFromAgency({ ...agencyRow, default_message: 'Our <b>default</b> welcome.' });
+
+  it("an invitation without a message uses the agency's default message; one with a message replaces it", () => {
+    const view = { kind: 'invitation' as const, branding, recipientName: 'Cleo Client', inviterName: 'Olivia Owner', projectName: 'Website', link, expiresAt };
+    const none = renderEmail({ ...view, message: null });
+    expect(none.text).toContain('Our <b>default</b> welcome.');
+    expect(none.html).toContain('Our &lt;b&gt;default&lt;/b&gt; welcome.');
+    const own = renderEmail({ ...view, message: 'Just for Cleo.' });
+    expect(own.text).toContain('Just for Cleo.');
+    expect(own.text).not.toContain('default');
+    expect(renderEmail({ ...view, message: '   ' }).text).toContain('Our <b>default</b> welcome.');
+  });
+
+  it('a teammate invitation names the inviter, the role and the link, escaped, with the From name', () => {
+    const out = renderEmail({
+      kind: 'teammate_invitation',
+      branding: { ...branding, senderName: 'Acme Onboarding' },
+      recipientName: null,
+      inviterName: 'Olivia <script>Owner',
+      role: 'member',
+      link: 'https://onramp.example.test/console/join/abc',
+      expiresAt,
+    });
+    expect(out.subject).toBe('Olivia <script>Owner from Acme invited you to join the Acme team');
+    expect(out.fromName).toBe('Acme Onboarding');
+    expect(out.text).toContain('as a member');
+    expect(out.text).toContain('https://onramp.example.test/console/join/abc');
+    expect(out.text).toContain('2026-12-01T15:30:00.000Z');
+    expect(out.html).toContain('Olivia &lt;script&gt;Owner');
+    expect(out.html).not.toContain('<script>');
+    expect(out.html).toContain('#ff0066');
+  });
+
+  it("an acceptance told to an owner in place of a deactivated inviter says whose invitation it was and why", () => {
+    const out = renderEmail({
+      kind: 'invitation_accepted',
+      branding,
+      recipientName: 'Nora Owner',
+      clientName: 'Cleo Client',
+      clientEmail: 'cleo@client.test',
+      projectName: 'Website',
+      acceptedAt: expiresAt,
+      link: 'https://onramp.example.test/console',
+      onBehalfOf: 'Alex Admin',
+    });
+    expect(out.subject).toBe('Cleo Client accepted the invitation Alex Admin sent to Website');
+    expect(out.text).toContain('because Alex Admin is no longer active on the team');
   });
 });

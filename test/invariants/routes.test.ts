@@ -2,6 +2,7 @@
 // idempotency keys (replay, different request), tenant isolation (another agency's ids), and bad input
 // (a specific problem naming the field, nothing changed). A route added later without a case here fails
 // the enumeration test, so the invariants cannot silently skip it.
+import { firmUsersSql, issueApiKey, setFirmUserPassword } from '@onramp/core';
 import { startStack, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { agencyFingerprint, expectProblem, send } from './helpers.js';
 import { unique } from '../support/unique.js';
@@ -33,6 +34,8 @@ interface World {
   templateIds: [string, string];
   hookIds: [string, string];
   importIds: [string, string];
+  userIds: [string, string];
+  apiKeyIds: [string, string];
   /** Strings only this world's data contains: a response to another agency must contain none. */
   secrets: string[];
 }
@@ -68,6 +71,10 @@ async function buildWorld(agency: TestAgency): Promise<World> {
     });
   const i1 = await ok(await upload(1), 'import');
   const i2 = await ok(await upload(2), 'import 2');
+  const u1 = await ok(await as('POST', '/v1/users', { email: `mate-${tag}-1@agency.test`, role: 'member' }), 'teammate');
+  const u2 = await ok(await as('POST', '/v1/users', { email: `mate-${tag}-2@agency.test`, role: 'admin' }), 'teammate 2');
+  const k1 = await ok(await as('POST', '/v1/api-keys', { name: `Key ${tag} 1` }), 'api key');
+  const k2 = await ok(await as('POST', '/v1/api-keys', { name: `Key ${tag} 2` }), 'api key 2');
   return {
     agency,
     tag,
@@ -79,6 +86,8 @@ async function buildWorld(agency: TestAgency): Promise<World> {
     templateIds: [t1.id, t2.id],
     hookIds: [h1.id, h2.id],
     importIds: [i1.id, i2.id],
+    userIds: [u1.id, u2.id],
+    apiKeyIds: [k1.id, k2.id],
     secrets: [tag, ...emails],
   };
 }
@@ -94,6 +103,8 @@ function fill(path: string, w: World, alt = false): string {
     templates: w.templateIds[i],
     hooks: w.hookIds[i],
     imports: w.importIds[i],
+    users: w.userIds[i],
+    'api-keys': w.apiKeyIds[i],
   };
   return path
     .replace('{id}', () => {
@@ -114,6 +125,10 @@ interface WriteOp {
   bad?: (w: World) => { body: unknown; field: string };
   /** Puts the world in the state the route acts on. */
   prepare?: (w: World) => Promise<void>;
+  /** What an Idempotency-Key replay answers, when not the first response itself (a secret shown once). */
+  replay?: (first: any) => unknown;
+  /** A member's key: refused with 403 unless said otherwise (self-service routes; another user's key is 404). */
+  member?: 'allowed' | 404;
 }
 
 const person = (tag: string) => ({ email: `new-${tag}-${unique()}@client.test`, first_name: 'New', last_name: 'Person' });
@@ -193,6 +208,46 @@ const writeOps: Record<string, WriteOp> = {
   },
   'delete /v1/hooks/{id}': { other: (w) => ({ path: fill('/v1/hooks/{id}', w, true) }) },
   'post /v1/imports/{id}/cancel': { other: (w) => ({ path: fill('/v1/imports/{id}/cancel', w, true) }) },
+  'patch /v1/agency': {
+    body: (w) => ({ display_name: `Studio ${w.tag}` }),
+    other: (w) => ({ body: { display_name: `Other studio ${w.tag}` } }),
+    bad: () => ({ body: { brand_color: 'red' }, field: 'brand_color' }),
+  },
+  'post /v1/users': {
+    body: (w) => ({ email: `new-mate-${w.tag}@agency.test`, role: 'member' }),
+    other: (w) => ({ body: { email: `other-mate-${w.tag}@agency.test`, role: 'member' } }),
+    bad: () => ({ body: { email: 'nope', role: 'member' }, field: 'email' }),
+  },
+  'patch /v1/users/{id}': {
+    body: () => ({ first_name: 'Renamed' }),
+    other: () => ({ body: { first_name: 'Renamed again' } }),
+    bad: () => ({ body: { role: 'king' }, field: 'role' }),
+  },
+  'post /v1/users/{id}/deactivate': { other: (w) => ({ path: fill('/v1/users/{id}/deactivate', w, true) }) },
+  'post /v1/users/{id}/resend-invitation': { other: (w) => ({ path: fill('/v1/users/{id}/resend-invitation', w, true) }) },
+  'post /v1/api-keys': {
+    body: (w) => ({ name: `New key ${w.tag}` }),
+    other: (w) => ({ body: { name: `Other key ${w.tag}` } }),
+    bad: () => ({ body: { name: '' }, field: 'name' }),
+    replay: (first) => ({ ...first, key: null }),
+    member: 'allowed',
+  },
+  'delete /v1/api-keys/{id}': { other: (w) => ({ path: fill('/v1/api-keys/{id}', w, true) }), member: 404 },
+  'patch /v1/me': {
+    body: () => ({ first_name: 'Olivia' }),
+    other: () => ({ body: { first_name: 'Oliver' } }),
+    bad: () => ({ body: { first_name: '' }, field: 'first_name' }),
+    member: 'allowed',
+  },
+  'post /v1/me/password': {
+    prepare: async (w) => {
+      await setFirmUserPassword(stack.deps.pool, w.agency.email, 'the first long passphrase');
+    },
+    body: () => ({ current_password: 'the first long passphrase', new_password: 'the second long passphrase' }),
+    other: () => ({ body: { current_password: 'the second long passphrase', new_password: 'the third long passphrase' } }),
+    bad: () => ({ body: { current_password: 'x', new_password: 'short' }, field: 'new_password' }),
+    member: 'allowed',
+  },
 };
 const UPLOAD = 'post /v1/imports';
 
@@ -237,7 +292,7 @@ describe('Idempotency-Key on every write operation', () => {
     const replay = await request();
     expect(replay.status).toBe(first.status);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
-    expect(replay.text === '' ? null : replay.body).toEqual(first.text === '' ? null : first.body);
+    expect(replay.text === '' ? null : replay.body).toEqual(first.text === '' ? null : def.replay ? def.replay(first.body) : first.body);
     expect(await agencyFingerprint(stack.deps.pool, a.agencyId)).toEqual(after);
 
     const other = def.other(w);
@@ -302,12 +357,48 @@ describe('Idempotency-Key on the upload (POST /v1/imports)', () => {
   });
 });
 
+describe("a member's key on every write operation", () => {
+  let memberKey: string;
+  beforeAll(async () => {
+    const user = await firmUsersSql.insertFirmUser(stack.deps.pool, { agencyId: a.agencyId, email: `member-${unique()}@agency.test`, firstName: 'Mo', lastName: 'Member', role: 'member' });
+    memberKey = (await issueApiKey(stack.deps.pool, { agencyId: a.agencyId, userId: user.id, name: 'member' })).key;
+  });
+  const refused = Object.keys(writeOps).filter((op) => writeOps[op]!.member !== 'allowed');
+
+  it.each(refused)('%s: 403 forbidden (404 for another user\'s key), and nothing changes', async (op) => {
+    const { method, path } = splitOp(op);
+    const def = writeOps[op]!;
+    const w = await buildWorld(a);
+    await def.prepare?.(w);
+    const before = await agencyFingerprint(stack.deps.pool, a.agencyId);
+    const body = def.body?.(w);
+    const res = await send(stack.url, method, fill(path, w), { key: memberKey, ...(body === undefined ? {} : { body }) });
+    if (def.member === 404) expectProblem(res, 404, 'not_found');
+    else expectProblem(res, 403, 'forbidden');
+    expect(await agencyFingerprint(stack.deps.pool, a.agencyId)).toEqual(before);
+  });
+
+  it('the upload (POST /v1/imports): 403', async () => {
+    const res = await send(stack.url, 'POST', '/v1/imports', { key: memberKey, rawBody: `${HEADER}\nP,,,A,B,m-${unique()}@client.test,,\n`, headers: { 'content-type': 'text/csv' } });
+    expectProblem(res, 403, 'forbidden');
+  });
+
+  it.each(Object.keys(writeOps).filter((op) => writeOps[op]!.member === 'allowed'))('%s: self-service, allowed for a member', async (op) => {
+    const { method, path } = splitOp(op);
+    expect(path.startsWith('/v1/me') || path === '/v1/api-keys').toBe(true);
+    const res = await send(stack.url, method, path, { key: memberKey, body: op === 'post /v1/me/password' ? { current_password: 'x', new_password: 'long enough passphrase' } : writeOps[op]!.body!({ tag: unique() } as World) });
+    // The member has no console password: the change is refused on the field, not by role.
+    if (op === 'post /v1/me/password') expect({ status: res.status, field: res.body.errors[0].field }).toEqual({ status: 422, field: 'current_password' });
+    else expect(res.status).toBeLessThan(300);
+  });
+});
+
 describe("tenant isolation on every route with an id: agency B's ids with agency A's key", () => {
   it('answers 404 problem+json like an unknown id, shows none of B\'s data, and changes none of B\'s rows', async () => {
     const wb = await buildWorld(b);
     const wa = await buildWorld(a);
     const before = await agencyFingerprint(stack.deps.pool, b.agencyId);
-    const ids = [wb.projectId, ...wb.taskIds, ...wb.clientIds, ...wb.invitationIds, ...wb.templateIds, ...wb.hookIds, ...wb.importIds];
+    const ids = [wb.projectId, ...wb.taskIds, ...wb.clientIds, ...wb.invitationIds, ...wb.templateIds, ...wb.hookIds, ...wb.importIds, ...wb.userIds, ...wb.apiKeyIds];
     const unknown: World = {
       ...wb,
       projectId: crypto.randomUUID(),
@@ -317,10 +408,12 @@ describe("tenant isolation on every route with an id: agency B's ids with agency
       templateIds: [crypto.randomUUID(), crypto.randomUUID()],
       hookIds: [crypto.randomUUID(), crypto.randomUUID()],
       importIds: [crypto.randomUUID(), crypto.randomUUID()],
+      userIds: [crypto.randomUUID(), crypto.randomUUID()],
+      apiKeyIds: [crypto.randomUUID(), crypto.randomUUID()],
     };
     const scrub = (text: string, w: World) => {
       let out = text;
-      for (const id of [w.projectId, ...w.taskIds, ...w.clientIds, ...w.invitationIds, ...w.templateIds, ...w.hookIds, ...w.importIds]) out = out.split(id).join('<id>');
+      for (const id of [w.projectId, ...w.taskIds, ...w.clientIds, ...w.invitationIds, ...w.templateIds, ...w.hookIds, ...w.importIds, ...w.userIds, ...w.apiKeyIds]) out = out.split(id).join('<id>');
       const { request_id: _r, instance: _i, ...rest } = JSON.parse(out);
       return rest;
     };

@@ -1,18 +1,22 @@
-import { createAgency, findSingleFirmUserByEmail, issueApiKey, migrate, revokeApiKey, createLogger, type Config } from '@onramp/core';
+import { AppError, createAgency, findSingleFirmUserByEmail, issueApiKey, migrate, revokeApiKey, createLogger, type Config } from '@onramp/core';
 import { buildDeps, checkReachable, resolveInfra } from '../runtime/stack.js';
 import type { Command } from './types.js';
 
-/** Run against the database: the configured one, the running embedded one, or one started for this command. */
-export async function withDatabase<T>(config: Config, fn: (deps: ReturnType<typeof buildDeps>) => Promise<T>): Promise<T> {
-  const infra = await resolveInfra(config, 'attach-or-own', { needRedis: false });
+/**
+ * Run against the database: the configured one, the running embedded one, or one started for this command.
+ * With `redis`, against Redis too (commands that queue an email hand it to the worker at once).
+ */
+export async function withDatabase<T>(config: Config, fn: (deps: ReturnType<typeof buildDeps>) => Promise<T>, opts: { redis?: boolean } = {}): Promise<T> {
+  const infra = await resolveInfra(config, 'attach-or-own', { needRedis: opts.redis === true });
   const deps = buildDeps({ ...config, logLevel: 'warn' }, { ...infra, redisUrl: infra.redisUrl || 'redis://127.0.0.1:1' }, createLogger('warn'));
-  deps.redis.disconnect();
+  if (!opts.redis) deps.redis.disconnect();
   try {
-    await checkReachable(deps, { redis: false });
+    await checkReachable(deps, { redis: opts.redis === true });
     await migrate(deps.pool);
     return await fn(deps);
   } finally {
-    await deps.pool.end();
+    if (opts.redis) await deps.close();
+    else await deps.pool.end();
     await infra.stop();
   }
 }
@@ -75,6 +79,8 @@ export const adminCommands: Command[] = [
     run: async ({ config, values }) => {
       const out = await withDatabase(config!, async (deps) => {
         const user = await findSingleFirmUserByEmail(deps.pool, String(values['user-email']));
+        // A key of a user who cannot use it (not joined yet, or deactivated) would only ever answer 401.
+        if (user.status !== 'active') throw new AppError('conflict', `${user.email} is ${user.status}; only an active firm user can have API keys`);
         const key = await issueApiKey(deps.pool, { agencyId: user.agency_id, userId: user.id, name: (values.name as string | undefined) ?? null });
         return { user, key };
       });

@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Request } from 'express';
 import { AppError, type Deps, type Principal } from '@onramp/core';
 import type { RouteResult } from './route.js';
 import { problemText, statusByCode } from './problem.js';
 
-function requestHash(req: Request, raw: boolean): string {
-  const h = createHash('sha256');
+function requestHash(req: Request, raw: boolean, secretKey: string | null): string {
+  // A body that holds secrets (a password change) is bound by an HMAC under APP_SECRET: a plain digest of
+  // it stored for 24 hours could be brute-forced offline from a copy of the database.
+  const h = secretKey ? createHmac('sha256', secretKey) : createHash('sha256');
   h.update(`${req.method} ${req.baseUrl}${req.path}\n`);
   h.update(JSON.stringify(req.query ?? {}));
   h.update('\n');
@@ -40,6 +42,7 @@ export async function withIdempotency(
   req: Request,
   run: () => Promise<RouteResult>,
   raw?: RawUpload,
+  opts: { secretBody?: boolean } = {},
 ): Promise<RouteResult> {
   const key = String(req.headers['idempotency-key']);
   if (key.length === 0 || key.length > 255) {
@@ -47,7 +50,7 @@ export async function withIdempotency(
       errors: [{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }],
     });
   }
-  const hash = requestHash(req, raw !== undefined);
+  const hash = requestHash(req, raw !== undefined, opts.secretBody ? deps.appSecret : null);
   const path = `${req.baseUrl}${req.path}`;
   const inserted = await deps.pool.query(
     `insert into idempotency_keys (agency_id, key, method, path, request_hash) values ($1, $2, $3, $4, $5)
@@ -67,7 +70,7 @@ export async function withIdempotency(
       [principal.agencyId, key],
     );
     const row = rows[0];
-    if (!row) return withIdempotency(deps, principal, req, run, raw);
+    if (!row) return withIdempotency(deps, principal, req, run, raw, opts);
     // An upload's stored hash is `<request>:<content digest>`; its body is read only when the rest matches.
     const sameRequest = raw
       ? row.request_hash.startsWith(`${hash}:`) && (!row.completed_at || row.request_hash === `${hash}:${await raw.digest()}`)
@@ -121,8 +124,10 @@ export async function withIdempotency(
     throw err;
   }
   const storable = (result.contentType === undefined || result.contentType.includes('json')) && (!raw || result.requestDigest !== undefined);
+  // A response carrying a secret shown once (a new API key) is stored without it.
+  const stored = result.replayBody !== undefined ? result.replayBody : result.body;
   if (storable && result.status < 500) {
-    const text = result.body === undefined ? null : JSON.stringify(result.body);
+    const text = stored === undefined ? null : JSON.stringify(stored);
     await deps.pool.query(
       `update idempotency_keys set status_code = $3, response_body = $4::jsonb, response_text = $7::text, response_type = $6, completed_at = now(), request_hash = $5
        where agency_id = $1 and key = $2`,

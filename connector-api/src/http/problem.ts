@@ -11,6 +11,7 @@ export const statusByCode: Record<ErrorCode, number> = {
   conflict: 409,
   client_deactivated: 409,
   email_belongs_to_firm_user: 409,
+  email_belongs_to_client: 409,
   invitation_not_pending: 409,
   idempotency_key_in_use: 409,
   gone: 410,

@@ -48,6 +48,8 @@ export interface RouteResult {
   requestDigest?: string;
   /** `body` is the exact text to send (an Idempotency-Key replay), not a value to serialise. */
   rawText?: boolean;
+  /** What an Idempotency-Key replay answers instead of `body` (a secret shown once is never stored). Not sent. */
+  replayBody?: unknown;
 }
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -62,6 +64,8 @@ export interface RouteDef<PS extends z.ZodType | undefined, QS extends z.ZodType
   rawBody?: boolean;
   /** rawBody routes: reads the body of a repeated Idempotency-Key request, without side effects, into the digest the handler reports. */
   replayDigest?: (req: Request, deps: Deps) => Promise<string>;
+  /** The body holds secrets (passwords): the Idempotency-Key binds to a keyed HMAC of it, not a plain digest. */
+  secretBody?: boolean;
   handler: (ctx: RouteContext<Infer<PS>, Infer<QS>, Infer<BS>>) => Promise<RouteResult>;
 }
 
@@ -151,7 +155,9 @@ export function mountRoutes(router: Router, deps: Deps, routes: AnyRoute[]): voi
       const result =
         def.method === 'get' || def.auth === false || !req.headers['idempotency-key']
           ? await run()
-          : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined);
+          : await withIdempotency(deps, principal, req, run, def.replayDigest ? { digest: () => def.replayDigest!(req, deps) } : undefined, {
+              secretBody: Boolean(def.secretBody),
+            });
       sendResult(res, result);
     }
   }

@@ -6,6 +6,9 @@ import { meRoutes } from './me.js';
 import { hooksRoutes } from './hooks.js';
 import { projectsFeatureRoutes } from './projects.js';
 import { importRoutes } from './imports.js';
+import { agencyRoutes } from './agency.js';
+import { userRoutes } from './users.js';
+import { apiKeyRoutes } from './apiKeys.js';
 
 /** Every /v1 route. Each feature exports its list from its own file; this is the only place they meet. */
 export const v1Routes: AnyRoute[] = [
@@ -16,4 +19,7 @@ export const v1Routes: AnyRoute[] = [
   ...hooksRoutes,
   ...projectsFeatureRoutes,
   ...importRoutes,
+  ...agencyRoutes,
+  ...userRoutes,
+  ...apiKeyRoutes,
 ];

@@ -104,6 +104,7 @@ export function hmacHex(secret: string, payload: string): string {
 /** Each kind of token is hashed under its own derived key, so one kind can never be replayed as another. */
 export const TokenPurpose = {
   invitation: 'invitation',
+  teammateInvitation: 'teammate-invitation',
   passwordReset: 'password-reset',
   session: 'session',
   consoleSession: 'console-session',

@@ -3,6 +3,7 @@ import type { Deps } from '../context.js';
 import { withTransaction } from '../db/pool.js';
 import { decryptToken, hashToken, openToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
 import { getAgency } from '../sql/agencies.js';
+import { findTeammateInvitationByHash } from '../sql/teammateInvitations.js';
 import * as sql from '../sql/emails.js';
 import type { EmailRow } from '../sql/emails.js';
 import { brandingFromAgency, renderEmail, type EmailView } from './templates.js';
@@ -72,8 +73,11 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
       const inv = await sql.getInvitationForEmail(db, email.agency_id, email.invitation_id);
       if (!inv) return { cancel: 'the invitation no longer exists' };
       const user = email.firm_user_id ? await sql.getFirmUserName(db, email.agency_id, email.firm_user_id) : null;
-      toName = user?.name ?? inv.inviter_name ?? '';
+      // An owner told in place of a deactivated inviter (core/src/usecases/accept.ts) reads whose invitation it was.
+      const onBehalf = email.firm_user_id !== null && inv.created_by !== null && email.firm_user_id !== inv.created_by;
+      toName = user?.name ?? (onBehalf ? '' : (inv.inviter_name ?? ''));
       view = {
+        ...(onBehalf ? { onBehalfOf: inv.inviter_name ?? inv.inviter_email ?? 'a former teammate' } : {}),
         kind: 'invitation_accepted',
         branding,
         recipientName: toName || null,
@@ -96,6 +100,26 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
       if (!client) return { cancel: 'the client no longer exists' };
       toName = `${client.first_name} ${client.last_name}`;
       view = { kind: 'password_reset', branding, recipientName: toName, link: `${base}/reset/${encodeURIComponent(token)}`, expiresAt: reset.expires_at };
+      break;
+    }
+    case 'teammate_invitation': {
+      if (!email.token_ciphertext || !email.firm_user_id) throw new PermanentEmailError('the email names no teammate or link');
+      const token = decrypt(() => decryptToken(deps.appSecret, email.token_ciphertext!));
+      const inv = await findTeammateInvitationByHash(db, hashToken(deps.appSecret, token, TokenPurpose.teammateInvitation));
+      if (!inv || inv.user_id !== email.firm_user_id || inv.agency_id !== email.agency_id) {
+        return { cancel: 'the teammate invitation link was replaced (resent) or revoked after this email was queued' };
+      }
+      if (!inv.live) return { cancel: `the teammate invitation is ${inv.status === 'pending' ? 'expired' : inv.status}` };
+      toName = [inv.user_first_name, inv.user_last_name].filter(Boolean).join(' ');
+      view = {
+        kind: 'teammate_invitation',
+        branding,
+        recipientName: toName || null,
+        inviterName: inv.inviter_name,
+        role: inv.role,
+        link: `${base}/console/join/${encodeURIComponent(token)}`,
+        expiresAt: inv.expires_at,
+      };
       break;
     }
     default:

@@ -8,7 +8,9 @@ import { headerSafe } from './escape.js';
  * worker, the tests and any preview render exactly the same message.
  */
 
-export function brandingFromAgency(agency: Pick<AgencyRow, 'name' | 'display_name' | 'sender_name' | 'brand_color' | 'logo_url' | 'invite_email_text'>): Branding {
+export function brandingFromAgency(
+  agency: Pick<AgencyRow, 'name' | 'display_name' | 'sender_name' | 'brand_color' | 'logo_url' | 'invite_email_text'> & { default_message?: string | null },
+): Branding {
   const displayName = nonEmpty(agency.display_name) ?? agency.name;
   return {
     displayName,
@@ -16,6 +18,7 @@ export function brandingFromAgency(agency: Pick<AgencyRow, 'name' | 'display_nam
     brandColor: brandColour(agency.brand_color),
     logoUrl: safeUrl(agency.logo_url),
     inviteEmailText: nonEmpty(agency.invite_email_text),
+    defaultMessage: nonEmpty(agency.default_message),
   };
 }
 
@@ -43,6 +46,21 @@ export interface InvitationAcceptedView {
   acceptedAt: Date;
   /** Where the firm user can see the project (the console). */
   link: string;
+  /**
+   * Set when the recipient is not the firm user who sent the invitation (that user was deactivated, so the
+   * agency's owners are told): the inviter's name or email.
+   */
+  onBehalfOf?: string | null;
+}
+
+export interface TeammateInvitationEmailView {
+  kind: 'teammate_invitation';
+  branding: Branding;
+  recipientName: string | null;
+  inviterName: string | null;
+  role: 'admin' | 'member';
+  link: string;
+  expiresAt: Date;
 }
 
 export interface PasswordResetView {
@@ -53,7 +71,7 @@ export interface PasswordResetView {
   expiresAt: Date;
 }
 
-export type EmailView = InvitationEmailView | InvitationAcceptedView | PasswordResetView;
+export type EmailView = InvitationEmailView | InvitationAcceptedView | PasswordResetView | TeammateInvitationEmailView;
 
 export interface RenderedEmail {
   subject: string;
@@ -87,13 +105,17 @@ export function renderEmail(view: EmailView): RenderedEmail {
       return renderAccepted(view);
     case 'password_reset':
       return renderPasswordReset(view);
+    case 'teammate_invitation':
+      return renderTeammateInvitation(view);
   }
 }
 
-export const emailKinds: readonly EmailKind[] = ['invitation', 'invitation_resend', 'invitation_accepted', 'password_reset'];
+export const emailKinds: readonly EmailKind[] = ['invitation', 'invitation_resend', 'invitation_accepted', 'password_reset', 'teammate_invitation'];
 
 function renderInvitation(v: InvitationEmailView): RenderedEmail {
   const agency = oneLine(v.branding.displayName);
+  // The agency's default message stands in for an invitation without one of its own.
+  const message = nonEmpty(v.message) ?? v.branding.defaultMessage ?? null;
   const project = oneLine(v.projectName);
   const reminder = v.kind === 'invitation_resend';
   const subject = headerSafe(`${reminder ? 'Reminder: ' : ''}${agency} invited you to ${project}`, 250);
@@ -109,7 +131,7 @@ function renderInvitation(v: InvitationEmailView): RenderedEmail {
     '',
     lead,
     ...(v.branding.inviteEmailText ? ['', v.branding.inviteEmailText] : []),
-    ...(v.message ? ['', `Message from ${v.inviterName ? oneLine(v.inviterName) : agency}:`, quoteText(v.message)] : []),
+    ...(message ? ['', `Message from ${v.inviterName ? oneLine(v.inviterName) : agency}:`, quoteText(message)] : []),
     '',
     `${action}: ${v.link}`,
     '',
@@ -123,8 +145,8 @@ function renderInvitation(v: InvitationEmailView): RenderedEmail {
     `<p>Hello ${escapeHtml(oneLine(v.recipientName))},</p>`,
     `<p>${escapeHtml(lead)}</p>`,
     v.branding.inviteEmailText ? `<p>${paragraph(v.branding.inviteEmailText)}</p>` : '',
-    v.message
-      ? `<p style="margin-bottom:4px;color:#555">Message from ${escapeHtml(v.inviterName ? oneLine(v.inviterName) : agency)}:</p><blockquote style="margin:0 0 16px;padding:8px 12px;border-left:3px solid ${v.branding.brandColor};color:#333">${paragraph(v.message)}</blockquote>`
+    message
+      ? `<p style="margin-bottom:4px;color:#555">Message from ${escapeHtml(v.inviterName ? oneLine(v.inviterName) : agency)}:</p><blockquote style="margin:0 0 16px;padding:8px 12px;border-left:3px solid ${v.branding.brandColor};color:#333">${paragraph(message)}</blockquote>`
       : '',
     button(v.branding, action, v.link),
     `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
@@ -136,14 +158,19 @@ function renderInvitation(v: InvitationEmailView): RenderedEmail {
 function renderAccepted(v: InvitationAcceptedView): RenderedEmail {
   const client = oneLine(v.clientName);
   const project = oneLine(v.projectName);
-  const subject = headerSafe(`${client} accepted your invitation to ${project}`, 250);
+  const whose = v.onBehalfOf ? `the invitation ${oneLine(v.onBehalfOf)} sent` : 'your invitation';
+  const subject = headerSafe(`${client} accepted ${whose} to ${project}`, 250);
   const when = `${formatUtc(v.acceptedAt)} (${v.acceptedAt.toISOString()})`;
   const greeting = v.recipientName ? `Hello ${oneLine(v.recipientName)},` : 'Hello,';
+  const why = v.onBehalfOf
+    ? `You are told as an owner of ${oneLine(v.branding.displayName)}, because ${oneLine(v.onBehalfOf)} is no longer active on the team.`
+    : null;
   const text = [
     greeting,
     '',
-    `${client} <${oneLine(v.clientEmail)}> accepted your invitation to ${project} on ${when}.`,
+    `${client} <${oneLine(v.clientEmail)}> accepted ${whose} to ${project} on ${when}.`,
     'They can now see the project in their portal.',
+    ...(why ? [why] : []),
     '',
     `Open Onramp: ${v.link}`,
     '',
@@ -151,8 +178,9 @@ function renderAccepted(v: InvitationAcceptedView): RenderedEmail {
   ].join('\n');
   const html = layout(v.branding, subject, [
     `<p>${escapeHtml(greeting)}</p>`,
-    `<p><strong>${escapeHtml(client)}</strong> &lt;${escapeHtml(oneLine(v.clientEmail))}&gt; accepted your invitation to <strong>${escapeHtml(project)}</strong> on ${escapeHtml(when)}.</p>`,
+    `<p><strong>${escapeHtml(client)}</strong> &lt;${escapeHtml(oneLine(v.clientEmail))}&gt; accepted ${escapeHtml(whose)} to <strong>${escapeHtml(project)}</strong> on ${escapeHtml(when)}.</p>`,
     '<p>They can now see the project in their portal.</p>',
+    why ? `<p style="font-size:13px;color:#555">${escapeHtml(why)}</p>` : '',
     button(v.branding, 'Open Onramp', v.link),
   ]);
   return { subject, html, text, fromName: headerSafe(v.branding.senderName) };
@@ -179,6 +207,41 @@ function renderPasswordReset(v: PasswordResetView): RenderedEmail {
     button(v.branding, 'Choose a new password', v.link),
     `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
     `<p style="font-size:13px;color:#555">The link works once and is valid until <time datetime="${escapeHtml(v.expiresAt.toISOString())}">${escapeHtml(until)}</time>. If you did not ask for this, ignore this email: your password stays as it is.</p>`,
+  ]);
+  return { subject, html, text, fromName: headerSafe(v.branding.senderName) };
+}
+
+function renderTeammateInvitation(v: TeammateInvitationEmailView): RenderedEmail {
+  const agency = oneLine(v.branding.displayName);
+  const who = v.inviterName ? `${oneLine(v.inviterName)} from ${agency}` : agency;
+  const subject = headerSafe(`${who} invited you to join the ${agency} team`, 250);
+  const expires = `${formatUtc(v.expiresAt)} (${v.expiresAt.toISOString()})`;
+  const roleLine =
+    v.role === 'admin'
+      ? 'As an admin you will invite clients, manage projects and imports, and change the agency settings.'
+      : 'As a member you will see the agency\'s projects, clients and invitations (read only).';
+  const action = 'Join the team';
+  const greeting = v.recipientName ? `Hello ${oneLine(v.recipientName)},` : 'Hello,';
+  const text = [
+    greeting,
+    '',
+    `${who} invited you to join the ${agency} team on Onramp as ${v.role === 'admin' ? 'an admin' : 'a member'}.`,
+    roleLine,
+    '',
+    `Choose your name and password: ${v.link}`,
+    '',
+    `This link is personal, works once and expires on ${expires}.`,
+    'If you were not expecting this invitation you can ignore this email.',
+    '',
+    `-- ${agency}`,
+  ].join('\n');
+  const html = layout(v.branding, subject, [
+    `<p>${escapeHtml(greeting)}</p>`,
+    `<p>${escapeHtml(who)} invited you to join the <strong>${escapeHtml(agency)}</strong> team on Onramp as ${v.role === 'admin' ? 'an admin' : 'a member'}.</p>`,
+    `<p>${escapeHtml(roleLine)}</p>`,
+    button(v.branding, action, v.link),
+    `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
+    `<p style="font-size:13px;color:#555">This link is personal, works once and expires on <time datetime="${escapeHtml(v.expiresAt.toISOString())}">${escapeHtml(expires)}</time>. If you were not expecting this invitation you can ignore this email.</p>`,
   ]);
   return { subject, html, text, fromName: headerSafe(v.branding.senderName) };
 }

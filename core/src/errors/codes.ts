@@ -11,6 +11,7 @@ export const errorCodes = [
   'conflict',
   'client_deactivated',
   'email_belongs_to_firm_user',
+  'email_belongs_to_client',
   'invitation_not_pending',
   'idempotency_key_in_use',
   'gone',

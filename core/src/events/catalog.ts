@@ -31,6 +31,14 @@ export const eventTypes = [
   'project.created',
   'task.assigned',
   'import.completed',
+  'agency.updated',
+  'user.invited',
+  'user.invitation_resent',
+  'user.joined',
+  'user.updated',
+  'user.deactivated',
+  'api_key.created',
+  'api_key.revoked',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
@@ -108,7 +116,56 @@ export const eventCatalog = {
     description: 'A CSV import finished; its counts are final.',
     data: z.strictObject({ counts: importCountsJson, dry_run: z.boolean() }),
   },
-} as const satisfies Record<EventType, { subject: 'invitation' | 'client' | 'project' | 'task' | 'import'; description: string; data: z.ZodObject }>;
+  'agency.updated': {
+    subject: 'agency',
+    description: 'Owners or admins changed the agency settings or branding; only the fields that changed are named.',
+    data: z.strictObject({
+      fields: z.array(z.string()).min(1).describe('The settings that changed'),
+      changes: z.record(z.string(), z.strictObject({ from: z.unknown(), to: z.unknown() })).describe('Old and new value of each changed setting'),
+    }),
+  },
+  'user.invited': {
+    subject: 'user',
+    description: 'A teammate was invited (a firm user with status invited and a single-use link by email).',
+    data: z.strictObject({ email: z.string(), role: z.enum(['admin', 'member']), invitation_id: id }),
+  },
+  'user.invitation_resent': {
+    subject: 'user',
+    description: 'An invited teammate was sent a new link (the old one stopped working).',
+    data: z.strictObject({ invitation_id: id }),
+  },
+  'user.joined': {
+    subject: 'user',
+    description: 'An invited teammate set their name and password over their link and became active.',
+    data: z.strictObject({ invitation_id: id, role: z.enum(['admin', 'member']) }),
+  },
+  'user.updated': {
+    subject: 'user',
+    description: "A firm user's name, role or password changed (the password itself is never recorded).",
+    data: z.strictObject({
+      fields: z.array(z.enum(['first_name', 'last_name', 'name', 'role', 'password'])).min(1),
+      role: z.strictObject({ from: z.enum(['owner', 'admin', 'member']), to: z.enum(['owner', 'admin', 'member']) }).optional(),
+    }),
+  },
+  'user.deactivated': {
+    subject: 'user',
+    description: "A firm user was deactivated: their sessions ended and their API keys stopped.",
+    data: z.strictObject({ email: z.string(), role: z.enum(['owner', 'admin', 'member']) }),
+  },
+  'api_key.created': {
+    subject: 'api_key',
+    description: 'An API key was created (its prefix only; the secret is never recorded).',
+    data: z.strictObject({ name: z.string(), prefix: z.string() }),
+  },
+  'api_key.revoked': {
+    subject: 'api_key',
+    description: 'An API key was revoked.',
+    data: z.strictObject({ prefix: z.string(), owner_id: id }),
+  },
+} as const satisfies Record<
+  EventType,
+  { subject: 'invitation' | 'client' | 'project' | 'task' | 'import' | 'agency' | 'user' | 'api_key'; description: string; data: z.ZodObject }
+>;
 
 export type EventData<T extends EventType> = z.infer<(typeof eventCatalog)[T]['data']>;
 

@@ -113,13 +113,14 @@ export interface InvitationForEmail {
   client_email: string;
   inviter_name: string | null;
   inviter_email: string | null;
+  created_by: string | null;
 }
 
 export async function getInvitationForEmail(db: Queryable, agencyId: string, invitationId: string): Promise<InvitationForEmail | null> {
   const { rows } = await db.query<InvitationForEmail>(
     `select i.id, i.status, i.expires_at, i.token_ciphertext, i.token_hash, i.message, i.accepted_at,
             p.name as project_name, c.first_name as client_first_name, c.last_name as client_last_name,
-            c.email as client_email, u.name as inviter_name, u.email as inviter_email
+            c.email as client_email, u.name as inviter_name, u.email as inviter_email, i.created_by
        from invitations i
        join projects p on p.id = i.project_id and p.agency_id = i.agency_id
        join clients c on c.id = i.client_id and c.agency_id = i.agency_id

@@ -7,6 +7,7 @@ import { hashToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
 import { AppError, validationError } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { appendEvent } from '../sql/events.js';
+import { activeOwnerEmails } from '../sql/firmUsers.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
 import { createClientSessionTx, takeLoginAttempt, type NewSession } from './clientSessions.js';
 
@@ -78,13 +79,30 @@ export const brandingOf = (r: { agency_id: string; agency_name: string; brand_co
 });
 
 /**
+ * A link that was revoked, replaced by a resend or expired no longer matches any invitation, but its hash
+ * was kept (migration 0100) so the page can still say which agency it came from. Branding only: nothing is
+ * ever redeemed through this.
+ */
+async function retiredLinkAgency(db: Queryable, tokenHash: Buffer): Promise<AgencyBranding | null> {
+  const { rows } = await db.query<{ token_hash: Buffer; agency_id: string; agency_name: string; brand_color: string; logo_url: string | null }>(
+    `select r.token_hash, a.id as agency_id, coalesce(a.display_name, a.name) as agency_name, a.brand_color, a.logo_url
+       from retired_invitation_tokens r join agencies a on a.id = r.agency_id
+      where r.token_hash = $1`,
+    [tokenHash],
+  );
+  const row = rows[0];
+  return row && safeEqual(row.token_hash, tokenHash) ? brandingOf(row) : null;
+}
+
+/**
  * Read-only: opening a link never changes anything (mail scanners pre-open links). Unknown, revoked,
  * replaced, accepted and expired tokens, and deactivated clients, all answer "not valid" alike.
  */
 export async function lookupInvitationToken(deps: Pick<Deps, 'pool' | 'appSecret'>, token: string): Promise<InvitationLookup> {
   if (!isTokenShaped(token)) return { valid: false, agency: null };
-  const row = await loadByTokenHash(deps.pool, hashToken(deps.appSecret, token, TokenPurpose.invitation));
-  if (!row) return { valid: false, agency: null };
+  const tokenHash = hashToken(deps.appSecret, token, TokenPurpose.invitation);
+  const row = await loadByTokenHash(deps.pool, tokenHash);
+  if (!row) return { valid: false, agency: await retiredLinkAgency(deps.pool, tokenHash) };
   if (!row.live) return { valid: false, agency: brandingOf(row) };
   return {
     valid: true,
@@ -193,20 +211,24 @@ export async function acceptInvitation(deps: Deps, raw: AcceptInput): Promise<Ac
     });
     const emailIds: string[] = [];
     if (inv.created_by) {
-      // Only the firm user who sent the invitation is told, and only if they are still in this agency.
-      const { rows: users } = await tx.query<{ email: string }>('select email from firm_users where id = $1 and agency_id = $2', [
+      // The firm user who sent the invitation is told. If they have been deactivated, the agency's active
+      // owners are told instead, so an acceptance never lands in a mailbox nobody at the agency reads.
+      const { rows: users } = await tx.query<{ email: string; status: string }>('select email, status from firm_users where id = $1 and agency_id = $2', [
         inv.created_by,
         inv.agency_id,
       ]);
-      if (users[0]) {
+      const inviter = users[0];
+      const recipients =
+        inviter && inviter.status === 'active' ? [{ id: inv.created_by, email: inviter.email }] : inviter ? await activeOwnerEmails(tx, inv.agency_id) : [];
+      for (const r of recipients) {
         emailIds.push(
           await queueEmailTx(tx, {
             agencyId: inv.agency_id,
             kind: 'invitation_accepted',
-            to: users[0].email,
+            to: r.email,
             invitationId: inv.id,
             clientId: inv.client_id,
-            firmUserId: inv.created_by,
+            firmUserId: r.id,
           }),
         );
       }

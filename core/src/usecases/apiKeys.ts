@@ -1,8 +1,13 @@
-import type { Queryable } from '../db/pool.js';
+import { z } from 'zod';
+import type { Deps } from '../context.js';
+import { withTransaction, type Queryable } from '../db/pool.js';
 import { generateApiKey, hashApiKey, parseApiKey } from '../crypto/apiKeys.js';
 import { safeEqual } from '../crypto/tokens.js';
-import { AppError } from '../errors/AppError.js';
-import { findApiKeyByPrefix, insertApiKey, revokeApiKeyByPrefix } from '../sql/apiKeys.js';
+import { AppError, notFound } from '../errors/AppError.js';
+import { parseOrThrow } from '../errors/fromZod.js';
+import { toApiKeyJson, type ApiKeyJson, type CreatedApiKeyJson } from '../read/admin.js';
+import { findApiKeyByPrefix, getApiKey, insertApiKey, listApiKeys, revokeApiKeyById, revokeApiKeyByPrefix } from '../sql/apiKeys.js';
+import { appendEvent } from '../sql/events.js';
 import type { FirmRole } from '../sql/firmUsers.js';
 
 /** Who is calling: every request's queries are scoped by `agencyId`. */
@@ -55,6 +60,8 @@ export async function authenticateApiKey(db: Queryable, authorization: string | 
   const row = await findApiKeyByPrefix(db, parsed.prefix);
   if (!row || !safeEqual(row.key_hash, hashApiKey(key))) throw unauthorized('The API key is not valid.');
   if (row.revoked_at) throw unauthorized('The API key has been revoked.');
+  // Checked on every request, so deactivating a teammate stops their keys at once.
+  if (row.user_status !== 'active') throw unauthorized('The firm user of this API key is deactivated.');
   return {
     apiKeyId: row.key_id,
     agencyId: row.agency_id,
@@ -64,4 +71,54 @@ export async function authenticateApiKey(db: Queryable, authorization: string | 
     userName: row.user_name,
     role: row.user_role,
   };
+}
+
+const isUuid = (id: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+
+export const createApiKeyInput = z.object({
+  name: z
+    .string({ error: 'is required' })
+    .trim()
+    .min(1, 'is required')
+    .max(100, 'must be at most 100 characters')
+    // eslint-disable-next-line no-control-regex
+    .refine((v) => !/[\u0000-\u001f\u007f-\u009f]/.test(v), 'must be one line without control characters')
+    .describe('What the key is for, e.g. "Zapier" or "HubSpot sync"'),
+});
+
+/**
+ * API keys of the agency: each acts as the firm user who created it, with that user's role (a member's key
+ * reads only). A user sees and revokes their own keys; owners see and revoke every key of the agency. A key
+ * the caller may not see answers 404, like one that does not exist.
+ */
+export async function listApiKeysFor(deps: Pick<Deps, 'pool'>, principal: Principal): Promise<ApiKeyJson[]> {
+  const rows = await listApiKeys(deps.pool, principal.agencyId, principal.role === 'owner' ? null : principal.userId);
+  return rows.map(toApiKeyJson);
+}
+
+/** The secret is in this result only: it is stored as a hash and never shown again. */
+export async function createApiKeyFor(deps: Pick<Deps, 'pool'>, principal: Principal, raw: unknown): Promise<CreatedApiKeyJson> {
+  const input = parseOrThrow(createApiKeyInput, raw);
+  return withTransaction(deps.pool, async (tx) => {
+    const issued = await issueApiKey(tx, { agencyId: principal.agencyId, userId: principal.userId, name: input.name });
+    await appendEvent(tx, {
+      agencyId: principal.agencyId,
+      type: 'api_key.created',
+      subjectId: issued.id,
+      actorId: principal.userId,
+      data: { name: input.name, prefix: issued.prefix },
+    });
+    const row = (await getApiKey(tx, principal.agencyId, issued.id))!;
+    return { ...toApiKeyJson(row), key: issued.key };
+  });
+}
+
+export async function revokeApiKeyFor(deps: Pick<Deps, 'pool'>, principal: Principal, id: string): Promise<void> {
+  if (!isUuid(id)) throw notFound('API key');
+  await withTransaction(deps.pool, async (tx) => {
+    const row = await getApiKey(tx, principal.agencyId, id);
+    if (!row || row.revoked_at || (principal.role !== 'owner' && row.user_id !== principal.userId)) throw notFound('API key');
+    await revokeApiKeyById(tx, principal.agencyId, id);
+    await appendEvent(tx, { agencyId: principal.agencyId, type: 'api_key.revoked', subjectId: id, actorId: principal.userId, data: { prefix: row.prefix, owner_id: row.user_id } });
+  });
 }

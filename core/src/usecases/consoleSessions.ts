@@ -66,7 +66,7 @@ export async function loginFirmUser(
   }
   const { rows } = await deps.pool.query<{ id: string; agency_id: string; password_hash: string }>(
     `select id, agency_id, password_hash from firm_users
-      where email_normalized = lower(btrim($1)) and password_hash is not null
+      where email_normalized = lower(btrim($1)) and password_hash is not null and status = 'active'
       order by created_at limit 20`,
     [email],
   );
@@ -108,7 +108,8 @@ export async function resolveConsoleSession(deps: Pick<Deps, 'pool' | 'appSecret
        from console_sessions s
        join firm_users u on u.id = s.user_id and u.agency_id = s.agency_id
        join agencies a on a.id = s.agency_id
-      where s.token_hash = $1 and s.revoked_at is null and s.expires_at > now() and u.password_hash is not null`,
+      where s.token_hash = $1 and s.revoked_at is null and s.expires_at > now() and u.password_hash is not null
+        and u.status = 'active'`,
     [tokenHash],
   );
   const row = rows[0];

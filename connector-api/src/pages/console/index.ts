@@ -10,6 +10,11 @@ import { projectsConsole } from './projects.js';
 import { importsConsole } from './imports.js';
 import { clientsConsole } from './clients.js';
 import { templatesConsole } from './templates.js';
+import { teamConsole } from './team.js';
+import { apiKeysConsole } from './apiKeys.js';
+import { settingsConsole } from './settings.js';
+import { profileConsole } from './profile.js';
+import { joinConsole } from './join.js';
 
 /**
  * The middleware of one kind of signed-in form: parse its body (urlencoded by default; pass another parser,
@@ -26,7 +31,17 @@ export type ConsoleForm = (kind: string, parser?: RequestHandler | null) => Requ
  */
 type ConsoleFeature = (deps: Deps, form: ConsoleForm) => Router;
 
-const features: ConsoleFeature[] = [invitationsConsole, projectsConsole, clientsConsole, templatesConsole, importsConsole];
+const features: ConsoleFeature[] = [
+  invitationsConsole,
+  projectsConsole,
+  clientsConsole,
+  templatesConsole,
+  importsConsole,
+  teamConsole,
+  apiKeysConsole,
+  settingsConsole,
+  profileConsole,
+];
 
 /** CSRF contexts. The `console-` prefix keeps the client pages' tokens useless here and the other way round. */
 const ctx = {
@@ -103,6 +118,9 @@ export function consolePages(deps: Deps): Router {
     res.clearCookie(CONSOLE_COOKIE, cookieSettings(deps));
     see(res, '/console/login');
   });
+
+  // A teammate's invitation link: public, before the session check (the link's token is the credential).
+  router.use(joinConsole(deps));
 
   const signedIn = express.Router();
   signedIn.use(requireSession);

@@ -29,9 +29,13 @@ export const NAV = [
   { section: 'clients', href: '/console/clients', label: 'Clients' },
   { section: 'templates', href: '/console/templates', label: 'Templates' },
   { section: 'imports', href: '/console/imports', label: 'Imports' },
+  { section: 'team', href: '/console/team', label: 'Team' },
+  { section: 'api-keys', href: '/console/api-keys', label: 'API keys' },
+  { section: 'settings', href: '/console/settings', label: 'Settings' },
 ] as const;
 
-export type Section = (typeof NAV)[number]['section'];
+/** The own profile is reached from the signed-in user's name in the header, not from the menu. */
+export type Section = (typeof NAV)[number]['section'] | 'profile';
 
 export const csrfInput = (token: string) => html`<input type="hidden" name="${CSRF_FIELD}" value="${token}">`;
 
@@ -46,7 +50,7 @@ function chrome(c: ConsoleLocals, section: Section | null): SafeHtml {
   return html`<nav aria-label="Console">${NAV.map(
     (n) => html`<a href="${n.href}"${section === n.section ? html` class="active" aria-current="page"` : ''}>${n.label}</a>`,
   )}</nav>
-<span class="who"><span>${p.userName ?? p.userEmail} <span class="role">(${p.role})</span></span>
+<span class="who"><a class="me${section === 'profile' ? ' active' : ''}" href="/console/profile" title="Your profile">${p.userName ?? p.userEmail} <span class="role">(${p.role})</span></a>
 <form method="post" action="/console/logout">${csrfInput(c.csrf('logout'))}<button type="submit">Sign out</button></form></span>`;
 }
 
