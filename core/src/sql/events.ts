@@ -6,6 +6,7 @@ export const eventTypes = [
   'invitation.revoked',
   'invitation.expired',
   'invitation.resent',
+  'invitation.reminded',
   'client.added_to_project',
   'client.removed_from_project',
   'client.deactivated',
