@@ -13,8 +13,11 @@ alter table agencies
 
 -- The slug of /a/<slug>/login, derived from the name. One SQL rule for the backfill and for every insert
 -- (API, CLI, test fixtures alike), so no insert path can leave an agency without one.
+-- Common accented letters are folded before lower() (which leaves them alone under the C locale): Ácme -> acme; anything else that is not a-z or 0-9 becomes a dash.
 create function agency_slug_base(name text) returns text language sql immutable as $$
-  select coalesce(nullif(btrim(left(btrim(regexp_replace(lower(name), '[^a-z0-9]+', '-', 'g'), '-'), 40), '-'), ''), 'agency')
+  select coalesce(nullif(btrim(left(btrim(regexp_replace(
+    lower(translate(name, 'áàâäãåāçćčéèêëēęíìîïīłñńóòôöõøōśšúùûüūýÿžźżÁÀÂÄÃÅĀÇĆČÉÈÊËĒĘÍÌÎÏĪŁÑŃÓÒÔÖÕØŌŚŠÚÙÛÜŪÝŸŽŹŻ', 'aaaaaaaccceeeeeeiiiiilnnooooooossuuuuuyyzzzaaaaaaaccceeeeeeiiiiilnnooooooossuuuuuyyzzz')),
+    '[^a-z0-9]+', '-', 'g'), '-'), 40), '-'), ''), 'agency')
 $$;
 
 alter table agencies add column slug text;

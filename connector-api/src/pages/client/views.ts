@@ -54,7 +54,9 @@ ${v.message ? html`<div class="message"><span class="from">Message from ${v.agen
 ${csrfInput(opts.csrf)}
 <input type="hidden" name="method" value="link">
 <p class="muted">No password needed: you join as ${v.client.email}. Next time, ask for a sign-in link by email.</p>
-<div class="actions"><button type="submit" class="${v.signIn === 'either' ? 'secondary' : ''}">Join ${v.project.name}</button></div>
+<div class="actions">${
+    v.signIn === 'either' ? html`<button type="submit" class="secondary">Join without a password</button>` : html`<button type="submit">Join ${v.project.name}</button>`
+  }</div>
 </form>`;
   const passwordForm = v.client.hasPassword
     ? html`<form method="post" action="${action}" novalidate>
@@ -221,11 +223,11 @@ export function signInLinkPage(v: SignInLinkView, opts: { token: string; csrf: s
     brand: v.agency,
     body: html`<div class="card"><h1>Sign in to ${v.agency.displayName}</h1>
 <p>Hi ${v.client.firstName}, continue as <strong>${v.client.email}</strong>.</p>
+<p class="muted">This link works once.</p>
 <form method="post" action="/signin/${opts.token}" novalidate>
 ${csrfInput(opts.csrf)}
 <div class="actions"><button type="submit">Continue to your portal</button></div>
-</form>
-<p class="muted">This link works once.</p></div>`,
+</form></div>`,
   };
 }
 
