@@ -25,7 +25,8 @@ const projectParams = z.object({ id: z.uuid('must be a UUID') });
 // Advice that never refuses the invite: today a likely typo of a common mail domain (gmial.com -> gmail.com).
 const inviteWarnings = z
   .array(z.object({ field: z.string(), suggestion: z.string() }))
-  .describe('Likely mistakes that did not stop the invite, e.g. [{"field":"email","suggestion":"ana@gmail.com"}] for ana@gmial.com; empty when none');
+  .describe('Likely mistakes that did not stop the invite, e.g. [{"field":"email","suggestion":"ana@gmail.com"}] for ana@gmial.com; present only when there is one')
+  .optional();
 const inviteResponse = invitationJson.extend({ result: z.enum(['invited', 'already_invited']), warnings: inviteWarnings });
 const addedResponse = z.object({
   id: z.null(),
@@ -69,7 +70,8 @@ export const invitationRoutes = [
     },
     async handler({ deps, principal, params, body }) {
       const res = await inviteClient(deps, principal, params.id, body);
-      return { status: res.status, body: { ...res.body, warnings: emailWarnings(body.email) } };
+      const warnings = emailWarnings(body.email);
+      return { status: res.status, body: warnings.length ? { ...res.body, warnings } : res.body };
     },
   }),
   defineRoute({
