@@ -75,6 +75,10 @@ it('a magic-link client joins with no password, comes back days later by emailed
   await stack.deps.pool.query(`update invitations set accepted_at = accepted_at - interval '40 days' where id = $1`, [created.body.id]);
   await page.goto(`${stack.url}/portal`);
   expect(page.url()).toBe(`${stack.url}/login`);
+  // The neutral page offers the sign-in link too, without naming any agency.
+  await expect(page.locator('header .agency').textContent()).resolves.toBe('Client portal');
+  await expect(page.locator('#link-email').count()).resolves.toBe(1);
+  await shot(page, 'login-neutral');
 
   // The "your portal" link from the email: the agency's own sign-in page, in its colours, asking for the email only.
   await page.goto(portalLink);

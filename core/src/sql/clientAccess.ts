@@ -156,19 +156,22 @@ export interface DueReminder {
  */
 export async function findDueReminders(db: Queryable, limit: number): Promise<DueReminder[]> {
   const { rows } = await db.query<DueReminder>(
-    `select i.id, i.agency_id, i.client_id, i.email, i.project_id, i.token_ciphertext,
+    // The widest step of any agency bounds the scan of the pending-expiry index: with the default 24 hours
+    // only invitations expiring within a day are read, not every pending one.
+    `with bound as (select coalesce(max(h), 0) as hours from agencies, unnest(reminder_hours_before) as h)
+     select i.id, i.agency_id, i.client_id, i.email, i.project_id, i.token_ciphertext,
             array_agg(h.hours order by h.hours) as steps
-       from invitations i
+       from bound, invitations i
        join agencies a on a.id = i.agency_id
        join clients c on c.id = i.client_id and c.agency_id = i.agency_id
        cross join lateral unnest(a.reminder_hours_before) as h(hours)
-      where i.status = 'pending' and i.expires_at > now() and i.expires_at <= now() + interval '720 hours'
+      where i.status = 'pending' and i.expires_at > now() and i.expires_at <= now() + make_interval(hours => bound.hours)
         and i.token_hash is not null and i.token_ciphertext is not null and i.send_count > 0
         and c.status <> 'deactivated'
         and i.expires_at <= now() + make_interval(hours => h.hours)
         and i.last_sent_at < i.expires_at - make_interval(hours => h.hours)
         and not exists (select 1 from invitation_reminders r where r.invitation_id = i.id and r.hours_before = h.hours)
-      group by i.id
+      group by i.id, bound.hours
       order by min(i.expires_at)
       limit $1`,
     [limit],
