@@ -308,3 +308,38 @@ describe('dead invitation links', () => {
     expect(notYours.status).toBe(410);
   });
 });
+
+describe('migration 0120 on a database that already has agencies', () => {
+  it('backfills unique slugs from the names, then new agencies get theirs on insert', async () => {
+    const { mkdtempSync, readdirSync, copyFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const { createPool, migrate } = await import('@onramp/core');
+    const all = fileURLToPath(new URL('../../core/migrations/', import.meta.url));
+    const before = mkdtempSync(join(tmpdir(), 'onramp-migrations-'));
+    for (const f of readdirSync(all).filter((f) => /^\d{4}_/.test(f) && f < '0120')) copyFileSync(join(all, f), join(before, f));
+
+    const name = `mig_${Date.now().toString(36)}`;
+    const admin = createPool(process.env.TEST_DATABASE_URL!, 1);
+    await admin.query(`create database ${name}`);
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    url.pathname = `/${name}`;
+    const pool = createPool(url.toString(), 2);
+    try {
+      await migrate(pool, undefined, `${before}/`);
+      await pool.query(`insert into agencies (name) values ('Acme'), ('ACME!'), ('Zoë & Co'), ('***'), ('acme')`);
+      await migrate(pool, undefined, all);
+      const { rows } = await pool.query<{ name: string; slug: string; seq: string }>('select name, slug, seq from agencies order by seq');
+      expect(rows.map((r) => r.slug)).toEqual(['acme', `acme-${rows[1]!.seq}`, 'zoe-co', 'agency', `acme-${rows[4]!.seq}`]);
+      const { rows: fresh } = await pool.query<{ slug: string; seq: string }>(`insert into agencies (name) values ('Acme') returning slug, seq`);
+      expect(fresh[0]!.slug).toBe(`acme-${fresh[0]!.seq}`);
+      const { rows: settings } = await pool.query('select distinct client_sign_in, reminder_hours_before from agencies');
+      expect(settings).toEqual([{ client_sign_in: 'password', reminder_hours_before: [24] }]);
+    } finally {
+      await pool.end();
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  });
+});
