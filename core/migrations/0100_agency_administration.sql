@@ -74,29 +74,4 @@ alter table emails drop constraint emails_kind_check;
 alter table emails add constraint emails_kind_check
   check (kind in ('invitation', 'invitation_resend', 'invitation_accepted', 'password_reset', 'teammate_invitation'));
 
--- Dead links name their agency. Revoking, expiring and resending an invitation drop (or replace) its token
--- hash, so the link page could no longer tell whose link it was and showed an unbranded "Client portal"
--- page. Each hash that leaves an invitation is kept here with why: the page finds the agency by it. Nothing
--- redeems through this table (acceptance only ever matches invitations.token_hash of a pending row), and it
--- holds HMACs only, so a copy of it redeems nothing either. One trigger covers every path that retires a
--- link (revoke, bulk revoke, resend, client deactivation, the expiry sweep, an import's expired pending).
-create table retired_invitation_tokens (
-  token_hash bytea primary key,
-  agency_id uuid not null references agencies(id) on delete cascade,
-  invitation_id uuid not null references invitations(id) on delete cascade,
-  reason text not null check (reason in ('revoked', 'replaced', 'expired', 'accepted', 'pending')),
-  retired_at timestamptz not null default now()
-);
-create index retired_invitation_tokens_invitation_idx on retired_invitation_tokens (invitation_id);
-
-create function invitations_retire_token() returns trigger language plpgsql as $$
-begin
-  insert into retired_invitation_tokens (token_hash, agency_id, invitation_id, reason)
-  values (old.token_hash, old.agency_id, old.id,
-          case when new.token_hash is not null then 'replaced' else new.status end)
-  on conflict (token_hash) do nothing;
-  return new;
-end $$;
-create trigger invitations_retire_token after update of token_hash on invitations
-  for each row when (old.token_hash is not null and old.token_hash is distinct from new.token_hash)
-  execute function invitations_retire_token();
+-- Dead links naming their agency: invitation_dead_links (0120_client_access.sql).

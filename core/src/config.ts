@@ -131,7 +131,7 @@ const envSchema = z.object({
   ),
   SWEEP_INTERVAL_SECONDS: setting(
     intFromEnv(1, 86_400).default(60),
-    'Period of the maintenance sweep (expiry, outbox re-enqueue, idempotency-key purge)',
+    'Period of the maintenance sweep (expiry, reminders before expiry, outbox re-enqueue, idempotency-key and sign-in-link purge)',
   ),
   EMBEDDED_PG_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the embedded PostgreSQL', '`0` (a free port)'),
   EMBEDDED_REDIS_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the private Redis', '`0` (a free port)'),

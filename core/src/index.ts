@@ -37,6 +37,13 @@ export * from './crypto/passwords.js';
 export * from './usecases/accept.js';
 export * from './usecases/clientSessions.js';
 export * from './usecases/passwordResets.js';
+export * from './usecases/clientAccessSettings.js';
+export * from './usecases/agencyPages.js';
+export * from './usecases/signInLinks.js';
+export * from './usecases/reminders.js';
+export * from './usecases/emailTypos.js';
+export * as clientAccessSql from './sql/clientAccess.js';
+export type { ClientSignIn } from './sql/clientAccess.js';
 export * from './read/portal.js';
 export * from './email/index.js';
 export * from './usecases/hooks.js'; // also exports net/ssrf and read/hookPayloads

@@ -124,8 +124,12 @@ describe('POST /invite/:token/accept (form)', () => {
     expect(portal.status).toBe(200);
     expect(portal.text).toContain('Welcome, Casey');
 
-    // The link is spent: the same 410 page, now naming the agency, and a second POST changes nothing.
-    const again = await browser.get(`/invite/${f.token}`);
+    // The link is spent. Its own client, signed in, is taken to the portal; anyone else gets the 410 page
+    // naming the agency; a second POST changes nothing.
+    const home = await browser.get(`/invite/${f.token}`);
+    expect(home.status).toBe(303);
+    expect(home.headers.get('location')).toBe('/portal');
+    const again = await new FormClient(stack.url).get(`/invite/${f.token}`);
     expect(again.status).toBe(410);
     expect(again.text).toContain('Ask Northwind Studio to send you a new one');
     const replay = await browser.post(`/invite/${f.token}/accept`, { csrf: csrfOf(page.text), new_password: 'another password 1', confirm_password: 'another password 1' });

@@ -77,17 +77,22 @@ it('a new client opens the link, sets a password and lands in the portal with th
   expect(cookie.sameSite).toBe('Lax');
   expect(cookie.path).toBe('/');
 
-  // Sign out, then back in with the new password.
-  await Promise.all([page.waitForURL(`${stack.url}/login`), page.click('header button[type=submit]')]);
+  // Sign out (to the agency's own sign-in page), then back in with the new password.
+  await Promise.all([page.waitForURL(/\/a\/browser-[0-9a-f]{8}\/login$/), page.click('header button[type=submit]')]);
   await page.fill('#email', f.email);
   await page.fill('#password', PASSWORD);
   await Promise.all([page.waitForURL(`${stack.url}/portal`), page.click('main button[type=submit]')]);
   await expect(page.locator('h1').textContent()).resolves.toBe('Welcome, Casey');
 
-  // The spent link now shows the friendly 410 page.
-  const again = await page.goto(`${stack.url}/invite/${f.token}`);
+  // The spent link takes its own signed-in client home; anyone else gets the friendly 410 page.
+  await page.goto(`${stack.url}/invite/${f.token}`);
+  expect(page.url()).toBe(`${stack.url}/portal`);
+  const stranger = await context.browser()!.newContext();
+  const strangerPage = await stranger.newPage();
+  const again = await strangerPage.goto(`${stack.url}/invite/${f.token}`);
   expect(again!.status()).toBe(410);
-  await expect(page.locator('main').textContent()).resolves.toContain('Ask Northwind Studio to send you a new one.');
+  await expect(strangerPage.locator('main').textContent()).resolves.toContain('Ask Northwind Studio to send you a new one.');
+  await stranger.close();
   expect(cspViolations).toEqual([]);
   await context.close();
 });

@@ -13,6 +13,9 @@ const PAGES = [
   '/console/login',
   `/invite/${'x'.repeat(43)}`,
   `/reset/${'x'.repeat(43)}`,
+  `/signin/${'x'.repeat(43)}`,
+  '/a/no-such-agency/login',
+  '/a/no-such-agency/forgot',
 ];
 
 function expectBaseHeaders(res: { headers: Headers }, path: string): void {

@@ -123,7 +123,8 @@ describe('/login and /logout', () => {
     expect((await browser.get('/portal')).status).toBe(200);
     const out = await browser.post('/logout', { csrf: csrfOf(portal.text) });
     expect(out.status).toBe(303);
-    expect(out.headers.get('location')).toBe('/login');
+    // Back to the agency's own sign-in page.
+    expect(out.headers.get('location')).toMatch(/^\/a\/agency-a-[0-9a-f]{8}\/login$/);
     // The old cookie is dead on the server, not just cleared in this browser.
     const replay = await fetch(`${stack.url}/portal`, { headers: { cookie: `onramp_session=${session}` }, redirect: 'manual' });
     expect(replay.status).toBe(303);

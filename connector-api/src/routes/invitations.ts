@@ -16,6 +16,7 @@ import {
   resendInvitation,
   revokeInvitation,
   clientJson,
+  emailWarnings,
   projectRefJson,
 } from '@onramp/core';
 import { defineRoute } from '../http/route.js';
@@ -23,13 +24,19 @@ import { defineRoute } from '../http/route.js';
 const idParams = z.object({ id: z.uuid('must be a UUID') });
 const projectParams = z.object({ id: z.uuid('must be a UUID') });
 
-const inviteResponse = invitationJson.extend({ result: z.enum(['invited', 'already_invited']) });
+// Advice that never refuses the invite: today a likely typo of a common mail domain (gmial.com -> gmail.com).
+const inviteWarnings = z
+  .array(z.object({ field: z.string(), suggestion: z.string() }))
+  .describe('Likely mistakes that did not stop the invite, e.g. [{"field":"email","suggestion":"ana@gmail.com"}] for ana@gmial.com; present only when there is one')
+  .optional();
+const inviteResponse = invitationJson.extend({ result: z.enum(['invited', 'already_invited']), warnings: inviteWarnings });
 const addedResponse = z.object({
   id: z.null(),
   status: z.literal('added'),
   result: z.enum(['added', 'already_member']),
   project: projectRefJson,
   client: clientJson.pick({ id: true, email: true, first_name: true, last_name: true, status: true }),
+  warnings: inviteWarnings,
 });
 
 const listQuery = pageQuery.extend({
@@ -80,7 +87,7 @@ export const invitationRoutes = [
     path: '/projects/:id/invitations',
     summary: 'Invite a client to a project',
     description:
-      'New email: creates the client (invited) and a pending invitation, and emails the link (201). A live pending invitation for this project and email: returned as is, no email (200). An active client: added to the project at once without an email (201, status "added"). A deactivated client: 409 (reactivate first). An email of a firm user: 409.',
+      'New email: creates the client (invited) and a pending invitation, and emails the link (201). `warnings` flags a likely typo of a common mail domain (never refuses). A live pending invitation for this project and email: returned as is, no email (200). An active client: added to the project at once without an email (201, status "added"). A deactivated client: 409 (reactivate first). An email of a firm user: 409.',
     tags: ['Invitations'],
     params: projectParams,
     body: inviteInput,
@@ -90,7 +97,8 @@ export const invitationRoutes = [
     },
     async handler({ deps, principal, params, body }) {
       const res = await inviteClient(deps, principal, params.id, body);
-      return { status: res.result === 'invited' || res.result === 'added' ? 201 : 200, body: res.body };
+      const warnings = emailWarnings(body.email);
+      return { status: res.result === 'invited' || res.result === 'added' ? 201 : 200, body: warnings.length ? { ...res.body, warnings } : res.body };
     },
   }),
   defineRoute({

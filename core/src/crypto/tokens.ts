@@ -108,5 +108,6 @@ export const TokenPurpose = {
   passwordReset: 'password-reset',
   session: 'session',
   consoleSession: 'console-session',
+  signInLink: 'sign-in-link',
   csrf: 'csrf',
 } as const;

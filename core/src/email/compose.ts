@@ -4,6 +4,7 @@ import { withTransaction } from '../db/pool.js';
 import { decryptToken, hashToken, openToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
 import { getAgency } from '../sql/agencies.js';
 import { findTeammateInvitationByHash } from '../sql/teammateInvitations.js';
+import { getAgencySlug, getSignInLink } from '../sql/clientAccess.js';
 import * as sql from '../sql/emails.js';
 import type { EmailRow } from '../sql/emails.js';
 import { brandingFromAgency, renderEmail, type EmailView } from './templates.js';
@@ -19,7 +20,8 @@ export class PermanentEmailError extends Error {
 
 export type Composed = { send: OutgoingEmail } | { cancel: string };
 
-const invitationKinds = new Set(['invitation', 'invitation_resend']);
+// Reminders carry the invitation's link like the others; only invitation and resend set its delivery status.
+const invitationKinds = new Set(['invitation', 'invitation_resend', 'invitation_reminder']);
 export const isInvitationKind = (kind: string): boolean => invitationKinds.has(kind);
 
 const address = z.email();
@@ -39,12 +41,16 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
   }
   const branding = brandingFromAgency(agency);
   const base = deps.config.publicBaseUrl;
+  // Every client email ends with the agency's own sign-in page.
+  const slug = await getAgencySlug(db, email.agency_id);
+  const signInUrl = slug ? `${base}/a/${encodeURIComponent(slug)}/login` : null;
   let view: EmailView;
   let toName: string;
 
   switch (email.kind) {
     case 'invitation':
-    case 'invitation_resend': {
+    case 'invitation_resend':
+    case 'invitation_reminder': {
       if (!email.invitation_id) throw new PermanentEmailError('the email names no invitation');
       const inv = await sql.getInvitationForEmail(db, email.agency_id, email.invitation_id);
       if (!inv) return { cancel: 'the invitation no longer exists' };
@@ -65,6 +71,7 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
         message: inv.message,
         link: `${base}/invite/${encodeURIComponent(token)}`,
         expiresAt: inv.expires_at,
+        signInUrl,
       };
       break;
     }
@@ -99,7 +106,21 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
       const client = await sql.getClientName(db, email.agency_id, email.client_id);
       if (!client) return { cancel: 'the client no longer exists' };
       toName = `${client.first_name} ${client.last_name}`;
-      view = { kind: 'password_reset', branding, recipientName: toName, link: `${base}/reset/${encodeURIComponent(token)}`, expiresAt: reset.expires_at };
+      view = { kind: 'password_reset', branding, recipientName: toName, link: `${base}/reset/${encodeURIComponent(token)}`, expiresAt: reset.expires_at, signInUrl };
+      break;
+    }
+    case 'sign_in_link': {
+      if (!email.token_ciphertext || !email.client_id) throw new PermanentEmailError('the email names no client or sign-in link');
+      const token = decrypt(() => decryptToken(deps.appSecret, email.token_ciphertext!));
+      const tokenHash = hashToken(deps.appSecret, token, TokenPurpose.signInLink);
+      const link = await getSignInLink(db, tokenHash);
+      if (!link || link.client_id !== email.client_id || link.agency_id !== email.agency_id) return { cancel: 'the sign-in link no longer exists' };
+      if (link.used_at) return { cancel: 'the sign-in link was already used' };
+      if (link.expires_at.getTime() <= now.getTime()) return { cancel: 'the sign-in link expired before the email was sent' };
+      const client = await sql.getClientName(db, email.agency_id, email.client_id);
+      if (!client) return { cancel: 'the client no longer exists' };
+      toName = `${client.first_name} ${client.last_name}`;
+      view = { kind: 'sign_in_link', branding, recipientName: toName, link: `${base}/signin/${encodeURIComponent(token)}`, expiresAt: link.expires_at, signInUrl };
       break;
     }
     case 'teammate_invitation': {

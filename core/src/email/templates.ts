@@ -23,7 +23,8 @@ export function brandingFromAgency(
 }
 
 export interface InvitationEmailView {
-  kind: 'invitation' | 'invitation_resend';
+  /** `invitation_resend` carries a new link; `invitation_reminder` (sent by the sweep before expiry) the same link. */
+  kind: 'invitation' | 'invitation_resend' | 'invitation_reminder';
   branding: Branding;
   recipientName: string;
   /** The firm user who created the invitation, when known. */
@@ -33,6 +34,8 @@ export interface InvitationEmailView {
   message: string | null;
   link: string;
   expiresAt: Date;
+  /** The agency's own sign-in page (PUBLIC_BASE_URL/a/<slug>/login). */
+  signInUrl?: string | null;
 }
 
 export interface InvitationAcceptedView {
@@ -69,9 +72,20 @@ export interface PasswordResetView {
   recipientName: string;
   link: string;
   expiresAt: Date;
+  signInUrl?: string | null;
 }
 
-export type EmailView = InvitationEmailView | InvitationAcceptedView | PasswordResetView | TeammateInvitationEmailView;
+/** A single-use sign-in link (agencies whose clients sign in by email link). */
+export interface SignInLinkEmailView {
+  kind: 'sign_in_link';
+  branding: Branding;
+  recipientName: string;
+  link: string;
+  expiresAt: Date;
+  signInUrl?: string | null;
+}
+
+export type EmailView = InvitationEmailView | InvitationAcceptedView | PasswordResetView | TeammateInvitationEmailView | SignInLinkEmailView;
 
 export interface RenderedEmail {
   subject: string;
@@ -100,6 +114,7 @@ export function renderEmail(view: EmailView): RenderedEmail {
   switch (view.kind) {
     case 'invitation':
     case 'invitation_resend':
+    case 'invitation_reminder':
       return renderInvitation(view);
     case 'invitation_accepted':
       return renderAccepted(view);
@@ -107,23 +122,46 @@ export function renderEmail(view: EmailView): RenderedEmail {
       return renderPasswordReset(view);
     case 'teammate_invitation':
       return renderTeammateInvitation(view);
+    case 'sign_in_link':
+      return renderSignInLink(view);
   }
 }
 
-export const emailKinds: readonly EmailKind[] = ['invitation', 'invitation_resend', 'invitation_accepted', 'password_reset', 'teammate_invitation'];
+export const emailKinds: readonly EmailKind[] = [
+  'invitation',
+  'invitation_resend',
+  'invitation_reminder',
+  'invitation_accepted',
+  'password_reset',
+  'teammate_invitation',
+  'sign_in_link',
+];
+
+/** The agency's sign-in page, at the foot of every client email: the way back in without the original email. */
+function signInFooter(url: string | null | undefined, agency: string): { text: string[]; html: string } {
+  if (!url) return { text: [], html: '' };
+  return {
+    text: [`Your ${agency} portal: ${url}`],
+    html: `<p style="font-size:13px;color:#555">Your ${escapeHtml(agency)} portal: <a href="${escapeHtml(url)}">${escapeHtml(url)}</a></p>`,
+  };
+}
 
 function renderInvitation(v: InvitationEmailView): RenderedEmail {
   const agency = oneLine(v.branding.displayName);
   // The agency's default message stands in for an invitation without one of its own.
   const message = nonEmpty(v.message) ?? v.branding.defaultMessage ?? null;
   const project = oneLine(v.projectName);
-  const reminder = v.kind === 'invitation_resend';
+  const reminder = v.kind === 'invitation_resend' || v.kind === 'invitation_reminder';
   const subject = headerSafe(`${reminder ? 'Reminder: ' : ''}${agency} invited you to ${project}`, 250);
   const who = v.inviterName ? `${oneLine(v.inviterName)} from ${agency}` : agency;
-  const lead = reminder
-    ? `This is a reminder: ${who} invited you to join ${project}, and the invitation is still waiting for you.`
-    : `${who} invited you to join ${project}.`;
   const expires = `${formatUtc(v.expiresAt)} (${v.expiresAt.toISOString()})`;
+  const lead =
+    v.kind === 'invitation_reminder'
+      ? `This is a reminder: ${who} invited you to join ${project}. Your invitation expires on ${formatUtc(v.expiresAt)}; the link below works until then.`
+      : reminder
+        ? `This is a reminder: ${who} invited you to join ${project}, and the invitation is still waiting for you.`
+        : `${who} invited you to join ${project}.`;
+  const footer = signInFooter(v.signInUrl, agency);
   const action = 'Accept the invitation';
 
   const text = [
@@ -137,6 +175,7 @@ function renderInvitation(v: InvitationEmailView): RenderedEmail {
     '',
     `This link is personal and expires on ${expires}.`,
     'If you were not expecting this invitation you can ignore this email.',
+    ...footer.text,
     '',
     `-- ${agency}`,
   ].join('\n');
@@ -151,6 +190,7 @@ function renderInvitation(v: InvitationEmailView): RenderedEmail {
     button(v.branding, action, v.link),
     `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
     `<p style="font-size:13px;color:#555">This link is personal and expires on <time datetime="${escapeHtml(v.expiresAt.toISOString())}">${escapeHtml(expires)}</time>. If you were not expecting this invitation you can ignore this email.</p>`,
+    footer.html,
   ]);
   return { subject, html, text, fromName: headerSafe(v.branding.senderName) };
 }
@@ -190,6 +230,7 @@ function renderPasswordReset(v: PasswordResetView): RenderedEmail {
   const agency = oneLine(v.branding.displayName);
   const subject = headerSafe(`Reset your password for ${agency}`, 250);
   const until = `${formatUtc(v.expiresAt)} (${v.expiresAt.toISOString()})`;
+  const footer = signInFooter(v.signInUrl, agency);
   const text = [
     `Hello ${oneLine(v.recipientName)},`,
     '',
@@ -198,6 +239,7 @@ function renderPasswordReset(v: PasswordResetView): RenderedEmail {
     '',
     `The link works once and is valid until ${until}.`,
     'If you did not ask for this, ignore this email: your password stays as it is.',
+    ...footer.text,
     '',
     `-- ${agency}`,
   ].join('\n');
@@ -207,6 +249,35 @@ function renderPasswordReset(v: PasswordResetView): RenderedEmail {
     button(v.branding, 'Choose a new password', v.link),
     `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
     `<p style="font-size:13px;color:#555">The link works once and is valid until <time datetime="${escapeHtml(v.expiresAt.toISOString())}">${escapeHtml(until)}</time>. If you did not ask for this, ignore this email: your password stays as it is.</p>`,
+    footer.html,
+  ]);
+  return { subject, html, text, fromName: headerSafe(v.branding.senderName) };
+}
+
+function renderSignInLink(v: SignInLinkEmailView): RenderedEmail {
+  const agency = oneLine(v.branding.displayName);
+  const subject = headerSafe(`Your sign-in link for ${agency}`, 250);
+  const until = `${formatUtc(v.expiresAt)} (${v.expiresAt.toISOString()})`;
+  const footer = signInFooter(v.signInUrl, agency);
+  const text = [
+    `Hello ${oneLine(v.recipientName)},`,
+    '',
+    `Here is your link to sign in to your ${agency} portal, as you asked.`,
+    `Sign in: ${v.link}`,
+    '',
+    `The link works once and is valid until ${until}.`,
+    'If you did not ask for it, ignore this email: nobody can sign in without opening this link.',
+    ...footer.text,
+    '',
+    `-- ${agency}`,
+  ].join('\n');
+  const html = layout(v.branding, subject, [
+    `<p>Hello ${escapeHtml(oneLine(v.recipientName))},</p>`,
+    `<p>Here is your link to sign in to your ${escapeHtml(agency)} portal, as you asked.</p>`,
+    button(v.branding, `Sign in to ${agency}`, v.link),
+    `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
+    `<p style="font-size:13px;color:#555">The link works once and is valid until <time datetime="${escapeHtml(v.expiresAt.toISOString())}">${escapeHtml(until)}</time>. If you did not ask for it, ignore this email: nobody can sign in without opening this link.</p>`,
+    footer.html,
   ]);
   return { subject, html, text, fromName: headerSafe(v.branding.senderName) };
 }

@@ -23,6 +23,7 @@ export const eventTypes = [
   'invitation.revoked',
   'invitation.expired',
   'invitation.resent',
+  'invitation.reminded',
   'client.added_to_project',
   'client.removed_from_project',
   'client.deactivated',
@@ -65,6 +66,16 @@ export const eventCatalog = {
     subject: 'invitation',
     description: 'The invitation passed its expiry while pending (the sweep, or an invite that found it stale).',
     data: z.strictObject({ project_id: id, client_id: id }),
+  },
+  'invitation.reminded': {
+    subject: 'invitation',
+    description: 'An automatic reminder was sent before the invitation expires (the same link; the agency\'s reminder_hours_before).',
+    data: z.strictObject({
+      project_id: id,
+      client_id: id,
+      hours_before: z.number().int().describe('The schedule step: hours before expiry'),
+      reminders_sent: z.number().int().describe('Reminders sent for this invitation, this one included'),
+    }),
   },
   'invitation.resent': {
     subject: 'invitation',

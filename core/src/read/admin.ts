@@ -18,6 +18,9 @@ export const agencyJson = z.object({
   invite_expiry_days: z.number().int().describe('Days an invitation (client or teammate) stays valid; applies to new invitations and resends'),
   invite_email_text: z.string().nullable().describe('The agency\'s own paragraph in every invitation email'),
   default_message: z.string().nullable().describe('Pre-fills the invite form; used when an invitation has no message of its own'),
+  client_sign_in: z.enum(['password', 'magic_link', 'either']).describe('How clients sign in: password, magic_link (single-use emailed links, never a password) or either'),
+  reminder_hours_before: z.array(z.number().int()).describe('Hours before expiry at which pending invitations are reminded, largest first; [] = off'),
+  slug: z.string().describe("The agency's client sign-in page is PUBLIC_BASE_URL/a/<slug>/login"),
   effective: z
     .object({ display_name: z.string(), sender_name: z.string() })
     .describe('What emails and pages actually show, after the fallbacks'),
@@ -38,6 +41,9 @@ export function toAgencyJson(a: AgencyRow): AgencyJson {
     invite_expiry_days: a.invite_expiry_days,
     invite_email_text: a.invite_email_text,
     default_message: a.default_message,
+    client_sign_in: a.client_sign_in,
+    reminder_hours_before: [...a.reminder_hours_before].sort((x, y) => y - x),
+    slug: a.slug,
     effective: { display_name: display, sender_name: a.sender_name?.trim() || display },
     created_at: a.created_at.toISOString(),
     updated_at: a.updated_at.toISOString(),

@@ -20,6 +20,8 @@ export function toInvitationJson(r: InvitationReadRow): InvitationJson {
     last_sent_at: isoOf(r.last_sent_at),
     delivery_status: r.delivery_status,
     delivery_error: r.delivery_error,
+    reminders_sent: r.reminders_sent,
+    last_reminded_at: isoOf(r.last_reminded_at),
     accepted_at: isoOf(r.accepted_at),
     revoked_at: isoOf(r.revoked_at),
     created_at: r.created_at.toISOString(),

@@ -10,6 +10,12 @@ export interface AgencyRow {
   invite_expiry_days: number;
   invite_email_text: string | null;
   default_message: string | null;
+  /** How clients sign in (migration 0120). */
+  client_sign_in: 'password' | 'magic_link' | 'either';
+  /** Hours before expiry at which a pending invitation is reminded, largest first; [] = off. */
+  reminder_hours_before: number[];
+  /** The agency's pages: /a/<slug>/login (set by a trigger at insert, unique). */
+  slug: string;
   created_at: Date;
   updated_at: Date;
 }
@@ -23,12 +29,14 @@ export const agencySettingKeys = [
   'invite_expiry_days',
   'invite_email_text',
   'default_message',
+  'client_sign_in',
+  'reminder_hours_before',
 ] as const;
 export type AgencySettingKey = (typeof agencySettingKeys)[number];
 export type AgencySettingsPatch = Partial<Pick<AgencyRow, AgencySettingKey>>;
 
 const columns = `id, name, display_name, sender_name, brand_color, logo_url, invite_expiry_days, invite_email_text, default_message,
-  created_at, updated_at`;
+  client_sign_in, reminder_hours_before, slug, created_at, updated_at`;
 
 export async function insertAgency(db: Queryable, input: { name: string }): Promise<AgencyRow> {
   const { rows } = await db.query<AgencyRow>(`insert into agencies (name) values ($1) returning ${columns}`, [input.name]);

@@ -8,6 +8,7 @@ import { AppError, validationError } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { appendEvent } from '../sql/events.js';
 import { activeOwnerEmails } from '../sql/firmUsers.js';
+import { findDeadInvitationLink, type ClientSignIn } from '../sql/clientAccess.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
 import { createClientSessionTx, takeLoginAttempt, type NewSession } from './clientSessions.js';
 
@@ -18,6 +19,8 @@ export const isTokenShaped = (token: unknown): token is string => typeof token =
 /** What a client-facing page may show of an agency. */
 export interface AgencyBranding extends PageBranding {
   id: string;
+  /** The agency's sign-in pages live at /a/<slug>/login (issue 16). */
+  slug?: string | undefined;
 }
 
 export interface InvitationView {
@@ -28,10 +31,15 @@ export interface InvitationView {
   message: string | null;
   client: { id: string; firstName: string; email: string; hasPassword: boolean };
   expiresAt: Date;
+  /** How the agency's clients sign in: the accept page offers a password, a passwordless join, or both. */
+  signIn: ClientSignIn;
 }
 
 /** Either a live invitation, or why not in the only terms a page may show: which agency to ask, when known. */
-export type InvitationLookup = { valid: true; view: InvitationView } | { valid: false; agency: AgencyBranding | null };
+export type InvitationLookup =
+  | { valid: true; view: InvitationView }
+  /** clientId: whose link it was, so the page can send that client, when signed in, to their portal. */
+  | { valid: false; agency: AgencyBranding | null; clientId?: string | undefined };
 
 interface InvitationTokenRow {
   id: string;
@@ -49,6 +57,8 @@ interface InvitationTokenRow {
   first_name: string;
   client_email: string;
   has_password: boolean;
+  slug: string;
+  client_sign_in: ClientSignIn;
 }
 
 async function loadByTokenHash(db: Queryable, tokenHash: Buffer): Promise<InvitationTokenRow | null> {
@@ -56,7 +66,7 @@ async function loadByTokenHash(db: Queryable, tokenHash: Buffer): Promise<Invita
     `select i.id, i.token_hash, i.message, i.expires_at,
             (i.status = 'pending' and i.expires_at > now() and c.status <> 'deactivated') as live,
             a.id as agency_id, coalesce(a.display_name, a.name) as agency_name, a.brand_color, a.logo_url,
-            p.id as project_id, p.name as project_name,
+            a.slug, a.client_sign_in, p.id as project_id, p.name as project_name,
             c.id as client_id, c.first_name, c.email as client_email, (c.password_hash is not null) as has_password
        from invitations i
        join agencies a on a.id = i.agency_id
@@ -71,28 +81,14 @@ async function loadByTokenHash(db: Queryable, tokenHash: Buffer): Promise<Invita
   return row;
 }
 
-export const brandingOf = (r: { agency_id: string; agency_name: string; brand_color: string; logo_url: string | null }): AgencyBranding => ({
+export const brandingOf = (r: { agency_id: string; agency_name: string; brand_color: string; logo_url: string | null; slug?: string }): AgencyBranding => ({
   id: r.agency_id,
   displayName: r.agency_name,
   brandColor: brandColour(r.brand_color),
   logoUrl: safeUrl(r.logo_url),
+  ...(r.slug ? { slug: r.slug } : {}),
 });
 
-/**
- * A link that was revoked, replaced by a resend or expired no longer matches any invitation, but its hash
- * was kept (migration 0100) so the page can still say which agency it came from. Branding only: nothing is
- * ever redeemed through this.
- */
-async function retiredLinkAgency(db: Queryable, tokenHash: Buffer): Promise<AgencyBranding | null> {
-  const { rows } = await db.query<{ token_hash: Buffer; agency_id: string; agency_name: string; brand_color: string; logo_url: string | null }>(
-    `select r.token_hash, a.id as agency_id, coalesce(a.display_name, a.name) as agency_name, a.brand_color, a.logo_url
-       from retired_invitation_tokens r join agencies a on a.id = r.agency_id
-      where r.token_hash = $1`,
-    [tokenHash],
-  );
-  const row = rows[0];
-  return row && safeEqual(row.token_hash, tokenHash) ? brandingOf(row) : null;
-}
 
 /**
  * Read-only: opening a link never changes anything (mail scanners pre-open links). Unknown, revoked,
@@ -102,8 +98,14 @@ export async function lookupInvitationToken(deps: Pick<Deps, 'pool' | 'appSecret
   if (!isTokenShaped(token)) return { valid: false, agency: null };
   const tokenHash = hashToken(deps.appSecret, token, TokenPurpose.invitation);
   const row = await loadByTokenHash(deps.pool, tokenHash);
-  if (!row) return { valid: false, agency: await retiredLinkAgency(deps.pool, tokenHash) };
-  if (!row.live) return { valid: false, agency: brandingOf(row) };
+  if (!row) {
+    // Revoked, expired or replaced links keep their hash only in invitation_dead_links (migration 0120):
+    // enough to name the agency and the client, never to redeem (acceptance matches invitations.token_hash).
+    const dead = await findDeadInvitationLink(deps.pool, tokenHash);
+    if (!dead || !safeEqual(dead.token_hash, tokenHash)) return { valid: false, agency: null };
+    return { valid: false, agency: brandingOf(dead), clientId: dead.client_id };
+  }
+  if (!row.live) return { valid: false, agency: brandingOf(row), clientId: row.client_id };
   return {
     valid: true,
     view: {
@@ -113,6 +115,7 @@ export async function lookupInvitationToken(deps: Pick<Deps, 'pool' | 'appSecret
       message: row.message,
       client: { id: row.client_id, firstName: row.first_name, email: row.client_email, hasPassword: row.has_password },
       expiresAt: row.expires_at,
+      signIn: row.client_sign_in,
     },
   };
 }
@@ -126,6 +129,8 @@ export const acceptInput = z.object({
   token: z.string(),
   password: z.string().max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`).optional(),
   newPassword: z.string().optional(),
+  /** Join without a password (agencies whose clients sign in by email link: `magic_link` or `either`). */
+  passwordless: z.boolean().optional(),
 });
 export type AcceptInput = z.input<typeof acceptInput>;
 
@@ -155,7 +160,12 @@ export async function acceptInvitation(deps: Deps, raw: AcceptInput): Promise<Ac
   if (!found || !found.live) throw invitationGone();
 
   let newHash: string | null = null;
-  if (found.has_password) {
+  // magic_link: never a password, the link in the email is the proof. either: the client chose to go without.
+  // Holding the invitation link proves the address the same way a sign-in link does.
+  const passwordless = found.client_sign_in === 'magic_link' || (found.client_sign_in === 'either' && input.passwordless === true);
+  if (passwordless) {
+    // Nothing to check or set.
+  } else if (found.has_password) {
     if (!input.password) throw validationError([{ field: 'password', message: 'is required' }]);
     // A password check like the sign-in page's, so it shares that page's budget: otherwise a forwarded
     // invitation link would allow unlimited guesses at the client's password.
@@ -189,7 +199,7 @@ export async function acceptInvitation(deps: Deps, raw: AcceptInput): Promise<Ac
     const client = clients[0];
     // Deactivated between the check and now: the rollback leaves the invitation as it was.
     if (!client || client.status === 'deactivated') throw invitationGone();
-    if (client.has_password !== found.has_password) {
+    if (!passwordless && client.has_password !== found.has_password) {
       // Another invitation of this client set a password meanwhile; never overwrite it silently.
       throw validationError([{ field: 'password', message: 'was set meanwhile; reload the page and enter it' }]);
     }

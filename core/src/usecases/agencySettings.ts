@@ -9,6 +9,7 @@ import { brandingFromAgency, renderEmail, type RenderedEmail } from '../email/te
 import { appendEvent } from '../sql/events.js';
 import type { Principal } from './apiKeys.js';
 import { requireInviter } from './invitations.js';
+import { clientSignInSchema, reminderHoursBeforeSchema } from './clientAccessSettings.js';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_LINE = /[\u0000-\u001f\u007f-\u009f]/;
@@ -74,6 +75,8 @@ export const agencySettingsInput = z
       .describe(`1-${INVITE_EXPIRY_MAX_DAYS}; applies to invitations created or resent from now on`),
     invite_email_text: clearable(text(2000)).describe('A paragraph of the agency in every invitation email (at most 2,000 characters)'),
     default_message: clearable(text(2000)).describe('Pre-fills the invite form and is used when an invitation has no message (at most 2,000 characters)'),
+    client_sign_in: clientSignInSchema.optional(),
+    reminder_hours_before: reminderHoursBeforeSchema.transform((steps) => [...steps].sort((a, b) => b - a)).optional(),
   })
   .strict()
   .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'give at least one setting to change', path: ['(body)'] });
@@ -101,7 +104,7 @@ export async function updateAgencySettingsFor(deps: Pick<Deps, 'pool'>, principa
     const changes: Record<string, { from: unknown; to: unknown }> = {};
     for (const key of agencySettingKeys) {
       const value = input[key];
-      if (value === undefined || value === before[key]) continue;
+      if (value === undefined || JSON.stringify(value) === JSON.stringify(before[key])) continue;
       (patch as Record<string, unknown>)[key] = value;
       changes[key] = { from: before[key], to: value };
     }

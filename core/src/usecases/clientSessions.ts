@@ -66,7 +66,7 @@ export async function endClientSession(deps: Pick<Deps, 'pool' | 'appSecret'>, t
  */
 export async function loginClient(
   deps: Pick<Deps, 'pool' | 'appSecret' | 'redis' | 'config'>,
-  input: { email: string; password: string },
+  input: { email: string; password: string; agencyId?: string | null },
 ): Promise<(NewSession & { clientId: string; agencyId: string }) | null> {
   const email = input.email.trim();
   await takeLoginAttempt(deps, email);
@@ -75,12 +75,15 @@ export async function loginClient(
     return null;
   }
   const { rows } = await deps.pool.query<{ id: string; agency_id: string; password_hash: string }>(
-    `select c.id, c.agency_id, c.password_hash from clients c
+    // An agency's own page (/a/<slug>/login) signs in only its clients; a magic_link agency's clients never
+    // sign in with a password, even one set before the agency switched.
+    `select c.id, c.agency_id, c.password_hash from clients c join agencies a on a.id = c.agency_id
       where c.email_normalized = lower(btrim($1)) and c.status = 'active' and c.password_hash is not null
+        and a.client_sign_in <> 'magic_link' and ($2::uuid is null or c.agency_id = $2)
         and exists (select 1 from memberships m where m.client_id = c.id and m.agency_id = c.agency_id)
       order by c.activated_at desc nulls last, c.seq desc
       limit 20`,
-    [email],
+    [email, input.agencyId ?? null],
   );
   if (rows.length === 0) {
     await burnPasswordCheck(input.password);

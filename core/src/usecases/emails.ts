@@ -1,7 +1,14 @@
 import type { Queryable } from '../db/pool.js';
 import type { Deps } from '../context.js';
 
-export type EmailKind = 'invitation' | 'invitation_resend' | 'invitation_accepted' | 'password_reset' | 'teammate_invitation';
+export type EmailKind =
+  | 'invitation'
+  | 'invitation_resend'
+  | 'invitation_reminder'
+  | 'invitation_accepted'
+  | 'password_reset'
+  | 'teammate_invitation'
+  | 'sign_in_link';
 
 export interface QueueEmailInput {
   agencyId: string;

@@ -177,6 +177,8 @@ export async function inviteToProjectTx(
         last_sent_at: row.last_sent_at ? row.last_sent_at.toISOString() : null,
         delivery_status: row.delivery_status,
         delivery_error: null,
+        reminders_sent: 0,
+        last_reminded_at: null,
         accepted_at: null,
         revoked_at: null,
         created_at: row.created_at.toISOString(),

@@ -16,15 +16,18 @@ export const RESET_TTL_MINUTES = 60;
  * several agencies; each gets its own branded email). Says nothing back: the page answers the same
  * whether or not an account exists, and a recipient over their daily email quota is skipped silently.
  */
-export async function requestPasswordReset(deps: Deps, rawEmail: string): Promise<void> {
+export async function requestPasswordReset(deps: Deps, rawEmail: string, agencyId: string | null = null): Promise<void> {
   const parsed = emailAddress.safeParse(rawEmail);
   if (!parsed.success) return;
   const { rows: clients } = await deps.pool.query<{ id: string; agency_id: string; email: string }>(
-    `select c.id, c.agency_id, c.email from clients c
-      where c.email_normalized = lower(btrim($1)) and c.status = 'active'
+    // From an agency's own page (/a/<slug>/forgot) only that agency; never an agency whose clients have no
+    // password at all (client_sign_in = magic_link).
+    `select c.id, c.agency_id, c.email from clients c join agencies a on a.id = c.agency_id
+      where c.email_normalized = lower(btrim($1)) and c.status = 'active' and a.client_sign_in <> 'magic_link'
+        and ($2::uuid is null or c.agency_id = $2)
         and exists (select 1 from memberships m where m.client_id = c.id and m.agency_id = c.agency_id)
       limit 20`,
-    [parsed.data],
+    [parsed.data, agencyId],
   );
   const emailIds: string[] = [];
   for (const client of clients) {
@@ -71,13 +74,14 @@ interface ResetRow {
   agency_name: string;
   brand_color: string;
   logo_url: string | null;
+  slug: string;
 }
 
 async function loadReset(db: Queryable, tokenHash: Buffer): Promise<ResetRow | null> {
   const { rows } = await db.query<ResetRow>(
     `select r.token_hash, (r.used_at is null and r.expires_at > now() and c.status = 'active') as live,
             c.id as client_id, c.first_name, c.email,
-            a.id as agency_id, coalesce(a.display_name, a.name) as agency_name, a.brand_color, a.logo_url
+            a.id as agency_id, coalesce(a.display_name, a.name) as agency_name, a.brand_color, a.logo_url, a.slug
        from password_resets r
        join clients c on c.id = r.client_id and c.agency_id = r.agency_id
        join agencies a on a.id = r.agency_id

@@ -71,3 +71,27 @@ export function takeInviteQuotas(deps: Pick<Deps, 'redis' | 'config'>, agencyId:
 export function takeRecipientQuota(deps: Pick<Deps, 'redis' | 'config'>, agencyId: string, email: string): Promise<Reservation> {
   return take(deps, [recipientWindow(deps, agencyId, email)]);
 }
+
+/** Sign-in links asked for one address per hour, and asked from one agency's page per hour. */
+export const SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR = 5;
+export const SIGN_IN_LINKS_PER_AGENCY_PER_HOUR = 500;
+
+/**
+ * "Email me a sign-in link": per address (hashed, across agencies) and per agency. Taken whether or not the
+ * address has an account, so a 429 reveals nothing about accounts.
+ */
+export function takeSignInLinkQuota(deps: Pick<Deps, 'redis' | 'config'>, email: string | null, agencyId: string | null): Promise<Reservation> {
+  const windows: Window[] = [];
+  if (email) {
+    windows.push({
+      name: `signin-link:${createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22)}`,
+      limit: SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR,
+      seconds: 3600,
+      what: 'Too many sign-in links asked for this address',
+    });
+  }
+  if (agencyId) {
+    windows.push({ name: `signin-link-agency:${agencyId}`, limit: SIGN_IN_LINKS_PER_AGENCY_PER_HOUR, seconds: 3600, what: 'Too many sign-in links asked for this agency' });
+  }
+  return take(deps, windows);
+}

@@ -1,6 +1,7 @@
 import { expireInvitations, type Deps } from '@onramp/core';
 import type { Processor } from './types.js';
 import { requeueStuckEmails } from './emailSweep.js';
+import { purgeSignInLinksStep, sendRemindersStep } from './reminderSweep.js';
 
 export type SweepStep = (deps: Deps) => Promise<Record<string, number>>;
 
@@ -13,8 +14,11 @@ const purgeIdempotencyKeys: SweepStep = async (deps) => {
 /** Pending invitations past expires_at become expired, with an invitation.expired event each. */
 const expireInvitationsStep: SweepStep = async (deps) => ({ invitationsExpired: await expireInvitations(deps.pool) });
 
-/** The periodic sweep runs every step; features register theirs in sweepSteps. */
-const sweepSteps: SweepStep[] = [purgeIdempotencyKeys, expireInvitationsStep, requeueStuckEmails];
+/**
+ * The periodic sweep runs every step; features register theirs in sweepSteps. Reminders run after expiry,
+ * so an invitation that just expired is never reminded.
+ */
+const sweepSteps: SweepStep[] = [purgeIdempotencyKeys, expireInvitationsStep, sendRemindersStep, purgeSignInLinksStep, requeueStuckEmails];
 
 export const sweep: Processor<'sweep'> = async (_payload, deps) => {
   const results: Record<string, number> = {};

@@ -2,6 +2,13 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import {
   AppError,
   acceptInvitation,
+  agencyPageById,
+  agencySignInPath,
+  findAgencyPage,
+  lookupSignInLink,
+  redeemSignInLink,
+  requestSignInLink,
+  type AgencyPage,
   endClientSession,
   getPortalView,
   loginClient,
@@ -21,7 +28,12 @@ import { sendPage } from '../layout.js';
 import { clearSessionCookie, readCookie, see, setSessionCookie } from '../cookies.js';
 import { CSRF_COOKIE, csrfToken, ensureCsrfCookie, requireCsrf } from '../csrf.js';
 import {
+  agencyLoginPage,
+  agencyNotFoundPage,
   errorPage,
+  linkSentPage,
+  signInLinkGonePage,
+  signInLinkPage,
   forbiddenPage,
   forgotPage,
   inviteGonePage,
@@ -43,6 +55,7 @@ const ctx = {
   reset: (token: string) => `reset:${token}`,
   anon: (cookie: string | undefined) => (cookie ? `form:${cookie}` : undefined),
   logout: (session: string | undefined) => (session ? `logout:${session}` : undefined),
+  signIn: (token: string) => `signin:${token}`,
 };
 
 /** The signed-in client of a request, set by the `signedIn` middleware. */
@@ -81,7 +94,14 @@ export function clientPages(deps: Deps): Router {
   router.get('/invite/:token', async (req: Request<{ token: string }>, res: Response) => {
     const token = req.params.token;
     const found = await lookupInvitationToken(deps, token);
-    if (!found.valid) return sendPage(res, { ...inviteGonePage(found.agency), status: 410 });
+    if (!found.valid) {
+      // The client this link belonged to, signed in already (they clicked it again after joining): home.
+      if (found.clientId) {
+        const session = await resolveClientSession(deps, readCookie(req, SESSION_COOKIE));
+        if (session && session.clientId === found.clientId) return see(res, '/portal');
+      }
+      return sendPage(res, { ...inviteGonePage(found.agency), status: 410 });
+    }
     sendPage(res, invitePage(found.view, { token, csrf: csrfToken(deps, ctx.invite(token)) }));
   });
 
@@ -93,7 +113,8 @@ export function clientPages(deps: Deps): Router {
     const token = req.params.token;
     if (isJsonRequest(req)) {
       try {
-        const done = await acceptInvitation(deps, { token, password: field(req.body, 'password'), newPassword: field(req.body, 'new_password') });
+        const passwordless = (req.body as Record<string, unknown> | undefined)?.passwordless === true;
+        const done = await acceptInvitation(deps, { token, password: field(req.body, 'password'), newPassword: field(req.body, 'new_password'), passwordless });
         setSessionCookie(res, deps, done.session.token, done.session.expiresAt);
         res.setHeader('Cache-Control', 'no-store');
         res.status(200).json({ status: 'accepted', redirect: '/portal', client_id: done.clientId, project_id: done.projectId });
@@ -107,11 +128,13 @@ export function clientPages(deps: Deps): Router {
     const rerender = (errors: FieldError[]) =>
       sendPage(res, { ...invitePage(found.view, { token, csrf: csrfToken(deps, ctx.invite(token)), errors }), status: 422 });
     const newPassword = field(req.body, 'new_password');
-    if (!found.view.client.hasPassword && newPassword && newPassword !== field(req.body, 'confirm_password')) {
+    // The "join without a password" button of magic_link and either agencies.
+    const passwordless = field(req.body, 'method') === 'link';
+    if (!passwordless && !found.view.client.hasPassword && newPassword && newPassword !== field(req.body, 'confirm_password')) {
       return rerender([{ field: 'confirm_password', message: 'does not match the password' }]);
     }
     try {
-      const done = await acceptInvitation(deps, { token, password: field(req.body, 'password'), newPassword });
+      const done = await acceptInvitation(deps, { token, password: field(req.body, 'password'), newPassword, passwordless });
       setSessionCookie(res, deps, done.session.token, done.session.expiresAt);
       see(res, '/portal');
     } catch (err) {
@@ -132,9 +155,12 @@ export function clientPages(deps: Deps): Router {
   });
 
   router.post('/logout', form, signedIn, csrf((r) => ctx.logout(readCookie(r, SESSION_COOKIE))), async (_req: Request, res: Response) => {
-    await endClientSession(deps, clientOf(res).token);
+    const { session, token } = clientOf(res);
+    await endClientSession(deps, token);
     clearSessionCookie(res, deps);
-    see(res, '/login');
+    // Back to the agency's own sign-in page, the one the client knows.
+    const agency = await agencyPageById(deps, session.agencyId);
+    see(res, agency ? agencySignInPath(agency.slug) : '/login');
   });
 
   router.get('/login', async (req: Request, res: Response) => {
@@ -173,6 +199,121 @@ export function clientPages(deps: Deps): Router {
     await requestPasswordReset(deps, email);
     // The same answer whether or not the address has an account.
     sendPage(res, forgotPage({ csrf: csrfToken(deps, ctx.anon(cookie)!), sent: true, ...(email ? { email } : {}) }));
+  });
+
+  /** Sign-in links asked for from the neutral page or an agency's page: the same answer whatever the address. */
+  const askForLink = async (req: Request, res: Response, agency: AgencyPage | null, again: () => void) => {
+    const email = (field(req.body, 'email') ?? '').trim().slice(0, 320);
+    try {
+      await requestSignInLink(deps, { email, agencyId: agency?.id ?? null });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'rate_limited') {
+        if (err.retryAfter) res.setHeader('Retry-After', String(err.retryAfter));
+        res.status(429);
+        return again();
+      }
+      throw err;
+    }
+    sendPage(res, linkSentPage(agency, email));
+  };
+
+  router.post('/login/link', form, anonCsrf, async (req: Request, res: Response) => {
+    const csrf = csrfToken(deps, ctx.anon(readCookie(req, CSRF_COOKIE))!);
+    await askForLink(req, res, null, () =>
+      sendPage(res, { ...loginPage({ csrf, error: 'Too many sign-in links were asked for. Try again in an hour.' }), status: 429 }),
+    );
+  });
+
+  // An agency's own pages: /a/<slug>/login, /forgot and /link, in its branding and its sign-in mode.
+  const agencyOf = async (req: Request<{ slug: string }>, res: Response): Promise<AgencyPage | null> => {
+    const agency = await findAgencyPage(deps, req.params.slug);
+    if (!agency) sendPage(res, { ...agencyNotFoundPage(), status: 404 });
+    return agency;
+  };
+
+  router.get('/a/:slug/login', async (req: Request<{ slug: string }>, res: Response) => {
+    const agency = await agencyOf(req, res);
+    if (!agency) return;
+    const session = await resolveClientSession(deps, readCookie(req, SESSION_COOKIE));
+    if (session && session.agencyId === agency.id) return see(res, '/portal');
+    const cookie = ensureCsrfCookie(req, res, deps);
+    sendPage(res, agencyLoginPage(agency, { csrf: csrfToken(deps, ctx.anon(cookie)!) }));
+  });
+
+  router.post('/a/:slug/login', form, anonCsrf, async (req: Request<{ slug: string }>, res: Response) => {
+    const agency = await agencyOf(req, res);
+    if (!agency) return;
+    const email = field(req.body, 'email') ?? '';
+    const csrf = csrfToken(deps, ctx.anon(readCookie(req, CSRF_COOKIE))!);
+    if (agency.signIn === 'magic_link') return see(res, agencySignInPath(agency.slug));
+    try {
+      const session = await loginClient(deps, { email, password: field(req.body, 'password') ?? '', agencyId: agency.id });
+      if (!session) return sendPage(res, { ...agencyLoginPage(agency, { csrf, email, error: 'Email or password is incorrect.' }), status: 401 });
+      setSessionCookie(res, deps, session.token, session.expiresAt);
+      see(res, '/portal');
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'rate_limited') {
+        if (err.retryAfter) res.setHeader('Retry-After', String(err.retryAfter));
+        return sendPage(res, { ...agencyLoginPage(agency, { csrf, email, error: err.detail ?? err.title }), status: 429 });
+      }
+      throw err;
+    }
+  });
+
+  router.get('/a/:slug/link', async (req: Request<{ slug: string }>, res: Response) => {
+    const agency = await agencyOf(req, res);
+    if (agency) see(res, agencySignInPath(agency.slug));
+  });
+
+  router.post('/a/:slug/link', form, anonCsrf, async (req: Request<{ slug: string }>, res: Response) => {
+    const agency = await agencyOf(req, res);
+    if (!agency) return;
+    const csrf = csrfToken(deps, ctx.anon(readCookie(req, CSRF_COOKIE))!);
+    if (agency.signIn === 'password') return see(res, agencySignInPath(agency.slug));
+    await askForLink(req, res, agency, () =>
+      sendPage(res, { ...agencyLoginPage(agency, { csrf, error: 'Too many sign-in links were asked for. Try again in an hour.' }), status: 429 }),
+    );
+  });
+
+  router.get('/a/:slug/forgot', async (req: Request<{ slug: string }>, res: Response) => {
+    const agency = await agencyOf(req, res);
+    if (!agency) return;
+    // magic_link clients have no password to forget.
+    if (agency.signIn === 'magic_link') return see(res, agencySignInPath(agency.slug));
+    const cookie = ensureCsrfCookie(req, res, deps);
+    sendPage(res, forgotPage({ csrf: csrfToken(deps, ctx.anon(cookie)!), agency }));
+  });
+
+  router.post('/a/:slug/forgot', form, anonCsrf, async (req: Request<{ slug: string }>, res: Response) => {
+    const agency = await agencyOf(req, res);
+    if (!agency) return;
+    if (agency.signIn === 'magic_link') return see(res, agencySignInPath(agency.slug));
+    const email = (field(req.body, 'email') ?? '').trim().slice(0, 320);
+    await requestPasswordReset(deps, email, agency.id);
+    sendPage(res, forgotPage({ csrf: csrfToken(deps, ctx.anon(readCookie(req, CSRF_COOKIE))!), sent: true, agency, ...(email ? { email } : {}) }));
+  });
+
+  // Opening a sign-in link only reads (mail scanners pre-open links); the button POSTs.
+  router.get('/signin/:token', async (req: Request<{ token: string }>, res: Response) => {
+    const token = req.params.token;
+    const found = await lookupSignInLink(deps, token);
+    if (!found.valid) return sendPage(res, { ...signInLinkGonePage(found.agency), status: 410 });
+    sendPage(res, signInLinkPage(found.view, { token, csrf: csrfToken(deps, ctx.signIn(token)) }));
+  });
+
+  router.post('/signin/:token', form, csrf((r) => ctx.signIn(tokenParam(r))), async (req: Request<{ token: string }>, res: Response) => {
+    const token = req.params.token;
+    try {
+      const session = await redeemSignInLink(deps, token);
+      setSessionCookie(res, deps, session.token, session.expiresAt);
+      see(res, '/portal');
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'gone') {
+        const again = await lookupSignInLink(deps, token);
+        return sendPage(res, { ...signInLinkGonePage(again.valid ? again.view.agency : again.agency), status: 410 });
+      }
+      throw err;
+    }
   });
 
   router.get('/reset/:token', async (req: Request<{ token: string }>, res: Response) => {

@@ -10,6 +10,7 @@ import {
   html,
   inviteClient,
   listClientDirectory,
+  suggestEmailCorrection,
   listConsoleMembers,
   listConsoleProjects,
   listInvitationsJson,
@@ -148,6 +149,9 @@ export function projectsConsole(deps: Deps, form: ConsoleForm): Router {
     if (done && doneNotices[done] && clientId) {
       const found = await getClientName(deps.pool, c.session.principal.agencyId, clientId);
       if (found) notice = doneNotices[done](`${found.firstName} ${found.lastName} (${found.email})`);
+      // Issue 16: a likely typo of a common mail domain is pointed out, never refused.
+      const typo = found ? suggestEmailCorrection(found.email) : null;
+      if (notice && typo) notice += ` Check the address: did you mean ${typo}?`;
     }
     await renderProject(req, res, notice ? { notice } : {});
   });

@@ -18,7 +18,18 @@ import { alert, fieldError, formText, notice, otherErrors } from './forms.js';
 import type { ConsoleForm } from './index.js';
 import { canInvite, consoleOf, consolePage, csrfInput, type ConsoleLocals, type View } from './layout.js';
 
-const FIELDS = ['name', 'display_name', 'sender_name', 'brand_color', 'logo_url', 'invite_expiry_days', 'invite_email_text', 'default_message'] as const;
+const FIELDS = [
+  'name',
+  'display_name',
+  'sender_name',
+  'brand_color',
+  'logo_url',
+  'invite_expiry_days',
+  'invite_email_text',
+  'default_message',
+  'client_sign_in',
+  'reminder_hours_before',
+] as const;
 type Values = Partial<Record<(typeof FIELDS)[number], string>>;
 
 const LABELS: Record<(typeof FIELDS)[number], string> = {
@@ -30,7 +41,16 @@ const LABELS: Record<(typeof FIELDS)[number], string> = {
   invite_expiry_days: 'Invitation expiry',
   invite_email_text: 'Agency paragraph',
   default_message: 'Default message',
+  client_sign_in: 'How clients sign in',
+  reminder_hours_before: 'Reminders',
 };
+
+/** "72, 24" -> [72, 24]; an empty field turns reminders off; anything else goes to the schema as typed, to be refused by name. */
+function reminderSteps(raw: string): unknown {
+  if (raw.trim() === '') return [];
+  const parts = raw.split(',').map((p) => p.trim());
+  return parts.every((p) => /^\d+$/.test(p)) ? parts.map(Number) : raw;
+}
 
 /** From the form's strings to the API's body: the expiry is a number, every other field passes as typed. */
 function toPatch(v: Values): Record<string, unknown> {
@@ -38,7 +58,7 @@ function toPatch(v: Values): Record<string, unknown> {
   for (const f of FIELDS) {
     const raw = v[f];
     if (raw === undefined) continue;
-    out[f] = f === 'invite_expiry_days' ? (/^\s*\d+\s*$/.test(raw) ? Number(raw) : raw) : raw;
+    out[f] = f === 'invite_expiry_days' ? (/^\s*\d+\s*$/.test(raw) ? Number(raw) : raw) : f === 'reminder_hours_before' ? reminderSteps(raw) : raw;
   }
   return out;
 }
@@ -115,6 +135,8 @@ function settingsPage(c: ConsoleLocals, d: SettingsData): View {
     invite_expiry_days: String(a.invite_expiry_days),
     invite_email_text: a.invite_email_text ?? '',
     default_message: a.default_message ?? '',
+    client_sign_in: a.client_sign_in,
+    reminder_hours_before: a.reminder_hours_before.join(', '),
   };
   const dis = writer ? '' : html` disabled`;
   const err = (f: (typeof FIELDS)[number]) => fieldError(errors, f, LABELS[f]);
@@ -148,6 +170,18 @@ ${writer ? csrfInput(c.csrf('settings')) : ''}
 <textarea id="default_message" name="default_message" maxlength="2000"${dis}${described('default_message')}>${v.default_message ?? ''}</textarea>${err('default_message')}
 <label for="invite_email_text">${LABELS.invite_email_text} <span class="muted">(in every invitation email, under the greeting)</span></label>
 <textarea id="invite_email_text" name="invite_email_text" maxlength="2000"${dis}${described('invite_email_text')}>${v.invite_email_text ?? ''}</textarea>${err('invite_email_text')}
+<h2>Client access</h2>
+<label for="client_sign_in">${LABELS.client_sign_in}</label>
+<select id="client_sign_in" name="client_sign_in"${dis}${described('client_sign_in')}>${(
+    [
+      ['password', 'Password: clients choose one when they accept'],
+      ['magic_link', 'Magic link: no password, a single-use link by email each time'],
+      ['either', 'Either: the client chooses'],
+    ] as const
+  ).map(([value, label]) => html`<option value="${value}"${v.client_sign_in === value ? html` selected` : ''}>${label}</option>`)}</select>${err('client_sign_in')}
+<label for="reminder_hours_before">${LABELS.reminder_hours_before} <span class="muted">(hours before a pending invitation expires, e.g. "72, 24"; empty: no reminders)</span></label>
+<input type="text" id="reminder_hours_before" name="reminder_hours_before" value="${v.reminder_hours_before ?? ''}" maxlength="40"${dis}${described('reminder_hours_before')}>${err('reminder_hours_before')}
+<p class="muted">Clients sign in at <a href="/a/${a.slug}/login">/a/${a.slug}/login</a>; every client email links to it.</p>
 ${writer ? html`<div class="actions"><button type="submit">Save settings</button><span class="muted">The preview follows as you type; nothing is saved until you press Save.</span></div>` : ''}
 </form></div>
 <div class="card preview"><h2>Invitation email preview</h2>

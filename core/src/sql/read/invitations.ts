@@ -12,7 +12,7 @@ const effectiveStatusSql = `case when i.status = 'pending' and i.expires_at <= n
 
 const columns = `
   select i.seq, i.id, ${effectiveStatusSql} as status, i.email, i.message, i.expires_at, i.send_count, i.last_sent_at,
-         i.delivery_status, i.delivery_error, i.accepted_at, i.revoked_at, i.created_at,
+         i.delivery_status, i.delivery_error, i.reminders_sent, i.last_reminded_at, i.accepted_at, i.revoked_at, i.created_at,
          p.id as project_id, p.name as project_name,
          c.id as client_id, c.email as client_email, c.first_name, c.last_name, c.status as client_status,
          u.id as user_id, u.email as user_email, u.name as user_name`;
@@ -33,6 +33,8 @@ export interface InvitationReadRow {
   last_sent_at: Date | null;
   delivery_status: InvitationJson['delivery_status'];
   delivery_error: string | null;
+  reminders_sent: number;
+  last_reminded_at: Date | null;
   accepted_at: Date | null;
   revoked_at: Date | null;
   created_at: Date;
