@@ -136,10 +136,11 @@ it('a fresh agency: branding and expiry, an admin invited and joined, an API key
 
   await Promise.all([adminPage.waitForURL(`${stack.url}/console/api-keys`), adminPage.click('header nav a[href="/console/api-keys"]')]);
   await adminPage.fill('#key-name', 'Zapier');
-  await adminPage.click('form[action="/console/api-keys"] button[type=submit]');
+  await Promise.all([adminPage.waitForLoadState('load'), adminPage.click('form[action="/console/api-keys"] button[type=submit]')]);
   const key = await adminPage.locator('#new-key-value').inputValue();
   expect(key).toMatch(/^onr_[a-z2-9]{10}_[A-Za-z0-9_-]{43}$/);
-  await expect(adminPage.locator('#copy-key').isVisible()).resolves.toBe(true);
+  // copy.js (deferred) unhides the button once it runs: wait for it rather than race it.
+  await adminPage.locator('#copy-key').waitFor({ state: 'visible', timeout: 10_000 });
   await adminPage.screenshot({ path: '/tmp/onramp-admin-api-keys.png', fullPage: true });
   // Shown once: the list never shows it again.
   await adminPage.goto(`${stack.url}/console/api-keys`);

@@ -6,6 +6,7 @@ import { firmUsersSql, issueApiKey, setFirmUserPassword } from '@onramp/core';
 import { startStack, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { agencyFingerprint, expectProblem, send } from './helpers.js';
 import { unique } from '../support/unique.js';
+import { activateClient } from '../support/state.js';
 
 let stack: TestStack;
 let a: TestAgency;
@@ -180,6 +181,25 @@ const writeOps: Record<string, WriteOp> = {
     body: (w) => ({ action: 'revoke', ids: [w.invitationIds[0]] }),
     other: (w) => ({ body: { action: 'revoke', ids: [w.invitationIds[1]] } }),
     bad: (w) => ({ body: { action: 'delete', ids: [w.invitationIds[0]] }, field: 'action' }),
+  },
+  'post /v1/invitations/bulk/matching': {
+    body: (w) => ({ action: 'revoke', filter: { client_id: w.clientIds[0] } }),
+    other: (w) => ({ body: { action: 'revoke', filter: { client_id: w.clientIds[1] } } }),
+    bad: (w) => ({ body: { action: 'delete', filter: { client_id: w.clientIds[0] } }, field: 'action' }),
+  },
+  'post /v1/clients': {
+    body: (w) => person(w.tag),
+    other: (w) => ({ body: person(w.tag) }),
+    bad: (w) => ({ body: { ...person(w.tag), email: 'nope' }, field: 'email' }),
+  },
+  'post /v1/projects/{id}/members': {
+    // "From another workspace": only an active client joins without an email.
+    prepare: async (w) => {
+      for (const id of w.clientIds) await activateClient(stack.deps.pool, id);
+    },
+    body: (w) => ({ client_id: w.clientIds[0] }),
+    other: (w) => ({ body: { client_id: w.clientIds[1] } }),
+    bad: () => ({ body: { client_id: 'nope' }, field: 'client_id' }),
   },
   'post /v1/invitations/{id}/resend': { other: (w) => ({ path: fill('/v1/invitations/{id}/resend', w, true) }) },
   'post /v1/invitations/{id}/revoke': { other: (w) => ({ path: fill('/v1/invitations/{id}/revoke', w, true) }) },

@@ -78,7 +78,7 @@ it('a new client opens the link, sets a password and lands in the portal with th
   expect(cookie.path).toBe('/');
 
   // Sign out (to the agency's own sign-in page), then back in with the new password.
-  await Promise.all([page.waitForURL(/\/a\/browser-[0-9a-f]{8}\/login$/), page.click('header button[type=submit]')]);
+  await Promise.all([page.waitForURL(/\/a\/browser-[0-9a-f]+\/login$/), page.click('header button[type=submit]')]);
   await page.fill('#email', f.email);
   await page.fill('#password', PASSWORD);
   await Promise.all([page.waitForURL(`${stack.url}/portal`), page.click('main button[type=submit]')]);

@@ -158,7 +158,7 @@ describe('npx zapier-platform invoke against a local Onramp, as in zapier-app/RE
 
   it('invoke auth label: prints the connection label, "<agency> (<email>)"', async () => {
     const run = await invoke('auth', 'label');
-    expect(run.stdout.trim()).toMatch(new RegExp(`^Zapier CLI [0-9a-f]{8} \\(${agency.email.replace(/\./g, '\\.')}\\)$`));
+    expect(run.stdout.trim()).toMatch(new RegExp(`^Zapier CLI [0-9a-f]+ \\(${agency.email.replace(/\./g, '\\.')}\\)$`));
   }, 120_000);
 
   it('invoke create create_project: the template typed by name, a client line item and a task assignment', async () => {

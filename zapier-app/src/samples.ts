@@ -99,8 +99,8 @@ export const importSample = {
   created_at: '2026-11-21T23:45:13.000Z',
   started_at: null,
   finished_at: null,
-  errors_url: null,
-  duplicates_url: null,
+  errors_url: 'https://onramp.agency.example/v1/imports/e9bb466a-2873-4582-8942-dc06bc69f265/errors.csv',
+  duplicates_url: 'https://onramp.agency.example/v1/imports/e9bb466a-2873-4582-8942-dc06bc69f265/duplicates.csv',
 };
 
 const eventMeta = (event: string, eventId: string) => ({

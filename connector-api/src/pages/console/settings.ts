@@ -80,7 +80,11 @@ export function settingsConsole(deps: Deps, form: ConsoleForm): Router {
   router.post('/console/settings', form('settings'), async (req: Request, res: Response) => {
     const c = consoleOf(res);
     const values: Values = {};
-    for (const f of FIELDS) values[f] = formText(req.body, f);
+    // The client-access fields change only when the form sends them (a form of an older page leaves them be).
+    for (const f of FIELDS) {
+      if ((f === 'client_sign_in' || f === 'reminder_hours_before') && (req.body as Record<string, unknown> | undefined)?.[f] === undefined) continue;
+      values[f] = formText(req.body, f);
+    }
     try {
       await updateAgencySettingsFor(deps, c.session.principal, toPatch(values));
       see(res, '/console/settings?saved=1');
@@ -126,7 +130,7 @@ function settingsPage(c: ConsoleLocals, d: SettingsData): View {
   const a = d.agency;
   const writer = canInvite(c.session);
   const errors = d.errors ?? [];
-  const v: Values = d.values ?? {
+  const saved: Values = {
     name: a.name,
     display_name: a.display_name ?? '',
     sender_name: a.sender_name ?? '',
@@ -138,6 +142,8 @@ function settingsPage(c: ConsoleLocals, d: SettingsData): View {
     client_sign_in: a.client_sign_in,
     reminder_hours_before: a.reminder_hours_before.join(', '),
   };
+  // A re-shown form keeps what was typed; a field it did not send shows the saved value.
+  const v: Values = { ...saved, ...(d.values ?? {}) };
   const dis = writer ? '' : html` disabled`;
   const err = (f: (typeof FIELDS)[number]) => fieldError(errors, f, LABELS[f]);
   const described = (f: string) => (errors.some((e) => e.field === f) ? html` aria-invalid="true" aria-describedby="${f}-error"` : '');
