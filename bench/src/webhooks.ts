@@ -98,7 +98,7 @@ export const benchWebhooks: Bench = async (args) => {
         '',
         '| what | deliveries/s | ratio to the receiver\'s bare rate | total | seconds | not succeeded |',
         '|---|---|---|---|---|---|',
-        `| Onramp fan-out (dispatcher + deliver-webhook jobs, each signed and logged) | ${fmt(rate)} | ${fmt((100 * rate) / bare.requests.average, 1)}% | ${fmt(received)} received | ${fmt(seconds, 1)} | ${failed} |`,
+        `| Onramp fan-out (dispatcher + deliver-webhooks batches, each delivery signed and logged) | ${fmt(rate)} | ${fmt((100 * rate) / bare.requests.average, 1)}% | ${fmt(received)} received | ${fmt(seconds, 1)} | ${failed} |`,
         `| the receiver's bare rate (autocannon, 50 connections, 5 s) | ${fmt(bare.requests.average)} | 100% | ${fmt(bare.requests.total)} | 5 | ${bare.non2xx} |`,
         '',
         `Every received delivery carried an Onramp-Signature: ${receiver.signed() >= received ? 'yes' : `no (${receiver.signed()} of ${received})`}.`,

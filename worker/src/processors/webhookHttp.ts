@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import got, { RequestError } from 'got';
-import { pinnedLookup, signWebhook, UnsafeTargetError, vetTargetUrl, type Deps, type HookPayload } from '@onramp/core';
+import { pinnedLookup, signWebhook, UnsafeTargetError, vetTargetUrl, type Deps, type HookPayload, type VettedTarget } from '@onramp/core';
 
 /**
  * The HTTP side of a webhook delivery, shared by the batched first attempt (deliverWebhooks.ts) and each
@@ -55,35 +54,50 @@ export async function post(deps: Deps, targetUrl: string, headers: Record<string
     throw err;
   }
   try {
-    // Only the status matters. The response body is never read: a receiver that answers with an endless
-    // (or huge) body must not fill the worker's memory, so the stream is dropped as soon as the head arrives.
-    const stream = got.stream.post(target.url, {
-      body,
-      headers,
-      dnsLookup: pinnedLookup(target),
-      timeout: { request: deps.config.webhookTimeoutMs },
-      followRedirect: false,
-      // Keep-alive: a batch sends many deliveries to the same receiver; a new TCP (and TLS) connection for
-      // each would cost more than the request. A pooled socket was opened through the pinned lookup above.
-      agent: keepAlive,
-      throwHttpErrors: false,
-      // BullMQ owns retries (with backoff and a visible attempt log); got must not retry behind its back.
-      retry: { limit: 0 },
-    });
-    // Whatever the stream emits after it is dropped must not become an unhandled 'error' event.
-    stream.on('error', () => undefined);
-    const statusCode = await new Promise<number>((resolve, reject) => {
-      stream.once('response', (res: { statusCode: number }) => {
-        resolve(res.statusCode);
-        stream.destroy();
-      });
-      stream.once('error', reject);
-    });
+    const statusCode = await send(target, headers, body, deps.config.webhookTimeoutMs);
     return classifyStatus(statusCode);
   } catch (err) {
-    const e = err as RequestError;
+    const e = err as NodeJS.ErrnoException;
     const what = e.code === 'ETIMEDOUT' ? `timed out after ${deps.config.webhookTimeoutMs} ms` : `${e.code ?? 'error'}: ${e.message}`;
     return { kind: 'retry', statusCode: null, error: what.slice(0, 500) };
   }
 }
 
+
+/** What is read of a response body, at most, so its connection can be reused; beyond it the socket is dropped. */
+const DRAIN_LIMIT = 64 * 1024;
+
+/**
+ * One POST with Node's own client: no redirects followed, no retries (BullMQ owns retries, with backoff and
+ * a visible attempt log), the socket pinned to the vetted address. Only the status matters; the body is
+ * drained (never buffered) up to DRAIN_LIMIT so the kept-alive socket serves the next delivery, and a
+ * receiver answering with an endless or huge body only loses its connection.
+ */
+function send(target: VettedTarget, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+  const secure = target.url.protocol === 'https:';
+  return new Promise<number>((resolve, reject) => {
+    const req = (secure ? https : http).request(target.url, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      agent: secure ? keepAlive.https : keepAlive.http,
+      lookup: pinnedLookup(target) as unknown as http.RequestOptions['lookup'],
+    });
+    // The whole attempt, connect to status line, fits in WEBHOOK_TIMEOUT_MS.
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    req.on('response', (res) => {
+      clearTimeout(timer);
+      resolve(res.statusCode ?? 0);
+      let seen = 0;
+      res.on('error', () => undefined);
+      res.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > DRAIN_LIMIT) res.destroy();
+      });
+    });
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.end(body);
+  });
+}
