@@ -5,6 +5,7 @@ import {
   getImport,
   importErrorsCsv,
   importDuplicatesCsv,
+  importWarningsCsv,
   importJson,
   importTemplateCsv,
   listImports,
@@ -118,6 +119,29 @@ export const importRoutes = [
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
       res.setHeader('Content-Disposition', `attachment; filename="import-${params.id}-errors.csv"`);
       // Streamed page by page: an import with 100k bad rows is never one string.
+      for await (const chunk of chunks) {
+        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      }
+      res.end();
+      return { status: 200 };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/imports/:id/warnings.csv',
+    summary: 'Rows whose email looks like a typo of a common mail domain, with the likely address',
+    description:
+      'A warning never refuses a row: the row was imported as written. Columns: `row_number` (as in errors.csv), `field`, `value`, `suggestion` (e.g. ana@gmial.com -> ana@gmail.com). Domains are compared with a list of common mail domains; no network lookup is made.',
+    tags: ['Imports'],
+    params: idParams,
+    responses: { 200: { description: 'CSV', schema: z.string(), contentType: 'text/csv' } },
+    async handler({ deps, principal, params, res }) {
+      const found = await getImport(deps, principal.agencyId, params.id);
+      if (!found) throw notFound('Import');
+      const chunks = importWarningsCsv(deps, principal.agencyId, params.id);
+      res.status(200);
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="import-${params.id}-warnings.csv"`);
       for await (const chunk of chunks) {
         if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
       }

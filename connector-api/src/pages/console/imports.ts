@@ -5,6 +5,8 @@ import {
   getImport,
   html,
   importErrorsCsv,
+  importDuplicatesCsv,
+  importWarningsCsv,
   importTemplateCsv,
   listImports,
   listTemplatesJson,
@@ -116,17 +118,21 @@ export function importsConsole(deps: Deps, form: ConsoleForm): Router {
     });
   });
 
-  router.get('/console/imports/:id/errors.csv', async (req: Request<{ id: string }>, res: Response) => {
-    const c = consoleOf(res);
-    const imp = await found(c, req.params.id);
-    res.status(200);
-    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="import-${imp.id}-errors.csv"`);
-    for await (const chunk of importErrorsCsv(deps, c.session.principal.agencyId, imp.id)) {
-      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
-    }
-    res.end();
-  });
+  // The import's downloads, signed in by session (no API key): the same files the API serves.
+  const downloads = { errors: importErrorsCsv, duplicates: importDuplicatesCsv, warnings: importWarningsCsv } as const;
+  for (const [kind, rows] of Object.entries(downloads)) {
+    router.get(`/console/imports/:id/${kind}.csv`, async (req: Request<{ id: string }>, res: Response) => {
+      const c = consoleOf(res);
+      const imp = await found(c, req.params.id);
+      res.status(200);
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="import-${imp.id}-${kind}.csv"`);
+      for await (const chunk of rows(deps, c.session.principal.agencyId, imp.id)) {
+        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      }
+      res.end();
+    });
+  }
 
   router.post('/console/imports/:id/cancel', ...form('import-cancel'), async (req: Request<{ id: string }>, res: Response) => {
     const c = consoleOf(res);
@@ -228,6 +234,8 @@ ${live ? html`<p class="muted" id="live-note">This page updates on its own while
 ${counts}
 <div class="actions">
 <a class="button secondary small" id="errors-link" href="/console/imports/${imp.id}/errors.csv" download${imp.counts.errors > 0 ? '' : html` hidden`}>Download the ${num(imp.counts.errors)} error rows (errors.csv)</a>
+${imp.counts.duplicates > 0 ? html`<a class="button secondary small" id="duplicates-link" href="/console/imports/${imp.id}/duplicates.csv" download>The ${num(imp.counts.duplicates)} duplicate rows (duplicates.csv)</a>` : ''}
+${imp.status === 'completed' ? html`<a class="button secondary small" id="warnings-link" href="/console/imports/${imp.id}/warnings.csv" download>Email typo warnings (warnings.csv)</a>` : ''}
 ${
   live && canInvite(c.session)
     ? html`<form method="post" action="/console/imports/${imp.id}/cancel" id="cancel-form"><input type="hidden" name="${CSRF_FIELD}" value="${c.csrf('import-cancel')}"><button type="submit" class="danger small">Cancel the import</button></form>`

@@ -5,4 +5,4 @@ export { importChunks, importRecords, RecordCounter, MAX_RECORD_BYTES } from './
 export { runImport, type RunOutcome } from './run.js';
 export { ImportFatalError } from './errors.js';
 export { applyBatch as applyImportBatch, type BatchContext as ImportBatchContext } from './batch.js';
-export { createImport, getImport, listImports, cancelImport, importErrorsCsv, importDuplicatesCsv, failImport, importOptionsSchema, type ImportOptions } from './service.js';
+export { createImport, getImport, listImports, cancelImport, importErrorsCsv, importDuplicatesCsv, importWarningsCsv, failImport, importOptionsSchema, type ImportOptions } from './service.js';

@@ -9,7 +9,8 @@ import type { ImportJson } from '../../read/resources.js';
 import * as sql from '../../sql/imports.js';
 import type { Principal } from '../apiKeys.js';
 import { requireInviter } from '../invitations.js';
-import { csvLine, mapHeader, neutraliseCell, repeatedColumnsMessage, TextCheck } from './format.js';
+import { csvLine, mapHeader, neutraliseCell, repeatedColumnsMessage, rowObject, TextCheck, type HeaderMap } from './format.js';
+import { suggestEmailCorrection } from '../emailTypos.js';
 import { importChunks, importRecords, isBlankRecord, RecordCounter } from './reader.js';
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -229,6 +230,36 @@ export async function* importDuplicatesCsv(deps: Deps, agencyId: string, id: str
     yield out;
     after = page[page.length - 1]!.row_number;
   }
+}
+
+/**
+ * Warnings, not errors: rows whose email looks like a typo of a common mail domain ("ana@gmial.com"), with
+ * the likely address. The row was imported as written (a warning never refuses a row); this file says which
+ * addresses to check. Derived at download time from the stored file with the import's own reader (the same
+ * row numbers as errors.csv), so it costs the import nothing. Columns: `row_number`, `field`, `value`,
+ * `suggestion`; every cell neutralised against spreadsheet formula injection.
+ */
+export async function* importWarningsCsv(deps: Deps, agencyId: string, id: string): AsyncGenerator<string> {
+  const found = await sql.getImportColumns(deps.pool, agencyId, id);
+  if (!found) throw notFound('Import');
+  yield '\uFEFF' + csvLine(['row_number', 'field', 'value', 'suggestion'].map(neutraliseCell));
+  let map: HeaderMap | null = null;
+  let out = '';
+  for await (const record of importRecords(importChunks(deps.pool, id))) {
+    if (!map) {
+      map = mapHeader(record.values).map;
+      continue;
+    }
+    if (isBlankRecord(record.values)) continue;
+    const email = rowObject(record.values, map).email.trim();
+    const suggestion = suggestEmailCorrection(email);
+    if (suggestion) out += csvLine([String(record.rowNumber), 'email', email, suggestion].map(neutraliseCell));
+    if (out.length > 64 * 1024) {
+      yield out;
+      out = '';
+    }
+  }
+  if (out) yield out;
 }
 
 /** A run that failed for good (the file is unusable, or the last attempt failed): failed, saying why. */
