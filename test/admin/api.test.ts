@@ -111,6 +111,12 @@ describe('GET/PATCH /v1/agency', () => {
     [{ display_name: 'x'.repeat(201) }, 'display_name'],
     [{ default_message: 'x'.repeat(2001) }, 'default_message'],
     [{ brand_color: '#000000', invite_expiry_days: 400 }, 'invite_expiry_days'],
+    [{ client_sign_in: 'sms' }, 'client_sign_in'],
+    [{ reminder_hours_before: [24, 24] }, 'reminder_hours_before'],
+    [{ reminder_hours_before: [0] }, 'reminder_hours_before[0]'],
+    [{ reminder_hours_before: [721] }, 'reminder_hours_before[0]'],
+    [{ reminder_hours_before: [1, 2, 3, 4, 5, 6] }, 'reminder_hours_before'],
+    [{ reminder_hours_before: '24' }, 'reminder_hours_before'],
     [{}, '(body)'],
   ])('%j answers 422 naming %s and changes nothing', async (body, field) => {
     const a = await createTestAgency(stack);
@@ -121,6 +127,24 @@ describe('GET/PATCH /v1/agency', () => {
     expect(res.body.errors).toEqual(expect.arrayContaining([{ field, message: expect.any(String) }]));
     expect((await db().query('select * from agencies where id = $1', [a.agencyId])).rows).toEqual(before.rows);
     expect((await db().query("select 1 from events where agency_id = $1 and type = 'agency.updated'", [a.agencyId])).rowCount).toBe(0);
+  });
+
+  it('client access: the sign-in mode and the reminder schedule are settings like the rest (event, GET, slug shown)', async () => {
+    const a = await createTestAgency(stack);
+    const api = client(stack.url, a.key);
+    const before = (await api.get('/v1/agency')).body;
+    expect(before).toMatchObject({ client_sign_in: 'password', reminder_hours_before: [24], slug: expect.stringMatching(/^[a-z0-9-]+$/) });
+    const res = await api.patch('/v1/agency', { client_sign_in: 'magic_link', reminder_hours_before: [24, 72] });
+    expect(res.status).toBe(200);
+    // Largest step first, however given.
+    expect(res.body).toMatchObject({ client_sign_in: 'magic_link', reminder_hours_before: [72, 24], slug: before.slug });
+    expect((await api.get('/v1/agency')).body).toMatchObject({ client_sign_in: 'magic_link', reminder_hours_before: [72, 24] });
+    const { rows } = await db().query("select data from events where agency_id = $1 and type = 'agency.updated'", [a.agencyId]);
+    expect(rows.map((r) => r.data.fields)).toEqual([['client_sign_in', 'reminder_hours_before']]);
+    // The same schedule again changes nothing and writes no event; [] turns reminders off.
+    expect((await api.patch('/v1/agency', { reminder_hours_before: [72, 24] })).status).toBe(200);
+    expect((await db().query("select 1 from events where agency_id = $1 and type = 'agency.updated'", [a.agencyId])).rowCount).toBe(1);
+    expect((await api.patch('/v1/agency', { reminder_hours_before: [] })).body.reminder_hours_before).toEqual([]);
   });
 
   it('a member reads the settings but cannot change them (403); an admin can', async () => {
