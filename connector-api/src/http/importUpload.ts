@@ -7,8 +7,8 @@ import { AppError, importOptionsSchema, parseOrThrow, type Deps } from '@onramp/
  * Reading a CSV upload as a stream, shared by POST /v1/imports and the console's upload form, so both hand
  * createImport the same bytes under the same limits and refusals.
  */
-export type ImportOptions = ReturnType<typeof parseImportOptions>;
-export const parseImportOptions = (input: Record<string, unknown>) => parseOrThrow(importOptionsSchema, input);
+type ImportOptions = ReturnType<typeof parseImportOptions>;
+const parseImportOptions = (input: Record<string, unknown>) => parseOrThrow(importOptionsSchema, input);
 /** What is done with the file: createImport on a first request, only hashing on a repeated Idempotency-Key. */
 export type UploadSink<T> = (file: AsyncIterable<Buffer>, options: () => ImportOptions) => Promise<T>;
 
@@ -40,7 +40,7 @@ export const digestOnly: UploadSink<void> = async (file, options) => {
 };
 
 /** The upload is read as a stream in both forms: a `text/csv` body, or the `file` part of multipart/form-data. */
-export async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise<T> {
+async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise<T> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   const max = deps.config.importMaxBytes;
   const tooLarge = () =>

@@ -1,9 +1,9 @@
 import { AppError, formatPath } from '@onramp/core';
 
 /** Deeper than any body the API documents (Create Project is 4 levels); far below what recursion survives. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
-export interface InputFinding {
+interface InputFinding {
   /** Where a NUL character is, as a field path (`clients[0].email`), or null. */
   nulAt: string | null;
   tooDeep: boolean;
@@ -16,7 +16,7 @@ export interface InputFinding {
  * NUL: PostgreSQL cannot store U+0000 in text, so it is refused here, for every string and key, rather
  * than by a schema each route would have to remember.
  */
-export function inspectInput(value: unknown, maxDepth = MAX_JSON_DEPTH): InputFinding {
+function inspectInput(value: unknown, maxDepth = MAX_JSON_DEPTH): InputFinding {
   const stack: Array<{ v: unknown; path: PropertyKey[] }> = [{ v: value, path: [] }];
   let nulAt: string | null = null;
   while (stack.length) {

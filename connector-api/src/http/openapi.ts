@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
+type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
 export interface OpenApiOperation {
   method: HttpMethod;
@@ -27,7 +27,7 @@ export interface OpenApiOperation {
  * The error answers an operation can give, derived from what it is (so a new route documents them by
  * being defined): who may call it, whether it has a path id, a body, a query, an Idempotency-Key.
  */
-export function errorStatuses(op: OpenApiOperation): Map<number, string> {
+function errorStatuses(op: OpenApiOperation): Map<number, string> {
   const out = new Map<number, string>();
   const hasBody = op.body !== undefined || op.rawBody === true;
   const write = op.method !== 'get';

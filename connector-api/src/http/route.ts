@@ -11,7 +11,7 @@ import { assertAcceptableInput, paramsHaveNul } from './input.js';
  * it, never silently ignored (`GET /v1/clients?status=bogus` used to answer every client). An operation
  * without a query schema takes no parameters.
  */
-export function assertKnownQuery(known: ReadonlySet<string>, query: Record<string, unknown>): void {
+function assertKnownQuery(known: ReadonlySet<string>, query: Record<string, unknown>): void {
   const unknown = Object.keys(query ?? {}).filter((k) => !known.has(k));
   if (unknown.length === 0) return;
   const accepted = [...known].sort().join(', ');
@@ -22,13 +22,13 @@ export function assertKnownQuery(known: ReadonlySet<string>, query: Record<strin
 }
 
 /** The parameter names a query schema documents (its JSON Schema's properties: the same list OpenAPI shows). */
-export function queryNames(schema: z.ZodType | undefined): Set<string> {
+function queryNames(schema: z.ZodType | undefined): Set<string> {
   if (!schema) return new Set();
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
   return new Set(Object.keys(json.properties ?? {}));
 }
 
-export interface RouteContext<P, Q, B> {
+interface RouteContext<P, Q, B> {
   req: Request;
   res: Response;
   deps: Deps;
@@ -89,7 +89,7 @@ export function isJsonRequest(req: Request): boolean {
   return req.is(['application/json', 'application/*+json']) !== false && req.is(['application/json', 'application/*+json']) !== null;
 }
 
-export function sendResult(res: Response, result: RouteResult): void {
+function sendResult(res: Response, result: RouteResult): void {
   for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
   res.status(result.status);
   if (result.body === undefined) {

@@ -11,11 +11,11 @@ import { contentSecurityPolicy, cspNonce } from '../http/securityHeaders.js';
  * can be cached for long); the only inline markup outside the body is the brand colour, as two CSS
  * custom properties in a style element allowed by the response's CSP nonce.
  */
-export const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url));
+const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url));
 
 const versions = new Map<string, string>();
 /** `/static/<file>?v=<hash of its content>`: a changed file gets a new URL, so the long cache never serves a stale one. */
-export function asset(file: string): string {
+function asset(file: string): string {
   let v = versions.get(file);
   if (!v) {
     v = createHash('sha256').update(readFileSync(`${STATIC_DIR}${file}`)).digest('hex').slice(0, 12);
@@ -45,7 +45,7 @@ export interface PageOptions {
 }
 
 /** A whole document. */
-export function layout(opts: PageOptions, nonce: string): string {
+function layout(opts: PageOptions, nonce: string): string {
   const brand = opts.brand ?? DEFAULT_BRAND;
   const colour = brandColour(brand.brandColor);
   const logo = safeUrl(brand.logoUrl);

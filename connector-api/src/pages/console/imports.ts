@@ -25,7 +25,7 @@ import type { ConsoleForm } from './index.js';
 const finished = (s: ImportJson['status']) => s === 'completed' || s === 'failed' || s === 'cancelled';
 
 /** What the progress line shows, from the import's own timestamps (any API process computes the same). */
-export function progressOf(imp: ImportJson, now = Date.now()): { elapsedSeconds: number; rowsPerSecond: number | null } {
+function progressOf(imp: ImportJson, now = Date.now()): { elapsedSeconds: number; rowsPerSecond: number | null } {
   if (!imp.started_at) return { elapsedSeconds: 0, rowsPerSecond: null };
   const end = imp.finished_at ? Date.parse(imp.finished_at) : now;
   const elapsed = Math.max(0, (end - Date.parse(imp.started_at)) / 1000);

@@ -74,7 +74,7 @@ const label = (code: string) => errorLabels[code] ?? code.replace(/_/g, ' ');
 const done = (action: 'resend' | 'revoke') => (action === 'resend' ? 'resent' : 'revoked');
 
 /** "3 resent, 1 not found": the counts first; the page lists each item that did not go through. */
-export function bulkSummary(action: 'resend' | 'revoke', results: BulkItemResult[]): string {
+function bulkSummary(action: 'resend' | 'revoke', results: BulkItemResult[]): string {
   const parts: string[] = [];
   const ok = results.filter((r) => r.ok).length;
   if (ok) parts.push(`${ok} ${done(action)}`);
@@ -261,7 +261,7 @@ export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
   return router;
 }
 
-export interface DashboardFilters {
+interface DashboardFilters {
   status: 'pending' | 'accepted' | 'revoked' | 'expired' | 'all';
   project?: string | undefined;
   email?: string | undefined;
@@ -278,7 +278,7 @@ interface InviteValues {
   send_email: boolean;
 }
 
-export interface DashboardData {
+interface DashboardData {
   filters: DashboardFilters;
   projects: Array<{ id: string; name: string }>;
   projectName?: string | undefined;

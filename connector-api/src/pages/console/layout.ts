@@ -23,7 +23,7 @@ export interface ConsoleLocals {
 export const consoleOf = (res: Response): ConsoleLocals => res.locals.console as ConsoleLocals;
 
 /** One entry per console section, in menu order. A new feature adds its line here. */
-export const NAV = [
+const NAV = [
   { section: 'invitations', href: '/console', label: 'Invitations' },
   { section: 'projects', href: '/console/projects', label: 'Projects' },
   { section: 'clients', href: '/console/clients', label: 'Clients' },
@@ -35,7 +35,7 @@ export const NAV = [
 ] as const;
 
 /** The own profile is reached from the signed-in user's name in the header, not from the menu. */
-export type Section = (typeof NAV)[number]['section'] | 'profile';
+type Section = (typeof NAV)[number]['section'] | 'profile';
 
 export const csrfInput = (token: string) => html`<input type="hidden" name="${CSRF_FIELD}" value="${token}">`;
 

@@ -342,7 +342,7 @@ ${createForm}
   });
 }
 
-export interface InviteFormValues {
+interface InviteFormValues {
   email?: string;
   first_name?: string;
   last_name?: string;
@@ -357,7 +357,7 @@ interface ProjectExtra {
   notice?: string | undefined;
 }
 
-export interface ProjectPageData extends ProjectExtra {
+interface ProjectPageData extends ProjectExtra {
   project: ConsoleProject;
   members: ConsoleMember[];
   pending: InvitationJson[];

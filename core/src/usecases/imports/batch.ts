@@ -29,7 +29,7 @@ export interface BatchContext extends StepContext {
   profile?: ImportProfile;
 }
 
-export interface RowError {
+interface RowError {
   rowNumber: number;
   values: string[];
   error: string;

@@ -21,7 +21,7 @@ export const isExternalKey = (key: string): boolean => key.startsWith('x:');
 /** The external id or the name the key was made from. */
 export const keyValue = (key: string): string => key.slice(2);
 
-export const pairKey = (a: string, b: string): string => `${a}\n${b}`;
+const pairKey = (a: string, b: string): string => `${a}\n${b}`;
 
 /** A set of pairs, for "has this pair been seen": keys built by pairKey only. */
 export class PairSet {

@@ -95,7 +95,7 @@ export async function screenClients(db: Queryable, ctx: StepContext, candidates:
  * Where a row's project comes from: created by an earlier batch of this import, reused by an earlier
  * batch, an existing project this batch is the first of the import to use, or one this batch creates.
  */
-export type ProjectSource = 'created earlier' | 'reused earlier' | 'existing' | 'new';
+type ProjectSource = 'created earlier' | 'reused earlier' | 'existing' | 'new';
 
 export interface ProjectPlan {
   key: ProjectKey;
@@ -114,9 +114,9 @@ export interface ProjectPlan {
 }
 
 /** Created by this import (an earlier batch or this one): its template is fixed by its first row. */
-export const createdByImport = (p: Pick<ProjectPlan, 'source'>): boolean => p.source === 'created earlier' || p.source === 'new';
+const createdByImport = (p: Pick<ProjectPlan, 'source'>): boolean => p.source === 'created earlier' || p.source === 'new';
 /** An earlier batch applied rows to it: a row here may repeat one of those. */
-export const touchedEarlier = (p: Pick<ProjectPlan, 'source'>): boolean => p.source === 'created earlier' || p.source === 'reused earlier';
+const touchedEarlier = (p: Pick<ProjectPlan, 'source'>): boolean => p.source === 'created earlier' || p.source === 'reused earlier';
 
 /**
  * Step 3: each row's project. One this import already touched (its run state), else an existing one by
