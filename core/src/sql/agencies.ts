@@ -65,3 +65,12 @@ export async function updateAgencySettings(db: Queryable, id: string, patch: Age
   );
   return rows[0] ?? null;
 }
+
+/** The operator CLI's reference: an exact id, or a name compared case-insensitively (two rows at most, to detect ambiguity). */
+export async function findAgencyIdsByRef(db: Queryable, ref: string, isId: boolean): Promise<{ id: string }[]> {
+  const { rows } = await db.query<{ id: string }>(
+    isId ? 'select id from agencies where id = $1' : 'select id from agencies where lower(name) = lower($1) order by created_at limit 2',
+    [ref],
+  );
+  return rows;
+}

@@ -149,3 +149,15 @@ export async function isClientEmail(db: Queryable, agencyId: string, email: stri
   const { rowCount } = await db.query('select 1 from clients where agency_id = $1 and email_normalized = lower(btrim($2))', [agencyId, email]);
   return (rowCount ?? 0) > 0;
 }
+
+/** The agency's first active owner (the operator CLI acts as this firm user). */
+export async function findFirstActiveOwner(
+  db: Queryable,
+  agencyId: string,
+): Promise<{ id: string; email: string; name: string | null } | undefined> {
+  const { rows } = await db.query<{ id: string; email: string; name: string | null }>(
+    `select id, email, name from firm_users where agency_id = $1 and role = 'owner' and status = 'active' order by created_at, id limit 1`,
+    [agencyId],
+  );
+  return rows[0];
+}
