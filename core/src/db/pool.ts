@@ -35,6 +35,18 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   }
 }
 
+/** A transaction that is always rolled back (a dry run): `fn` sees its own writes, nothing is kept. */
+export async function withDiscardedTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    return await fn(client);
+  } finally {
+    await client.query('rollback').catch(() => undefined);
+    client.release();
+  }
+}
+
 /**
  * A failure the caller knows is safe to retry: the transaction is rolled back and run again from its
  * reads (for example a row it refers to was deleted, or a concurrent writer took a unique key it had

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import type { EmailKind } from '../usecases/emails.js';
+import type { EmailKind, QueueEmailInput } from '../usecases/emails.js';
 
 export type EmailStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled';
 
@@ -176,4 +176,14 @@ export async function countEmailsByStatus(db: Queryable, ids: string[]): Promise
     [ids],
   );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** The outbox row, in the caller's transaction; its id is what the send-email job carries. */
+export async function insertEmail(db: Queryable, input: QueueEmailInput): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into emails (agency_id, kind, to_address, invitation_id, client_id, firm_user_id, token_ciphertext)
+     values ($1, $2, $3, $4, $5, $6, $7) returning id`,
+    [input.agencyId, input.kind, input.to, input.invitationId ?? null, input.clientId ?? null, input.firmUserId ?? null, input.tokenCiphertext ?? null],
+  );
+  return rows[0]!.id;
 }
