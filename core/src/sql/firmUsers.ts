@@ -161,3 +161,8 @@ export async function findFirstActiveOwner(
   );
   return rows[0];
 }
+
+/** The operator CLI's password set (`updated_at` left as it is). */
+export async function setOperatorPasswordHash(db: Queryable, agencyId: string, id: string, hash: string): Promise<void> {
+  await db.query('update firm_users set password_hash = $3 where agency_id = $1 and id = $2', [agencyId, id, hash]);
+}
