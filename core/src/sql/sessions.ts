@@ -112,3 +112,7 @@ export async function revokeConsoleSession(db: Queryable, tokenHash: Buffer): Pr
 export async function revokeConsoleSessionsOfUser(db: Queryable, userId: string): Promise<void> {
   await db.query('update console_sessions set revoked_at = now() where user_id = $1 and revoked_at is null', [userId]);
 }
+
+export async function revokeClientSessionsOfClient(db: Queryable, clientId: string): Promise<void> {
+  await db.query('update client_sessions set revoked_at = now() where client_id = $1 and revoked_at is null', [clientId]);
+}
