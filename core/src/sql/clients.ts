@@ -121,3 +121,27 @@ export async function setActiveClientPassword(db: Queryable, agencyId: string, c
   );
   return Boolean(updated.rowCount);
 }
+
+export async function getClientPasswordHash(db: Queryable, agencyId: string, clientId: string): Promise<{ password_hash: string } | undefined> {
+  const { rows } = await db.query<{ password_hash: string }>('select password_hash from clients where id = $1 and agency_id = $2', [clientId, agencyId]);
+  return rows[0];
+}
+
+/** Locks the client row for the rest of the transaction. */
+export async function lockClientForAccept(db: Queryable, agencyId: string, clientId: string): Promise<{ status: string; has_password: boolean } | undefined> {
+  const { rows } = await db.query<{ status: string; has_password: boolean }>(
+    'select status, (password_hash is not null) as has_password from clients where id = $1 and agency_id = $2 for update',
+    [clientId, agencyId],
+  );
+  return rows[0];
+}
+
+/** Accepting activates the client; a null hash keeps the password the client has (or has not). */
+export async function activateClient(db: Queryable, agencyId: string, clientId: string, passwordHash: string | null): Promise<void> {
+  await db.query(
+    `update clients set status = 'active', activated_at = coalesce(activated_at, now()),
+            password_hash = coalesce($3, password_hash), updated_at = now()
+      where id = $1 and agency_id = $2`,
+    [clientId, agencyId, passwordHash],
+  );
+}

@@ -166,3 +166,8 @@ export async function findFirstActiveOwner(
 export async function setOperatorPasswordHash(db: Queryable, agencyId: string, id: string, hash: string): Promise<void> {
   await db.query('update firm_users set password_hash = $3 where agency_id = $1 and id = $2', [agencyId, id, hash]);
 }
+
+export async function getFirmUserEmailStatus(db: Queryable, agencyId: string, id: string): Promise<{ email: string; status: string } | undefined> {
+  const { rows } = await db.query<{ email: string; status: string }>('select email, status from firm_users where id = $1 and agency_id = $2', [id, agencyId]);
+  return rows[0];
+}

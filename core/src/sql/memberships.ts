@@ -1,0 +1,10 @@
+import type { Queryable } from '../db/pool.js';
+
+/** A client's access to a project; adding an existing member changes nothing. */
+export async function insertMembership(db: Queryable, input: { projectId: string; clientId: string; agencyId: string }): Promise<void> {
+  await db.query('insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3) on conflict do nothing', [
+    input.projectId,
+    input.clientId,
+    input.agencyId,
+  ]);
+}
