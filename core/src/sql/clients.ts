@@ -145,3 +145,51 @@ export async function activateClient(db: Queryable, agencyId: string, clientId: 
     [clientId, agencyId, passwordHash],
   );
 }
+
+export interface ClientUpsert {
+  id: string;
+  status: 'inactive' | 'invited' | 'active' | 'deactivated';
+  email: string;
+  first_name: string;
+  last_name: string;
+}
+
+/**
+ * The client of this email in the agency, created (status invited) if new and locked for this transaction;
+ * null when the address belongs to a firm user of the agency. One round trip: this is the hot path of every
+ * invite, Create Project and assignment.
+ */
+export async function upsertInvitedClient(
+  db: Queryable,
+  agencyId: string,
+  input: { email: string; first_name: string; last_name: string },
+): Promise<ClientUpsert | null> {
+  const { rows } = await db.query<ClientUpsert>(
+    `insert into clients (agency_id, email, first_name, last_name, status)
+     select $1, $2, $3, $4, 'invited'
+      where not exists (select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)))
+     on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
+     returning id, status, email, first_name, last_name`,
+    [agencyId, input.email, input.first_name, input.last_name],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getClientStatus(db: Queryable, clientId: string): Promise<{ status: string } | undefined> {
+  const { rows } = await db.query<{ status: string }>('select status from clients where id = $1', [clientId]);
+  return rows[0];
+}
+
+/** The client and the project's name, as the invite API shows a client added to a project. */
+export async function getClientWithProjectName(
+  db: Queryable,
+  clientId: string,
+  projectId: string,
+): Promise<{ id: string; email: string; first_name: string; last_name: string; status: string; project_name: string } | undefined> {
+  const { rows } = await db.query<{ id: string; email: string; first_name: string; last_name: string; status: string; project_name: string }>(
+    `select c.id, c.email, c.first_name, c.last_name, c.status, p.name as project_name
+         from clients c, projects p where c.id = $1 and p.id = $2`,
+    [clientId, projectId],
+  );
+  return rows[0];
+}

@@ -187,3 +187,18 @@ export async function insertEmail(db: Queryable, input: QueueEmailInput): Promis
   );
   return rows[0]!.id;
 }
+
+/** Mail still waiting with an invitation's old link must not go out. */
+export async function cancelQueuedInvitationEmails(db: Queryable, invitationId: string): Promise<void> {
+  await db.query(`update emails set status = 'cancelled' where invitation_id = $1 and status = 'queued'`, [invitationId]);
+}
+
+/** Resend emails of an invitation in the last day, and the oldest of them. */
+export async function countRecentResends(db: Queryable, invitationId: string): Promise<{ n: number; oldest: Date | null } | undefined> {
+  const { rows } = await db.query<{ n: number; oldest: Date | null }>(
+    `select count(*)::int as n, min(created_at) as oldest from emails
+        where invitation_id = $1 and kind = 'invitation_resend' and created_at > now() - interval '1 day'`,
+    [invitationId],
+  );
+  return rows[0];
+}
