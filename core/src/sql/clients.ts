@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.js';
 import { insertEventsSql } from '../events/catalog.js';
+import { clientColumns, type ClientRow } from './read/clients.js';
 
 export type ClientStatus = 'inactive' | 'invited' | 'active' | 'deactivated';
 
@@ -192,4 +193,30 @@ export async function getClientWithProjectName(
     [clientId, projectId],
   );
   return rows[0];
+}
+
+export async function lockClientWithActivation(db: Queryable, agencyId: string, id: string): Promise<(ClientRow & { activated_at: Date | null }) | undefined> {
+  const { rows } = await db.query<ClientRow & { activated_at: Date | null }>(
+    `select ${clientColumns}, activated_at from clients where agency_id = $1 and id = $2 for update`,
+    [agencyId, id],
+  );
+  return rows[0];
+}
+
+export async function markClientDeactivated(db: Queryable, id: string): Promise<ClientRow> {
+  const { rows } = await db.query<ClientRow>(
+    `update clients set status = 'deactivated', deactivated_at = now(), updated_at = now() where id = $1 returning ${clientColumns}`,
+    [id],
+  );
+  return rows[0]!;
+}
+
+/** Active again if the client had accepted before, otherwise inactive (ready to be invited). */
+export async function markClientReactivated(db: Queryable, id: string): Promise<ClientRow> {
+  const { rows } = await db.query<ClientRow>(
+    `update clients set status = case when activated_at is not null then 'active' else 'inactive' end,
+              deactivated_at = null, updated_at = now() where id = $1 returning ${clientColumns}`,
+    [id],
+  );
+  return rows[0]!;
 }

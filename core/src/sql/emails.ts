@@ -202,3 +202,8 @@ export async function countRecentResends(db: Queryable, invitationId: string): P
   );
   return rows[0];
 }
+
+/** Queued mail of these invitations is cancelled (used after they are revoked). */
+export async function cancelQueuedEmailsOfInvitations(db: Queryable, invitationIds: string[]): Promise<void> {
+  await db.query(`update emails set status = 'cancelled' where status = 'queued' and invitation_id = any($1::uuid[])`, [invitationIds]);
+}

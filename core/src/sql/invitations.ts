@@ -158,3 +158,23 @@ export async function expireDueInvitations(db: Queryable, batch: number): Promis
   );
   return rowCount ?? 0;
 }
+
+/** Every pending invitation of the client revoked, links burnt. */
+export async function revokePendingInvitationsOfClient(db: Queryable, clientId: string): Promise<Array<{ id: string; project_id: string }>> {
+  const revoked = await db.query<{ id: string; project_id: string }>(
+    `update invitations set status = 'revoked', revoked_at = now(), token_hash = null, token_ciphertext = null, updated_at = now()
+        where client_id = $1 and status = 'pending' returning id, project_id`,
+    [clientId],
+  );
+  return revoked.rows;
+}
+
+/** The client's pending invitation to the project (if any) revoked, link burnt. */
+export async function revokePendingInvitationsInProject(db: Queryable, agencyId: string, projectId: string, clientId: string): Promise<Array<{ id: string }>> {
+  const revoked = await db.query<{ id: string }>(
+    `update invitations set status = 'revoked', revoked_at = now(), token_hash = null, token_ciphertext = null, updated_at = now()
+        where agency_id = $1 and project_id = $2 and client_id = $3 and status = 'pending' returning id`,
+    [agencyId, projectId, clientId],
+  );
+  return revoked.rows;
+}

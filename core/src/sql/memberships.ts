@@ -9,3 +9,14 @@ export async function insertMembership(db: Queryable, input: { projectId: string
   ]);
   return Boolean(added.rowCount);
 }
+
+/** False when the client was not a member of the project. */
+export async function deleteMembership(db: Queryable, agencyId: string, projectId: string, clientId: string): Promise<boolean> {
+  const removed = await db.query('delete from memberships where agency_id = $1 and project_id = $2 and client_id = $3', [agencyId, projectId, clientId]);
+  return Boolean(removed.rowCount);
+}
+
+/** The client's task assignments in the project go with the membership. */
+export async function deleteClientAssignmentsInProject(db: Queryable, projectId: string, clientId: string): Promise<void> {
+  await db.query(`delete from task_assignees ta using tasks t where ta.task_id = t.id and t.project_id = $1 and ta.client_id = $2`, [projectId, clientId]);
+}
