@@ -42,3 +42,28 @@ export async function findClientsInProject(db: Queryable, agencyId: string, proj
   );
   return rows;
 }
+
+/** The project of this external id, locked (after a conflicting insert committed). */
+export async function lockProjectByExternalId(db: Queryable, agencyId: string, externalId: string): Promise<ProjectRow | undefined> {
+  const existing = await db.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and external_id = $2 for update`, [agencyId, externalId]);
+  return existing.rows[0];
+}
+
+/** Only the fields given change; `externalId: undefined` leaves the external id, `null` clears it. */
+export async function updateProjectRow(
+  db: Queryable,
+  agencyId: string,
+  id: string,
+  input: { name?: string | undefined; archived?: boolean | undefined; externalId?: string | null | undefined },
+): Promise<ProjectRow | undefined> {
+  const { rows } = await db.query<ProjectRow>(
+    `update projects set
+              name = coalesce($3, name),
+              archived_at = case when $4::boolean is null then archived_at when $4 then coalesce(archived_at, now()) else null end,
+              external_id = case when $5::boolean then $6 else external_id end,
+              updated_at = now()
+        where agency_id = $1 and id = $2 returning ${projectColumns}`,
+    [agencyId, id, input.name ?? null, input.archived ?? null, input.externalId !== undefined, input.externalId ?? null],
+  );
+  return rows[0];
+}

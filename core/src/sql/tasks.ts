@@ -30,3 +30,13 @@ export async function insertTaskAssignments(
   );
   return rows;
 }
+
+export interface TaskRef {
+  id: string;
+  title: string;
+}
+
+export async function listProjectTaskRefs(db: Queryable, projectId: string): Promise<TaskRef[]> {
+  const { rows } = await db.query<TaskRef>('select id, title from tasks where project_id = $1', [projectId]);
+  return rows;
+}

@@ -22,3 +22,28 @@ export async function insertTemplateWithTasks(
   );
   return { id };
 }
+
+export interface TemplateRef {
+  id: string;
+  name: string;
+}
+
+export async function findTemplateById(db: Queryable, agencyId: string, id: string): Promise<TemplateRef | undefined> {
+  const { rows } = await db.query<TemplateRef>('select id, name from templates where agency_id = $1 and id = $2', [agencyId, id]);
+  return rows[0];
+}
+
+/** By name, case-insensitively. */
+export async function findTemplateByName(db: Queryable, agencyId: string, name: string): Promise<TemplateRef | undefined> {
+  const { rows } = await db.query<TemplateRef>('select id, name from templates where agency_id = $1 and lower(name) = lower($2)', [agencyId, name]);
+  return rows[0];
+}
+
+/** The first `limit` template names in order, each row with the agency's total count of templates. */
+export async function listTemplateNames(db: Queryable, agencyId: string, limit: number): Promise<Array<{ name: string; total: number }>> {
+  const { rows } = await db.query<{ name: string; total: number }>(
+    'select name, count(*) over ()::int as total from templates where agency_id = $1 order by lower(name) limit $2',
+    [agencyId, limit],
+  );
+  return rows;
+}
