@@ -40,3 +40,75 @@ export async function listProjectTaskRefs(db: Queryable, projectId: string): Pro
   const { rows } = await db.query<TaskRef>('select id, title from tasks where project_id = $1', [projectId]);
   return rows;
 }
+
+/** The new task goes last in the project; null when the project is not the agency's. */
+export async function insertTask(
+  db: Queryable,
+  agencyId: string,
+  projectId: string,
+  input: { title: string; description: string | null; dueDate: string | null },
+): Promise<{ id: string } | undefined> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into tasks (agency_id, project_id, position, title, description, due_date)
+       select p.agency_id, p.id, coalesce((select max(t.position) from tasks t where t.project_id = p.id), 0) + 1, $3, $4, $5
+         from projects p where p.agency_id = $1 and p.id = $2
+       returning id`,
+    [agencyId, projectId, input.title, input.description, input.dueDate],
+  );
+  return rows[0];
+}
+
+/** Only the fields given change (`undefined` leaves one as it is, `null` clears it); false when no such task. */
+export async function updateTaskRow(
+  db: Queryable,
+  agencyId: string,
+  projectId: string,
+  taskId: string,
+  input: { title?: string | undefined; description?: string | null | undefined; dueDate?: string | null | undefined; position?: number | undefined },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update tasks set title = coalesce($4, title),
+              description = case when $5::boolean then $6 else description end,
+              due_date = case when $7::boolean then $8::date else due_date end,
+              position = coalesce($9, position),
+              updated_at = now()
+        where agency_id = $1 and project_id = $2 and id = $3`,
+    [
+      agencyId,
+      projectId,
+      taskId,
+      input.title ?? null,
+      input.description !== undefined,
+      input.description ?? null,
+      input.dueDate !== undefined,
+      input.dueDate ?? null,
+      input.position ?? null,
+    ],
+  );
+  return Boolean(rowCount);
+}
+
+export async function deleteTaskRow(db: Queryable, agencyId: string, projectId: string, taskId: string): Promise<boolean> {
+  const { rowCount } = await db.query('delete from tasks where agency_id = $1 and project_id = $2 and id = $3', [agencyId, projectId, taskId]);
+  return Boolean(rowCount);
+}
+
+export async function taskExistsInProject(db: Queryable, projectId: string, taskId: string): Promise<boolean> {
+  const { rowCount } = await db.query('select 1 from tasks where project_id = $1 and id = $2', [projectId, taskId]);
+  return Boolean(rowCount);
+}
+
+/** Of these ids, the project's tasks. */
+export async function findProjectTaskIds(db: Queryable, projectId: string, taskIds: string[]): Promise<Array<{ id: string }>> {
+  const { rows } = await db.query<{ id: string }>('select id from tasks where project_id = $1 and id = any($2::uuid[])', [projectId, taskIds]);
+  return rows;
+}
+
+export async function deleteTaskAssignment(db: Queryable, agencyId: string, projectId: string, taskId: string, clientId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `delete from task_assignees a using tasks t
+      where a.task_id = t.id and t.agency_id = $1 and t.project_id = $2 and t.id = $3 and a.client_id = $4`,
+    [agencyId, projectId, taskId, clientId],
+  );
+  return Boolean(rowCount);
+}
