@@ -171,3 +171,39 @@ export async function getFirmUserEmailStatus(db: Queryable, agencyId: string, id
   const { rows } = await db.query<{ email: string; status: string }>('select email, status from firm_users where id = $1 and agency_id = $2', [id, agencyId]);
   return rows[0];
 }
+
+export async function findFirmUsersByIds(db: Queryable, agencyId: string, ids: string[]): Promise<Array<{ id: string; email: string; name: string | null }>> {
+  const { rows } = await db.query<{ id: string; email: string; name: string | null }>('select id, email, name from firm_users where agency_id = $1 and id = any($2::uuid[])', [
+    agencyId,
+    ids,
+  ]);
+  return rows;
+}
+
+/** One lock per (agency, address) for the rest of the transaction, so a teammate invite and a client invite of one address cannot both pass their checks. */
+export async function lockAgencyAddress(db: Queryable, agencyId: string, email: string): Promise<void> {
+  await db.query(`select pg_advisory_xact_lock(hashtextextended($1 || ':' || lower(btrim($2)), 13))`, [agencyId, email]);
+}
+
+export async function lockFirmUserByEmail(db: Queryable, agencyId: string, email: string): Promise<{ id: string; status: FirmUserStatus } | undefined> {
+  const { rows } = await db.query<{ id: string; status: FirmUserStatus }>(
+    'select id, status from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)) for update',
+    [agencyId, email],
+  );
+  return rows[0];
+}
+
+/** An invited teammate joins: names, password, active. False when they are no longer invited. */
+export async function activateInvitedFirmUser(
+  db: Queryable,
+  agencyId: string,
+  id: string,
+  input: { firstName: string; lastName: string; passwordHash: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update firm_users set first_name = $3, last_name = $4, password_hash = $5, status = 'active', updated_at = now()
+        where agency_id = $1 and id = $2 and status = 'invited'`,
+    [agencyId, id, input.firstName, input.lastName, input.passwordHash],
+  );
+  return Boolean(rowCount);
+}
