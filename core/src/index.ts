@@ -62,3 +62,4 @@ export * from './read/admin.js';
 export * from './usecases/agencySettings.js';
 export * from './usecases/users.js';
 export * as teammateInvitationsSql from './sql/teammateInvitations.js';
+export * from './usecases/idempotencyKeys.js';
