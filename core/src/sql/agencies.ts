@@ -32,7 +32,7 @@ export const agencySettingKeys = [
   'client_sign_in',
   'reminder_hours_before',
 ] as const;
-export type AgencySettingKey = (typeof agencySettingKeys)[number];
+type AgencySettingKey = (typeof agencySettingKeys)[number];
 export type AgencySettingsPatch = Partial<Pick<AgencyRow, AgencySettingKey>>;
 
 const columns = `id, name, display_name, sender_name, brand_color, logo_url, invite_expiry_days, invite_email_text, default_message,

@@ -137,14 +137,6 @@ export async function findFirmUsersByEmail(db: Queryable, email: string): Promis
   return rows;
 }
 
-export async function isFirmUserEmail(db: Queryable, agencyId: string, email: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    'select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2))',
-    [agencyId, email],
-  );
-  return (rowCount ?? 0) > 0;
-}
-
 export async function isClientEmail(db: Queryable, agencyId: string, email: string): Promise<boolean> {
   const { rowCount } = await db.query('select 1 from clients where agency_id = $1 and email_normalized = lower(btrim($2))', [agencyId, email]);
   return (rowCount ?? 0) > 0;
