@@ -3,10 +3,10 @@
 // (a specific problem naming the field, nothing changed). A route added later without a case here fails
 // the enumeration test, so the invariants cannot silently skip it.
 import { issueApiKey, setFirmUserPassword } from '@onramp/core';
+import { addFirmUser } from '../support/state.js';
 import { startStack, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { agencyFingerprint, expectProblem, send } from './helpers.js';
 import { unique } from '../support/unique.js';
-import { addFirmUser } from '../support/state.js';
 
 let stack: TestStack;
 let a: TestAgency;
