@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { apiKeysSql, createPool, eventDataSql, listFeedPayloads, encodeCursor, eventsSql, listInvitationsJson, parseApiKey, type Pool, type Queryable } from '@onramp/core';
+import { authenticateApiKey, createPool, eventDataSql, listFeedPayloads, encodeCursor, listEventsJson, listInvitationsJson, type Pool, type Queryable } from '@onramp/core';
 import { embeddedUrlFor } from './embedded.js';
 import { fmt, loadGet, runCli, serialLatency, startBareExpress, startOnramp, type LoadResult } from './harness.js';
 import type { Bench } from './run.js';
@@ -340,11 +340,10 @@ export const benchList: Bench = async (args) => {
     );
     const near = await q1<{ id: number }>('select id from events where agency_id = $1 order by id desc offset 200 limit 1', [agency.agencyId]);
     const cursor = encodeCursor(deep.seq);
-    const prefix = parseApiKey(agency.apiKey)!.prefix;
     const id = agency.agencyId;
 
     const cases: Case[] = [
-      { what: 'GET /v1/me', path: '/v1/me', sql: (db) => apiKeysSql.findApiKeyByPrefix(db, prefix) },
+      { what: 'GET /v1/me', path: '/v1/me', sql: (db) => authenticateApiKey(db, `Bearer ${agency.apiKey}`) },
       { what: 'GET /v1/invitations?limit=25', path: '/v1/invitations?limit=25', sql: (db) => listInvitationsJson(db, id, {}, { limit: 25 }) },
       {
         what: 'GET /v1/invitations?limit=25&cursor=<page 200>',
@@ -372,12 +371,12 @@ export const benchList: Bench = async (args) => {
       {
         what: 'GET /v1/events?after=<near the end>&limit=100',
         path: `/v1/events?after=${near.id}&limit=100`,
-        sql: (db) => eventsSql.listEvents(db, { agencyId: id, after: near.id, limit: 100 }),
+        sql: (db) => listEventsJson(db, { agencyId: id, after: near.id, limit: 100 }),
       },
       {
         what: 'GET /v1/events?type=invitation.accepted&after=<near the end>&limit=100',
         path: `/v1/events?type=invitation.accepted&after=${near.id}&limit=100`,
-        sql: (db) => eventsSql.listEvents(db, { agencyId: id, type: 'invitation.accepted', after: near.id, limit: 100 }),
+        sql: (db) => listEventsJson(db, { agencyId: id, type: 'invitation.accepted', after: near.id, limit: 100 }),
       },
     ];
     cases.push({

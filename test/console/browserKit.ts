@@ -1,6 +1,7 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { firmUsersSql, setFirmUserPassword } from '@onramp/core';
+import { setFirmUserPassword } from '@onramp/core';
 import type { TestAgency, TestStack } from '../support/stack.js';
+import { addFirmUser } from '../support/state.js';
 
 /** Debian's chromium, launched the way every browser test of the project does. */
 export function launchChromium(): Promise<Browser> {
@@ -40,7 +41,7 @@ export async function withPassword(stack: TestStack, agency: TestAgency): Promis
 }
 
 export async function addMember(stack: TestStack, agency: TestAgency, email: string): Promise<void> {
-  await firmUsersSql.insertFirmUser(stack.deps.pool, { agencyId: agency.agencyId, email, name: 'Mo Member', role: 'member' });
+  await addFirmUser(stack.deps.pool, { agencyId: agency.agencyId, email, name: 'Mo Member', role: 'member' });
   await setFirmUserPassword(stack.deps.pool, email, PASSWORD);
 }
 

@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '@onramp/connector-api';
-import { firmUsersSql, hashToken, setFirmUserPassword, TokenPurpose } from '@onramp/core';
+import { hashToken, setFirmUserPassword, TokenPurpose } from '@onramp/core';
 import { startStack, createTwoAgencies, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { onrampBin, runOnramp } from '../support/processes.js';
 import { unique } from '../support/unique.js';
+import { addFirmUser } from '../support/state.js';
 import { createInvitation, createProject, csrfOf, FormClient } from '../pages/fixtures.js';
 
 let stack: TestStack;
@@ -47,7 +48,7 @@ async function invitationRow(id: string): Promise<{ status: string; send_count: 
 
 async function addMember(agency: TestAgency): Promise<string> {
   const email = `member-${unique()}@agency.test`;
-  await firmUsersSql.insertFirmUser(stack.deps.pool, { agencyId: agency.agencyId, email, name: 'Mo Member', role: 'member' });
+  await addFirmUser(stack.deps.pool, { agencyId: agency.agencyId, email, name: 'Mo Member', role: 'member' });
   await setFirmUserPassword(stack.deps.pool, email, PASSWORD);
   return email;
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { bulkAssignClients, firmUsersSql, issueApiKey, getTemplateUsage, listClientDirectory, countInvitations, type Principal } from '@onramp/core';
+import { bulkAssignClients, issueApiKey, getTemplateUsage, listClientDirectory, countInvitations, type Principal } from '@onramp/core';
 import { startStack, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { countRows } from '../support/fixtures.js';
+import { addFirmUser } from '../support/state.js';
 
 /**
  * The core pieces the console's pages stand on, each through the API door too: the client directory
@@ -32,7 +33,7 @@ const principalOf = (agency: TestAgency): Principal => ({
 });
 
 async function memberKey(agency: TestAgency): Promise<string> {
-  const user = await firmUsersSql.insertFirmUser(stack.deps.pool, {
+  const user = await addFirmUser(stack.deps.pool, {
     agencyId: agency.agencyId,
     email: `member-${randomBytes(3).toString('hex')}@agency.test`,
     name: 'Mo',

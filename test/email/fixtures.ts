@@ -1,5 +1,4 @@
 import {
-  agenciesSql,
   createAgency,
   encryptToken,
   enqueueEmails,
@@ -13,6 +12,7 @@ import {
 import { settledJob } from '../support/jobs.js';
 import type { TestStack } from '../support/stack.js';
 import { unique } from '../support/unique.js';
+import { setAgencyBranding } from '../support/state.js';
 
 export interface InviteFixture {
   agencyId: string;
@@ -28,7 +28,7 @@ export interface InviteFixture {
 
 export interface InviteOptions {
   agencyName?: string;
-  branding?: Parameters<typeof agenciesSql.updateAgencySettings>[2];
+  branding?: Parameters<typeof setAgencyBranding>[2];
   ownerName?: string;
   projectName?: string;
   firstName?: string;
@@ -43,7 +43,7 @@ export async function inviteFixture(stack: TestStack, o: InviteOptions = {}): Pr
   const ownerEmail = `owner-${t}@agency-${t}.test`;
   const created = await createAgency(stack.deps.pool, { name: o.agencyName ?? `Agency ${t}`, ownerEmail, ownerName: o.ownerName ?? `Olivia Owner` });
   const agencyId = created.agency.id;
-  if (o.branding) await agenciesSql.updateAgencySettings(stack.deps.pool, agencyId, o.branding);
+  if (o.branding) await setAgencyBranding(stack.deps.pool, agencyId, o.branding);
   const db = stack.deps.pool;
   const project = await db.query<{ id: string }>('insert into projects (agency_id, name, created_by) values ($1, $2, $3) returning id', [
     agencyId,

@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { emptyImportCounts, eventsSql, withTransaction, type PoolClient } from '@onramp/core';
+import { emptyImportCounts, withTransaction, type PoolClient } from '@onramp/core';
 import { startStack, createTestAgency, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { Receiver, until } from '../support/receiver.js';
 import { unique } from '../support/unique.js';
+import { recordEvent } from '../support/state.js';
 
 // ---- fixtures: rows + their event in one transaction, as the real use cases do ---------------------------
 
@@ -36,7 +37,7 @@ async function projectData(tx: PoolClient, projectId: string): Promise<{ name: s
 async function projectCreated(agency: TestAgency): Promise<{ projectId: string; eventId: number }> {
   return withTransaction(stack.deps.pool, async (tx) => {
     const projectId = await insertProject(tx, agency);
-    const e = await eventsSql.appendEvent(tx, {
+    const e = await recordEvent(tx, {
       agencyId: agency.agencyId,
       type: 'project.created',
       subjectId: projectId,
@@ -71,8 +72,8 @@ async function invitationEvent(agency: TestAgency, type: 'invitation.created' | 
     const { project_id, client_id, email } = rows[0]!;
     const e =
       type === 'invitation.created'
-        ? await eventsSql.appendEvent(tx, { agencyId: agency.agencyId, type, subjectId: invitationId, actorId: agency.userId, data: { project_id, client_id, email } })
-        : await eventsSql.appendEvent(tx, { agencyId: agency.agencyId, type, subjectId: invitationId, actorId: agency.userId, data: { project_id, client_id } });
+        ? await recordEvent(tx, { agencyId: agency.agencyId, type, subjectId: invitationId, actorId: agency.userId, data: { project_id, client_id, email } })
+        : await recordEvent(tx, { agencyId: agency.agencyId, type, subjectId: invitationId, actorId: agency.userId, data: { project_id, client_id } });
     return { invitationId, eventId: e.id };
   });
 }
@@ -84,7 +85,7 @@ async function importCompleted(agency: TestAgency): Promise<{ importId: string; 
        values ($1, $2, 'completed', 'clients.csv', 3, 3, '{"rows": 3, "projects_created": 1, "clients_invited": 2}', now(), now()) returning id`,
       [agency.agencyId, agency.userId],
     );
-    const e = await eventsSql.appendEvent(tx, {
+    const e = await recordEvent(tx, {
       agencyId: agency.agencyId,
       type: 'import.completed',
       subjectId: rows[0]!.id,
@@ -260,7 +261,7 @@ describe('deliveries', () => {
     try {
       await slow.query('begin');
       const projectId = await insertProject(slow, agency, 'Slow project');
-      const early = await eventsSql.appendEvent(slow, { agencyId: agency.agencyId, type: 'project.created', subjectId: projectId, data: await projectData(slow, projectId) });
+      const early = await recordEvent(slow, { agencyId: agency.agencyId, type: 'project.created', subjectId: projectId, data: await projectData(slow, projectId) });
       const later = await projectCreated(agency);
       expect(later.eventId).toBeGreaterThan(early.id);
       await until('the later event', async () => receiver.at(t.path).some((r) => r.body.event_id === String(later.eventId)));

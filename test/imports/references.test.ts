@@ -1,5 +1,7 @@
 import pg from 'pg';
-import { applyImportBatch, importsSql, mapHeader } from '@onramp/core';
+import { applyImportBatch, mapHeader } from '@onramp/core';
+// The set-based reference checks are SQL-level behaviour (no use case exposes them alone): a test-only path.
+import * as importsSql from '../../core/src/sql/imports.js';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { unique } from '../support/unique.js';

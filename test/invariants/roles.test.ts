@@ -1,8 +1,9 @@
 // Members read; every write (imports, hooks included) needs an owner or an admin.
-import { firmUsersSql, issueApiKey } from '@onramp/core';
+import { issueApiKey } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { unique } from '../support/unique.js';
+import { addFirmUser } from '../support/state.js';
 
 let stack: TestStack;
 let owner: TestAgency;
@@ -11,7 +12,7 @@ let memberKey: string;
 beforeAll(async () => {
   stack = await startStack({ smtp: false });
   owner = await createTestAgency(stack, 'Roles');
-  const member = await firmUsersSql.insertFirmUser(stack.deps.pool, {
+  const member = await addFirmUser(stack.deps.pool, {
     agencyId: owner.agencyId,
     email: `member-${unique()}@agency.test`,
     name: 'Mo Member',

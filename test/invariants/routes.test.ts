@@ -2,7 +2,8 @@
 // idempotency keys (replay, different request), tenant isolation (another agency's ids), and bad input
 // (a specific problem naming the field, nothing changed). A route added later without a case here fails
 // the enumeration test, so the invariants cannot silently skip it.
-import { firmUsersSql, issueApiKey, setFirmUserPassword } from '@onramp/core';
+import { issueApiKey, setFirmUserPassword } from '@onramp/core';
+import { addFirmUser } from '../support/state.js';
 import { startStack, createTwoAgencies, type TestStack, type TestAgency } from '../support/stack.js';
 import { agencyFingerprint, expectProblem, send } from './helpers.js';
 import { unique } from '../support/unique.js';
@@ -380,7 +381,7 @@ describe('Idempotency-Key on the upload (POST /v1/imports)', () => {
 describe("a member's key on every write operation", () => {
   let memberKey: string;
   beforeAll(async () => {
-    const user = await firmUsersSql.insertFirmUser(stack.deps.pool, { agencyId: a.agencyId, email: `member-${unique()}@agency.test`, firstName: 'Mo', lastName: 'Member', role: 'member' });
+    const user = await addFirmUser(stack.deps.pool, { agencyId: a.agencyId, email: `member-${unique()}@agency.test`, firstName: 'Mo', lastName: 'Member', role: 'member' });
     memberKey = (await issueApiKey(stack.deps.pool, { agencyId: a.agencyId, userId: user.id, name: 'member' })).key;
   });
   const refused = Object.keys(writeOps).filter((op) => writeOps[op]!.member !== 'allowed');

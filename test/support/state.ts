@@ -69,3 +69,34 @@ export async function archiveProject(db: Queryable, projectId: string): Promise<
 export async function expirePasswordResets(db: Queryable, clientId: string): Promise<void> {
   await db.query(`update password_resets set expires_at = now() - interval '1 second' where client_id = $1`, [clientId]);
 }
+
+/** An active firm user added straight to the agency (a teammate who has joined), with no password yet. */
+export async function addFirmUser(
+  db: Queryable,
+  input: { agencyId: string; email: string; role: 'owner' | 'admin' | 'member'; name?: string; firstName?: string; lastName?: string },
+): Promise<{ id: string }> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into firm_users (agency_id, email, name, first_name, last_name, role, status) values ($1, $2, $3, $4, $5, $6, 'active') returning id`,
+    [input.agencyId, input.email.trim(), input.name ?? null, input.firstName ?? null, input.lastName ?? null, input.role],
+  );
+  return rows[0]!;
+}
+
+/** The agency's branding as its owner would set it, without the settings API's checks (names a test wants hostile). */
+export async function setAgencyBranding(
+  db: Queryable,
+  agencyId: string,
+  branding: { display_name?: string; sender_name?: string; brand_color?: string },
+): Promise<void> {
+  await db.query(
+    `update agencies set display_name = coalesce($2, display_name), sender_name = coalesce($3, sender_name), brand_color = coalesce($4, brand_color),
+            updated_at = now() where id = $1`,
+    [agencyId, branding.display_name ?? null, branding.sender_name ?? null, branding.brand_color ?? null],
+  );
+}
+
+/**
+ * An event as a change would have written it (through the event catalog's checks): for tests of what reads
+ * events (webhook fan-out, feeds) that need events the API would take long to produce, or in a given order.
+ */
+export { appendEvent as recordEvent } from '../../core/src/sql/events.js';

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Request } from 'express';
-import { AppError, type Deps, type Principal } from '@onramp/core';
+import { AppError, idempotencyKeys, type Deps, type Principal } from '@onramp/core';
 import type { RouteResult } from './route.js';
 import { problemText, statusByCode } from './problem.js';
 
@@ -52,24 +52,15 @@ export async function withIdempotency(
   }
   const hash = requestHash(req, raw !== undefined, opts.secretBody ? deps.appSecret : null);
   const path = `${req.baseUrl}${req.path}`;
-  const inserted = await deps.pool.query(
-    `insert into idempotency_keys (agency_id, key, method, path, request_hash) values ($1, $2, $3, $4, $5)
-     on conflict (agency_id, key) do nothing`,
-    [principal.agencyId, key, req.method, path, raw ? `${hash}:` : hash],
-  );
-  if (inserted.rowCount === 0) {
-    const { rows } = await deps.pool.query<{
-      request_hash: string;
-      status_code: number | null;
-      response_body: unknown;
-      response_text: string | null;
-      response_type: string | null;
-      completed_at: Date | null;
-    }>(
-      'select request_hash, status_code, response_body, response_text, response_type, completed_at from idempotency_keys where agency_id = $1 and key = $2',
-      [principal.agencyId, key],
-    );
-    const row = rows[0];
+  const claimed = await idempotencyKeys.claim(deps, {
+    agencyId: principal.agencyId,
+    key,
+    method: req.method,
+    path,
+    requestHash: raw ? `${hash}:` : hash,
+  });
+  if (!claimed) {
+    const row = await idempotencyKeys.get(deps, principal.agencyId, key);
     if (!row) return withIdempotency(deps, principal, req, run, raw, opts);
     // An upload's stored hash is `<request>:<content digest>`; its body is read only when the rest matches.
     const sameRequest = raw
@@ -113,13 +104,9 @@ export async function withIdempotency(
     // (Not for an upload: a refused file has no digest to bind the key to, so a retry simply runs again.)
     if (!raw && err instanceof AppError && err.code !== 'internal' && err.code !== 'unavailable' && err.code !== 'rate_limited') {
       const text = problemText(req.res!, err);
-      await deps.pool.query(
-        `update idempotency_keys set status_code = $3, response_body = $4::jsonb, response_text = $5::text, response_type = 'application/problem+json', completed_at = now()
-         where agency_id = $1 and key = $2`,
-        [principal.agencyId, key, statusByCode[err.code], text, text],
-      );
+      await idempotencyKeys.completeWithProblem(deps, principal.agencyId, key, statusByCode[err.code], text);
     } else {
-      await deps.pool.query('delete from idempotency_keys where agency_id = $1 and key = $2', [principal.agencyId, key]);
+      await idempotencyKeys.release(deps, principal.agencyId, key);
     }
     throw err;
   }
@@ -128,13 +115,14 @@ export async function withIdempotency(
   const stored = result.replayBody !== undefined ? result.replayBody : result.body;
   if (storable && result.status < 500) {
     const text = stored === undefined ? null : JSON.stringify(stored);
-    await deps.pool.query(
-      `update idempotency_keys set status_code = $3, response_body = $4::jsonb, response_text = $7::text, response_type = $6, completed_at = now(), request_hash = $5
-       where agency_id = $1 and key = $2`,
-      [principal.agencyId, key, result.status, text, raw ? `${hash}:${result.requestDigest}` : hash, result.contentType ?? 'application/json', text],
-    );
+    await idempotencyKeys.complete(deps, principal.agencyId, key, {
+      status: result.status,
+      text,
+      requestHash: raw ? `${hash}:${result.requestDigest}` : hash,
+      contentType: result.contentType ?? 'application/json',
+    });
   } else {
-    await deps.pool.query('delete from idempotency_keys where agency_id = $1 and key = $2', [principal.agencyId, key]);
+    await idempotencyKeys.release(deps, principal.agencyId, key);
   }
   return result;
 }

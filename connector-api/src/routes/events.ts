@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventCatalog, eventsSql, eventTypes } from '@onramp/core';
+import { eventCatalog, eventTypes, listEventsJson } from '@onramp/core';
 import { defineRoute } from '../http/route.js';
 
 /** One schema per event type, discriminated by `type`, its `data` from the event catalog. */
@@ -33,13 +33,9 @@ export const eventRoutes = [
     }),
     responses: { 200: { description: 'Events after the cursor', schema: z.object({ data: z.array(eventJson), next_cursor: z.string().nullable() }) } },
     async handler({ deps, principal, query }) {
-      const rows = await eventsSql.listEvents(deps.pool, { agencyId: principal.agencyId, type: query.type, after: query.after, limit: query.limit });
       return {
         status: 200,
-        body: {
-          data: rows.map((e) => ({ id: String(e.id), type: e.type, subject_id: e.subject_id, actor_id: e.actor_id, data: e.data, created_at: e.created_at.toISOString() })),
-          next_cursor: rows.length ? String(rows[rows.length - 1]!.id) : String(query.after),
-        },
+        body: await listEventsJson(deps.pool, { agencyId: principal.agencyId, type: query.type, after: query.after, limit: query.limit }),
       };
     },
   }),

@@ -35,6 +35,35 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   }
 }
 
+/** A transaction that is always rolled back (a dry run): `fn` sees its own writes, nothing is kept. */
+export async function withDiscardedTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    return await fn(client);
+  } finally {
+    await client.query('rollback').catch(() => undefined);
+    client.release();
+  }
+}
+
+/**
+ * `fn` inside a savepoint of the caller's transaction: released when `fn` succeeds; when it throws an error
+ * `undo` accepts, rolled back (the transaction goes on without `fn`'s writes). The error is rethrown.
+ */
+export async function withSavepoint<T>(tx: Pick<pg.PoolClient, 'query'>, name: string, fn: () => Promise<T>, undo: (err: unknown) => boolean): Promise<T> {
+  await tx.query(`savepoint ${name}`);
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    if (undo(err)) await tx.query(`rollback to savepoint ${name}`);
+    throw err;
+  }
+  await tx.query(`release savepoint ${name}`);
+  return result;
+}
+
 /**
  * A failure the caller knows is safe to retry: the transaction is rolled back and run again from its
  * reads (for example a row it refers to was deleted, or a concurrent writer took a unique key it had

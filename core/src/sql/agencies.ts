@@ -32,7 +32,7 @@ export const agencySettingKeys = [
   'client_sign_in',
   'reminder_hours_before',
 ] as const;
-export type AgencySettingKey = (typeof agencySettingKeys)[number];
+type AgencySettingKey = (typeof agencySettingKeys)[number];
 export type AgencySettingsPatch = Partial<Pick<AgencyRow, AgencySettingKey>>;
 
 const columns = `id, name, display_name, sender_name, brand_color, logo_url, invite_expiry_days, invite_email_text, default_message,
@@ -64,4 +64,13 @@ export async function updateAgencySettings(db: Queryable, id: string, patch: Age
     values,
   );
   return rows[0] ?? null;
+}
+
+/** The operator CLI's reference: an exact id, or a name compared case-insensitively (two rows at most, to detect ambiguity). */
+export async function findAgencyIdsByRef(db: Queryable, ref: string, isId: boolean): Promise<{ id: string }[]> {
+  const { rows } = await db.query<{ id: string }>(
+    isId ? 'select id from agencies where id = $1' : 'select id from agencies where lower(name) = lower($1) order by created_at limit 2',
+    [ref],
+  );
+  return rows;
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.js';
 import { insertEventsSql } from '../events/catalog.js';
+import { clientColumns, type ClientRow } from './read/clients.js';
 
 export type ClientStatus = 'inactive' | 'invited' | 'active' | 'deactivated';
 
@@ -111,4 +112,111 @@ export async function lockClientRow(
     [agencyId, id],
   );
   return rows[0] ?? null;
+}
+
+/** False when the client is not (or no longer) active. */
+export async function setActiveClientPassword(db: Queryable, agencyId: string, clientId: string, passwordHash: string): Promise<boolean> {
+  const updated = await db.query(
+    `update clients set password_hash = $3, updated_at = now() where id = $1 and agency_id = $2 and status = 'active'`,
+    [clientId, agencyId, passwordHash],
+  );
+  return Boolean(updated.rowCount);
+}
+
+export async function getClientPasswordHash(db: Queryable, agencyId: string, clientId: string): Promise<{ password_hash: string } | undefined> {
+  const { rows } = await db.query<{ password_hash: string }>('select password_hash from clients where id = $1 and agency_id = $2', [clientId, agencyId]);
+  return rows[0];
+}
+
+/** Locks the client row for the rest of the transaction. */
+export async function lockClientForAccept(db: Queryable, agencyId: string, clientId: string): Promise<{ status: string; has_password: boolean } | undefined> {
+  const { rows } = await db.query<{ status: string; has_password: boolean }>(
+    'select status, (password_hash is not null) as has_password from clients where id = $1 and agency_id = $2 for update',
+    [clientId, agencyId],
+  );
+  return rows[0];
+}
+
+/** Accepting activates the client; a null hash keeps the password the client has (or has not). */
+export async function activateClient(db: Queryable, agencyId: string, clientId: string, passwordHash: string | null): Promise<void> {
+  await db.query(
+    `update clients set status = 'active', activated_at = coalesce(activated_at, now()),
+            password_hash = coalesce($3, password_hash), updated_at = now()
+      where id = $1 and agency_id = $2`,
+    [clientId, agencyId, passwordHash],
+  );
+}
+
+export interface ClientUpsert {
+  id: string;
+  status: 'inactive' | 'invited' | 'active' | 'deactivated';
+  email: string;
+  first_name: string;
+  last_name: string;
+}
+
+/**
+ * The client of this email in the agency, created (status invited) if new and locked for this transaction;
+ * null when the address belongs to a firm user of the agency. One round trip: this is the hot path of every
+ * invite, Create Project and assignment.
+ */
+export async function upsertInvitedClient(
+  db: Queryable,
+  agencyId: string,
+  input: { email: string; first_name: string; last_name: string },
+): Promise<ClientUpsert | null> {
+  const { rows } = await db.query<ClientUpsert>(
+    `insert into clients (agency_id, email, first_name, last_name, status)
+     select $1, $2, $3, $4, 'invited'
+      where not exists (select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)))
+     on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
+     returning id, status, email, first_name, last_name`,
+    [agencyId, input.email, input.first_name, input.last_name],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getClientStatus(db: Queryable, clientId: string): Promise<{ status: string } | undefined> {
+  const { rows } = await db.query<{ status: string }>('select status from clients where id = $1', [clientId]);
+  return rows[0];
+}
+
+/** The client and the project's name, as the invite API shows a client added to a project. */
+export async function getClientWithProjectName(
+  db: Queryable,
+  clientId: string,
+  projectId: string,
+): Promise<{ id: string; email: string; first_name: string; last_name: string; status: string; project_name: string } | undefined> {
+  const { rows } = await db.query<{ id: string; email: string; first_name: string; last_name: string; status: string; project_name: string }>(
+    `select c.id, c.email, c.first_name, c.last_name, c.status, p.name as project_name
+         from clients c, projects p where c.id = $1 and p.id = $2`,
+    [clientId, projectId],
+  );
+  return rows[0];
+}
+
+export async function lockClientWithActivation(db: Queryable, agencyId: string, id: string): Promise<(ClientRow & { activated_at: Date | null }) | undefined> {
+  const { rows } = await db.query<ClientRow & { activated_at: Date | null }>(
+    `select ${clientColumns}, activated_at from clients where agency_id = $1 and id = $2 for update`,
+    [agencyId, id],
+  );
+  return rows[0];
+}
+
+export async function markClientDeactivated(db: Queryable, id: string): Promise<ClientRow> {
+  const { rows } = await db.query<ClientRow>(
+    `update clients set status = 'deactivated', deactivated_at = now(), updated_at = now() where id = $1 returning ${clientColumns}`,
+    [id],
+  );
+  return rows[0]!;
+}
+
+/** Active again if the client had accepted before, otherwise inactive (ready to be invited). */
+export async function markClientReactivated(db: Queryable, id: string): Promise<ClientRow> {
+  const { rows } = await db.query<ClientRow>(
+    `update clients set status = case when activated_at is not null then 'active' else 'inactive' end,
+              deactivated_at = null, updated_at = now() where id = $1 returning ${clientColumns}`,
+    [id],
+  );
+  return rows[0]!;
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import type { EmailKind } from '../usecases/emails.js';
+import type { EmailKind, QueueEmailInput } from '../usecases/emails.js';
 
 export type EmailStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled';
 
@@ -176,4 +176,34 @@ export async function countEmailsByStatus(db: Queryable, ids: string[]): Promise
     [ids],
   );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** The outbox row, in the caller's transaction; its id is what the send-email job carries. */
+export async function insertEmail(db: Queryable, input: QueueEmailInput): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into emails (agency_id, kind, to_address, invitation_id, client_id, firm_user_id, token_ciphertext)
+     values ($1, $2, $3, $4, $5, $6, $7) returning id`,
+    [input.agencyId, input.kind, input.to, input.invitationId ?? null, input.clientId ?? null, input.firmUserId ?? null, input.tokenCiphertext ?? null],
+  );
+  return rows[0]!.id;
+}
+
+/** Mail still waiting with an invitation's old link must not go out. */
+export async function cancelQueuedInvitationEmails(db: Queryable, invitationId: string): Promise<void> {
+  await db.query(`update emails set status = 'cancelled' where invitation_id = $1 and status = 'queued'`, [invitationId]);
+}
+
+/** Resend emails of an invitation in the last day, and the oldest of them. */
+export async function countRecentResends(db: Queryable, invitationId: string): Promise<{ n: number; oldest: Date | null } | undefined> {
+  const { rows } = await db.query<{ n: number; oldest: Date | null }>(
+    `select count(*)::int as n, min(created_at) as oldest from emails
+        where invitation_id = $1 and kind = 'invitation_resend' and created_at > now() - interval '1 day'`,
+    [invitationId],
+  );
+  return rows[0];
+}
+
+/** Queued mail of these invitations is cancelled (used after they are revoked). */
+export async function cancelQueuedEmailsOfInvitations(db: Queryable, invitationIds: string[]): Promise<void> {
+  await db.query(`update emails set status = 'cancelled' where status = 'queued' and invitation_id = any($1::uuid[])`, [invitationIds]);
 }

@@ -1,7 +1,6 @@
 import type { Queryable } from '../db/pool.js';
 import { parseEventData, type EventData, type EventType } from '../events/catalog.js';
 
-export { eventTypes, type EventType } from '../events/catalog.js';
 
 /**
  * The data of a task.assigned event written by a set-based statement, from the task as `t` and the client

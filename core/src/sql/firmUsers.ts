@@ -137,15 +137,65 @@ export async function findFirmUsersByEmail(db: Queryable, email: string): Promis
   return rows;
 }
 
-export async function isFirmUserEmail(db: Queryable, agencyId: string, email: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    'select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2))',
-    [agencyId, email],
-  );
-  return (rowCount ?? 0) > 0;
-}
-
 export async function isClientEmail(db: Queryable, agencyId: string, email: string): Promise<boolean> {
   const { rowCount } = await db.query('select 1 from clients where agency_id = $1 and email_normalized = lower(btrim($2))', [agencyId, email]);
   return (rowCount ?? 0) > 0;
+}
+
+/** The agency's first active owner (the operator CLI acts as this firm user). */
+export async function findFirstActiveOwner(
+  db: Queryable,
+  agencyId: string,
+): Promise<{ id: string; email: string; name: string | null } | undefined> {
+  const { rows } = await db.query<{ id: string; email: string; name: string | null }>(
+    `select id, email, name from firm_users where agency_id = $1 and role = 'owner' and status = 'active' order by created_at, id limit 1`,
+    [agencyId],
+  );
+  return rows[0];
+}
+
+/** The operator CLI's password set (`updated_at` left as it is). */
+export async function setOperatorPasswordHash(db: Queryable, agencyId: string, id: string, hash: string): Promise<void> {
+  await db.query('update firm_users set password_hash = $3 where agency_id = $1 and id = $2', [agencyId, id, hash]);
+}
+
+export async function getFirmUserEmailStatus(db: Queryable, agencyId: string, id: string): Promise<{ email: string; status: string } | undefined> {
+  const { rows } = await db.query<{ email: string; status: string }>('select email, status from firm_users where id = $1 and agency_id = $2', [id, agencyId]);
+  return rows[0];
+}
+
+export async function findFirmUsersByIds(db: Queryable, agencyId: string, ids: string[]): Promise<Array<{ id: string; email: string; name: string | null }>> {
+  const { rows } = await db.query<{ id: string; email: string; name: string | null }>('select id, email, name from firm_users where agency_id = $1 and id = any($2::uuid[])', [
+    agencyId,
+    ids,
+  ]);
+  return rows;
+}
+
+/** One lock per (agency, address) for the rest of the transaction, so a teammate invite and a client invite of one address cannot both pass their checks. */
+export async function lockAgencyAddress(db: Queryable, agencyId: string, email: string): Promise<void> {
+  await db.query(`select pg_advisory_xact_lock(hashtextextended($1 || ':' || lower(btrim($2)), 13))`, [agencyId, email]);
+}
+
+export async function lockFirmUserByEmail(db: Queryable, agencyId: string, email: string): Promise<{ id: string; status: FirmUserStatus } | undefined> {
+  const { rows } = await db.query<{ id: string; status: FirmUserStatus }>(
+    'select id, status from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)) for update',
+    [agencyId, email],
+  );
+  return rows[0];
+}
+
+/** An invited teammate joins: names, password, active. False when they are no longer invited. */
+export async function activateInvitedFirmUser(
+  db: Queryable,
+  agencyId: string,
+  id: string,
+  input: { firstName: string; lastName: string; passwordHash: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update firm_users set first_name = $3, last_name = $4, password_hash = $5, status = 'active', updated_at = now()
+        where agency_id = $1 and id = $2 and status = 'invited'`,
+    [agencyId, id, input.firstName, input.lastName, input.passwordHash],
+  );
+  return Boolean(rowCount);
 }

@@ -1,3 +1,4 @@
+import type { Pool, QueryConfig } from 'pg';
 import type { Queryable } from '../db/pool.js';
 import { insertEventsSql } from '../events/catalog.js';
 import { taskAssignedData } from './events.js';
@@ -102,6 +103,15 @@ export async function insertImport(
 
 export async function insertChunk(db: Queryable, importId: string, chunkNo: number, data: Buffer): Promise<void> {
   await db.query('insert into import_chunks (import_id, chunk_no, data) values ($1, $2, $3)', [importId, chunkNo, data]);
+}
+
+/** One stored chunk of the upload, or null past the last one. */
+export async function getImportChunk(db: Queryable, importId: string, chunkNo: number): Promise<Buffer | null> {
+  // Binary results: the chunk arrives as its bytes, not as hex text twice its size for both ends to convert.
+  // (`binary` is pg's option; its type definitions lack it.)
+  const query = { text: 'select data from import_chunks where import_id = $1 and chunk_no = $2', values: [importId, chunkNo], binary: true } as QueryConfig;
+  const { rows } = await (db as Pick<Pool, 'query'>).query<{ data: Buffer }>(query);
+  return rows[0]?.data ?? null;
 }
 
 export async function deleteImport(db: Queryable, agencyId: string, id: string): Promise<void> {

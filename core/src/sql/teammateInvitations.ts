@@ -107,3 +107,8 @@ export async function markTeammateInvitationAccepted(db: Queryable, id: string, 
   );
   return (rowCount ?? 0) > 0;
 }
+
+/** An invited teammate's role changed: their pending invitation says so too. */
+export async function setPendingTeammateInvitationRole(db: Queryable, agencyId: string, userId: string, role: FirmRole): Promise<void> {
+  await db.query(`update teammate_invitations set role = $3 where agency_id = $1 and user_id = $2 and status = 'pending'`, [agencyId, userId, role]);
+}

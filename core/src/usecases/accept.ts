@@ -7,7 +7,10 @@ import { hashToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
 import { AppError, validationError } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { appendEvent } from '../sql/events.js';
-import { activeOwnerEmails } from '../sql/firmUsers.js';
+import { activeOwnerEmails, getFirmUserEmailStatus } from '../sql/firmUsers.js';
+import { activateClient, getClientPasswordHash, lockClientForAccept } from '../sql/clients.js';
+import { acceptPendingInvitation, findInvitationByTokenHash, type InvitationTokenRow } from '../sql/invitations.js';
+import { insertMembership } from '../sql/memberships.js';
 import { findDeadInvitationLink, type ClientSignIn } from '../sql/clientAccess.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
 import { createClientSessionTx, takeLoginAttempt, type NewSession } from './clientSessions.js';
@@ -41,41 +44,8 @@ export type InvitationLookup =
   /** clientId: whose link it was, so the page can send that client, when signed in, to their portal. */
   | { valid: false; agency: AgencyBranding | null; clientId?: string | undefined };
 
-interface InvitationTokenRow {
-  id: string;
-  token_hash: Buffer;
-  live: boolean;
-  message: string | null;
-  expires_at: Date;
-  agency_id: string;
-  agency_name: string;
-  brand_color: string;
-  logo_url: string | null;
-  project_id: string;
-  project_name: string;
-  client_id: string;
-  first_name: string;
-  client_email: string;
-  has_password: boolean;
-  slug: string;
-  client_sign_in: ClientSignIn;
-}
-
 async function loadByTokenHash(db: Queryable, tokenHash: Buffer): Promise<InvitationTokenRow | null> {
-  const { rows } = await db.query<InvitationTokenRow>(
-    `select i.id, i.token_hash, i.message, i.expires_at,
-            (i.status = 'pending' and i.expires_at > now() and c.status <> 'deactivated') as live,
-            a.id as agency_id, coalesce(a.display_name, a.name) as agency_name, a.brand_color, a.logo_url,
-            a.slug, a.client_sign_in, p.id as project_id, p.name as project_name,
-            c.id as client_id, c.first_name, c.email as client_email, (c.password_hash is not null) as has_password
-       from invitations i
-       join agencies a on a.id = i.agency_id
-       join projects p on p.id = i.project_id and p.agency_id = i.agency_id
-       join clients c on c.id = i.client_id and c.agency_id = i.agency_id
-      where i.token_hash = $1`,
-    [tokenHash],
-  );
-  const row = rows[0];
+  const row = await findInvitationByTokenHash(db, tokenHash);
   // The unique index found the row; the constant-time compare is what decides.
   if (!row || !safeEqual(row.token_hash, tokenHash)) return null;
   return row;
@@ -170,11 +140,8 @@ export async function acceptInvitation(deps: Deps, raw: AcceptInput): Promise<Ac
     // A password check like the sign-in page's, so it shares that page's budget: otherwise a forwarded
     // invitation link would allow unlimited guesses at the client's password.
     await takeLoginAttempt(deps, found.client_email.trim());
-    const { rows } = await deps.pool.query<{ password_hash: string }>('select password_hash from clients where id = $1 and agency_id = $2', [
-      found.client_id,
-      found.agency_id,
-    ]);
-    if (!rows[0] || !(await verifyPassword(rows[0].password_hash, input.password))) {
+    const current = await getClientPasswordHash(deps.pool, found.agency_id, found.client_id);
+    if (!current || !(await verifyPassword(current.password_hash, input.password))) {
       throw validationError([{ field: 'password', message: 'is incorrect' }]);
     }
   } else {
@@ -184,35 +151,17 @@ export async function acceptInvitation(deps: Deps, raw: AcceptInput): Promise<Ac
   }
 
   const { result, emailIds } = await withTransaction(deps.pool, async (tx) => {
-    const cas = await tx.query<{ id: string; agency_id: string; project_id: string; client_id: string; created_by: string | null; token_hash: Buffer }>(
-      `update invitations set status = 'accepted', accepted_at = now(), updated_at = now()
-        where token_hash = $1 and status = 'pending' and expires_at > now()
-        returning id, agency_id, project_id, client_id, created_by, token_hash`,
-      [tokenHash],
-    );
-    const inv = cas.rows[0];
+    const inv = await acceptPendingInvitation(tx, tokenHash);
     if (!inv || !safeEqual(inv.token_hash, tokenHash)) throw invitationGone();
-    const { rows: clients } = await tx.query<{ status: string; has_password: boolean }>(
-      'select status, (password_hash is not null) as has_password from clients where id = $1 and agency_id = $2 for update',
-      [inv.client_id, inv.agency_id],
-    );
-    const client = clients[0];
+    const client = await lockClientForAccept(tx, inv.agency_id, inv.client_id);
     // Deactivated between the check and now: the rollback leaves the invitation as it was.
     if (!client || client.status === 'deactivated') throw invitationGone();
     if (!passwordless && client.has_password !== found.has_password) {
       // Another invitation of this client set a password meanwhile; never overwrite it silently.
       throw validationError([{ field: 'password', message: 'was set meanwhile; reload the page and enter it' }]);
     }
-    await tx.query(
-      `update clients set status = 'active', activated_at = coalesce(activated_at, now()),
-              password_hash = coalesce($3, password_hash), updated_at = now()
-        where id = $1 and agency_id = $2`,
-      [inv.client_id, inv.agency_id, newHash],
-    );
-    await tx.query(
-      'insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3) on conflict do nothing',
-      [inv.project_id, inv.client_id, inv.agency_id],
-    );
+    await activateClient(tx, inv.agency_id, inv.client_id, newHash);
+    await insertMembership(tx, { projectId: inv.project_id, clientId: inv.client_id, agencyId: inv.agency_id });
     await appendEvent(tx, {
       agencyId: inv.agency_id,
       type: 'invitation.accepted',
@@ -223,11 +172,7 @@ export async function acceptInvitation(deps: Deps, raw: AcceptInput): Promise<Ac
     if (inv.created_by) {
       // The firm user who sent the invitation is told. If they have been deactivated, the agency's active
       // owners are told instead, so an acceptance never lands in a mailbox nobody at the agency reads.
-      const { rows: users } = await tx.query<{ email: string; status: string }>('select email, status from firm_users where id = $1 and agency_id = $2', [
-        inv.created_by,
-        inv.agency_id,
-      ]);
-      const inviter = users[0];
+      const inviter = await getFirmUserEmailStatus(tx, inv.agency_id, inv.created_by);
       const recipients =
         inviter && inviter.status === 'active' ? [{ id: inv.created_by, email: inviter.email }] : inviter ? await activeOwnerEmails(tx, inv.agency_id) : [];
       for (const r of recipients) {

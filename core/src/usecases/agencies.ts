@@ -3,8 +3,8 @@ import type { Pool } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import { AppError } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
-import { getAgency, insertAgency, type AgencyRow } from '../sql/agencies.js';
-import { findFirmUsersByEmail, insertFirmUser, type FirmUserRow } from '../sql/firmUsers.js';
+import { findAgencyIdsByRef, getAgency, insertAgency, type AgencyRow } from '../sql/agencies.js';
+import { findFirmUsersByEmail, findFirstActiveOwner, insertFirmUser, type FirmUserRow } from '../sql/firmUsers.js';
 import { insertTemplateWithTasks } from '../sql/templates.js';
 import { issueApiKey, type Principal } from './apiKeys.js';
 
@@ -65,10 +65,7 @@ export async function findSingleFirmUserByEmail(pool: Pool, email: string): Prom
 export async function findAgencyForOperator(pool: Pool, ref: string): Promise<AgencyRow> {
   const trimmed = ref.trim();
   const isId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(trimmed);
-  const { rows } = await pool.query<{ id: string }>(
-    isId ? 'select id from agencies where id = $1' : 'select id from agencies where lower(name) = lower($1) order by created_at limit 2',
-    [trimmed],
-  );
+  const rows = await findAgencyIdsByRef(pool, trimmed, isId);
   if (rows.length === 0) throw new AppError('not_found', `No agency ${isId ? 'with id' : 'named'} ${trimmed}`);
   if (rows.length > 1) throw new AppError('conflict', `Several agencies are named ${trimmed}; give the agency id instead`);
   return (await getAgency(pool, rows[0]!.id))!;
@@ -76,11 +73,7 @@ export async function findAgencyForOperator(pool: Pool, ref: string): Promise<Ag
 
 /** The CLI acts in an agency as its first active owner (the inviter shown in emails and `created_by`). */
 export async function operatorPrincipal(pool: Pool, agency: AgencyRow): Promise<Principal> {
-  const { rows } = await pool.query<{ id: string; email: string; name: string | null }>(
-    `select id, email, name from firm_users where agency_id = $1 and role = 'owner' and status = 'active' order by created_at, id limit 1`,
-    [agency.id],
-  );
-  const owner = rows[0];
+  const owner = await findFirstActiveOwner(pool, agency.id);
   if (!owner) throw new AppError('conflict', `Agency ${agency.name} has no active owner`);
   return { apiKeyId: '', agencyId: agency.id, agencyName: agency.name, userId: owner.id, userEmail: owner.email, userName: owner.name, role: 'owner' };
 }

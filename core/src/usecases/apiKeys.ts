@@ -6,7 +6,7 @@ import { safeEqual } from '../crypto/tokens.js';
 import { AppError, notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { toApiKeyJson, type ApiKeyJson, type CreatedApiKeyJson } from '../read/admin.js';
-import { findApiKeyByPrefix, getApiKey, insertApiKey, listApiKeys, revokeApiKeyById, revokeApiKeyByPrefix } from '../sql/apiKeys.js';
+import { findApiKeyByPrefix, getApiKey, insertApiKey, listApiKeys, revokeApiKeyById, revokeApiKeyByPrefix, touchApiKey } from '../sql/apiKeys.js';
 import { appendEvent } from '../sql/events.js';
 import type { FirmRole } from '../sql/firmUsers.js';
 
@@ -121,4 +121,9 @@ export async function revokeApiKeyFor(deps: Pick<Deps, 'pool'>, principal: Princ
     await revokeApiKeyById(tx, principal.agencyId, id);
     await appendEvent(tx, { agencyId: principal.agencyId, type: 'api_key.revoked', subjectId: id, actorId: principal.userId, data: { prefix: row.prefix, owner_id: row.user_id } });
   });
+}
+
+/** When a key was last used (the touch-api-key job, off the request path); monotonic, so running twice is harmless. */
+export async function recordApiKeyUse(deps: Pick<Deps, 'pool'>, apiKeyId: string, usedAt: Date): Promise<void> {
+  await touchApiKey(deps.pool, apiKeyId, usedAt);
 }

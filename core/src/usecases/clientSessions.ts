@@ -4,6 +4,7 @@ import type { Queryable } from '../db/pool.js';
 import { AppError } from '../errors/AppError.js';
 import { burnPasswordCheck, verifyPassword } from '../crypto/passwords.js';
 import { hashToken, randomToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
+import { findClientPasswordCandidates, findLiveClientSession, insertClientSession, revokeClientSession } from '../sql/sessions.js';
 
 export const SESSION_DAYS = 30;
 export const SESSION_COOKIE = 'onramp_session';
@@ -24,12 +25,13 @@ export interface ClientSession {
 
 export async function createClientSessionTx(db: Queryable, appSecret: string, who: { clientId: string; agencyId: string }): Promise<NewSession> {
   const token = randomToken();
-  const { rows } = await db.query<{ expires_at: Date }>(
-    `insert into client_sessions (token_hash, client_id, agency_id, expires_at)
-     values ($1, $2, $3, now() + make_interval(days => $4)) returning expires_at`,
-    [hashToken(appSecret, token, TokenPurpose.session), who.clientId, who.agencyId, SESSION_DAYS],
-  );
-  return { token, expiresAt: rows[0]!.expires_at };
+  const row = await insertClientSession(db, {
+    tokenHash: hashToken(appSecret, token, TokenPurpose.session),
+    clientId: who.clientId,
+    agencyId: who.agencyId,
+    days: SESSION_DAYS,
+  });
+  return { token, expiresAt: row.expires_at };
 }
 
 /**
@@ -39,24 +41,14 @@ export async function createClientSessionTx(db: Queryable, appSecret: string, wh
 export async function resolveClientSession(deps: Pick<Deps, 'pool' | 'appSecret'>, token: string | undefined): Promise<ClientSession | null> {
   if (!token || !TOKEN_SHAPE.test(token)) return null;
   const tokenHash = hashToken(deps.appSecret, token, TokenPurpose.session);
-  const { rows } = await deps.pool.query<{ token_hash: Buffer; client_id: string; agency_id: string; expires_at: Date }>(
-    `select s.token_hash, s.client_id, s.agency_id, s.expires_at
-       from client_sessions s
-       join clients c on c.id = s.client_id and c.agency_id = s.agency_id
-      where s.token_hash = $1 and s.revoked_at is null and s.expires_at > now() and c.status = 'active'
-        and exists (select 1 from memberships m where m.client_id = s.client_id and m.agency_id = s.agency_id)`,
-    [tokenHash],
-  );
-  const row = rows[0];
+  const row = await findLiveClientSession(deps.pool, tokenHash);
   if (!row || !safeEqual(row.token_hash, tokenHash)) return null;
   return { clientId: row.client_id, agencyId: row.agency_id, expiresAt: row.expires_at };
 }
 
 export async function endClientSession(deps: Pick<Deps, 'pool' | 'appSecret'>, token: string | undefined): Promise<void> {
   if (!token || !TOKEN_SHAPE.test(token)) return;
-  await deps.pool.query('update client_sessions set revoked_at = now() where token_hash = $1 and revoked_at is null', [
-    hashToken(deps.appSecret, token, TokenPurpose.session),
-  ]);
+  await revokeClientSession(deps.pool, hashToken(deps.appSecret, token, TokenPurpose.session));
 }
 
 /**
@@ -74,17 +66,7 @@ export async function loginClient(
     await burnPasswordCheck(input.password.slice(0, 200));
     return null;
   }
-  const { rows } = await deps.pool.query<{ id: string; agency_id: string; password_hash: string }>(
-    // An agency's own page (/a/<slug>/login) signs in only its clients; a magic_link agency's clients never
-    // sign in with a password, even one set before the agency switched.
-    `select c.id, c.agency_id, c.password_hash from clients c join agencies a on a.id = c.agency_id
-      where c.email_normalized = lower(btrim($1)) and c.status = 'active' and c.password_hash is not null
-        and a.client_sign_in <> 'magic_link' and ($2::uuid is null or c.agency_id = $2)
-        and exists (select 1 from memberships m where m.client_id = c.id and m.agency_id = c.agency_id)
-      order by c.activated_at desc nulls last, c.seq desc
-      limit 20`,
-    [email, input.agencyId ?? null],
-  );
+  const rows = await findClientPasswordCandidates(deps.pool, email, input.agencyId ?? null);
   if (rows.length === 0) {
     await burnPasswordCheck(input.password);
     return null;

@@ -4,7 +4,14 @@ import { withTransaction } from '../db/pool.js';
 import { burnPasswordCheck, hashPassword, newPasswordSchema, PASSWORD_MAX, verifyPassword } from '../crypto/passwords.js';
 import { hashToken, randomToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
 import { parseOrThrow } from '../errors/fromZod.js';
-import type { FirmRole } from '../sql/firmUsers.js';
+import { setOperatorPasswordHash } from '../sql/firmUsers.js';
+import {
+  findFirmPasswordCandidates,
+  findLiveConsoleSession,
+  insertConsoleSession,
+  revokeConsoleSession,
+  revokeConsoleSessionsOfUser,
+} from '../sql/sessions.js';
 import { findSingleFirmUserByEmail } from './agencies.js';
 import type { Principal } from './apiKeys.js';
 import { takeLoginAttempt, type NewSession } from './clientSessions.js';
@@ -33,20 +40,21 @@ export async function setFirmUserPassword(pool: Pool, email: string, password: s
   const user = await findSingleFirmUserByEmail(pool, email);
   const hash = await hashPassword(checked.password);
   await withTransaction(pool, async (tx) => {
-    await tx.query('update firm_users set password_hash = $3 where agency_id = $1 and id = $2', [user.agency_id, user.id, hash]);
-    await tx.query('update console_sessions set revoked_at = now() where user_id = $1 and revoked_at is null', [user.id]);
+    await setOperatorPasswordHash(tx, user.agency_id, user.id, hash);
+    await revokeConsoleSessionsOfUser(tx, user.id);
   });
   return { userId: user.id, agencyId: user.agency_id, email: user.email };
 }
 
 async function createConsoleSession(deps: Pick<Deps, 'pool' | 'appSecret'>, who: { userId: string; agencyId: string }): Promise<NewSession> {
   const token = randomToken();
-  const { rows } = await deps.pool.query<{ expires_at: Date }>(
-    `insert into console_sessions (token_hash, user_id, agency_id, expires_at)
-     values ($1, $2, $3, now() + make_interval(hours => $4)) returning expires_at`,
-    [hashToken(deps.appSecret, token, TokenPurpose.consoleSession), who.userId, who.agencyId, CONSOLE_SESSION_HOURS],
-  );
-  return { token, expiresAt: rows[0]!.expires_at };
+  const row = await insertConsoleSession(deps.pool, {
+    tokenHash: hashToken(deps.appSecret, token, TokenPurpose.consoleSession),
+    userId: who.userId,
+    agencyId: who.agencyId,
+    hours: CONSOLE_SESSION_HOURS,
+  });
+  return { token, expiresAt: row.expires_at };
 }
 
 /**
@@ -64,12 +72,7 @@ export async function loginFirmUser(
     await burnPasswordCheck(input.password.slice(0, PASSWORD_MAX));
     return null;
   }
-  const { rows } = await deps.pool.query<{ id: string; agency_id: string; password_hash: string }>(
-    `select id, agency_id, password_hash from firm_users
-      where email_normalized = lower(btrim($1)) and password_hash is not null and status = 'active'
-      order by created_at limit 20`,
-    [email],
-  );
+  const rows = await findFirmPasswordCandidates(deps.pool, email);
   if (rows.length === 0) {
     await burnPasswordCheck(input.password);
     return null;
@@ -90,29 +93,7 @@ export async function loginFirmUser(
 export async function resolveConsoleSession(deps: Pick<Deps, 'pool' | 'appSecret'>, token: string | undefined): Promise<ConsoleSession | null> {
   if (!token || !TOKEN_SHAPE.test(token)) return null;
   const tokenHash = hashToken(deps.appSecret, token, TokenPurpose.consoleSession);
-  const { rows } = await deps.pool.query<{
-    token_hash: Buffer;
-    expires_at: Date;
-    user_id: string;
-    user_email: string;
-    user_name: string | null;
-    role: FirmRole;
-    agency_id: string;
-    agency_name: string;
-    display_name: string;
-    brand_color: string;
-    logo_url: string | null;
-  }>(
-    `select s.token_hash, s.expires_at, u.id as user_id, u.email as user_email, u.name as user_name, u.role,
-            a.id as agency_id, a.name as agency_name, coalesce(a.display_name, a.name) as display_name, a.brand_color, a.logo_url
-       from console_sessions s
-       join firm_users u on u.id = s.user_id and u.agency_id = s.agency_id
-       join agencies a on a.id = s.agency_id
-      where s.token_hash = $1 and s.revoked_at is null and s.expires_at > now() and u.password_hash is not null
-        and u.status = 'active'`,
-    [tokenHash],
-  );
-  const row = rows[0];
+  const row = await findLiveConsoleSession(deps.pool, tokenHash);
   if (!row || !safeEqual(row.token_hash, tokenHash)) return null;
   return {
     principal: {
@@ -131,7 +112,5 @@ export async function resolveConsoleSession(deps: Pick<Deps, 'pool' | 'appSecret
 
 export async function endConsoleSession(deps: Pick<Deps, 'pool' | 'appSecret'>, token: string | undefined): Promise<void> {
   if (!token || !TOKEN_SHAPE.test(token)) return;
-  await deps.pool.query('update console_sessions set revoked_at = now() where token_hash = $1 and revoked_at is null', [
-    hashToken(deps.appSecret, token, TokenPurpose.consoleSession),
-  ]);
+  await revokeConsoleSession(deps.pool, hashToken(deps.appSecret, token, TokenPurpose.consoleSession));
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.js';
 import type { Deps } from '../context.js';
+import { insertEmail } from '../sql/emails.js';
 
 export type EmailKind =
   | 'invitation'
@@ -26,12 +27,7 @@ export interface QueueEmailInput {
  * commit (enqueueEmails). If the process dies in between, the sweep re-enqueues rows still `queued`.
  */
 export async function queueEmailTx(tx: Queryable, input: QueueEmailInput): Promise<string> {
-  const { rows } = await tx.query<{ id: string }>(
-    `insert into emails (agency_id, kind, to_address, invitation_id, client_id, firm_user_id, token_ciphertext)
-     values ($1, $2, $3, $4, $5, $6, $7) returning id`,
-    [input.agencyId, input.kind, input.to, input.invitationId ?? null, input.clientId ?? null, input.firmUserId ?? null, input.tokenCiphertext ?? null],
-  );
-  return rows[0]!.id;
+  return insertEmail(tx, input);
 }
 
 /** Deterministic job ids: enqueueing the same email twice is one job. */

@@ -6,12 +6,25 @@ import { AppError, notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { getInvitationJson } from '../read/invitations.js';
 import type { InvitationJson } from '../read/resources.js';
-import { insertEventsSql } from '../events/catalog.js';
 import { appendEvent } from '../sql/events.js';
 import { expireStaleInvitations, insertInvitations } from '../sql/invitationInserts.js';
+import { getClientStatus, getClientWithProjectName, upsertInvitedClient } from '../sql/clients.js';
+import { cancelQueuedInvitationEmails, countRecentResends } from '../sql/emails.js';
+import {
+  expireDueInvitations,
+  getInvitationLinkRow,
+  hasOtherPendingInvitation,
+  lockInvitationRow,
+  lockPendingInvitation,
+  markInvitationRevoked,
+  renewInvitationLink,
+  type InvitationLockRow,
+} from '../sql/invitations.js';
+import { insertMembership } from '../sql/memberships.js';
+import { getProjectRef, type ProjectRef } from '../sql/projects.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
-import { inviteInput, normaliseEmail, type InviteInput, type ParsedInviteInput } from './inputs.js';
+import { inviteInput, normaliseEmail, type InviteInput } from './inputs.js';
 import { takeInviteQuotas, takeRecipientQuota, type Reservation } from './rateLimits.js';
 
 export { inviteInput, type InviteInput } from './inputs.js';
@@ -28,11 +41,7 @@ export interface InviteOutcome {
   invitation?: InvitationJson;
 }
 
-export interface ProjectRef {
-  id: string;
-  agency_id: string;
-  name: string;
-}
+export type { ProjectRef } from '../sql/projects.js';
 
 /**
  * The firm roles, one rule for every door: members read; every write (invitations, projects, tasks,
@@ -42,31 +51,6 @@ export function requireInviter(principal: Principal, action = 'invite clients'):
   if (principal.role !== 'owner' && principal.role !== 'admin') {
     throw new AppError('forbidden', 'Forbidden', { detail: `Only agency owners and admins can ${action}.` });
   }
-}
-
-interface ClientUpsert {
-  id: string;
-  status: 'inactive' | 'invited' | 'active' | 'deactivated';
-  email: string;
-  first_name: string;
-  last_name: string;
-}
-
-/**
- * The client of this email in the agency, created (status invited) if new and locked for this transaction;
- * null when the address belongs to a firm user of the agency. One round trip: this is the hot path of every
- * invite, Create Project and assignment.
- */
-async function upsertClient(tx: Queryable, agencyId: string, input: ParsedInviteInput): Promise<ClientUpsert | null> {
-  const { rows } = await tx.query<ClientUpsert>(
-    `insert into clients (agency_id, email, first_name, last_name, status)
-     select $1, $2, $3, $4, 'invited'
-      where not exists (select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)))
-     on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
-     returning id, status, email, first_name, last_name`,
-    [agencyId, input.email, input.first_name, input.last_name],
-  );
-  return rows[0] ?? null;
 }
 
 /**
@@ -104,7 +88,7 @@ export async function inviteToProjectTx(
   const input = parseOrThrow(inviteInput, raw);
   const agencyId = principal.agencyId;
   if (project.agency_id !== agencyId) throw notFound('Project');
-  const client = await upsertClient(tx, agencyId, input);
+  const client = await upsertInvitedClient(tx, agencyId, input);
   if (!client) {
     throw new AppError('email_belongs_to_firm_user', 'Email belongs to a team member', {
       detail: `${input.email} is a firm user of this agency. A client needs a different email address.`,
@@ -118,11 +102,8 @@ export async function inviteToProjectTx(
     });
   }
   if (client.status === 'active') {
-    const added = await tx.query(
-      `insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3) on conflict do nothing`,
-      [project.id, client.id, agencyId],
-    );
-    if (!added.rowCount) return { result: 'already_member', invitationId: null, clientId: client.id, emailIds: [] };
+    const added = await insertMembership(tx, { projectId: project.id, clientId: client.id, agencyId });
+    if (!added) return { result: 'already_member', invitationId: null, clientId: client.id, emailIds: [] };
     await appendEvent(tx, {
       agencyId,
       type: 'client.added_to_project',
@@ -186,12 +167,7 @@ export async function inviteToProjectTx(
       return { result: 'invited', invitationId: row.id, clientId: client.id, emailIds: row.email_id ? [row.email_id] : [], invitation };
     }
     // A pending invitation exists. Past its expiry it no longer counts: mark it expired, then create anew.
-    const { rows } = await tx.query<{ id: string; expired: boolean }>(
-      `select id, expires_at <= now() as expired from invitations
-        where project_id = $1 and email_normalized = lower(btrim($2)) and status = 'pending' for update`,
-      [project.id, input.email],
-    );
-    const existing = rows[0];
+    const existing = await lockPendingInvitation(tx, project.id, input.email);
     if (!existing) continue;
     if (!existing.expired) return { result: 'already_invited', invitationId: existing.id, clientId: client.id, emailIds: [] };
     // As an import expires one (the same statement), then create anew.
@@ -215,11 +191,7 @@ interface AddedJson {
 }
 
 async function lockProject(tx: Queryable, agencyId: string, projectId: string): Promise<ProjectRef> {
-  const { rows } = await tx.query<ProjectRef & { archived_at: Date | null }>(
-    'select id, agency_id, name, archived_at from projects where agency_id = $1 and id = $2',
-    [agencyId, projectId],
-  );
-  const project = rows[0];
+  const project = await getProjectRef(tx, agencyId, projectId);
   if (!project) throw notFound('Project');
   if (project.archived_at) {
     throw new AppError('conflict', 'Project is archived', { detail: 'Unarchive the project (PATCH /v1/projects/:id {"archived": false}) before inviting.' });
@@ -249,12 +221,7 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
       const json = outcome.invitation ?? (await getInvitationJson(deps.pool, principal.agencyId, outcome.invitationId))!;
       return { result: outcome.result, body: { ...json, result: outcome.result } };
     }
-    const { rows } = await deps.pool.query<AddedJson['client'] & { project_name: string }>(
-      `select c.id, c.email, c.first_name, c.last_name, c.status, p.name as project_name
-         from clients c, projects p where c.id = $1 and p.id = $2`,
-      [outcome.clientId, projectId],
-    );
-    const { project_name, ...client } = rows[0]!;
+    const { project_name, ...client } = (await getClientWithProjectName(deps.pool, outcome.clientId, projectId))!;
     return {
       result: outcome.result,
       body: { id: null, status: 'added', result: outcome.result as 'added' | 'already_member', project: { id: projectId, name: project_name }, client },
@@ -265,28 +232,11 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
   }
 }
 
-interface InvitationLockRow {
-  id: string;
-  agency_id: string;
-  project_id: string;
-  client_id: string;
-  email: string;
-  status: 'pending' | 'accepted' | 'revoked' | 'expired';
-  expired_now: boolean;
-  last_sent_at: Date | null;
-  token_ciphertext: Buffer | null;
-}
-
 async function lockInvitation(tx: Queryable, agencyId: string, id: string): Promise<InvitationLockRow> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('Invitation');
-  const { rows } = await tx.query<InvitationLockRow>(
-    `select id, agency_id, project_id, client_id, email, status, (status = 'pending' and expires_at <= now()) as expired_now,
-            last_sent_at, token_ciphertext
-       from invitations where agency_id = $1 and id = $2 for update`,
-    [agencyId, id],
-  );
-  if (!rows[0]) throw notFound('Invitation');
-  return rows[0];
+  const row = await lockInvitationRow(tx, agencyId, id);
+  if (!row) throw notFound('Invitation');
+  return row;
 }
 
 const notPending = (status: string, action: string) =>
@@ -308,8 +258,8 @@ export async function resendInvitation(deps: Deps, principal: Principal, id: str
     const inv = await lockInvitation(tx, principal.agencyId, id);
     const status = inv.expired_now ? 'expired' : inv.status;
     if (status !== 'pending' && status !== 'expired') throw notPending(status, 'resent');
-    const { rows: client } = await tx.query<{ status: string }>('select status from clients where id = $1', [inv.client_id]);
-    if (client[0]?.status === 'deactivated') {
+    const client = await getClientStatus(tx, inv.client_id);
+    if (client?.status === 'deactivated') {
       throw new AppError('client_deactivated', 'Client is deactivated', {
         detail: `Reactivate the client with POST /v1/clients/${inv.client_id}/reactivate before resending.`,
       });
@@ -323,13 +273,9 @@ export async function resendInvitation(deps: Deps, principal: Principal, id: str
         });
       }
     }
-    const { rows: recent } = await tx.query<{ n: number; oldest: Date | null }>(
-      `select count(*)::int as n, min(created_at) as oldest from emails
-        where invitation_id = $1 and kind = 'invitation_resend' and created_at > now() - interval '1 day'`,
-      [inv.id],
-    );
-    if ((recent[0]?.n ?? 0) >= limits.resendsPerDay) {
-      const retryAfter = Math.ceil((recent[0]!.oldest!.getTime() + 86_400_000 - Date.now()) / 1000);
+    const recent = await countRecentResends(tx, inv.id);
+    if ((recent?.n ?? 0) >= limits.resendsPerDay) {
+      const retryAfter = Math.ceil((recent!.oldest!.getTime() + 86_400_000 - Date.now()) / 1000);
       throw new AppError('rate_limited', 'Too many resends', {
         detail: `An invitation can be resent at most ${limits.resendsPerDay} times a day.`,
         retryAfter,
@@ -338,22 +284,12 @@ export async function resendInvitation(deps: Deps, principal: Principal, id: str
     recipient = await takeRecipientQuota(deps, principal.agencyId, inv.email);
     if (status === 'expired') {
       // Another pending invitation may have been created for this address since; that one is the live one.
-      const { rowCount } = await tx.query(
-        `select 1 from invitations where project_id = $1 and email_normalized = lower(btrim($2)) and status = 'pending' and id <> $3`,
-        [inv.project_id, inv.email, inv.id],
-      );
-      if (rowCount) throw notPending('expired', 'resent (a newer invitation to this address is pending)');
+      if (await hasOtherPendingInvitation(tx, inv.project_id, inv.email, inv.id)) throw notPending('expired', 'resent (a newer invitation to this address is pending)');
     }
     const link = newInvitationToken(deps.appSecret);
-    await tx.query(
-      `update invitations i set status = 'pending', token_hash = $2, token_ciphertext = $3,
-              expires_at = now() + make_interval(days => a.invite_expiry_days),
-              send_count = send_count + 1, last_sent_at = now(), delivery_status = 'queued', delivery_error = null, updated_at = now()
-         from agencies a where i.id = $1 and a.id = i.agency_id`,
-      [inv.id, link.hash, link.ciphertext],
-    );
+    await renewInvitationLink(tx, inv.id, link.hash, link.ciphertext);
     // Mail still waiting with the old link must not go out.
-    await tx.query(`update emails set status = 'cancelled' where invitation_id = $1 and status = 'queued'`, [inv.id]);
+    await cancelQueuedInvitationEmails(tx, inv.id);
     await appendEvent(tx, { agencyId: principal.agencyId, type: 'invitation.resent', subjectId: inv.id, actorId: principal.userId, data: { project_id: inv.project_id } });
     return [
       await queueEmailTx(tx, {
@@ -380,11 +316,8 @@ export async function revokeInvitation(deps: Deps, principal: Principal, id: str
     const inv = await lockInvitation(tx, principal.agencyId, id);
     const status = inv.expired_now ? 'expired' : inv.status;
     if (status !== 'pending') throw notPending(status, 'revoked');
-    await tx.query(
-      `update invitations set status = 'revoked', revoked_at = now(), token_hash = null, token_ciphertext = null, updated_at = now() where id = $1`,
-      [inv.id],
-    );
-    await tx.query(`update emails set status = 'cancelled' where invitation_id = $1 and status = 'queued'`, [inv.id]);
+    await markInvitationRevoked(tx, inv.id);
+    await cancelQueuedInvitationEmails(tx, inv.id);
     await appendEvent(tx, { agencyId: principal.agencyId, type: 'invitation.revoked', subjectId: inv.id, actorId: principal.userId, data: { project_id: inv.project_id } });
   });
   return (await getInvitationJson(deps.pool, principal.agencyId, id))!;
@@ -394,12 +327,7 @@ export async function revokeInvitation(deps: Deps, principal: Principal, id: str
 export async function invitationLink(deps: Deps, principal: Principal, id: string): Promise<{ url: string; expires_at: string }> {
   requireInviter(principal);
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('Invitation');
-  const { rows } = await deps.pool.query<{ status: string; expired_now: boolean; token_ciphertext: Buffer | null; token_hash: Buffer | null; expires_at: Date }>(
-    `select status, (status = 'pending' and expires_at <= now()) as expired_now, token_ciphertext, token_hash, expires_at
-       from invitations where agency_id = $1 and id = $2`,
-    [principal.agencyId, id],
-  );
-  const inv = rows[0];
+  const inv = await getInvitationLinkRow(deps.pool, principal.agencyId, id);
   if (!inv) throw notFound('Invitation');
   const status = inv.expired_now ? 'expired' : inv.status;
   if (status !== 'pending' || !inv.token_ciphertext || !inv.token_hash) throw notPending(status, 'copied as a link');
@@ -439,24 +367,8 @@ export async function bulkInvitations(deps: Deps, principal: Principal, action: 
 export async function expireInvitations(pool: Queryable, batch = 1000): Promise<number> {
   let total = 0;
   for (;;) {
-    const { rowCount } = await pool.query(
-      `with due as (
-         select id from invitations where status = 'pending' and expires_at <= now() order by expires_at limit $1 for update skip locked
-       ), marked as (
-         update invitations i set status = 'expired', token_hash = null, updated_at = now() from due where i.id = due.id
-         returning i.id, i.agency_id, i.project_id, i.client_id
-       ), cancelled as (
-         update emails e set status = 'cancelled' from marked where e.invitation_id = marked.id and e.status = 'queued'
-       )
-       ${insertEventsSql('invitation.expired', {
-         agencyId: 'agency_id',
-         subjectId: 'id',
-         data: { project_id: 'project_id', client_id: 'client_id' },
-         from: 'from marked',
-       })}`,
-      [batch],
-    );
-    total += rowCount ?? 0;
-    if ((rowCount ?? 0) < batch) return total;
+    const expired = await expireDueInvitations(pool, batch);
+    total += expired;
+    if (expired < batch) return total;
   }
 }

@@ -1,9 +1,9 @@
 import type { Deps } from '../context.js';
 import type { Queryable } from '../db/pool.js';
 import { AppError, notFound } from '../errors/AppError.js';
-import { insertEventsSql } from '../events/catalog.js';
-import { projectColumns, type ProjectRow } from '../read/projects.js';
-import { taskAssignedData } from '../sql/events.js';
+import type { ProjectRow } from '../read/projects.js';
+import { findClientsInProject, lockProjectRow, type ProjectPerson } from '../sql/projects.js';
+import { insertTaskAssignments } from '../sql/tasks.js';
 import type { Principal } from './apiKeys.js';
 import type { InviteResult } from './invitations.js';
 import { normaliseEmail } from './inputs.js';
@@ -21,8 +21,7 @@ import { isUuid } from './templates.js';
  */
 export async function lockProject(tx: Queryable, agencyId: string, id: string, opts: { forChange: boolean }): Promise<ProjectRow> {
   if (!isUuid(id)) throw notFound('Project');
-  const { rows } = await tx.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and id = $2 for update`, [agencyId, id]);
-  const project = rows[0];
+  const project = await lockProjectRow(tx, agencyId, id);
   if (!project) throw notFound('Project');
   if (opts.forChange && project.archived_at) throw archived();
   return project;
@@ -33,27 +32,13 @@ export const archived = (): AppError =>
     detail: 'Unarchive the project (PATCH /v1/projects/:id {"archived": false}) before inviting or assigning clients.',
   });
 
-/** "In the project" = a member, or invited with a live pending invitation. */
-export interface ProjectPerson {
-  email: string;
-  clientId: string;
-  status: 'inactive' | 'invited' | 'active' | 'deactivated';
-  member: boolean;
-  pendingInvitationId: string | null;
-}
+export type { ProjectPerson } from '../sql/projects.js';
 
 export async function peopleInProject(db: Queryable, agencyId: string, projectId: string, emails: string[]): Promise<Map<string, ProjectPerson>> {
   const normalized = [...new Set(emails.map(normaliseEmail))];
   const out = new Map<string, ProjectPerson>();
   if (normalized.length === 0) return out;
-  const { rows } = await db.query<ProjectPerson>(
-    `select c.email_normalized as email, c.id as "clientId", c.status,
-            exists (select 1 from memberships m where m.project_id = $2 and m.client_id = c.id) as member,
-            (select i.id from invitations i where i.project_id = $2 and i.client_id = c.id and i.status = 'pending' and i.expires_at > now() limit 1)
-              as "pendingInvitationId"
-       from clients c where c.agency_id = $1 and c.email_normalized = any($3::text[])`,
-    [agencyId, projectId, normalized],
-  );
+  const rows = await findClientsInProject(db, agencyId, projectId, normalized);
   for (const r of rows) if (r.member || r.pendingInvitationId) out.set(r.email, r);
   return out;
 }
@@ -107,24 +92,13 @@ export async function assignTasksTx(
 ): Promise<Set<string>> {
   const unique = [...new Map(pairs.map((p) => [`${p.taskId}/${p.clientId}`, p])).values()];
   if (unique.length === 0) return new Set();
-  const { rows } = await tx.query<{ task_id: string; client_id: string }>(
-    `with ins as (
-       insert into task_assignees (task_id, client_id, agency_id)
-       select u.task_id, u.client_id, $1 from unnest($2::uuid[], $3::uuid[]) as u(task_id, client_id)
-       on conflict do nothing
-       returning task_id, client_id
-     ), ev as (
-       ${insertEventsSql('task.assigned', {
-         agencyId: '$1',
-         subjectId: 'ins.task_id',
-         actorId: '$4',
-         data: { ...taskAssignedData, project_id: '$5::uuid' },
-         from: 'from ins join tasks t on t.id = ins.task_id join clients c on c.id = ins.client_id',
-       })}
-     )
-     select task_id, client_id from ins`,
-    [principal.agencyId, unique.map((p) => p.taskId), unique.map((p) => p.clientId), principal.userId, projectId],
-  );
+  const rows = await insertTaskAssignments(tx, {
+    agencyId: principal.agencyId,
+    actorId: principal.userId,
+    projectId,
+    taskIds: unique.map((p) => p.taskId),
+    clientIds: unique.map((p) => p.clientId),
+  });
   return new Set(rows.map((r) => `${r.task_id}/${r.client_id}`));
 }
 

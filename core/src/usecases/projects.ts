@@ -3,8 +3,11 @@ import type { Deps } from '../context.js';
 import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js';
 import { AppError, notFound, validationError, type FieldError } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
-import { projectColumns, toProjectJson, listTasksJson, type ProjectRow } from '../read/projects.js';
+import { getProjectRow, toProjectJson, listTasksJson, type ProjectRow } from '../read/projects.js';
 import { insertProjects } from '../sql/projectInserts.js';
+import { lockProjectByExternalId, updateProjectRow } from '../sql/projects.js';
+import { listProjectTaskRefs, type TaskRef } from '../sql/tasks.js';
+import { findTemplateById, findTemplateByName, listTemplateNames, type TemplateRef } from '../sql/templates.js';
 import { projectJson, taskJson, type ProjectJson } from '../read/resources.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails } from './emails.js';
@@ -67,16 +70,6 @@ export const createdProjectJson = projectJson.extend({
 });
 export type CreatedProjectJson = z.infer<typeof createdProjectJson>;
 
-interface TemplateRef {
-  id: string;
-  name: string;
-}
-
-interface TaskRef {
-  id: string;
-  title: string;
-}
-
 /**
  * Create Project, the Zapier action and the API's one call: the project (or the existing one with this
  * external_id), its tasks copied from the template, its clients invited by the invitation rules, and the
@@ -125,23 +118,18 @@ export async function createProject(deps: Deps, principal: Principal, raw: Creat
 
 async function resolveTemplate(tx: Queryable, agencyId: string, input: ParsedCreateProject): Promise<TemplateRef | null> {
   if (input.template_id) {
-    const { rows } = isUuid(input.template_id)
-      ? await tx.query<TemplateRef>('select id, name from templates where agency_id = $1 and id = $2', [agencyId, input.template_id])
-      : { rows: [] };
-    if (!rows[0]) {
+    const template = isUuid(input.template_id) ? await findTemplateById(tx, agencyId, input.template_id) : undefined;
+    if (!template) {
       throw validationError([{ field: 'template_id', message: `no template with id "${input.template_id}" in this agency; ${await templateNames(tx, agencyId)}` }]);
     }
-    return rows[0];
+    return template;
   }
   if (input.template_name) {
-    const { rows } = await tx.query<TemplateRef>('select id, name from templates where agency_id = $1 and lower(name) = lower($2)', [
-      agencyId,
-      input.template_name,
-    ]);
-    if (!rows[0]) {
+    const template = await findTemplateByName(tx, agencyId, input.template_name);
+    if (!template) {
       throw validationError([{ field: 'template_name', message: `no template named "${input.template_name}" in this agency; ${await templateNames(tx, agencyId)}` }]);
     }
-    return rows[0];
+    return template;
   }
   return null;
 }
@@ -153,10 +141,7 @@ const NAMES_SHOWN = 20;
  * ("Client onboarding") as often as they pick one, and a typo should answer with the right spelling.
  */
 async function templateNames(tx: Queryable, agencyId: string): Promise<string> {
-  const { rows } = await tx.query<{ name: string; total: number }>(
-    'select name, count(*) over ()::int as total from templates where agency_id = $1 order by lower(name) limit $2',
-    [agencyId, NAMES_SHOWN],
-  );
+  const rows = await listTemplateNames(tx, agencyId, NAMES_SHOWN);
   if (!rows.length) return 'the agency has no templates yet';
   const names = rows.map((r) => JSON.stringify(r.name)).join(', ');
   const more = rows[0]!.total - rows.length;
@@ -183,17 +168,8 @@ async function insertOrFindProject(
     return { project, created: true, tasks };
   }
   // The conflicting insert has committed (we waited for it); this statement's fresh snapshot sees it.
-  const existing = await tx.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and external_id = $2 for update`, [
-    principal.agencyId,
-    input.external_id,
-  ]);
-  const project = existing.rows[0]!;
-  return { project, created: false, tasks: await projectTasks(tx, project.id) };
-}
-
-async function projectTasks(tx: Queryable, projectId: string): Promise<TaskRef[]> {
-  const { rows } = await tx.query<TaskRef>('select id, title from tasks where project_id = $1', [projectId]);
-  return rows;
+  const project = (await lockProjectByExternalId(tx, principal.agencyId, input.external_id!))!;
+  return { project, created: false, tasks: await listProjectTaskRefs(tx, project.id) };
 }
 
 /**
@@ -291,11 +267,9 @@ export const projectWithTasksJson = projectJson.extend({ tasks: z.array(taskJson
 export type ProjectWithTasksJson = z.infer<typeof projectWithTasksJson>;
 
 export async function getProject(deps: Pick<Deps, 'pool'>, principal: Principal, id: string): Promise<ProjectWithTasksJson> {
-  const { rows } = isUuid(id)
-    ? await deps.pool.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and id = $2`, [principal.agencyId, id])
-    : { rows: [] };
-  if (!rows[0]) throw notFound('Project');
-  return { ...toProjectJson(rows[0]), tasks: await listTasksJson(deps.pool, principal.agencyId, id) };
+  const project = isUuid(id) ? await getProjectRow(deps.pool, principal.agencyId, id) : null;
+  if (!project) throw notFound('Project');
+  return { ...toProjectJson(project), tasks: await listTasksJson(deps.pool, principal.agencyId, id) };
 }
 
 /** Rename, archive / unarchive, or (re)link to a CRM id. An archived project is hidden from lists. */
@@ -304,17 +278,13 @@ export async function updateProject(deps: Pick<Deps, 'pool'>, principal: Princip
   if (!isUuid(id)) throw notFound('Project');
   const input = parseOrThrow(updateProjectInput, raw);
   try {
-    const { rows } = await deps.pool.query<ProjectRow>(
-      `update projects set
-              name = coalesce($3, name),
-              archived_at = case when $4::boolean is null then archived_at when $4 then coalesce(archived_at, now()) else null end,
-              external_id = case when $5::boolean then $6 else external_id end,
-              updated_at = now()
-        where agency_id = $1 and id = $2 returning ${projectColumns}`,
-      [principal.agencyId, id, input.name ?? null, input.archived ?? null, input.external_id !== undefined, input.external_id ?? null],
-    );
-    if (!rows[0]) throw notFound('Project');
-    return toProjectJson(rows[0]);
+    const project = await updateProjectRow(deps.pool, principal.agencyId, id, {
+      name: input.name,
+      archived: input.archived,
+      externalId: input.external_id,
+    });
+    if (!project) throw notFound('Project');
+    return toProjectJson(project);
   } catch (err) {
     if ((err as { code?: string }).code === '23505') {
       throw new AppError('conflict', 'External id already used', {

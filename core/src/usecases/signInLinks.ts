@@ -89,3 +89,8 @@ export async function redeemSignInLink(deps: Pick<Deps, 'pool' | 'appSecret'>, t
     return { ...session, clientId: used.client_id, agencyId: used.agency_id };
   });
 }
+
+/** The sweep: used and expired sign-in links are deleted; the count. */
+export async function purgeSignInLinks(deps: Pick<Deps, 'pool'>): Promise<number> {
+  return sql.purgeSignInLinks(deps.pool);
+}

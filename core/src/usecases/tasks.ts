@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../context.js';
-import { withTransaction, type PoolClient } from '../db/pool.js';
+import { withSavepoint, withTransaction, type PoolClient } from '../db/pool.js';
 import { AppError, notFound, validationError } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { getClientRow, toClientJson } from '../read/clients.js';
@@ -15,6 +15,7 @@ import { inviteToProjectTx, requireInviter, type InviteResult } from './invitati
 import { assignTasksTx, InviteQuota, lockProject, peopleInProject, type ProjectPerson } from './projectAccess.js';
 import { isUuid, taskDescription, taskTitle } from './templates.js';
 import { clientsByIds } from '../sql/clients.js';
+import { deleteTaskAssignment, deleteTaskRow, findProjectTaskIds, insertTask, taskExistsInProject, updateTaskRow } from '../sql/tasks.js';
 
 // ----------------------------------------------------------------------------- tasks
 
@@ -54,15 +55,13 @@ export async function createTask(deps: Pick<Deps, 'pool'>, principal: Principal,
   if (!isUuid(projectId)) throw notFound('Project');
   const input = parseOrThrow(createTaskInput, raw);
   try {
-    const { rows } = await deps.pool.query<{ id: string }>(
-      `insert into tasks (agency_id, project_id, position, title, description, due_date)
-       select p.agency_id, p.id, coalesce((select max(t.position) from tasks t where t.project_id = p.id), 0) + 1, $3, $4, $5
-         from projects p where p.agency_id = $1 and p.id = $2
-       returning id`,
-      [principal.agencyId, projectId, input.title, input.description ?? null, input.due_date ?? null],
-    );
-    if (!rows[0]) throw notFound('Project');
-    return taskOrNotFound(deps, principal, projectId, rows[0].id);
+    const task = await insertTask(deps.pool, principal.agencyId, projectId, {
+      title: input.title,
+      description: input.description ?? null,
+      dueDate: input.due_date ?? null,
+    });
+    if (!task) throw notFound('Project');
+    return taskOrNotFound(deps, principal, projectId, task.id);
   } catch (err) {
     if (isTitleClash(err)) throw titleTaken(input.title);
     throw err;
@@ -74,26 +73,13 @@ export async function updateTask(deps: Pick<Deps, 'pool'>, principal: Principal,
   if (!isUuid(projectId) || !isUuid(taskId)) throw notFound('Task');
   const input = parseOrThrow(updateTaskInput, raw);
   try {
-    const { rowCount } = await deps.pool.query(
-      `update tasks set title = coalesce($4, title),
-              description = case when $5::boolean then $6 else description end,
-              due_date = case when $7::boolean then $8::date else due_date end,
-              position = coalesce($9, position),
-              updated_at = now()
-        where agency_id = $1 and project_id = $2 and id = $3`,
-      [
-        principal.agencyId,
-        projectId,
-        taskId,
-        input.title ?? null,
-        input.description !== undefined,
-        input.description ?? null,
-        input.due_date !== undefined,
-        input.due_date ?? null,
-        input.position ?? null,
-      ],
-    );
-    if (!rowCount) throw notFound('Task');
+    const updated = await updateTaskRow(deps.pool, principal.agencyId, projectId, taskId, {
+      title: input.title,
+      description: input.description,
+      dueDate: input.due_date,
+      position: input.position,
+    });
+    if (!updated) throw notFound('Task');
   } catch (err) {
     if (isTitleClash(err)) throw titleTaken(input.title!);
     throw err;
@@ -105,12 +91,7 @@ export async function updateTask(deps: Pick<Deps, 'pool'>, principal: Principal,
 export async function deleteTask(deps: Pick<Deps, 'pool'>, principal: Principal, projectId: string, taskId: string): Promise<void> {
   requireInviter(principal);
   if (!isUuid(projectId) || !isUuid(taskId)) throw notFound('Task');
-  const { rowCount } = await deps.pool.query('delete from tasks where agency_id = $1 and project_id = $2 and id = $3', [
-    principal.agencyId,
-    projectId,
-    taskId,
-  ]);
-  if (!rowCount) throw notFound('Task');
+  if (!(await deleteTaskRow(deps.pool, principal.agencyId, projectId, taskId))) throw notFound('Task');
 }
 
 // ----------------------------------------------------------------------------- assignments
@@ -211,8 +192,7 @@ export async function assignClientToTask(
     const done = await withTransaction(deps.pool, async (tx) => {
       const project = await lockProject(tx, principal.agencyId, projectId, { forChange: true });
       if (!isUuid(taskId)) throw notFound('Task');
-      const { rowCount } = await tx.query('select 1 from tasks where project_id = $1 and id = $2', [project.id, taskId]);
-      if (!rowCount) throw notFound('Task');
+      if (!(await taskExistsInProject(tx, project.id, taskId))) throw notFound('Task');
       const known = await peopleInProject(tx, principal.agencyId, project.id, [input.email]);
       const brought = await bringIntoProjectTx(tx, deps, principal, project, input, known.get(normaliseEmail(input.email)));
       await quota.count(deps, principal.agencyId, [{ email: input.email, result: brought.inviteResult, emailIds: brought.emailIds }]);
@@ -242,12 +222,7 @@ export async function assignClientToTask(
 export async function unassignClientFromTask(deps: Pick<Deps, 'pool'>, principal: Principal, projectId: string, taskId: string, clientId: string): Promise<void> {
   requireInviter(principal);
   if (![projectId, taskId, clientId].every(isUuid)) throw notFound('Assignment');
-  const { rowCount } = await deps.pool.query(
-    `delete from task_assignees a using tasks t
-      where a.task_id = t.id and t.agency_id = $1 and t.project_id = $2 and t.id = $3 and a.client_id = $4`,
-    [principal.agencyId, projectId, taskId, clientId],
-  );
-  if (!rowCount) throw notFound('Assignment');
+  if (!(await deleteTaskAssignment(deps.pool, principal.agencyId, projectId, taskId, clientId))) throw notFound('Assignment');
 }
 
 export const BULK_ASSIGN_MAX = 1000;
@@ -297,10 +272,11 @@ export async function bulkAssign(deps: Deps, principal: Principal, projectId: st
   try {
     const done = await withTransaction(deps.pool, async (tx) => {
       const project = await lockProject(tx, principal.agencyId, projectId, { forChange: true });
-      const { rows: taskRows } = await tx.query<{ id: string }>('select id from tasks where project_id = $1 and id = any($2::uuid[])', [
+      const taskRows = await findProjectTaskIds(
+        tx,
         project.id,
         input.items.map((it) => it.task_id).filter(isUuid),
-      ]);
+      );
       const tasks = new Set(taskRows.map((t) => t.id.toLowerCase()));
       const known = await peopleInProject(tx, principal.agencyId, project.id, emails);
       // Names given on any item for an address serve every item for it.
@@ -321,18 +297,21 @@ export async function bulkAssign(deps: Deps, principal: Principal, projectId: st
           results[index] = { ...base, ok: false, error: { code: 'not_found', field: 'task_id', message: 'the project has no task with this id' } };
           continue;
         }
-        await tx.query('savepoint bulk_item');
         try {
           const person = { email: it.email, ...(names.get(email) ?? {}), send_email: input.send_emails };
-          const brought = await bringIntoProjectTx(tx, deps, principal, project, person, known.get(email));
-          await tx.query('release savepoint bulk_item');
+          // One item's refusal undoes only that item's writes.
+          const brought = await withSavepoint(
+            tx,
+            'bulk_item',
+            () => bringIntoProjectTx(tx, deps, principal, project, person, known.get(email)),
+            (err) => err instanceof AppError,
+          );
           known.set(email, asKnown(email, brought));
           emailIds.push(...brought.emailIds);
           outcomes.push({ email, result: brought.inviteResult, emailIds: brought.emailIds });
           pending.push({ index, taskId: it.task_id.toLowerCase(), brought });
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          await tx.query('rollback to savepoint bulk_item');
           const field = err.errors[0]?.field;
           results[index] = { ...base, ok: false, error: { code: err.code, message: err.detail ?? err.title, ...(field ? { field } : {}) } };
         }

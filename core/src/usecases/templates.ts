@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../context.js';
-import { withTransaction, type Queryable } from '../db/pool.js';
+import { withTransaction } from '../db/pool.js';
+import { deleteTemplateRow, insertTemplate, renameTemplate, replaceTemplateTasks } from '../sql/templates.js';
 import { AppError, notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { getTemplateJson } from '../read/templates.js';
@@ -67,24 +68,14 @@ const nameTaken = (name: string) =>
 const isUniqueViolation = (err: unknown, constraint: string) =>
   (err as { code?: string }).code === '23505' && (err as { constraint?: string }).constraint === constraint;
 
-async function replaceTasks(tx: Queryable, templateId: string, tasks: Array<{ title: string; description?: string | null | undefined }>): Promise<void> {
-  await tx.query('delete from template_tasks where template_id = $1', [templateId]);
-  await tx.query(
-    `insert into template_tasks (template_id, position, title, description)
-     select $1, t.ord::int, t.title, t.description
-       from unnest($2::text[], $3::text[]) with ordinality as t(title, description, ord)`,
-    [templateId, tasks.map((t) => t.title), tasks.map((t) => t.description ?? null)],
-  );
-}
-
 export async function createTemplate(deps: Pick<Deps, 'pool'>, principal: Principal, raw: unknown): Promise<TemplateJson> {
   requireInviter(principal);
   const input = parseOrThrow(createTemplateInput, raw);
   try {
     const id = await withTransaction(deps.pool, async (tx) => {
-      const { rows } = await tx.query<{ id: string }>('insert into templates (agency_id, name) values ($1, $2) returning id', [principal.agencyId, input.name]);
-      await replaceTasks(tx, rows[0]!.id, input.tasks);
-      return rows[0]!.id;
+      const templateId = await insertTemplate(tx, principal.agencyId, input.name);
+      await replaceTemplateTasks(tx, templateId, input.tasks);
+      return templateId;
     });
     return (await getTemplateJson(deps.pool, principal.agencyId, id))!;
   } catch (err) {
@@ -100,12 +91,8 @@ export async function updateTemplate(deps: Pick<Deps, 'pool'>, principal: Princi
   const input = parseOrThrow(updateTemplateInput, raw);
   try {
     await withTransaction(deps.pool, async (tx) => {
-      const { rows } = await tx.query<{ id: string }>(
-        `update templates set name = coalesce($3, name), updated_at = now() where agency_id = $1 and id = $2 returning id`,
-        [principal.agencyId, id, input.name ?? null],
-      );
-      if (!rows[0]) throw notFound('Template');
-      if (input.tasks) await replaceTasks(tx, id, input.tasks);
+      if (!(await renameTemplate(tx, principal.agencyId, id, input.name ?? null))) throw notFound('Template');
+      if (input.tasks) await replaceTemplateTasks(tx, id, input.tasks);
     });
   } catch (err) {
     if (isUniqueViolation(err, 'templates_agency_name_idx')) throw nameTaken(input.name!);
@@ -117,8 +104,7 @@ export async function updateTemplate(deps: Pick<Deps, 'pool'>, principal: Princi
 export async function deleteTemplate(deps: Pick<Deps, 'pool'>, principal: Principal, id: string): Promise<void> {
   requireInviter(principal);
   if (!isUuid(id)) throw notFound('Template');
-  const { rowCount } = await deps.pool.query('delete from templates where agency_id = $1 and id = $2', [principal.agencyId, id]);
-  if (!rowCount) throw notFound('Template');
+  if (!(await deleteTemplateRow(deps.pool, principal.agencyId, id))) throw notFound('Template');
 }
 
 export async function getTemplate(deps: Pick<Deps, 'pool'>, principal: Principal, id: string): Promise<TemplateJson> {

@@ -11,6 +11,7 @@ import { appendEvent } from '../sql/events.js';
 import * as users from '../sql/firmUsers.js';
 import type { FirmRole } from '../sql/firmUsers.js';
 import * as invites from '../sql/teammateInvitations.js';
+import { insertConsoleSession } from '../sql/sessions.js';
 import { brandingOf, type AgencyBranding } from './accept.js';
 import type { Principal } from './apiKeys.js';
 import { CONSOLE_SESSION_HOURS } from './consoleSessions.js';
@@ -75,10 +76,7 @@ async function usersJson(db: Queryable, agencyId: string, rows: users.FirmUserRo
   const inviterIds = [...new Set([...latest.values()].map((i) => i.created_by).filter((x): x is string => x !== null))];
   const inviters = new Map<string, { id: string; email: string; name: string | null }>();
   if (inviterIds.length) {
-    const { rows: found } = await db.query<{ id: string; email: string; name: string | null }>(
-      'select id, email, name from firm_users where agency_id = $1 and id = any($2::uuid[])',
-      [agencyId, inviterIds],
-    );
+    const found = await users.findFirmUsersByIds(db, agencyId, inviterIds);
     for (const f of found) inviters.set(f.id, f);
   }
   return rows.map((r) => toUserJson(r, latest.get(r.id), inviters));
@@ -96,7 +94,7 @@ export async function getUser(deps: Pick<Deps, 'pool'>, principal: Principal, id
 
 /** One lock per (agency, address) so a teammate invite and a client invite of one address cannot both pass their checks. */
 async function lockAddress(tx: Queryable, agencyId: string, email: string): Promise<void> {
-  await tx.query(`select pg_advisory_xact_lock(hashtextextended($1 || ':' || lower(btrim($2)), 13))`, [agencyId, email]);
+  await users.lockAgencyAddress(tx, agencyId, email);
 }
 
 function newTeammateLink(appSecret: string): { token: string; hash: Buffer; ciphertext: Buffer } {
@@ -126,19 +124,16 @@ export async function inviteTeammate(deps: Pick<Deps, 'pool' | 'appSecret' | 'jo
         errors: [{ field: 'email', message: 'belongs to a client of this agency; a teammate needs a different address' }],
       });
     }
-    const { rows: existing } = await tx.query<{ id: string; status: users.FirmUserStatus }>(
-      'select id, status from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)) for update',
-      [principal.agencyId, input.email],
-    );
-    if (existing[0]) {
-      if (existing[0].status === 'invited') {
-        const row = (await users.getFirmUser(tx, principal.agencyId, existing[0].id))!;
+    const existing = await users.lockFirmUserByEmail(tx, principal.agencyId, input.email);
+    if (existing) {
+      if (existing.status === 'invited') {
+        const row = (await users.getFirmUser(tx, principal.agencyId, existing.id))!;
         return { result: { created: false, user: (await usersJson(tx, principal.agencyId, [row]))[0]! }, emailIds: [] };
       }
       throw new AppError('conflict', 'Already a teammate', {
-        detail: `${input.email} is already ${existing[0].status === 'deactivated' ? 'a deactivated' : 'a'} member of this agency's team.`,
+        detail: `${input.email} is already ${existing.status === 'deactivated' ? 'a deactivated' : 'a'} member of this agency's team.`,
         errors: [{ field: 'email', message: 'is already on the team' }],
-        extra: { user_id: existing[0].id },
+        extra: { user_id: existing.id },
       });
     }
     const user = await users.insertFirmUser(tx, {
@@ -255,7 +250,7 @@ export async function updateUser(deps: Pick<Deps, 'pool'>, principal: Principal,
       ...(roleChange !== undefined ? { role: roleChange } : {}),
     }))!;
     if (roleChange !== undefined && target.status === 'invited') {
-      await tx.query(`update teammate_invitations set role = $3 where agency_id = $1 and user_id = $2 and status = 'pending'`, [principal.agencyId, id, roleChange]);
+      await invites.setPendingTeammateInvitationRole(tx, principal.agencyId, id, roleChange);
     }
     const fields = [
       ...(input.first_name !== undefined && input.first_name !== target.first_name ? (['first_name'] as const) : []),
@@ -389,19 +384,20 @@ export async function acceptTeammateInvitation(
   const passwordHash = await hashPassword(input.password);
   return withTransaction(deps.pool, async (tx) => {
     if (!(await invites.markTeammateInvitationAccepted(tx, found.id, hash))) throw teammateInvitationGone();
-    const { rowCount } = await tx.query(
-      `update firm_users set first_name = $3, last_name = $4, password_hash = $5, status = 'active', updated_at = now()
-        where agency_id = $1 and id = $2 and status = 'invited'`,
-      [found.agency_id, found.user_id, input.first_name, input.last_name, passwordHash],
-    );
-    if (!rowCount) throw teammateInvitationGone();
+    const joined = await users.activateInvitedFirmUser(tx, found.agency_id, found.user_id, {
+      firstName: input.first_name,
+      lastName: input.last_name,
+      passwordHash,
+    });
+    if (!joined) throw teammateInvitationGone();
     await appendEvent(tx, { agencyId: found.agency_id, type: 'user.joined', subjectId: found.user_id, actorId: found.user_id, data: { invitation_id: found.id, role: found.role } });
     const token = randomToken();
-    const { rows } = await tx.query<{ expires_at: Date }>(
-      `insert into console_sessions (token_hash, user_id, agency_id, expires_at)
-       values ($1, $2, $3, now() + make_interval(hours => $4)) returning expires_at`,
-      [hashToken(deps.appSecret, token, TokenPurpose.consoleSession), found.user_id, found.agency_id, CONSOLE_SESSION_HOURS],
-    );
-    return { token, expiresAt: rows[0]!.expires_at, userId: found.user_id, agencyId: found.agency_id };
+    const session = await insertConsoleSession(tx, {
+      tokenHash: hashToken(deps.appSecret, token, TokenPurpose.consoleSession),
+      userId: found.user_id,
+      agencyId: found.agency_id,
+      hours: CONSOLE_SESSION_HOURS,
+    });
+    return { token, expiresAt: session.expires_at, userId: found.user_id, agencyId: found.agency_id };
   });
 }

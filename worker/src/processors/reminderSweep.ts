@@ -1,4 +1,4 @@
-import { clientAccessSql, sendDueReminders } from '@onramp/core';
+import { purgeSignInLinks, sendDueReminders } from '@onramp/core';
 import type { SweepStep } from './sweep.js';
 
 /**
@@ -8,4 +8,4 @@ import type { SweepStep } from './sweep.js';
 export const sendRemindersStep: SweepStep = async (deps) => sendDueReminders(deps);
 
 /** Sign-in links are useless a day after they expired. */
-export const purgeSignInLinksStep: SweepStep = async (deps) => ({ signInLinksPurged: await clientAccessSql.purgeSignInLinks(deps.pool) });
+export const purgeSignInLinksStep: SweepStep = async (deps) => ({ signInLinksPurged: await purgeSignInLinks(deps) });

@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
-import type { Pool, QueryConfig } from 'pg';
 import type { Queryable } from '../../db/pool.js';
+import { getImportChunk } from '../../sql/imports.js';
 import { ImportFatalError } from './errors.js';
 import { detectDelimiter } from './format.js';
 import { parseCsv, sepLine } from './csv.js';
@@ -8,12 +8,9 @@ import { parseCsv, sepLine } from './csv.js';
 /** The stored upload, one chunk (about 1 MB) at a time, in order: never the whole file in memory. */
 export async function* importChunks(db: Queryable, importId: string): AsyncGenerator<Buffer> {
   for (let no = 0; ; no++) {
-    // Binary results: the chunk arrives as its bytes, not as hex text twice its size for both ends to convert.
-    // (`binary` is pg's option; its type definitions lack it.)
-    const query = { text: 'select data from import_chunks where import_id = $1 and chunk_no = $2', values: [importId, no], binary: true } as QueryConfig;
-    const { rows } = await (db as Pick<Pool, 'query'>).query<{ data: Buffer }>(query);
-    if (!rows[0]) return;
-    yield rows[0].data;
+    const data = await getImportChunk(db, importId, no);
+    if (!data) return;
+    yield data;
   }
 }
 

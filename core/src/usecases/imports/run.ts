@@ -1,5 +1,5 @@
 import type { Deps } from '../../context.js';
-import { withTransaction } from '../../db/pool.js';
+import { withDiscardedTransaction, withTransaction } from '../../db/pool.js';
 import { appendEvent } from '../../sql/events.js';
 import { getAgency } from '../../sql/agencies.js';
 import * as sql from '../../sql/imports.js';
@@ -133,10 +133,8 @@ async function runDry(
   await sql.resetDryRun(deps.pool, importId);
   const batchSize = deps.config.importBatchSize;
   let counts = emptyCounts();
-  const client = await deps.pool.connect();
   let outcome: 'completed' | 'cancelled' = 'completed';
-  try {
-    await client.query('begin');
+  await withDiscardedTransaction(deps.pool, async (client) => {
     await sql.lockProjectPartitions(client, imp.agency_id, [...Array(PARTITIONS).keys()]);
     let batch: CsvRecord[] = [];
     const flush = async (): Promise<boolean> => {
@@ -162,10 +160,7 @@ async function runDry(
     if (outcome === 'completed' && batch.length) {
       if (await flush()) outcome = 'cancelled';
     }
-  } finally {
-    await client.query('rollback').catch(() => undefined);
-    client.release();
-  }
+  });
   if (outcome === 'completed') await resolveDuplicateOrigins(deps, importId, ctx.header);
   await sql.finishDryRun(deps.pool, importId, outcome, counts.rows, counts);
   return outcome;
