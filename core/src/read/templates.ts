@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import { listTemplateRows, selectTemplateRow, type TemplateRow } from '../sql/read/templates.js';
+import { listTemplateRows, selectTemplateRow, selectTemplateUsage, type TemplateRow } from '../sql/read/templates.js';
 import { decodeCursor, toPage, type Page } from './pagination.js';
 import type { TemplateJson } from './resources.js';
 
@@ -25,12 +25,6 @@ export interface TemplateUsage {
 
 /** What deleting or changing a template touches, for the console to spell out before it asks. */
 export async function getTemplateUsage(db: Queryable, agencyId: string, id: string): Promise<TemplateUsage | null> {
-  const { rows } = await db.query<{ projects: number; active_imports: number }>(
-    `select (select count(*)::int from projects p where p.agency_id = t.agency_id and p.template_id = t.id) as projects,
-            (select count(*)::int from imports im where im.agency_id = t.agency_id and im.status in ('queued', 'running')
-                and lower(im.default_template) = lower(t.name)) as active_imports
-       from templates t where t.agency_id = $1 and t.id = $2`,
-    [agencyId, id],
-  );
+  const rows = await selectTemplateUsage(db, agencyId, id);
   return rows[0] ? { projects: rows[0].projects, activeImports: rows[0].active_imports } : null;
 }

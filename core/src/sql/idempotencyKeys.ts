@@ -56,3 +56,9 @@ export async function completeIdempotencyKey(
 export async function deleteIdempotencyKey(db: Queryable, agencyId: string, key: string): Promise<void> {
   await db.query('delete from idempotency_keys where agency_id = $1 and key = $2', [agencyId, key]);
 }
+
+/** Keys answer replays for 24 hours, then go (the maintenance sweep). */
+export async function purgeIdempotencyKeys(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query("delete from idempotency_keys where created_at < now() - interval '24 hours'");
+  return rowCount ?? 0;
+}

@@ -18,4 +18,6 @@ export const idempotencyKeys = {
     sql.completeIdempotencyKey(deps.pool, agencyId, key, input),
   /** Nothing stored: a retry runs again. */
   release: (deps: Pick<Deps, 'pool'>, agencyId: string, key: string) => sql.deleteIdempotencyKey(deps.pool, agencyId, key),
+  /** Keys older than 24 hours (the sweep): a replay is answered for a day. */
+  purge: (deps: Pick<Deps, 'pool'>) => sql.purgeIdempotencyKeys(deps.pool),
 };

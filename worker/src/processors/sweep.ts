@@ -1,4 +1,4 @@
-import { expireInvitations, type Deps } from '@onramp/core';
+import { expireInvitations, idempotencyKeys, type Deps } from '@onramp/core';
 import type { Processor } from './types.js';
 import { requeueStuckEmails } from './emailSweep.js';
 import { purgeSignInLinksStep, sendRemindersStep } from './reminderSweep.js';
@@ -6,10 +6,7 @@ import { purgeSignInLinksStep, sendRemindersStep } from './reminderSweep.js';
 export type SweepStep = (deps: Deps) => Promise<Record<string, number>>;
 
 /** Idempotency keys answer replays for 24 hours, then go. */
-const purgeIdempotencyKeys: SweepStep = async (deps) => {
-  const { rowCount } = await deps.pool.query("delete from idempotency_keys where created_at < now() - interval '24 hours'");
-  return { idempotencyKeysPurged: rowCount ?? 0 };
-};
+const purgeIdempotencyKeys: SweepStep = async (deps) => ({ idempotencyKeysPurged: await idempotencyKeys.purge(deps) });
 
 /** Pending invitations past expires_at become expired, with an invitation.expired event each. */
 const expireInvitationsStep: SweepStep = async (deps) => ({ invitationsExpired: await expireInvitations(deps.pool) });

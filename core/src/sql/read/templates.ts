@@ -31,3 +31,15 @@ export async function listTemplateRows(db: Queryable, agencyId: string, page: { 
   );
   return rows;
 }
+
+/** How many projects came from a template, and how many live imports name it as their default. */
+export async function selectTemplateUsage(db: Queryable, agencyId: string, id: string): Promise<Array<{ projects: number; active_imports: number }>> {
+  const { rows } = await db.query<{ projects: number; active_imports: number }>(
+    `select (select count(*)::int from projects p where p.agency_id = t.agency_id and p.template_id = t.id) as projects,
+            (select count(*)::int from imports im where im.agency_id = t.agency_id and im.status in ('queued', 'running')
+                and lower(im.default_template) = lower(t.name)) as active_imports
+       from templates t where t.agency_id = $1 and t.id = $2`,
+    [agencyId, id],
+  );
+  return rows;
+}
