@@ -11,15 +11,17 @@ const SECRET = '/(token|hash|secret|signature|csrf)(?!_?(ciphertext|purpose|pref
 const secretCompare = (side, other) =>
   `BinaryExpression[operator=/^[!=]==?$/]:matches([${side}.name=${SECRET}], [${side}.property.name=${SECRET}])` +
   `:not([${other}.type='Literal']):not([${other}.name='undefined']):not([${other}.type='UnaryExpression'])`;
-const safeEqualOnly =
-  'Secrets, hashes, signatures and tokens are compared with safeEqual (core/src/crypto/tokens.ts), in constant time.';
+const safeEqualOnly = 'Secrets, hashes, signatures and tokens are compared with safeEqual (core/src/crypto/tokens.ts), in constant time.';
 
 const coreImports = [
   { name: 'express', message: 'core knows nothing of HTTP: routes live in connector-api.' },
   { name: 'bullmq', importNames: ['Worker'], message: 'core enqueues (jobs/bus.ts); processing jobs is the worker’s job.' },
 ];
 const packagesOutside = (names) => ({
-  patterns: names.map((n) => ({ group: [`@onramp/${n}`, `@onramp/${n}/*`, `**/${n}/src/**`, `**/${n}/dist/**`], message: `Imports flow connector-api -> core <- worker; ${n} is not imported from here.` })),
+  patterns: names.map((n) => ({
+    group: [`@onramp/${n}`, `@onramp/${n}/*`, `**/${n}/src/**`, `**/${n}/dist/**`],
+    message: `Imports flow connector-api -> core <- worker; ${n} is not imported from here.`,
+  })),
 });
 
 export default tseslint.config(

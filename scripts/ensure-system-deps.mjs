@@ -7,8 +7,7 @@ const purpose = process.argv[2] ?? 'start';
 const wanted = [['redis-server', 'redis-server']];
 if (purpose === 'test') wanted.push(['chromium', 'chromium']);
 
-const onPath = (bin) =>
-  spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0 || existsSync(`/usr/bin/${bin}`);
+const onPath = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0 || existsSync(`/usr/bin/${bin}`);
 const missing = wanted.filter(([bin]) => !onPath(bin)).map(([, pkg]) => pkg);
 if (missing.length === 0) process.exit(0);
 
@@ -18,7 +17,10 @@ if (process.getuid?.() !== 0 || !onPath('apt-get')) {
 }
 console.log(`onramp: installing ${missing.join(', ')} from Debian's packages...`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...missing]]) {
+for (const args of [
+  ['update', '-qq'],
+  ['install', '-y', '-qq', '--no-install-recommends', ...missing],
+]) {
   const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
   if (r.status !== 0) {
     console.error(`onramp: apt-get ${args[0]} failed (exit ${r.status})`);

@@ -19,18 +19,14 @@ function run(name, cmd, args, opts = {}) {
   return r.status === 0;
 }
 
-const jest = (dir, out) => [
-  '--experimental-vm-modules',
-  join(dir, 'node_modules/jest/bin/jest.js'),
-  '--ci',
-  '--json',
-  `--outputFile=${join(results, out)}`,
-];
+const jest = (dir, out) => ['--experimental-vm-modules', join(dir, 'node_modules/jest/bin/jest.js'), '--ci', '--json', `--outputFile=${join(results, out)}`];
 
 // Lint first: a boundary or secret-comparison violation fails the run even when every test passes.
 run('lint', process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.']);
 // Dead exports, unused files and duplicate exports (knip.json) are kept out the same way.
 run('dead exports', process.execPath, [join(root, 'node_modules/knip/bin/knip.js'), '--no-progress']);
+// Formatting is Prettier's (.prettierrc); a file written by hand in another style fails the run, not a review.
+run('format', process.execPath, [join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '.']);
 
 // The Zapier app keeps no node_modules: zapier-platform-core and its tools (zapier-platform-cli, ts-jest, nock)
 // are root devDependencies, so `zapier-platform build` copies a small folder (zapier-app/README.md). A

@@ -156,14 +156,21 @@ export const benchImport: Bench = async (args) => {
       // The import hands its emails to the email worker as one queue-emails job per batch (no email worker
       // runs here): count the outbox rows and the email ids those jobs carry.
       const handed = await deps.jobs.queue('email').getJobs(['waiting', 'prioritized', 'delayed']);
-      const { rows: outbox } = await deps.pool.query<{ n: number }>(`select count(*)::int as n from emails where agency_id = $1 and status = 'queued'`, [agency.agency.id]);
+      const { rows: outbox } = await deps.pool.query<{ n: number }>(`select count(*)::int as n from emails where agency_id = $1 and status = 'queued'`, [
+        agency.agency.id,
+      ]);
       results.push({
         rows: n,
         seconds,
         rssMb: worker.maxRssKb() / 1024,
         cpuWorker: worker.cpuMs() / 1000,
         cpuPg: pgCpuSeconds,
-        counts: { ...view.counts, email_jobs: handed.length, emails_handed: handed.reduce((a, j) => a + ((j.data as { emailIds?: string[] }).emailIds?.length ?? 0), 0), outbox_queued: outbox[0]!.n },
+        counts: {
+          ...view.counts,
+          email_jobs: handed.length,
+          emails_handed: handed.reduce((a, j) => a + ((j.data as { emailIds?: string[] }).emailIds?.length ?? 0), 0),
+          outbox_queued: outbox[0]!.n,
+        },
       });
       const workerCpuSeconds = worker.cpuMs() / 1000;
       console.log(
@@ -181,9 +188,11 @@ export const benchImport: Bench = async (args) => {
     try {
       // Plain logged tables, as the import's: a temporary table skips the WAL and would flatter the reference.
       await client.query('drop table if exists bench_copy, bench_unnest');
-      await client.query('create table bench_copy (project_name text, project_external_id text, template text, first_name text, last_name text, email text, tasks text, message text)');
+      await client.query(
+        'create table bench_copy (project_name text, project_external_id text, template text, first_name text, last_name text, email text, tasks text, message text)',
+      );
       const started = performance.now();
-      const stream = client.query(copyStreams.from("copy bench_copy from stdin with (format csv, header true)"));
+      const stream = client.query(copyStreams.from('copy bench_copy from stdin with (format csv, header true)'));
       // 1,000 lines per write: one stream chunk per line would measure Node's stream machinery, not COPY.
       await pipeline(Readable.from(inChunks(rowsOf(copyRows, 'copy'), 1000)), stream);
       copySeconds = (performance.now() - started) / 1000;
@@ -194,10 +203,12 @@ export const benchImport: Bench = async (args) => {
       const t0 = performance.now();
       for (let b = 0; b < copyRows / batch; b++) {
         const idx = Array.from({ length: batch }, (_, i) => b * batch + i);
-        await client.query(
-          'insert into bench_unnest select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])',
-          [idx.map((i) => `First${i}`), idx.map((i) => `Last${i}`), idx.map((i) => `client${i}@unnest.example`), idx.map(() => 'Welcome to your portal')],
-        );
+        await client.query('insert into bench_unnest select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])', [
+          idx.map((i) => `First${i}`),
+          idx.map((i) => `Last${i}`),
+          idx.map((i) => `client${i}@unnest.example`),
+          idx.map(() => 'Welcome to your portal'),
+        ]);
       }
       unnestSeconds = (performance.now() - t0) / 1000;
       await client.query('drop table bench_copy, bench_unnest');
@@ -211,9 +222,15 @@ export const benchImport: Bench = async (args) => {
     // rows is enough for a rate; the project is made directly (Create Project is another door).
     const sample = Number(process.env.BENCH_INVITE_SAMPLE ?? 5000);
     const agency = await createAgency(deps.pool, { name: 'Bench invite API', ownerEmail: 'owner@bench-invite.example' });
-    const { rows: proj } = await deps.pool.query<{ id: string }>(`insert into projects (agency_id, name) values ($1, 'One by one') returning id`, [agency.agency.id]);
+    const { rows: proj } = await deps.pool.query<{ id: string }>(`insert into projects (agency_id, name) values ($1, 'One by one') returning id`, [
+      agency.agency.id,
+    ]);
     const inviteUrl = `${api.url}/v1/projects/${proj[0]!.id}/invitations`;
-    const probe = await fetch(inviteUrl, { method: 'POST', headers: { authorization: `Bearer ${agency.apiKey}`, 'content-type': 'application/json' }, body: '{}' });
+    const probe = await fetch(inviteUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agency.apiKey}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     await probe.text();
     let oneByOne: string;
     if (sample === 0) {
@@ -251,7 +268,9 @@ export const benchImport: Bench = async (args) => {
       `100k-row run: ${fmt(main.counts.projects_created!)} projects, ${fmt(main.counts.clients_invited!)} invitations, ${fmt(main.counts.assignments!)} task assignments, ${fmt(main.counts.outbox_queued!)} emails queued in the outbox and handed to the email worker in ${fmt(main.counts.email_jobs!)} queue-emails jobs carrying ${fmt(main.counts.emails_handed!)} ids; counts ${JSON.stringify(main.counts)}.`,
       `The budget's reference machine does COPY at ~265,000 rows/s and batched unnest inserts at ~100,000 rows/s; this machine in this run: ${fmt(copyRows / copySeconds)} and ${fmt(copyRows / unnestSeconds)} rows/s (plain logged tables without indexes).`,
       `Budget: ≥ 10,000 rows/s end to end at 100k rows (${main.rows / main.seconds >= 10_000 ? 'met' : 'NOT met'}), worker < 300 MB (${results.every((r) => r.rssMb < 300) ? 'met' : 'NOT met'}), memory flat as the file grows (peak RSS ${results.map((r) => `${r.rssMb.toFixed(0)} MB at ${fmt(r.rows)}`).join(', ')}).`,
-      `Load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (${cpus().length} CPUs).`,
+      `Load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' / ')} (${cpus().length} CPUs).`,
       'PostgreSQL runs with its default durability (fsync and synchronous commit on), as in production.',
       `Batch size ${config.importBatchSize} (IMPORT_BATCH_SIZE), ${config.importLanes} lanes (IMPORT_LANES), worker started with ${workerHeapArgs(env, []).join(' ') || 'no heap cap'}. Run with \`npm run bench -- import --million\` to add the 1M-row run.`,
     );

@@ -28,7 +28,14 @@ export const benchInvite: Bench = async (args) => {
       projects.push(rows[0]!.id);
     }
     // Warm up connections and JIT.
-    await load({ url: onramp.url, path: `/v1/projects/${projects[0]}/invitations`, headers, body: (i) => ({ email: `warm${i}@client.test`, first_name: 'W', last_name: 'U' }), connections: 10, durationSeconds: 3 });
+    await load({
+      url: onramp.url,
+      path: `/v1/projects/${projects[0]}/invitations`,
+      headers,
+      body: (i) => ({ email: `warm${i}@client.test`, first_name: 'W', last_name: 'U' }),
+      connections: 10,
+      durationSeconds: 3,
+    });
     const invite = await load({
       url: onramp.url,
       path: `/v1/projects/${projects[1]}/invitations`,
@@ -40,7 +47,13 @@ export const benchInvite: Bench = async (args) => {
     const bare = await startBareExpress();
     let floor;
     try {
-      floor = await load({ url: bare.url, path: '/echo', body: (i) => ({ email: `user${i}@client.test` }), connections: 50, durationSeconds: Math.min(seconds, 10) });
+      floor = await load({
+        url: bare.url,
+        path: '/echo',
+        body: (i) => ({ email: `user${i}@client.test` }),
+        connections: 50,
+        durationSeconds: Math.min(seconds, 10),
+      });
     } finally {
       await bare.stop();
     }

@@ -2,7 +2,17 @@ import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { authenticateApiKey, createPool, eventDataSql, listFeedPayloads, encodeCursor, listEventsJson, listInvitationsJson, type Pool, type Queryable } from '@onramp/core';
+import {
+  authenticateApiKey,
+  createPool,
+  eventDataSql,
+  listFeedPayloads,
+  encodeCursor,
+  listEventsJson,
+  listInvitationsJson,
+  type Pool,
+  type Queryable,
+} from '@onramp/core';
 import { embeddedUrlFor } from './embedded.js';
 import { fmt, loadGet, runCli, serialLatency, startBareExpress, startOnramp, type LoadResult } from './harness.js';
 import type { Bench } from './run.js';
@@ -199,7 +209,9 @@ function explainer(pool: Pool, sink: Plan[]): Queryable {
     query: (async (sql: string, values?: unknown[]) => {
       const json = await pool.query(`explain (analyze, buffers, format json) ${sql}`, values);
       const text = await pool.query(`explain (analyze, buffers) ${sql}`, values);
-      const root = (json.rows[0] as { 'QUERY PLAN': Array<{ Plan: Record<string, number>; 'Planning Time': number; 'Execution Time': number }> })['QUERY PLAN'][0]!;
+      const root = (json.rows[0] as { 'QUERY PLAN': Array<{ Plan: Record<string, number>; 'Planning Time': number; 'Execution Time': number }> })[
+        'QUERY PLAN'
+      ][0]!;
       sink.push({
         planningMs: root['Planning Time'],
         executionMs: root['Execution Time'],
@@ -242,7 +254,14 @@ async function waitForQuiet(log: (s: string) => void): Promise<number> {
   return loadavg()[0]!;
 }
 
-async function measure(url: string, measuredHeaders: Record<string, string>, pool: Pool, c: Case, seconds: number, log: (s: string) => void): Promise<Measured> {
+async function measure(
+  url: string,
+  measuredHeaders: Record<string, string>,
+  pool: Pool,
+  c: Case,
+  seconds: number,
+  log: (s: string) => void,
+): Promise<Measured> {
   const headers = c.headers ?? measuredHeaders;
   const first = await fetch(url + c.path, { headers });
   if (first.status !== 200) throw new Error(`${c.path} answered ${first.status}: ${await first.text()}`);
@@ -269,7 +288,9 @@ async function measure(url: string, measuredHeaders: Record<string, string>, poo
     const byExec = [...runs].sort((a, b) => a.executionMs - b.executionMs);
     plan = { ...byExec[Math.floor(byExec.length / 2)]!, planningMs: median(runs.map((p) => p.planningMs)) };
   }
-  log(`${c.what}: ${fmt(heavy.requestsPerSec)}/s p50 ${heavy.p50} p99 ${heavy.p99} | serial p50 ${serial.p50.toFixed(2)} p99 ${serial.p99.toFixed(2)} | sql ${plan?.executionMs.toFixed(3) ?? '-'} ms (load ${load.toFixed(2)})`);
+  log(
+    `${c.what}: ${fmt(heavy.requestsPerSec)}/s p50 ${heavy.p50} p99 ${heavy.p99} | serial p50 ${serial.p50.toFixed(2)} p99 ${serial.p99.toFixed(2)} | sql ${plan?.executionMs.toFixed(3) ?? '-'} ms (load ${load.toFixed(2)})`,
+  );
   return { c, items: Array.isArray(body.data) ? body.data.length : 1, load, heavy, serial, ...(plan ? { plan } : {}) };
 }
 
@@ -300,7 +321,9 @@ export const benchList: Bench = async (args) => {
     const created = JSON.parse(await runCli(onramp.env, ['agency', 'create', '--name', 'Bench agency', '--owner-email', 'owner@bench-agency.test', '--json']));
     const agency: Agency = { agencyId: created.agency_id, userId: created.user_id, apiKey: created.api_key };
     const headers = { authorization: `Bearer ${agency.apiKey}` };
-    const createdSmall = JSON.parse(await runCli(onramp.env, ['agency', 'create', '--name', 'Small agency', '--owner-email', 'owner@small-agency.test', '--json']));
+    const createdSmall = JSON.parse(
+      await runCli(onramp.env, ['agency', 'create', '--name', 'Small agency', '--owner-email', 'owner@small-agency.test', '--json']),
+    );
     const small: Agency = { agencyId: createdSmall.agency_id, userId: createdSmall.user_id, apiKey: createdSmall.api_key };
 
     log('seeding 1,000,000 invitations');
@@ -350,8 +373,16 @@ export const benchList: Bench = async (args) => {
         path: `/v1/invitations?limit=25&cursor=${cursor}`,
         sql: (db) => listInvitationsJson(db, id, {}, { limit: 25, cursor }),
       },
-      { what: 'GET /v1/invitations?status=pending', path: '/v1/invitations?status=pending', sql: (db) => listInvitationsJson(db, id, { status: 'pending' }, { limit: 25 }) },
-      { what: 'GET /v1/invitations?status=expired', path: '/v1/invitations?status=expired', sql: (db) => listInvitationsJson(db, id, { status: 'expired' }, { limit: 25 }) },
+      {
+        what: 'GET /v1/invitations?status=pending',
+        path: '/v1/invitations?status=pending',
+        sql: (db) => listInvitationsJson(db, id, { status: 'pending' }, { limit: 25 }),
+      },
+      {
+        what: 'GET /v1/invitations?status=expired',
+        path: '/v1/invitations?status=expired',
+        sql: (db) => listInvitationsJson(db, id, { status: 'expired' }, { limit: 25 }),
+      },
       {
         what: 'GET /v1/invitations?project_id=<one project>',
         path: `/v1/invitations?project_id=${project.id}`,
@@ -418,7 +449,7 @@ export const benchList: Bench = async (args) => {
         `Each endpoint: 2 s warm-up, then autocannon with 50 connections for ${seconds} s; then 300 requests on one connection, one at a time`,
         '(the service time without queueing, timed to the µs); then `explain (analyze, buffers)` of the exact SQL the endpoint runs (median of 5).',
         '`onramp start` runs the API, the worker, embedded PostgreSQL and Redis on the same machine as autocannon. The load average is that of the',
-        'whole machine, shared with other engineers\' test runs, taken before each endpoint (the bench waits up to 30 s for it to drop below 4).',
+        "whole machine, shared with other engineers' test runs, taken before each endpoint (the bench waits up to 30 s for it to drop below 4).",
         '',
         `Load average (1 min) over the endpoints: ${Math.min(...after.map((m) => m.load)).toFixed(1)} to ${Math.max(...after.map((m) => m.load)).toFixed(1)} on ${cpus().length} cores` +
           (Math.max(...after.map((m) => m.load)) > cpus().length

@@ -61,9 +61,18 @@ export const benchWebhooks: Bench = async (args) => {
     // Twenty real acceptances: real invitations, accepted through the accept endpoint (the events a Zap gets).
     const seeds = 20;
     for (let i = 0; i < seeds; i++) {
-      const inv = await api('POST', `/v1/projects/${project.id}/invitations`, { email: `fan${i}@client.test`, first_name: 'Fan', last_name: `${i}`, send_email: false });
+      const inv = await api('POST', `/v1/projects/${project.id}/invitations`, {
+        email: `fan${i}@client.test`,
+        first_name: 'Fan',
+        last_name: `${i}`,
+        send_email: false,
+      });
       const { url } = await api('GET', `/v1/invitations/${inv.id}/link`);
-      const accepted = await fetch(`${url}/accept`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ new_password: 'a long bench password' }) });
+      const accepted = await fetch(`${url}/accept`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ new_password: 'a long bench password' }),
+      });
       if (!accepted.ok) throw new Error(`accept: ${accepted.status} ${await accepted.text()}`);
     }
     const warm = seeds * HOOKS;
@@ -89,14 +98,19 @@ export const benchWebhooks: Bench = async (args) => {
 
     const sample = (await pool.query(`select pg_column_size(e.data) as size from events e where e.type = 'invitation.accepted' limit 1`)).rows[0];
     const body = JSON.stringify({ event: 'invitation.accepted', padding: 'x'.repeat(Math.max(0, 900 - Number(sample?.size ?? 0))) });
-    const bare = await autocannon({ url: receiver.url, connections: 50, duration: 5, requests: [{ method: 'POST', path: '/bare', body, headers: { 'content-type': 'application/json' } }] });
+    const bare = await autocannon({
+      url: receiver.url,
+      connections: 50,
+      duration: 5,
+      requests: [{ method: 'POST', path: '/bare', body, headers: { 'content-type': 'application/json' } }],
+    });
 
     return {
       name: 'webhooks',
       lines: [
         `Webhook fan-out: ${fmt(rowCount ?? 0)} \`invitation.accepted\` events × ${HOOKS} subscriptions = ${fmt(delivered)} signed deliveries to one local receiver, from the events' commit to the last delivery marked succeeded (DESIGN budget: ≥ 1,000 deliveries/s).`,
         '',
-        '| what | deliveries/s | ratio to the receiver\'s bare rate | total | seconds | not succeeded |',
+        "| what | deliveries/s | ratio to the receiver's bare rate | total | seconds | not succeeded |",
         '|---|---|---|---|---|---|',
         `| Onramp fan-out (dispatcher + deliver-webhooks batches, each delivery signed and logged) | ${fmt(rate)} | ${fmt((100 * rate) / bare.requests.average, 1)}% | ${fmt(received)} received | ${fmt(seconds, 1)} | ${failed} |`,
         `| the receiver's bare rate (autocannon, 50 connections, 5 s) | ${fmt(bare.requests.average)} | 100% | ${fmt(bare.requests.total)} | 5 | ${bare.non2xx} |`,

@@ -97,11 +97,14 @@ export function createApp(deps: Deps): Express {
 
   const v1 = express.Router();
   v1.use(express.json({ limit: deps.config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
-  const openapi = buildOpenApi(v1Routes.map(operationOf).map((op) => ({ ...op, path: `/v1${op.path}` })), {
-    version: API_VERSION,
-    serverUrl: deps.config.publicBaseUrl,
-    webhooks: Object.fromEntries(hookEvents.map((e) => [e, { summary: `${e} delivery`, schema: hookPayloadSchemas[e] }])),
-  });
+  const openapi = buildOpenApi(
+    v1Routes.map(operationOf).map((op) => ({ ...op, path: `/v1${op.path}` })),
+    {
+      version: API_VERSION,
+      serverUrl: deps.config.publicBaseUrl,
+      webhooks: Object.fromEntries(hookEvents.map((e) => [e, { summary: `${e} delivery`, schema: hookPayloadSchemas[e] }])),
+    },
+  );
   v1.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });

@@ -7,17 +7,18 @@ const url = (protocols: string[], name: string) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        return protocols.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')} (${name})`);
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')} (${name})`,
+    );
 
-const boolFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const boolFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -102,10 +103,7 @@ const envSchema = z.object({
   EMAIL_RATE_PER_SECOND: setting(intFromEnv(1, 10_000).default(50), 'Emails sent per second across all workers (BullMQ rate limiter)'),
   IMPORT_MAX_BYTES: setting(intFromEnv(1024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024), 'Largest CSV upload (100 MB)'),
   IMPORT_BATCH_SIZE: setting(intFromEnv(10, 20_000).default(2000), 'Rows per import batch (one transaction and checkpoint each)'),
-  IMPORT_LANES: setting(
-    intFromEnv(1, 16).default(3),
-    'Batches of one import written at once, each in its own transaction on its own connection',
-  ),
+  IMPORT_LANES: setting(intFromEnv(1, 16).default(3), 'Batches of one import written at once, each in its own transaction on its own connection'),
   IMPORT_SET_BASED_FK_CHECKS: setting(
     boolFromEnv.default(true),
     'An import batch checks its foreign keys once per parent row, not by a trigger per row; needs a role that may set `session_replication_role` (superuser, or `GRANT SET ON PARAMETER`), else falls back to the triggers with a warning (docs/imports.md)',
@@ -119,16 +117,10 @@ const envSchema = z.object({
     intFromEnv(64, 65_536).default(192),
     "V8 heap cap of `onramp worker` / `onramp start`, so the worker's memory stays near its live set",
   ),
-  WEBHOOK_ALLOW_PRIVATE_TARGETS: setting(
-    boolFromEnv.default(false),
-    'Allow `http://` and private/loopback webhook targets (local development and tests only)',
-  ),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: setting(boolFromEnv.default(false), 'Allow `http://` and private/loopback webhook targets (local development and tests only)'),
   WEBHOOK_TIMEOUT_MS: setting(intFromEnv(100, 60_000).default(10_000), 'Per webhook delivery attempt'),
   WEBHOOK_BACKOFF_MS: setting(intFromEnv(1, 3_600_000).optional(), 'First retry delay of webhook deliveries', 'unset (5 s, doubling, 8 attempts)'),
-  WEBHOOK_DISABLE_AFTER_FAILURES: setting(
-    intFromEnv(1, 10_000).default(5),
-    'A hook is disabled (with the reason) after this many failed deliveries in a row',
-  ),
+  WEBHOOK_DISABLE_AFTER_FAILURES: setting(intFromEnv(1, 10_000).default(5), 'A hook is disabled (with the reason) after this many failed deliveries in a row'),
   SWEEP_INTERVAL_SECONDS: setting(
     intFromEnv(1, 86_400).default(60),
     'Period of the maintenance sweep (expiry, reminders before expiry, outbox re-enqueue, idempotency-key and sign-in-link purge)',

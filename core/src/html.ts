@@ -33,7 +33,12 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 
 /** Joins fragments that are already safe. */
 export const joinHtml = (parts: Array<SafeHtml | '' | null | undefined | false>, separator = '\n'): SafeHtml =>
-  new SafeHtml(parts.filter((p): p is SafeHtml => p instanceof SafeHtml).map((p) => p.value).join(separator));
+  new SafeHtml(
+    parts
+      .filter((p): p is SafeHtml => p instanceof SafeHtml)
+      .map((p) => p.value)
+      .join(separator),
+  );
 
 /**
  * A URL that may go into href/src, or null. Only the listed schemes pass (never javascript:, data: or a

@@ -17,9 +17,6 @@ export function createRedis(url: string, opts: { forWorker?: boolean; lazy?: boo
 }
 
 export async function checkRedis(redis: Redis): Promise<void> {
-  const pong = await Promise.race([
-    redis.ping(),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('redis ping timed out')), 1000)),
-  ]);
+  const pong = await Promise.race([redis.ping(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('redis ping timed out')), 1000))]);
   if (pong !== 'PONG') throw new Error(`unexpected redis reply: ${pong}`);
 }

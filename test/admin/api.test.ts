@@ -90,7 +90,11 @@ describe('GET/PATCH /v1/agency', () => {
     // The same values again change nothing and write no event; "" clears an optional setting.
     expect((await api.patch('/v1/agency', { brand_color: '#ff5500' })).status).toBe(200);
     const cleared = await api.patch('/v1/agency', { display_name: '', sender_name: null });
-    expect(cleared.body).toMatchObject({ display_name: null, sender_name: null, effective: { display_name: a.agencyId && cleared.body.name, sender_name: cleared.body.name } });
+    expect(cleared.body).toMatchObject({
+      display_name: null,
+      sender_name: null,
+      effective: { display_name: a.agencyId && cleared.body.name, sender_name: cleared.body.name },
+    });
     const { rows: events } = await db().query("select data from events where agency_id = $1 and type = 'agency.updated' order by id", [a.agencyId]);
     expect(events.map((e) => e.data.fields.sort())).toEqual([expect.any(Array), ['display_name', 'sender_name']]);
   });
@@ -175,7 +179,7 @@ describe('GET/PATCH /v1/agency', () => {
   });
 });
 
-describe('emails carry the branding, the inviter\'s name and the default message', () => {
+describe("emails carry the branding, the inviter's name and the default message", () => {
   it('an invitation arrives From the sender name, in the brand colour, with the logo and "Olivia from Acme"', async () => {
     const a = await createTestAgency(stack, 'Acme');
     const api = client(stack.url, a.key);
@@ -215,7 +219,7 @@ describe('emails carry the branding, the inviter\'s name and the default message
 });
 
 describe('the team: /v1/users', () => {
-  it('an owner invites an admin: a teammate email with the inviter\'s name and a single-use link; joining signs them in', async () => {
+  it("an owner invites an admin: a teammate email with the inviter's name and a single-use link; joining signs them in", async () => {
     const a = await createTestAgency(stack, 'Acme');
     const api = client(stack.url, a.key);
     await api.patch('/v1/me', { first_name: 'Olivia', last_name: 'Owner' });
@@ -245,7 +249,10 @@ describe('the team: /v1/users', () => {
 
     await expect(acceptTeammateInvitation(stack.deps, { token, first_name: '', last_name: 'X', password: 'short' })).rejects.toMatchObject({
       code: 'validation_failed',
-      errors: expect.arrayContaining([{ field: 'first_name', message: expect.any(String) }, { field: 'password', message: expect.any(String) }]),
+      errors: expect.arrayContaining([
+        { field: 'first_name', message: expect.any(String) },
+        { field: 'password', message: expect.any(String) },
+      ]),
     });
     const [one, two] = await Promise.allSettled([
       acceptTeammateInvitation(stack.deps, { token, first_name: 'Ada', last_name: 'Admin', password: 'a long passphrase 1' }),
@@ -259,7 +266,7 @@ describe('the team: /v1/users', () => {
     const user = (await api.get(`/v1/users/${res.body.id}`)).body;
     expect(user).toMatchObject({ status: 'active', role: 'admin', name: 'Ada Admin', first_name: 'Ada', last_name: 'Admin', has_password: true });
     expect(user.invitation.status).toBe('accepted');
-    const { rows } = await db().query("select type from events where agency_id = $1 and subject_id = $2 order by id", [a.agencyId, res.body.id]);
+    const { rows } = await db().query('select type from events where agency_id = $1 and subject_id = $2 order by id', [a.agencyId, res.body.id]);
     expect(rows.map((r) => r.type)).toEqual(['user.invited', 'user.joined']);
     const list = await api.get('/v1/users');
     expect(list.body.data.map((u: { email: string }) => u.email)).toEqual([a.email, email]);
@@ -278,10 +285,12 @@ describe('the team: /v1/users', () => {
     expect((new Date(resent.body.invitation.expires_at).getTime() - Date.now()) / 86400_000).toBeLessThan(1.01);
     await stack.smtp!.waitFor((m) => mailTo(email)(m) && linkIn(m, '/console/join') !== first);
     expect((await lookupTeammateInvitation(stack.deps, first)).valid).toBe(false);
-    await expect(acceptTeammateInvitation(stack.deps, { token: first, first_name: 'A', last_name: 'B', password: 'a long passphrase 1' })).rejects.toMatchObject({ code: 'gone' });
+    await expect(
+      acceptTeammateInvitation(stack.deps, { token: first, first_name: 'A', last_name: 'B', password: 'a long passphrase 1' }),
+    ).rejects.toMatchObject({ code: 'gone' });
   });
 
-  it('bad input is a 422 naming the field; a client\'s address is refused as a teammate and a teammate\'s as a client (409 both ways)', async () => {
+  it("bad input is a 422 naming the field; a client's address is refused as a teammate and a teammate's as a client (409 both ways)", async () => {
     const a = await createTestAgency(stack);
     const api = client(stack.url, a.key);
     for (const [body, field] of [
@@ -296,7 +305,11 @@ describe('the team: /v1/users', () => {
     const clientEmail = `both-${uid()}@client.test`;
     await api.post(`/v1/projects/${project}/invitations`, { email: clientEmail, first_name: 'C', last_name: 'C' });
     const asTeammate = await api.post('/v1/users', { email: ` ${clientEmail.toUpperCase()} `, role: 'member' });
-    expect({ status: asTeammate.status, code: asTeammate.body.code, field: asTeammate.body.errors[0].field }).toEqual({ status: 409, code: 'email_belongs_to_client', field: 'email' });
+    expect({ status: asTeammate.status, code: asTeammate.body.code, field: asTeammate.body.errors[0].field }).toEqual({
+      status: 409,
+      code: 'email_belongs_to_client',
+      field: 'email',
+    });
     const teammateEmail = `mate-${uid()}@agency.test`;
     await api.post('/v1/users', { email: teammateEmail, role: 'member' });
     const asClient = await api.post(`/v1/projects/${project}/invitations`, { email: teammateEmail, first_name: 'T', last_name: 'M' });
@@ -337,7 +350,10 @@ describe('the team: /v1/users', () => {
     const { rows } = await db().query("select count(*)::int as n from firm_users where agency_id = $1 and role = 'owner' and status = 'active'", [a.agencyId]);
     expect(rows[0].n).toBe(1);
     const { rows: ev } = await db().query("select data from events where agency_id = $1 and type = 'user.updated' and data ? 'role' order by id", [a.agencyId]);
-    expect(ev.map((e) => e.data.role)).toEqual([{ from: 'admin', to: 'owner' }, { from: 'owner', to: 'admin' }]);
+    expect(ev.map((e) => e.data.role)).toEqual([
+      { from: 'admin', to: 'owner' },
+      { from: 'owner', to: 'admin' },
+    ]);
   });
 
   it('two concurrent demotions of the only two owners: one wins, the agency keeps an owner', async () => {
@@ -353,7 +369,7 @@ describe('the team: /v1/users', () => {
     expect(rows[0].n).toBe(1);
   });
 
-  it('deactivation stops the user\'s sessions and keys at once; their invitations keep created_by and an acceptance goes to the owners', async () => {
+  it("deactivation stops the user's sessions and keys at once; their invitations keep created_by and an acceptance goes to the owners", async () => {
     const a = await createTestAgency(stack, 'Acme');
     const owner = client(stack.url, a.key);
     await owner.patch('/v1/me', { first_name: 'Olivia', last_name: 'Owner' });
@@ -392,7 +408,9 @@ describe('the team: /v1/users', () => {
     const token = linkIn(await stack.smtp!.waitFor(mailTo(email)), '/console/join');
     expect((await client(stack.url, admin.key).post(`/v1/users/${invited.body.id}/deactivate`)).body.status).toBe('deactivated');
     expect((await lookupTeammateInvitation(stack.deps, token)).valid).toBe(false);
-    await expect(acceptTeammateInvitation(stack.deps, { token, first_name: 'A', last_name: 'B', password: 'a long passphrase 1' })).rejects.toMatchObject({ code: 'gone' });
+    await expect(acceptTeammateInvitation(stack.deps, { token, first_name: 'A', last_name: 'B', password: 'a long passphrase 1' })).rejects.toMatchObject({
+      code: 'gone',
+    });
   });
 });
 
@@ -411,16 +429,26 @@ describe('/v1/me', () => {
     expect({ status: wrong.status, field: wrong.body.errors[0].field }).toEqual({ status: 422, field: 'current_password' });
     const short = await me.post('/v1/me/password', { current_password: 'a long passphrase 1', new_password: 'short' });
     expect({ status: short.status, field: short.body.errors[0].field }).toEqual({ status: 422, field: 'new_password' });
-    const ok = await me.post('/v1/me/password', { current_password: 'a long passphrase 1', new_password: 'a new long passphrase' }, { 'idempotency-key': `pw-${uid()}` });
+    const ok = await me.post(
+      '/v1/me/password',
+      { current_password: 'a long passphrase 1', new_password: 'a new long passphrase' },
+      { 'idempotency-key': `pw-${uid()}` },
+    );
     expect(ok.status).toBe(204);
     expect(await resolveConsoleSession(stack.deps, member.sessionToken)).toBeNull();
     expect(await loginFirmUser(stack.deps, { email: member.email, password: 'a long passphrase 1' })).toBeNull();
     expect(await loginFirmUser(stack.deps, { email: member.email, password: 'a new long passphrase' })).not.toBeNull();
     // The idempotency record binds the key to a keyed HMAC of the body, never a plain digest of the passwords.
-    const { rows } = await db().query<{ request_hash: string }>("select request_hash from idempotency_keys where agency_id = $1 and path = '/v1/me/password'", [a.agencyId]);
+    const { rows } = await db().query<{ request_hash: string }>("select request_hash from idempotency_keys where agency_id = $1 and path = '/v1/me/password'", [
+      a.agencyId,
+    ]);
     const { createHash } = await import('node:crypto');
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.request_hash).not.toContain(createHash('sha256').update(JSON.stringify({ current_password: 'a long passphrase 1', new_password: 'a new long passphrase' })).digest('hex'));
+    expect(rows[0]!.request_hash).not.toContain(
+      createHash('sha256')
+        .update(JSON.stringify({ current_password: 'a long passphrase 1', new_password: 'a new long passphrase' }))
+        .digest('hex'),
+    );
   });
 });
 
@@ -431,7 +459,12 @@ describe('API keys: /v1/api-keys', () => {
     const idem = `key-${uid()}`;
     const res = await api.post('/v1/api-keys', { name: 'Zapier' }, { 'idempotency-key': idem });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ name: 'Zapier', prefix: expect.stringMatching(/^[a-z2-9]{10}$/), owner: { id: a.userId, email: a.email }, last_used_at: null });
+    expect(res.body).toMatchObject({
+      name: 'Zapier',
+      prefix: expect.stringMatching(/^[a-z2-9]{10}$/),
+      owner: { id: a.userId, email: a.email },
+      last_used_at: null,
+    });
     expect(res.body.key).toMatch(new RegExp(`^onr_${res.body.prefix}_`));
     const replay = await api.post('/v1/api-keys', { name: 'Zapier' }, { 'idempotency-key': idem });
     expect(replay.status).toBe(201);
@@ -457,7 +490,7 @@ describe('API keys: /v1/api-keys', () => {
     expect({ status: bad.status, field: bad.body.errors[0].field }).toEqual({ status: 422, field: 'name' });
   });
 
-  it('owners see every key; others see and revoke only their own; a member\'s key reads only', async () => {
+  it("owners see every key; others see and revoke only their own; a member's key reads only", async () => {
     const a = await createTestAgency(stack);
     const owner = client(stack.url, a.key);
     const admin = await joinTeammate(a, 'admin');
@@ -494,7 +527,10 @@ describe('dead links still name their agency and never redeem', () => {
     const revoked = await api.post(`/v1/projects/${project}/invitations`, { email: revokedEmail, first_name: 'R', last_name: 'V' });
     const revokedToken = linkIn(await stack.smtp!.waitFor(mailTo(revokedEmail)), '/invite');
     expect((await api.post(`/v1/invitations/${revoked.body.id}/revoke`)).status).toBe(200);
-    expect(await lookupInvitationToken(stack.deps, revokedToken)).toMatchObject({ valid: false, agency: expect.objectContaining({ displayName: 'Acme Studio', brandColor: '#ff5500' }) });
+    expect(await lookupInvitationToken(stack.deps, revokedToken)).toMatchObject({
+      valid: false,
+      agency: expect.objectContaining({ displayName: 'Acme Studio', brandColor: '#ff5500' }),
+    });
     await expect(acceptInvitation(stack.deps, { token: revokedToken, newPassword: 'client passphrase 1' })).rejects.toMatchObject({ code: 'gone' });
 
     const resentEmail = `res-${uid()}@client.test`;

@@ -46,7 +46,7 @@ describe('onramp user invite / user list', () => {
     expect(json.data.map((u: { email: string }) => u.email)).toEqual([a.email, email]);
   });
 
-  it('refuses a bad role, an unknown agency and a client\'s address with one line and a non-zero exit', async () => {
+  it("refuses a bad role, an unknown agency and a client's address with one line and a non-zero exit", async () => {
     const a = await createTestAgency(stack);
     const bad = await runOnramp(['user', 'invite', '--agency', a.agencyId, '--email', 'x@agency.test', '--role', 'owner'], env());
     expect(bad.code).not.toBe(0);

@@ -66,21 +66,35 @@ describe('Settings', () => {
     const admin = await signIn(people.admin.email);
     expect((await admin.get('/console/settings')).status).toBe(200);
     const before = await agencyRow(a.agencyId);
-    const bad = await admin.post('/console/settings', { csrf: admin.csrf('settings'), name: before.name, brand_color: 'blue', logo_url: 'http://x.test/l.png', invite_expiry_days: '0' });
+    const bad = await admin.post('/console/settings', {
+      csrf: admin.csrf('settings'),
+      name: before.name,
+      brand_color: 'blue',
+      logo_url: 'http://x.test/l.png',
+      invite_expiry_days: '0',
+    });
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('id="brand_color-error"');
     expect(bad.text).toContain('id="logo_url-error"');
     expect(bad.text).toContain('id="invite_expiry_days-error"');
     expect(bad.text).toContain('value="blue"');
     expect(await agencyRow(a.agencyId)).toEqual(before);
-    const ok = await admin.post('/console/settings', { csrf: admin.csrf('settings'), name: before.name, display_name: 'Pages Studio', brand_color: '#0F766E', invite_expiry_days: '5' });
+    const ok = await admin.post('/console/settings', {
+      csrf: admin.csrf('settings'),
+      name: before.name,
+      display_name: 'Pages Studio',
+      brand_color: '#0F766E',
+      invite_expiry_days: '5',
+    });
     expect(ok.status).toBe(303);
     expect(await agencyRow(a.agencyId)).toMatchObject({ display_name: 'Pages Studio', brand_color: '#0f766e', invite_expiry_days: 5 });
   });
 
   it('the preview is the email template with the draft values, escaped, sandboxed and framed only by the console', async () => {
     const member = await signIn(people.member.email);
-    const res = await member.get(`/console/settings/preview?display_name=${encodeURIComponent('<script>alert(1)</script>')}&brand_color=%23aa0000&invite_expiry_days=999`);
+    const res = await member.get(
+      `/console/settings/preview?display_name=${encodeURIComponent('<script>alert(1)</script>')}&brand_color=%23aa0000&invite_expiry_days=999`,
+    );
     expect(res.status).toBe(200);
     expect(res.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(res.text).not.toContain('<script>');
@@ -173,11 +187,21 @@ describe('Profile', () => {
     const named = await member.post('/console/profile/name', { csrf: member.csrf('profile'), first_name: 'Morgan', last_name: 'Member' });
     expect(named.status).toBe(303);
     expect((await member.get('/console/profile')).text).toContain('Morgan Member');
-    const wrong = await member.post('/console/profile/password', { csrf: member.csrf('profile'), current_password: 'nope nope nope', new_password: 'another passphrase', confirm_password: 'another passphrase' });
+    const wrong = await member.post('/console/profile/password', {
+      csrf: member.csrf('profile'),
+      current_password: 'nope nope nope',
+      new_password: 'another passphrase',
+      confirm_password: 'another passphrase',
+    });
     expect(wrong.status).toBe(422);
     expect(wrong.text).toContain('id="current_password-error"');
     const other = await signIn(people.member.email);
-    const ok = await member.post('/console/profile/password', { csrf: member.csrf('profile'), current_password: PASSWORD, new_password: 'another passphrase', confirm_password: 'another passphrase' });
+    const ok = await member.post('/console/profile/password', {
+      csrf: member.csrf('profile'),
+      current_password: PASSWORD,
+      new_password: 'another passphrase',
+      confirm_password: 'another passphrase',
+    });
     expect(ok.status).toBe(303);
     expect((await member.get('/console/profile')).status).toBe(200);
     expect((await other.get('/console/profile')).status).toBe(303);
@@ -201,8 +225,16 @@ describe('dead links name their agency', () => {
     const visitor = new FormClient(stack.url);
     const open = await visitor.get(`/console/join/${token}`);
     expect(open.status).toBe(200);
-    expect((await visitor.post(`/console/join/${token}`, { first_name: 'A', last_name: 'B', password: PASSWORD, confirm_password: PASSWORD })).status).toBe(403);
-    const joined = await visitor.post(`/console/join/${token}`, { csrf: csrfOf(open.text), first_name: 'Dee', last_name: 'Dead', password: PASSWORD, confirm_password: PASSWORD });
+    expect((await visitor.post(`/console/join/${token}`, { first_name: 'A', last_name: 'B', password: PASSWORD, confirm_password: PASSWORD })).status).toBe(
+      403,
+    );
+    const joined = await visitor.post(`/console/join/${token}`, {
+      csrf: csrfOf(open.text),
+      first_name: 'Dee',
+      last_name: 'Dead',
+      password: PASSWORD,
+      confirm_password: PASSWORD,
+    });
     expect(joined.status).toBe(303);
     expect(joined.headers.get('location')).toBe('/console');
     const used = await new FormClient(stack.url).get(`/console/join/${token}`);

@@ -89,7 +89,10 @@ describe('sign in', () => {
     expect(dash.text).toContain('<h1>Invitations</h1>');
 
     // A client's session cookie value is not a console session.
-    const asClient = await fetch(`${stack.url}/console`, { headers: { cookie: `onramp_session=${browser.cookies.get('onramp_console')}` }, redirect: 'manual' });
+    const asClient = await fetch(`${stack.url}/console`, {
+      headers: { cookie: `onramp_session=${browser.cookies.get('onramp_console')}` },
+      redirect: 'manual',
+    });
     expect(asClient.status).toBe(303);
 
     // Sign out ends the session on the server, not only in the browser.
@@ -177,8 +180,20 @@ describe('CSRF', () => {
     const otherDash = await other.get('/console');
     const clientLogin = await new FormClient(stack.url).get('/login');
 
-    for (const csrf of [undefined, '', 'x'.repeat(43), formCsrf(otherDash.text, '/console/invitations/bulk'), formCsrf(dash.text, '/console/logout'), csrfOf(clientLogin.text)]) {
-      const res = await owner.post('/console/invitations/bulk', { ...(csrf === undefined ? {} : { csrf }), action: 'revoke', confirm: 'yes', ids: f.invitationId });
+    for (const csrf of [
+      undefined,
+      '',
+      'x'.repeat(43),
+      formCsrf(otherDash.text, '/console/invitations/bulk'),
+      formCsrf(dash.text, '/console/logout'),
+      csrfOf(clientLogin.text),
+    ]) {
+      const res = await owner.post('/console/invitations/bulk', {
+        ...(csrf === undefined ? {} : { csrf }),
+        action: 'revoke',
+        confirm: 'yes',
+        ids: f.invitationId,
+      });
       expect(res.status).toBe(403);
       expect(res.text).toContain('This form has expired');
     }
@@ -221,7 +236,12 @@ describe('tenant isolation', () => {
     expect(projects.text).toContain('A Visible Project');
     expect(projects.text).not.toContain('B Secret Project');
 
-    for (const path of [`/console/projects/${theirs.projectId}`, `/console?project=${theirs.projectId}`, `/console?link=${theirs.invitationId}`, '/console/projects/not-a-uuid']) {
+    for (const path of [
+      `/console/projects/${theirs.projectId}`,
+      `/console?project=${theirs.projectId}`,
+      `/console?link=${theirs.invitationId}`,
+      '/console/projects/not-a-uuid',
+    ]) {
       const res = await owner.get(path);
       expect(res.status).toBe(404);
       expect(res.text).not.toContain('B Secret Project');
@@ -237,7 +257,10 @@ describe('tenant isolation', () => {
       send_email: '1',
     });
     expect(invite.status).toBe(404);
-    const { rowCount } = await stack.deps.pool.query('select 1 from invitations where project_id = $1 and email = $2', [theirs.projectId, 'intruder@example.test']);
+    const { rowCount } = await stack.deps.pool.query('select 1 from invitations where project_id = $1 and email = $2', [
+      theirs.projectId,
+      'intruder@example.test',
+    ]);
     expect(rowCount).toBe(0);
 
     // B's ids smuggled into A's bulk form: A's own one is revoked, B's are "not found" and untouched.
@@ -308,7 +331,14 @@ describe('the dashboard and the project page', () => {
     expect(bad.text).toContain('value="ok@example.test"');
 
     const email = `new-${unique()}@example.test`;
-    const ok = await owner.post(`/console/projects/${projectId}/invite`, { csrf, email, first_name: 'Nia', last_name: 'Lee', message: 'Welcome aboard', send_email: '1' });
+    const ok = await owner.post(`/console/projects/${projectId}/invite`, {
+      csrf,
+      email,
+      first_name: 'Nia',
+      last_name: 'Lee',
+      message: 'Welcome aboard',
+      send_email: '1',
+    });
     expect(ok.status).toBe(303);
     const after = await owner.get(ok.headers.get('location')!);
     expect(after.text).toContain(`Invited Nia Lee (${email})`);
@@ -361,7 +391,12 @@ describe('the dashboard and the project page', () => {
     expect((await invitationRow(f.invitationId)).status).toBe('pending');
 
     const email = `member-invite-${unique()}@example.test`;
-    const invite = await member.post(`/console/projects/${f.projectId}/invite`, { csrf: csrfOfKind(member, 'invite'), email, first_name: 'Me', last_name: 'Mber' });
+    const invite = await member.post(`/console/projects/${f.projectId}/invite`, {
+      csrf: csrfOfKind(member, 'invite'),
+      email,
+      first_name: 'Me',
+      last_name: 'Mber',
+    });
     expect(invite.status).toBe(403);
     const { rowCount } = await stack.deps.pool.query('select 1 from invitations where email = $1', [email]);
     expect(rowCount).toBe(0);

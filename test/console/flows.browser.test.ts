@@ -112,7 +112,11 @@ describe('clients', () => {
     const projectId = await createProject(stack, agency, 'Brand refresh');
     await createProject(stack, agency, 'Second workspace');
     for (let i = 0; i < 55; i++) {
-      await stack.deps.pool.query(`insert into clients (agency_id, email, first_name, last_name) values ($1, $2, 'Filler', $3)`, [agency.agencyId, `filler${i}@x.test`, `N${i}`]);
+      await stack.deps.pool.query(`insert into clients (agency_id, email, first_name, last_name) values ($1, $2, 'Filler', $3)`, [
+        agency.agencyId,
+        `filler${i}@x.test`,
+        `N${i}`,
+      ]);
     }
     const { page, context, problems } = await signedIn(browser, stack, agency.email);
     await page.goto(`${stack.url}/console/clients`);
@@ -174,7 +178,9 @@ describe('clients', () => {
     await screenshots(page, 'client-deactivate');
     await Promise.all([page.waitForURL(/flash=/), page.click('#confirm-button')]);
     await expect(page.locator('.title-row .badge').textContent()).resolves.toBe('deactivated');
-    expect(await countRows(stack.deps.pool, `select 1 from invitations where project_id <> $1 and email like 'grace%' and status = 'revoked'`, [projectId])).toBe(1);
+    expect(
+      await countRows(stack.deps.pool, `select 1 from invitations where project_id <> $1 and email like 'grace%' and status = 'revoked'`, [projectId]),
+    ).toBe(1);
     await Promise.all([page.waitForURL(/\/reactivate$/), page.click('#reactivate-link')]);
     await Promise.all([page.waitForURL(/flash=/), page.click('#confirm-button')]);
     await expect(page.locator('#flash-notice').textContent()).resolves.toContain('reactivated (now inactive)');
@@ -187,9 +193,18 @@ describe('projects', () => {
   it('creates, renames and archives a project; invites, assigns, bulk-assigns, unassigns, adds from another workspace and removes', async () => {
     const agency = await agencyWithOwner('Projects');
     // An active client of another workspace.
-    const elsewhere = await createInvitation(stack, agency, { projectName: 'Old workspace', email: 'active@client.test', firstName: 'Active', password: 'client password 1' });
+    const elsewhere = await createInvitation(stack, agency, {
+      projectName: 'Old workspace',
+      email: 'active@client.test',
+      firstName: 'Active',
+      password: 'client password 1',
+    });
     await stack.deps.pool.query(`update invitations set status = 'accepted', accepted_at = now() where id = $1`, [elsewhere.invitationId]);
-    await stack.deps.pool.query(`insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)`, [elsewhere.projectId, elsewhere.clientId, agency.agencyId]);
+    await stack.deps.pool.query(`insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)`, [
+      elsewhere.projectId,
+      elsewhere.clientId,
+      agency.agencyId,
+    ]);
 
     const { page, context, problems } = await signedIn(browser, stack, agency.email);
     await page.goto(`${stack.url}/console/projects`);
@@ -226,7 +241,9 @@ describe('projects', () => {
     await page.fill('#assign-first', 'Dana');
     await page.fill('#assign-last', 'Scully');
     await Promise.all([page.waitForURL(/flash=/), page.click('#assign-form button[type=submit]')]);
-    await expect(page.locator('#flash-notice').textContent()).resolves.toContain('Assigned Dana Scully (dana@client.test). They were not in the project, so they were invited.');
+    await expect(page.locator('#flash-notice').textContent()).resolves.toContain(
+      'Assigned Dana Scully (dana@client.test). They were not in the project, so they were invited.',
+    );
 
     // Bulk: both people x the second and third task.
     for (const email of ['casey@client.test', 'dana@client.test']) await page.locator('#bulk-assign-form li', { hasText: email }).locator('input').check();
@@ -315,7 +332,16 @@ describe('every page', () => {
     await addMember(stack, agency, email);
     const { page, context } = await signedIn(browser, stack, email);
     const { rows } = await stack.deps.pool.query<{ id: string }>('select id from templates where agency_id = $1', [agency.agencyId]);
-    for (const path of ['/console', '/console/projects', `/console/projects/${f.projectId}`, '/console/clients', `/console/clients/${f.clientId}`, '/console/templates', `/console/templates/${rows[0]!.id}`, '/console/imports']) {
+    for (const path of [
+      '/console',
+      '/console/projects',
+      `/console/projects/${f.projectId}`,
+      '/console/clients',
+      `/console/clients/${f.clientId}`,
+      '/console/templates',
+      `/console/templates/${rows[0]!.id}`,
+      '/console/imports',
+    ]) {
       await page.goto(`${stack.url}${path}`);
       // The only form a member gets is signing out (and the searches, which are GET).
       const posts = await page.locator('form[method=post]').evaluateAll((forms) => forms.map((f) => f.getAttribute('action')));
@@ -326,7 +352,11 @@ describe('every page', () => {
     expect(res!.headers()['content-type']).toContain('text/html');
     await expect(page.locator('h1').textContent()).resolves.toBe('Not found');
     expect(await page.locator('header nav a').count()).toBeGreaterThanOrEqual(5);
-    const other = await page.goto(`${stack.url}/console/clients/${randomBytes(16).toString('hex').replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5')}`);
+    const other = await page.goto(
+      `${stack.url}/console/clients/${randomBytes(16)
+        .toString('hex')
+        .replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5')}`,
+    );
     expect(other!.status()).toBe(404);
     await context.close();
   });

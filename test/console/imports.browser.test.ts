@@ -144,7 +144,10 @@ it('refuses a file over IMPORT_MAX_BYTES with a message on the page, and cancels
     writeFileSync(file, bigCsv(200, 0));
     await page.goto(`${small.url}/console/imports`);
     await page.setInputFiles('#file', file);
-    const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/console/imports') && r.request().method() === 'POST'), page.click('#upload-form button[type=submit]')]);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/console/imports') && r.request().method() === 'POST'),
+      page.click('#upload-form button[type=submit]'),
+    ]);
     await expect(page.locator('#flash-alert').textContent()).resolves.toContain('larger than 2000 bytes');
     expect(response.status()).toBe(413);
 

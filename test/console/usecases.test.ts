@@ -122,7 +122,11 @@ describe('client directory search (GET /v1/clients?q=&status=)', () => {
     const { rows } = await stack.deps.pool.query<{ indexname: string; indexdef: string }>(
       `select indexname, indexdef from pg_indexes where tablename = 'clients' and indexdef like '%text_pattern_ops%' order by indexname`,
     );
-    expect(rows.map((r) => r.indexname)).toEqual(['clients_agency_email_prefix_idx', 'clients_agency_first_name_prefix_idx', 'clients_agency_last_name_prefix_idx']);
+    expect(rows.map((r) => r.indexname)).toEqual([
+      'clients_agency_email_prefix_idx',
+      'clients_agency_first_name_prefix_idx',
+      'clients_agency_last_name_prefix_idx',
+    ]);
   });
 });
 
@@ -189,7 +193,12 @@ describe('every invitation matching a filter (POST /v1/invitations/bulk/matching
     const api = client(stack.url, a.key);
     // Not emailed, so never "sent too recently": the resend limits are exercised below on purpose.
     for (let i = 0; i < 230; i++) {
-      const res = await api.post(`/v1/projects/${project}/invitations`, { email: `bulk${i}@many.test`, first_name: 'Bulk', last_name: `N${i}`, send_email: false });
+      const res = await api.post(`/v1/projects/${project}/invitations`, {
+        email: `bulk${i}@many.test`,
+        first_name: 'Bulk',
+        last_name: `N${i}`,
+        send_email: false,
+      });
       expect(res.status).toBe(201);
     }
     await api.post(`/v1/projects/${project}/invitations`, { email: 'zed@elsewhere.test', first_name: 'Zed', last_name: 'Other', send_email: false });
@@ -209,7 +218,9 @@ describe('every invitation matching a filter (POST /v1/invitations/bulk/matching
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ attempted: 230, succeeded: 230, failed_by_code: {}, left_over: 0 });
     expect(await countRows(stack.deps.pool, `select 1 from invitations where project_id = $1 and send_count = 1 and email like 'bulk%'`, [project])).toBe(230);
-    expect(await countRows(stack.deps.pool, `select 1 from invitations where email in ('bulklate@many.test', 'zed@elsewhere.test') and send_count = 0`)).toBe(2);
+    expect(await countRows(stack.deps.pool, `select 1 from invitations where email in ('bulklate@many.test', 'zed@elsewhere.test') and send_count = 0`)).toBe(
+      2,
+    );
 
     const again = await api.post('/v1/invitations/bulk/matching', { action: 'resend', filter: { status: 'pending', project_id: project, q: 'bulk' }, max: 20 });
     expect(again.body.attempted).toBe(20);
@@ -225,7 +236,10 @@ describe('every invitation matching a filter (POST /v1/invitations/bulk/matching
     expect(member.status).toBe(403);
     const other = await client(stack.url, b.key).post('/v1/invitations/bulk/matching', { action: 'revoke', filter: { project_id: project } });
     expect(other.body).toMatchObject({ attempted: 0, succeeded: 0 });
-    const res = await client(stack.url, a.key).post('/v1/invitations/bulk/matching', { action: 'revoke', filter: { status: 'pending', project_id: project, q: 'zed' } });
+    const res = await client(stack.url, a.key).post('/v1/invitations/bulk/matching', {
+      action: 'revoke',
+      filter: { status: 'pending', project_id: project, q: 'zed' },
+    });
     expect(res.body).toMatchObject({ attempted: 1, succeeded: 1 });
     const list = await client(stack.url, a.key).get(`/v1/invitations?project_id=${project}&q=zed`);
     expect(list.body.data).toEqual([expect.objectContaining({ email: 'zed@elsewhere.test', status: 'revoked' })]);
@@ -244,21 +258,27 @@ describe('template usage and bulk assignment by client id', () => {
     expect(await getTemplateUsage(stack.deps.pool, b.agencyId, t.body.id)).toBeNull();
   });
 
-  it('assigns several clients to several tasks through bulkAssign; another agency\'s client is reported, not assigned', async () => {
+  it("assigns several clients to several tasks through bulkAssign; another agency's client is reported, not assigned", async () => {
     const api = client(stack.url, a.key);
     const projectId = await newProject(a, 'Assign many');
     const tasks = (await api.get(`/v1/projects/${projectId}/tasks`)).body.data as Array<{ id: string }>;
     const c1 = (await api.post('/v1/clients', { first_name: 'Ana', last_name: 'One', email: 'ana1@assign.test' })).body.id;
     const c2 = (await api.post('/v1/clients', { first_name: 'Ben', last_name: 'Two', email: 'ben2@assign.test' })).body.id;
     const foreign = (await client(stack.url, b.key).post('/v1/clients', { first_name: 'F', last_name: 'F', email: 'f@assign.test' })).body.id;
-    const out = await bulkAssignClients(stack.deps, principalOf(a), projectId, { clientIds: [c1, c2, foreign], taskIds: [tasks[0]!.id, tasks[1]!.id], sendEmails: false });
+    const out = await bulkAssignClients(stack.deps, principalOf(a), projectId, {
+      clientIds: [c1, c2, foreign],
+      taskIds: [tasks[0]!.id, tasks[1]!.id],
+      sendEmails: false,
+    });
     expect(out.unknownClientIds).toEqual([foreign]);
     expect(out.results).toHaveLength(4);
     expect(out.results.every((r) => r.ok && r.result === 'assigned' && r.invite_result !== undefined)).toBe(true);
     expect(await countRows(stack.deps.pool, 'select 1 from task_assignees a join tasks t on t.id = a.task_id where t.project_id = $1', [projectId])).toBe(4);
     // Not members before: invited, as assigning through the API does.
     expect(await countRows(stack.deps.pool, `select 1 from invitations where project_id = $1 and status = 'pending'`, [projectId])).toBe(2);
-    await expect(bulkAssignClients(stack.deps, principalOf(a), projectId, { clientIds: [foreign], taskIds: [] })).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(bulkAssignClients(stack.deps, principalOf(a), projectId, { clientIds: [foreign], taskIds: [] })).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
   });
 });
 

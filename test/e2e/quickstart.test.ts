@@ -85,7 +85,9 @@ describe('the quick start journey', () => {
     await page.waitForURL(`${base}/portal`);
     expect(await page.textContent('body')).toContain('Website redesign');
 
-    const accepted = (await (await fetch(`${base}/v1/invitations?status=accepted`, { headers })).json()) as { data: Array<{ id: string; accepted_at: string | null }> };
+    const accepted = (await (await fetch(`${base}/v1/invitations?status=accepted`, { headers })).json()) as {
+      data: Array<{ id: string; accepted_at: string | null }>;
+    };
     expect(accepted.data.map((i) => i.id)).toContain(invitation.id);
     expect(accepted.data[0]!.accepted_at).not.toBeNull();
 

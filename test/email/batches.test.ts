@@ -58,7 +58,12 @@ describe('queue-emails: one job per batch, expanded by the email worker', () => 
     expect(await returnValue(queueEmailsJobId(rerun, 0))).toEqual({ enqueued: 4, byStatus: { sent: 3 }, missing: 1 });
     // The stray id's send-email job ran (and found no row); the three others were the same jobs as before.
     expect(await waitForJob(stack, sendEmailJobId(stray))).toMatchObject({ state: 'completed' });
-    expect(await stack.deps.jobs.queue('email').getJob(sendEmailJobId(stray)).then((j) => j!.returnvalue)).toEqual({ skipped: 'the email no longer exists' });
+    expect(
+      await stack.deps.jobs
+        .queue('email')
+        .getJob(sendEmailJobId(stray))
+        .then((j) => j!.returnvalue),
+    ).toEqual({ skipped: 'the email no longer exists' });
     for (const [i, f] of fixtures.entries()) {
       expect(received(f.clientEmail)).toHaveLength(1);
       expect(await emailRow(stack, emailIds[i]!)).toMatchObject({ status: 'sent', attempts: 1 });

@@ -17,7 +17,14 @@ describe('client access emails', () => {
   });
 
   it('sign_in_link: branded, escaped, the link, its 15-minute validity and the agency sign-in page', () => {
-    const m = renderEmail({ kind: 'sign_in_link', branding, recipientName: 'Mia <b>Hamm</b>', link: 'https://onramp.example.test/signin/abc', expiresAt, signInUrl });
+    const m = renderEmail({
+      kind: 'sign_in_link',
+      branding,
+      recipientName: 'Mia <b>Hamm</b>',
+      link: 'https://onramp.example.test/signin/abc',
+      expiresAt,
+      signInUrl,
+    });
     expect(m.subject).toBe('Your sign-in link for Acme <script>');
     expect(m.fromName).not.toMatch(/[\r\n]/);
     expect(m.text).toContain('Sign in: https://onramp.example.test/signin/abc');

@@ -173,10 +173,11 @@ describe('other kinds', () => {
   it('sends a password reset with the reset link and its validity', async () => {
     const f = await inviteFixture(stack);
     const token = randomToken();
-    await stack.deps.pool.query(
-      "insert into password_resets (token_hash, client_id, agency_id, expires_at) values ($1, $2, $3, now() + interval '1 hour')",
-      [hashToken(stack.deps.appSecret, token, TokenPurpose.passwordReset), f.clientId, f.agencyId],
-    );
+    await stack.deps.pool.query("insert into password_resets (token_hash, client_id, agency_id, expires_at) values ($1, $2, $3, now() + interval '1 hour')", [
+      hashToken(stack.deps.appSecret, token, TokenPurpose.passwordReset),
+      f.clientId,
+      f.agencyId,
+    ]);
     await queueEmail(stack, f, 'password_reset', { tokenCiphertext: encryptToken(stack.deps.appSecret, token) });
     const mail = await stack.smtp!.waitFor(to(f.clientEmail));
     const link = `${stack.config.publicBaseUrl}/reset/${token}`;

@@ -1,14 +1,4 @@
-import {
-  createAgency,
-  encryptToken,
-  enqueueEmails,
-  hashToken,
-  queueEmailTx,
-  randomToken,
-  TokenPurpose,
-  withTransaction,
-  type EmailKind,
-} from '@onramp/core';
+import { createAgency, encryptToken, enqueueEmails, hashToken, queueEmailTx, randomToken, TokenPurpose, withTransaction, type EmailKind } from '@onramp/core';
 import { settledJob } from '../support/jobs.js';
 import type { TestStack } from '../support/stack.js';
 import { unique } from '../support/unique.js';
@@ -35,7 +25,6 @@ export interface InviteOptions {
   lastName?: string;
   message?: string | null;
 }
-
 
 /** An agency with a project, a client and a pending invitation (token hashed and encrypted as the use cases do). */
 export async function inviteFixture(stack: TestStack, o: InviteOptions = {}): Promise<InviteFixture> {

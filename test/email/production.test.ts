@@ -12,16 +12,17 @@ afterAll(async () => {
 });
 
 describe('dev mailbox in production', () => {
-  it.each([['/dev/mailbox'], ['/dev/mailbox/20260101T000000000Z-00000000-0000-0000-0000-000000000000'], ['/dev/mailbox/20260101T000000000Z-00000000-0000-0000-0000-000000000000/html']])(
-    'answers %s with a 404 problem',
-    async (path) => {
-      expect(stack.config.isProduction).toBe(true);
-      const res = await call(stack.url, 'GET', path);
-      expect(res.status).toBe(404);
-      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(res.body.code).toBe('not_found');
-    },
-  );
+  it.each([
+    ['/dev/mailbox'],
+    ['/dev/mailbox/20260101T000000000Z-00000000-0000-0000-0000-000000000000'],
+    ['/dev/mailbox/20260101T000000000Z-00000000-0000-0000-0000-000000000000/html'],
+  ])('answers %s with a 404 problem', async (path) => {
+    expect(stack.config.isProduction).toBe(true);
+    const res = await call(stack.url, 'GET', path);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe('not_found');
+  });
 
   it('is not linked from the home page', async () => {
     const res = await call(stack.url, 'GET', '/');

@@ -67,7 +67,9 @@ describe('reminders before expiry', () => {
     expect(sent).toBe(1);
     expect(await reminderRows(invitation.id)).toBe(1);
 
-    const { rows } = await stack.deps.pool.query<{ id: string }>("select id from emails where invitation_id = $1 and kind = 'invitation_reminder'", [invitation.id]);
+    const { rows } = await stack.deps.pool.query<{ id: string }>("select id from emails where invitation_id = $1 and kind = 'invitation_reminder'", [
+      invitation.id,
+    ]);
     const settled = await settledJob(stack.deps.jobs.queue(jobCatalog['send-email'].queue), sendEmailJobId(rows[0]!.id));
     expect(settled.state).toBe('completed');
     const reminder = await stack.smtp!.waitFor((m) => m.envelopeTo.includes(email) && /^Reminder:/.test(m.parsed.subject ?? ''));
@@ -141,7 +143,11 @@ describe('reminders before expiry', () => {
 
     await sweepTwice();
     for (const x of [revoked, accepted, expired, unsent, deactivated, justSent]) expect(await reminderRows(x.invitation.id)).toBe(0);
-    expect(await countRows(stack.deps.pool, "select 1 from events where type = 'invitation.reminded' and agency_id = any($1::uuid[])", [[agency.agencyId, short.agencyId]])).toBe(0);
+    expect(
+      await countRows(stack.deps.pool, "select 1 from events where type = 'invitation.reminded' and agency_id = any($1::uuid[])", [
+        [agency.agencyId, short.agencyId],
+      ]),
+    ).toBe(0);
   });
 
   it('counts in the recipient quota: a recipient over it is reminded by a later sweep', async () => {

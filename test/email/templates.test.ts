@@ -163,7 +163,7 @@ describe('agency administration in emails', () => {
     expect(out.html).toContain('#ff0066');
   });
 
-  it("an acceptance told to an owner in place of a deactivated inviter says whose invitation it was and why", () => {
+  it('an acceptance told to an owner in place of a deactivated inviter says whose invitation it was and why', () => {
     const out = renderEmail({
       kind: 'invitation_accepted',
       branding,

@@ -94,9 +94,18 @@ describe('the invite answers with warnings and still invites', () => {
     expect((await browser.post('/console/login', { csrf: csrfOf(login.text), email: agency.email, password: 'console password 42' })).status).toBe(303);
     const page = await browser.get(`/console/projects/${project.id}`);
     const form = /<form method="post" action="\/console\/projects\/[^"]+\/invite"[\s\S]*?name="csrf" value="([^"]+)"/.exec(page.text)!;
-    const done = await browser.post(`/console/projects/${project.id}/invite`, { csrf: form[1]!, email: 'cleo@hotmial.com', first_name: 'Cleo', last_name: 'Ng', message: '', send_email: 'on' });
+    const done = await browser.post(`/console/projects/${project.id}/invite`, {
+      csrf: form[1]!,
+      email: 'cleo@hotmial.com',
+      first_name: 'Cleo',
+      last_name: 'Ng',
+      message: '',
+      send_email: 'on',
+    });
     expect(done.status).toBe(303);
     const shown = await browser.get(done.headers.get('location')!);
-    expect(shown.text).toContain('Invited Cleo Ng (cleo@hotmial.com). The invitation is pending until they accept. Check the address: did you mean cleo@hotmail.com?');
+    expect(shown.text).toContain(
+      'Invited Cleo Ng (cleo@hotmial.com). The invitation is pending until they accept. Check the address: did you mean cleo@hotmail.com?',
+    );
   });
 });

@@ -81,12 +81,15 @@ describe('API key authentication', () => {
     const lines: string[] = [];
     const { Writable } = await import('node:stream');
     const pino = (await import('pino')).pino;
-    const logger = pino({ redact: { paths: (await import('@onramp/core')).redactPaths, censor: '[redacted]' } }, new Writable({
-      write(chunk, _enc, cb) {
-        lines.push(String(chunk));
-        cb();
-      },
-    }));
+    const logger = pino(
+      { redact: { paths: (await import('@onramp/core')).redactPaths, censor: '[redacted]' } },
+      new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    );
     logger.info({ req: { headers: { authorization: `Bearer ${a.key}` } }, apiKey: a.key }, 'request');
     expect(createLogger).toBeDefined();
     expect(lines.join('')).not.toContain(a.key);

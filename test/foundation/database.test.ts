@@ -99,7 +99,10 @@ describe('tenant foreign keys', () => {
       () => null,
       (e: { code?: string; constraint?: string }) => e,
     );
-    expect({ code: err?.code, constraint: err?.constraint }).toEqual({ code, constraint: typeof constraint === 'string' ? constraint : expect.stringMatching(constraint) });
+    expect({ code: err?.code, constraint: err?.constraint }).toEqual({
+      code,
+      constraint: typeof constraint === 'string' ? constraint : expect.stringMatching(constraint),
+    });
   }
 
   beforeAll(async () => {
@@ -117,26 +120,57 @@ describe('tenant foreign keys', () => {
   it('reject a child row whose agency differs from its parent’s (23503)', async () => {
     const fk = '23503';
     // task_assignees: the task of A with the client of B, under either agency.
-    await expectViolation('insert into task_assignees (task_id, client_id, agency_id) values ($1, $2, $3)', [a.task, b.client, a.agency], fk, 'task_assignees_client_id_agency_id_fkey');
-    await expectViolation('insert into task_assignees (task_id, client_id, agency_id) values ($1, $2, $3)', [a.task, b.client, b.agency], fk, 'task_assignees_task_id_agency_id_fkey');
+    await expectViolation(
+      'insert into task_assignees (task_id, client_id, agency_id) values ($1, $2, $3)',
+      [a.task, b.client, a.agency],
+      fk,
+      'task_assignees_client_id_agency_id_fkey',
+    );
+    await expectViolation(
+      'insert into task_assignees (task_id, client_id, agency_id) values ($1, $2, $3)',
+      [a.task, b.client, b.agency],
+      fk,
+      'task_assignees_task_id_agency_id_fkey',
+    );
     // invitations: A's project for B's client; A's project and client stamped with B's agency.
     const inv = "insert into invitations (agency_id, project_id, client_id, email, expires_at) values ($1, $2, $3, 'x@x.test', now() + interval '1 day')";
     await expectViolation(inv, [a.agency, a.project, b.client], fk, 'invitations_client_id_agency_id_fkey');
     await expectViolation(inv, [b.agency, a.project, b.client], fk, 'invitations_project_id_agency_id_fkey');
     // memberships
-    await expectViolation('insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)', [a.project, b.client, a.agency], fk, 'memberships_client_id_agency_id_fkey');
-    await expectViolation('insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)', [a.project, b.client, b.agency], fk, 'memberships_project_id_agency_id_fkey');
+    await expectViolation(
+      'insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)',
+      [a.project, b.client, a.agency],
+      fk,
+      'memberships_client_id_agency_id_fkey',
+    );
+    await expectViolation(
+      'insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3)',
+      [a.project, b.client, b.agency],
+      fk,
+      'memberships_project_id_agency_id_fkey',
+    );
     // tasks
-    await expectViolation("insert into tasks (agency_id, project_id, title) values ($1, $2, 'Stray')", [b.agency, a.project], fk, 'tasks_project_id_agency_id_fkey');
+    await expectViolation(
+      "insert into tasks (agency_id, project_id, title) values ($1, $2, 'Stray')",
+      [b.agency, a.project],
+      fk,
+      'tasks_project_id_agency_id_fkey',
+    );
     // emails: through the recipient, client or firm user, which every email names.
-    const email = "insert into emails (agency_id, kind, to_address, invitation_id, client_id, firm_user_id) values ($1, 'invitation_accepted', 'x@x.test', $2, $3, $4)";
+    const email =
+      "insert into emails (agency_id, kind, to_address, invitation_id, client_id, firm_user_id) values ($1, 'invitation_accepted', 'x@x.test', $2, $3, $4)";
     await expectViolation(email, [b.agency, a.invitation, a.client, null], fk, 'emails_client_id_agency_id_fkey');
     await expectViolation(email, [b.agency, null, null, a.user], fk, 'emails_firm_user_id_agency_id_fkey');
     // An email naming no recipient would have no reference to check its agency against.
     await expectViolation(email, [a.agency, a.invitation, null, null], '23514', 'emails_names_a_recipient_check');
     await expectViolation(email, [a.agency, null, null, null], '23514', 'emails_names_a_recipient_check');
     // Moving an existing row to another agency is refused the same way.
-    await expectViolation('update invitations set agency_id = $2 where id = $1', [a.invitation, b.agency], fk, /^invitations_(project|client)_id_agency_id_fkey$/);
+    await expectViolation(
+      'update invitations set agency_id = $2 where id = $1',
+      [a.invitation, b.agency],
+      fk,
+      /^invitations_(project|client)_id_agency_id_fkey$/,
+    );
 
     // The same rows within one agency are accepted: the refusals above are about the tenant, nothing else.
     await pool.query('insert into task_assignees (task_id, client_id, agency_id) values ($1, $2, $3)', [b.task, b.client, b.agency]);
@@ -197,10 +231,7 @@ describe('lookups by a tenant key', () => {
       `insert into clients (agency_id, email, first_name, last_name) select $1, 'c' || g || '@known.test', 'A', 'B' from generate_series(1, 5000) g`,
       [known],
     );
-    await pool.query(
-      `insert into projects (agency_id, name, external_id) select $1, 'P' || g, 'x' || g from generate_series(1, 5000) g`,
-      [known],
-    );
+    await pool.query(`insert into projects (agency_id, name, external_id) select $1, 'P' || g, 'x' || g from generate_series(1, 5000) g`, [known]);
     await pool.query('analyze clients, projects');
     unseen = await agency('New');
   });

@@ -43,10 +43,14 @@ describe('many processes against one database and one Redis', () => {
     const project = await insertProject(pool, agency.agency.id);
     const headers = { authorization: `Bearer ${agency.apiKey}`, 'content-type': 'application/json' };
     const invite = (port: number, email: string) =>
-      fetch(`http://127.0.0.1:${port}/v1/projects/${project.id}/invitations`, { method: 'POST', headers, body: JSON.stringify({ email, first_name: 'A', last_name: 'B' }) });
+      fetch(`http://127.0.0.1:${port}/v1/projects/${project.id}/invitations`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ email, first_name: 'A', last_name: 'B' }),
+      });
 
     // Created through one process, read through the other.
-    const created = (await (await invite(p1, "one@client.test")).json()) as { id: string };
+    const created = (await (await invite(p1, 'one@client.test')).json()) as { id: string };
     const read = await fetch(`http://127.0.0.1:${p2}/v1/invitations/${created.id}`, { headers });
     expect(read.status).toBe(200);
     expect(((await read.json()) as { id: string }).id).toBe(created.id);
@@ -63,7 +67,8 @@ describe('many processes against one database and one Redis', () => {
     // The worker process does the job the API processes enqueued (last_used_at).
     let lastUsed: Date | null = null;
     for (let i = 0; i < 100 && !lastUsed; i++) {
-      lastUsed = (await pool.query<{ last_used_at: Date | null }>('select last_used_at from api_keys where agency_id = $1', [agency.agency.id])).rows[0]!.last_used_at;
+      lastUsed = (await pool.query<{ last_used_at: Date | null }>('select last_used_at from api_keys where agency_id = $1', [agency.agency.id])).rows[0]!
+        .last_used_at;
       if (!lastUsed) await new Promise((r) => setTimeout(r, 100));
     }
     expect(lastUsed).toBeInstanceOf(Date);

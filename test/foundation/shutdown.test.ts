@@ -25,7 +25,8 @@ const alive = (pid: number) => {
 function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith('TEST_') || ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PORT', 'DATA_DIR', 'APP_SECRET', 'NODE_ENV'].includes(k)) continue;
+    if (v === undefined || k.startsWith('TEST_') || ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PORT', 'DATA_DIR', 'APP_SECRET', 'NODE_ENV'].includes(k))
+      continue;
     env[k] = v;
   }
   return { ...env, LOG_LEVEL: 'warn', ...extra };
@@ -82,7 +83,14 @@ describe('stopping', () => {
     const dir = join(root, 'data');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env = { DATA_DIR: dir, PORT: String(port), PUBLIC_BASE_URL: base, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), IMPORT_BATCH_SIZE: '500', IMPORT_LANES: '1' };
+    const env = {
+      DATA_DIR: dir,
+      PORT: String(port),
+      PUBLIC_BASE_URL: base,
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      IMPORT_BATCH_SIZE: '500',
+      IMPORT_LANES: '1',
+    };
     const first = startInOwnGroup(env);
     await first.waitFor(/Onramp is running/);
 
@@ -93,10 +101,15 @@ describe('stopping', () => {
     const project = (await (await fetch(`${base}/v1/projects`, { method: 'POST', headers, body: JSON.stringify({ name: 'Load' }) })).json()) as { id: string };
 
     const ROWS = 40_000;
-    const upload = await fetch(`${base}/v1/imports?send_emails=false`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' }, body: csv(ROWS) });
+    const upload = await fetch(`${base}/v1/imports?send_emails=false`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' },
+      body: csv(ROWS),
+    });
     expect(upload.status).toBe(202);
     const importId = ((await upload.json()) as { id: string }).id;
-    const importState = async () => (await (await fetch(`${base}/v1/imports/${importId}`, { headers })).json()) as { status: string; counts: Record<string, number> };
+    const importState = async () =>
+      (await (await fetch(`${base}/v1/imports/${importId}`, { headers })).json()) as { status: string; counts: Record<string, number> };
     while ((await importState()).status !== 'running') await new Promise((r) => setTimeout(r, 50));
 
     // The load: invitations in 6 loops until the server stops answering. A refused connection is fine
@@ -114,7 +127,10 @@ describe('stopping', () => {
           });
           statuses.push(res.status);
           const text = await res.text();
-          if (res.status >= 500 && !(res.status === 503 && res.headers.get('retry-after') && res.headers.get('content-type')?.startsWith('application/problem+json'))) {
+          if (
+            res.status >= 500 &&
+            !(res.status === 503 && res.headers.get('retry-after') && res.headers.get('content-type')?.startsWith('application/problem+json'))
+          ) {
             bad.push(`${res.status} ${text.slice(0, 200)}`);
           }
         } catch {

@@ -77,7 +77,8 @@ function fromSchema(s: JsonSchema | undefined, depth = 0): fc.Arbitrary<unknown>
       if (s.format === 'uuid') return fc.uuid();
       if (s.format === 'email') return fc.emailAddress().filter((e) => e.length <= (s.maxLength ?? 320));
       if (s.format === 'uri') return fc.constantFrom('https://example.com/hook', 'https://hooks.zapier.com/x/1');
-      if (s.format === 'date-time') return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+      if (s.format === 'date-time')
+        return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
       return fc.string({ minLength: Math.min(s.minLength ?? 0, maxLength), maxLength });
     }
     case 'integer':
@@ -132,9 +133,20 @@ function bodyArbitrary(schema: JsonSchema): fc.Arbitrary<unknown> {
 const rawBody = fc.oneof(
   fc.constantFrom('{', '{"a":', '[1,]', 'nul', '{"a":1}}', '"just a string"', '123', '[]', '{}', '\u0000'),
   fc.string({ unit: 'binary', maxLength: 50 }),
-  fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe, 0xc0, 0xaf]), Buffer.from(bytes), Buffer.from('"}')])),
+  fc
+    .uint8Array({ maxLength: 40 })
+    .map((bytes) => Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe, 0xc0, 0xaf]), Buffer.from(bytes), Buffer.from('"}')])),
 );
-const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=latin-9', 'text/plain', 'application/xml', 'multipart/form-data', 'application/x-www-form-urlencoded', 'application/merge-patch+json');
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=latin-9',
+  'text/plain',
+  'application/xml',
+  'multipart/form-data',
+  'application/x-www-form-urlencoded',
+  'application/merge-patch+json',
+);
 
 const KIND_BY_SEGMENT: Record<string, string> = {
   projects: 'project',
@@ -155,7 +167,20 @@ function paramArbitrary(op: Operation, p: Parameter): fc.Arbitrary<string> {
   const foreign = ids.B[kind] ?? [];
   const options: Array<fc.Arbitrary<string>> = [
     fc.uuid(),
-    fc.constantFrom('not-an-id', '0', '-1', '00000000-0000-0000-0000-000000000000', 'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ', '%zz', '%', '%FF%FE', '%C0%AF', '%00', '...', 'x'.repeat(5000)),
+    fc.constantFrom(
+      'not-an-id',
+      '0',
+      '-1',
+      '00000000-0000-0000-0000-000000000000',
+      'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ',
+      '%zz',
+      '%',
+      '%FF%FE',
+      '%C0%AF',
+      '%00',
+      '...',
+      'x'.repeat(5000),
+    ),
     fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }).map(encodeURIComponent),
   ];
   if (p.schema.enum) options.push(fc.constantFrom(...(p.schema.enum as string[])));
@@ -167,17 +192,29 @@ function paramArbitrary(op: Operation, p: Parameter): fc.Arbitrary<string> {
 
 function queryArbitrary(params: Parameter[]): fc.Arbitrary<Array<[string, string]>> {
   const query = params.filter((p) => p.in === 'query');
-  const valid = fc.tuple(
-    ...query.map((p) => fc.option(fromSchema(p.schema).map((v) => [p.name, typeof v === 'string' ? v : JSON.stringify(v)] as [string, string]), { nil: undefined })),
-  ).map((pairs) => pairs.filter((x): x is [string, string] => x !== undefined));
+  const valid = fc
+    .tuple(
+      ...query.map((p) =>
+        fc.option(
+          fromSchema(p.schema).map((v) => [p.name, typeof v === 'string' ? v : JSON.stringify(v)] as [string, string]),
+          { nil: undefined },
+        ),
+      ),
+    )
+    .map((pairs) => pairs.filter((x): x is [string, string] => x !== undefined));
   const names = query.map((p) => p.name);
   const bad: Array<fc.Arbitrary<Array<[string, string]>>> = [
     fc.tuple(fc.constantFrom('bogus', 'status', 'Limit', 'cursor[]', '__proto__', 'constructor'), fc.string({ maxLength: 10 })).map(([k, v]) => [[k, v]]),
   ];
   if (names.length) {
     bad.push(
-      fc.tuple(fc.constantFrom(...names), fc.oneof(nastyString, fc.constantFrom('-1', '0', '101', '1e9', 'NaN', 'abc', 'eyJzZXEiOiJ4In0', '!!!'))).map(([k, v]) => [[k, v]]),
-      fc.tuple(fc.constantFrom(...names), fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 })).map(([k, v, w]) => [[k, v], [k, w]]),
+      fc
+        .tuple(fc.constantFrom(...names), fc.oneof(nastyString, fc.constantFrom('-1', '0', '101', '1e9', 'NaN', 'abc', 'eyJzZXEiOiJ4In0', '!!!')))
+        .map(([k, v]) => [[k, v]]),
+      fc.tuple(fc.constantFrom(...names), fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 })).map(([k, v, w]) => [
+        [k, v],
+        [k, w],
+      ]),
     );
   }
   return fc.oneof({ arbitrary: valid, weight: 3 }, ...bad.map((arbitrary) => ({ arbitrary, weight: 1 })));
@@ -218,9 +255,9 @@ function requestArbitrary(op: Operation): fc.Arbitrary<Generated> {
       { arbitrary: fc.constant(undefined), weight: 1 },
     );
   } else if (content['text/csv'] || content['multipart/form-data']) {
-    const csv = fc.array(fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.emailAddress()), { minLength: 1, maxLength: 8 }), { maxLength: 5 }).map(
-      (rows) => ['project_name,first_name,last_name,email', ...rows.map((r) => r.join(','))].join('\r\n'),
-    );
+    const csv = fc
+      .array(fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.emailAddress()), { minLength: 1, maxLength: 8 }), { maxLength: 5 })
+      .map((rows) => ['project_name,first_name,last_name,email', ...rows.map((r) => r.join(','))].join('\r\n'));
     body = fc.oneof(
       csv.map((value) => ({ kind: 'raw' as const, value, type: 'text/csv' })),
       csv.map((value) => ({
@@ -229,12 +266,19 @@ function requestArbitrary(op: Operation): fc.Arbitrary<Generated> {
         type: 'multipart/form-data; boundary=B0',
       })),
       fc.tuple(rawBody, contentType).map(([value, type]) => ({ kind: 'raw' as const, value, type })),
-      fc.constantFrom('', '--B0--\r\n', '--B0\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc').map((value) => ({ kind: 'raw' as const, value, type: 'multipart/form-data; boundary=B0' })),
+      fc
+        .constantFrom('', '--B0--\r\n', '--B0\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc')
+        .map((value) => ({ kind: 'raw' as const, value, type: 'multipart/form-data; boundary=B0' })),
     );
   }
   const idempotencyKey =
-    op.method === 'GET' ? fc.constant(undefined) : fc.option(fc.oneof(fc.uuid(), fc.constantFrom('k', 'x'.repeat(256), 'fixed-key')), { nil: undefined, freq: 2 });
-  return fc.record({ auth, path, query: queryArbitrary(op.parameters), body, idempotencyKey }, { requiredKeys: ['auth', 'path', 'query'] }) as fc.Arbitrary<Generated>;
+    op.method === 'GET'
+      ? fc.constant(undefined)
+      : fc.option(fc.oneof(fc.uuid(), fc.constantFrom('k', 'x'.repeat(256), 'fixed-key')), { nil: undefined, freq: 2 });
+  return fc.record(
+    { auth, path, query: queryArbitrary(op.parameters), body, idempotencyKey },
+    { requiredKeys: ['auth', 'path', 'query'] },
+  ) as fc.Arbitrary<Generated>;
 }
 
 async function send(op: Operation, g: Generated) {
@@ -258,19 +302,31 @@ beforeAll(async () => {
   stack = await startStack({ worker: false, smtp: false });
   a = await createTestAgency(stack, 'Fuzz A');
   b = await createTestAgency(stack, 'Fuzz B');
-  for (const [name, agency] of [['A', a], ['B', b]] as const) {
+  for (const [name, agency] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
     const tag = randomBytes(4).toString('hex');
     const secret = `secret-${name}-${tag}`;
     if (name === 'B') secretsOfB.push(secret, `${secret}@client.test`, `task-${secret}`, `tpl-${secret}`);
     const key = agency.key;
     const project = await call(stack.url, 'POST', '/v1/projects', {
       key,
-      body: { name: `P ${secret}`, external_id: `ext-${secret}`, template_name: 'Client onboarding', clients: [{ email: `${secret}@client.test`, first_name: 'Se', last_name: 'Cret' }] },
+      body: {
+        name: `P ${secret}`,
+        external_id: `ext-${secret}`,
+        template_name: 'Client onboarding',
+        clients: [{ email: `${secret}@client.test`, first_name: 'Se', last_name: 'Cret' }],
+      },
     });
     expect(project.status).toBe(201);
     const template = await call(stack.url, 'POST', '/v1/templates', { key, body: { name: `tpl-${secret}`, tasks: [`task-${secret}`] } });
     const hook = await call(stack.url, 'POST', '/v1/hooks', { key, body: { target_url: 'https://example.com/hook', event: 'invitation.accepted' } });
-    const upload = await call(stack.url, 'POST', '/v1/imports', { key, rawBody: `project_name,first_name,last_name,email\r\nImp ${secret},A,B,imp-${secret}@client.test\r\n`, headers: { 'content-type': 'text/csv' } });
+    const upload = await call(stack.url, 'POST', '/v1/imports', {
+      key,
+      rawBody: `project_name,first_name,last_name,email\r\nImp ${secret},A,B,imp-${secret}@client.test\r\n`,
+      headers: { 'content-type': 'text/csv' },
+    });
     const invitations = await call(stack.url, 'GET', '/v1/invitations', { key });
     const clients = await call(stack.url, 'GET', '/v1/clients', { key });
     ids[name] = {
@@ -288,7 +344,10 @@ beforeAll(async () => {
 
   const doc = (await call(stack.url, 'GET', '/v1/openapi.json')).body as {
     security: unknown[];
-    paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: Operation['requestBody']; responses: Record<string, unknown>; security?: unknown[] }>>;
+    paths: Record<
+      string,
+      Record<string, { parameters?: Parameter[]; requestBody?: Operation['requestBody']; responses: Record<string, unknown>; security?: unknown[] }>
+    >;
   };
   operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({
@@ -313,7 +372,8 @@ it('the document lists every operation, each with its error responses', () => {
   expect(operations.length).toBeGreaterThanOrEqual(40);
   for (const op of operations) {
     expect({ op: `${op.method} ${op.path}`, default: op.responses.default }).toEqual({ op: `${op.method} ${op.path}`, default: undefined });
-    for (const status of ['401', '422', '503']) expect({ op: `${op.method} ${op.path}`, status, documented: status in op.responses }).toMatchObject({ documented: true });
+    for (const status of ['401', '422', '503'])
+      expect({ op: `${op.method} ${op.path}`, status, documented: status in op.responses }).toMatchObject({ documented: true });
   }
 });
 
@@ -333,7 +393,8 @@ describe('every operation, fuzzed', () => {
           if (!(String(res.status) in op.responses)) throw new Error(`${where}: status not documented`);
           if (res.status >= 400) {
             if (!/^application\/problem\+json/.test(res.headers.get('content-type') ?? '')) throw new Error(`${where}: not problem+json`);
-            if (typeof res.body?.code !== 'string' || res.body.status !== res.status) throw new Error(`${where}: problem without code/status: ${res.text.slice(0, 200)}`);
+            if (typeof res.body?.code !== 'string' || res.body.status !== res.status)
+              throw new Error(`${where}: problem without code/status: ${res.text.slice(0, 200)}`);
           }
           if (res.status < 300 && g.auth !== 'valid' && op.secured) throw new Error(`${where}: a 2xx with a ${g.auth} key`);
           const leaked = secretsOfB.find((s) => res.text.includes(s));
@@ -346,7 +407,13 @@ describe('every operation, fuzzed', () => {
         }),
         { numRuns: RUNS_PER_OPERATION, seed: SEED, endOnFailure: true, interruptAfterTimeLimit: TIME_PER_OPERATION_MS },
       );
-      if (result.failed) failures.push(`${name} (seed ${SEED}): ${String((result.errorInstance as Error | undefined)?.message ?? "property failed")}\n  request: ${fc.stringify(result.counterexample).replace(/(.)\1{60,}/g, (m, c: string) => `${c}x${m.length}`).slice(0, 1500)}`);
+      if (result.failed)
+        failures.push(
+          `${name} (seed ${SEED}): ${String((result.errorInstance as Error | undefined)?.message ?? 'property failed')}\n  request: ${fc
+            .stringify(result.counterexample)
+            .replace(/(.)\1{60,}/g, (m, c: string) => `${c}x${m.length}`)
+            .slice(0, 1500)}`,
+        );
     }
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThanOrEqual(operations.length * 3);

@@ -28,18 +28,21 @@ function expectProblem(res: { status: number; headers: Headers; body: unknown },
 }
 
 describe('malformed percent-encoding in a path parameter', () => {
-  it.each(['%zz', '%', '%FF%FE', '%C0%AF', '%E0%80', 'a%2', '%00'])('%s on every operation with a path parameter, with and without a key: 404, never 500', async (bad) => {
-    const withParams = ops.filter((o) => /\{\w+\}/.test(o.path));
-    expect(withParams.length).toBeGreaterThan(15);
-    for (const o of withParams) {
-      const path = o.path.replace(/\{\w+\}/g, bad);
-      for (const key of [a.key, undefined]) {
-        const res = await call(stack.url, o.method, path, key ? { key } : {});
-        // Without a key, a path that decodes fine is refused for the key (401); one that does not names nothing (404).
-        expectProblem(res, key ? [404] : [401, 404], `${o.method} ${path} ${key ? 'key' : 'no key'}`);
+  it.each(['%zz', '%', '%FF%FE', '%C0%AF', '%E0%80', 'a%2', '%00'])(
+    '%s on every operation with a path parameter, with and without a key: 404, never 500',
+    async (bad) => {
+      const withParams = ops.filter((o) => /\{\w+\}/.test(o.path));
+      expect(withParams.length).toBeGreaterThan(15);
+      for (const o of withParams) {
+        const path = o.path.replace(/\{\w+\}/g, bad);
+        for (const key of [a.key, undefined]) {
+          const res = await call(stack.url, o.method, path, key ? { key } : {});
+          // Without a key, a path that decodes fine is refused for the key (401); one that does not names nothing (404).
+          expectProblem(res, key ? [404] : [401, 404], `${o.method} ${path} ${key ? 'key' : 'no key'}`);
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('NUL characters', () => {
@@ -56,7 +59,13 @@ describe('NUL characters', () => {
 
     const nested = await call(stack.url, 'POST', '/v1/projects', {
       key: a.key,
-      body: { name: 'Ok', clients: [{ email: 'ok@x.test', first_name: 'A', last_name: 'B' }, { email: 'b\u0000@x.test', first_name: 'A', last_name: 'B' }] },
+      body: {
+        name: 'Ok',
+        clients: [
+          { email: 'ok@x.test', first_name: 'A', last_name: 'B' },
+          { email: 'b\u0000@x.test', first_name: 'A', last_name: 'B' },
+        ],
+      },
     });
     expectProblem(nested, 422, 'nested');
     expect(nested.body.errors).toEqual([{ field: 'clients[1].email', message: expect.stringMatching(/NUL/) }]);
@@ -67,7 +76,10 @@ describe('NUL characters', () => {
   });
 
   it('in a webhook target URL: 422 naming target_url, and no hook stored', async () => {
-    const res = await call(stack.url, 'POST', '/v1/hooks', { key: a.key, body: { target_url: 'https://example.com/\u0000hook', event: 'invitation.accepted' } });
+    const res = await call(stack.url, 'POST', '/v1/hooks', {
+      key: a.key,
+      body: { target_url: 'https://example.com/\u0000hook', event: 'invitation.accepted' },
+    });
     expectProblem(res, 422, 'hook');
     expect(res.body.errors).toEqual([{ field: 'target_url', message: expect.stringMatching(/NUL/) }]);
     expect((await call(stack.url, 'GET', '/v1/hooks', { key: a.key })).body.data).toEqual([]);
@@ -97,7 +109,11 @@ describe('a JSON body nested 100,000 levels deep', () => {
       }
     }
     // The canonical case from the issue.
-    const res = await call(stack.url, 'POST', '/v1/projects', { key: a.key, rawBody: deepObject, headers: { 'content-type': 'application/json', 'idempotency-key': 'deep-canonical' } });
+    const res = await call(stack.url, 'POST', '/v1/projects', {
+      key: a.key,
+      rawBody: deepObject,
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'deep-canonical' },
+    });
     expectProblem(res, 400, 'projects');
     expect(res.body.errors).toEqual([{ field: '(body)', message: expect.stringMatching(/nested deeper than/) }]);
   });
@@ -108,7 +124,11 @@ describe('POST /v1/imports with a broken multipart/form-data body', () => {
     ['no parts at all', 'multipart/form-data; boundary=XyZ', ''],
     ['only the closing boundary', 'multipart/form-data; boundary=XyZ', '--XyZ--\r\n'],
     ['no boundary parameter', 'multipart/form-data', 'whatever'],
-    ['a part cut short', 'multipart/form-data; boundary=XyZ', '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nproject_name,email\r\n'],
+    [
+      'a part cut short',
+      'multipart/form-data; boundary=XyZ',
+      '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nproject_name,email\r\n',
+    ],
     ['a malformed part header', 'multipart/form-data; boundary=XyZ', '--XyZ\r\nContent-Disposition\r\n\r\nx\r\n--XyZ--\r\n'],
   ])('%s: 4xx problem+json, never 500', async (_what, contentType, body) => {
     const res = await call(stack.url, 'POST', '/v1/imports', { key: a.key, rawBody: body, headers: { 'content-type': contentType } });
@@ -165,7 +185,14 @@ describe('query parameters', () => {
   });
 
   it('a filter with a bad value answers 422 naming it (clients and invitations alike)', async () => {
-    for (const path of ['/v1/clients?status=bogus', '/v1/invitations?status=bogus', '/v1/clients?limit=0', '/v1/projects?limit=abc', '/v1/events?after=zz', '/v1/imports?cursor=%ff%fe']) {
+    for (const path of [
+      '/v1/clients?status=bogus',
+      '/v1/invitations?status=bogus',
+      '/v1/clients?limit=0',
+      '/v1/projects?limit=abc',
+      '/v1/events?after=zz',
+      '/v1/imports?cursor=%ff%fe',
+    ]) {
       const res = await call(stack.url, 'GET', path, { key: a.key });
       expectProblem(res, 422, path);
       const name = path.split('?')[1]!.split('=')[0];

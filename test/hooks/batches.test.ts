@@ -76,7 +76,10 @@ describe('batched webhook deliveries', () => {
 
     // The stale sweep adds the same batch jobs again: BullMQ keeps them by id, so nothing is sent twice.
     const before = targets.map((t) => receiver.at(t.path).length);
-    await enqueueDeliveries(stack.deps, rows.map((r) => ({ id: r.id, batch_id: r.batch_id })));
+    await enqueueDeliveries(
+      stack.deps,
+      rows.map((r) => ({ id: r.id, batch_id: r.batch_id })),
+    );
     // And a batch run again by hand claims nothing: every delivery is settled.
     const jobId = `again-${randomUUID()}`;
     await stack.deps.jobs.enqueue('deliver-webhooks', { batchId: randomUUID(), deliveryIds: rows.slice(0, 50).map((r) => r.id) }, { jobId });

@@ -13,10 +13,12 @@ let strict: TestStack;
 const receiver = new Receiver();
 
 async function insertProject(tx: PoolClient, agency: TestAgency, name = `Project ${unique()}`): Promise<string> {
-  const { rows } = await tx.query<{ id: string }>(
-    `insert into projects (agency_id, name, external_id, created_by) values ($1, $2, $3, $4) returning id`,
-    [agency.agencyId, name, `crm-${unique()}`, agency.userId],
-  );
+  const { rows } = await tx.query<{ id: string }>(`insert into projects (agency_id, name, external_id, created_by) values ($1, $2, $3, $4) returning id`, [
+    agency.agencyId,
+    name,
+    `crm-${unique()}`,
+    agency.userId,
+  ]);
   const projectId = rows[0]!.id;
   await tx.query(`insert into tasks (agency_id, project_id, position, title) values ($1, $2, 0, 'Welcome call'), ($1, $2, 1, 'Share brand assets')`, [
     agency.agencyId,
@@ -66,9 +68,10 @@ async function insertInvitation(tx: PoolClient, agency: TestAgency, accepted: bo
 async function invitationEvent(agency: TestAgency, type: 'invitation.created' | 'invitation.accepted'): Promise<{ invitationId: string; eventId: number }> {
   return withTransaction(stack.deps.pool, async (tx) => {
     const invitationId = await insertInvitation(tx, agency, type === 'invitation.accepted');
-    const { rows } = await tx.query<{ project_id: string; client_id: string; email: string }>('select project_id, client_id, email from invitations where id = $1', [
-      invitationId,
-    ]);
+    const { rows } = await tx.query<{ project_id: string; client_id: string; email: string }>(
+      'select project_id, client_id, email from invitations where id = $1',
+      [invitationId],
+    );
     const { project_id, client_id, email } = rows[0]!;
     const e =
       type === 'invitation.created'
@@ -128,7 +131,12 @@ describe('POST /v1/hooks validation (production rules)', () => {
     ['the cloud metadata address', { target_url: 'https://169.254.169.254/latest/meta-data/', event: 'project.created' }, 'target_url', /link-local/],
     ['an IPv4-mapped private address', { target_url: 'https://[::ffff:10.0.0.1]/', event: 'project.created' }, 'target_url', /IPv4-mapped 10\.0\.0\.1/],
     ['a missing target_url', { event: 'project.created' }, 'target_url', /./],
-    ['an unknown event', { target_url: 'https://8.8.8.8/hook', event: 'invitation.revoked' }, 'event', /must be one of: invitation\.accepted, invitation\.created, project\.created, import\.completed/],
+    [
+      'an unknown event',
+      { target_url: 'https://8.8.8.8/hook', event: 'invitation.revoked' },
+      'event',
+      /must be one of: invitation\.accepted, invitation\.created, project\.created, import\.completed/,
+    ],
   ];
   it.each(cases)('rejects %s with 422 naming the field', async (_name, body, field, message) => {
     const res = await client(strict.url, agency.key).post('/v1/hooks', body);
@@ -173,7 +181,12 @@ describe('deliveries', () => {
         'onramp-delivery-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
         'onramp-timestamp': expect.stringMatching(/^\d{10}$/),
       });
-      expect(req!.body).toMatchObject({ id: projectId, event: 'project.created', event_id: String(eventId), tasks: [{ title: 'Welcome call' }, { title: 'Share brand assets' }] });
+      expect(req!.body).toMatchObject({
+        id: projectId,
+        event: 'project.created',
+        event_id: String(eventId),
+        tasks: [{ title: 'Welcome call' }, { title: 'Share brand assets' }],
+      });
     }
     // Give a duplicate every chance to show up: another event delivered later proves the scans ran past it.
     await projectCreated(agency);
@@ -181,7 +194,12 @@ describe('deliveries', () => {
     expect(receiver.at(t1.path).map((r) => r.body.event_id)).toEqual([String(eventId), expect.any(String)]);
     const log = await deliveriesOf(agency, h1.id);
     expect(log.data).toHaveLength(2);
-    expect(log.data[1]).toMatchObject({ event: 'project.created', event_id: String(eventId), status: 'succeeded', attempts: [{ attempt: 1, status_code: 200, error: null }] });
+    expect(log.data[1]).toMatchObject({
+      event: 'project.created',
+      event_id: String(eventId),
+      status: 'succeeded',
+      attempts: [{ attempt: 1, status_code: 200, error: null }],
+    });
   });
 
   it('retries 500s with backoff: delivered on the 3rd attempt, every attempt recorded', async () => {
@@ -261,7 +279,12 @@ describe('deliveries', () => {
     try {
       await slow.query('begin');
       const projectId = await insertProject(slow, agency, 'Slow project');
-      const early = await recordEvent(slow, { agencyId: agency.agencyId, type: 'project.created', subjectId: projectId, data: await projectData(slow, projectId) });
+      const early = await recordEvent(slow, {
+        agencyId: agency.agencyId,
+        type: 'project.created',
+        subjectId: projectId,
+        data: await projectData(slow, projectId),
+      });
       const later = await projectCreated(agency);
       expect(later.eventId).toBeGreaterThan(early.id);
       await until('the later event', async () => receiver.at(t.path).some((r) => r.body.event_id === String(later.eventId)));
@@ -342,7 +365,12 @@ describe('polling feeds', () => {
     const api = client(stack.url, agency.key);
     const all = await api.get('/v1/feeds/invitation.created');
     expect(all.body.data.map((p: { id: string }) => p.id)).toEqual([third.invitationId, second.invitationId, first.invitationId]);
-    expect(all.body.data[0]).toMatchObject({ event: 'invitation.created', event_id: String(third.eventId), status: 'pending', project: { id: expect.any(String) } });
+    expect(all.body.data[0]).toMatchObject({
+      event: 'invitation.created',
+      event_id: String(third.eventId),
+      status: 'pending',
+      project: { id: expect.any(String) },
+    });
     expect((await api.get('/v1/feeds/invitation.created?limit=2')).body.data).toHaveLength(2);
     expect((await api.get('/v1/feeds/invitation.created?limit=0')).status).toBe(422);
     expect((await api.get('/v1/feeds/invitation.created?limit=101')).status).toBe(422);

@@ -25,7 +25,12 @@ export async function checkAccounting(stack: TestStack, key: string, agencyId: s
 
   // Nothing is listed that is not a data row of the file, and nothing twice.
   for (const n of errors) expect({ errorRow: n, inFile: inFile.has(n) }).toEqual({ errorRow: n, inFile: true });
-  for (const d of dups) expect({ duplicateRow: d.row_number, inFile: inFile.has(d.row_number), alsoError: errorSet.has(d.row_number) }).toEqual({ duplicateRow: d.row_number, inFile: true, alsoError: false });
+  for (const d of dups)
+    expect({ duplicateRow: d.row_number, inFile: inFile.has(d.row_number), alsoError: errorSet.has(d.row_number) }).toEqual({
+      duplicateRow: d.row_number,
+      inFile: true,
+      alsoError: false,
+    });
 
   // Every imported row's client is in its project: a pending invitation or a membership, in the database.
   const there = new Set(
@@ -61,7 +66,12 @@ export async function checkAccounting(stack: TestStack, key: string, agencyId: s
 
   // The counts say the same: imported + duplicates + errors = the file's data rows.
   const c = imp.counts;
-  expect({ rows: c.rows, errors: c.errors, duplicates: c.duplicates, imported: c.clients_invited + c.already_invited + c.clients_added + c.already_members }).toEqual({
+  expect({
+    rows: c.rows,
+    errors: c.errors,
+    duplicates: c.duplicates,
+    imported: c.clients_invited + c.already_invited + c.clients_added + c.already_members,
+  }).toEqual({
     rows: expected.length,
     errors: errors.length,
     duplicates: dups.length,

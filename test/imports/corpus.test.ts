@@ -141,7 +141,13 @@ describe('files from other tools', () => {
       };
       const got: Array<[number, string[]]> = [];
       for await (const r of importRecords(chunks())) got.push([r.rowNumber, r.values]);
-      expect({ size, got }).toEqual({ size, got: [[1, ['a', 'b']], [2, ['1', '2']]] });
+      expect({ size, got }).toEqual({
+        size,
+        got: [
+          [1, ['a', 'b']],
+          [2, ['1', '2']],
+        ],
+      });
       const counter = new RecordCounter();
       for await (const c of chunks()) counter.push(c);
       expect({ size, total: counter.end() }).toEqual({ size, total: 1 });
@@ -156,9 +162,17 @@ describe('files from other tools', () => {
 
 describe('a header naming a column twice', () => {
   const cases: Array<[string, string, RegExp]> = [
-    ['the same name twice', 'project_name,first_name,last_name,email,email\nP,A,B,a@x.test,b@x.test\n', /the columns "email" and "email" both name email; keep one column for each/],
+    [
+      'the same name twice',
+      'project_name,first_name,last_name,email,email\nP,A,B,a@x.test,b@x.test\n',
+      /the columns "email" and "email" both name email; keep one column for each/,
+    ],
     ['two aliases of one column', 'Project,First name,Last name,Email,E-mail\nP,A,B,a@x.test,b@x.test\n', /the columns "Email" and "E-mail" both name email/],
-    ['three spellings of the project', 'Company,Workspace,project_name,first,last,email\nP,Q,R,A,B,a@x.test\n', /the columns "Company" and "Workspace" and "project_name" all name project_name/],
+    [
+      'three spellings of the project',
+      'Company,Workspace,project_name,first,last,email\nP,Q,R,A,B,a@x.test\n',
+      /the columns "Company" and "Workspace" and "project_name" all name project_name/,
+    ],
   ];
   it.each(cases)('is refused before any work: %s', async (_name, body, message) => {
     const ag = await createTestAgency(stack, 'Twice');
@@ -251,9 +265,18 @@ describe('duplicates', () => {
     const dry = await importAndWait(stack.url, ag.key, body, { dry_run: 'true' });
     const real = await importAndWait(stack.url, ag.key, body);
     expect(dry.counts).toEqual(real.counts);
-    const listed = async (id: string) => (await q('select row_number, duplicate_of from import_duplicates where import_id = $1 order by 1', [id])).map((r: any) => [r.row_number, r.duplicate_of]);
+    const listed = async (id: string) =>
+      (await q('select row_number, duplicate_of from import_duplicates where import_id = $1 order by 1', [id])).map((r: any) => [r.row_number, r.duplicate_of]);
     expect(await listed(dry.id)).toEqual(await listed(real.id));
     // p0..p4 first appear on rows 2-6; every later row repeats the first one.
-    expect(await listed(real.id)).toEqual([[7, 2], [8, 3], [9, 4], [10, 5], [11, 6], [12, 2], [13, 3]]);
+    expect(await listed(real.id)).toEqual([
+      [7, 2],
+      [8, 3],
+      [9, 4],
+      [10, 5],
+      [11, 6],
+      [12, 2],
+      [13, 3],
+    ]);
   });
 });

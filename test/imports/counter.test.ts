@@ -79,7 +79,11 @@ describe('RecordCounter', () => {
     const read = async () => {
       for await (const rec of importRecords(chunksOf(buf, 1 << 20))) void rec;
     };
-    await expect(read()).rejects.toThrow(new ImportFatalError('the row that starts at record 3 (the header is record 1) is longer than 4 MB, the most a row may be: a quote opened there is probably never closed'));
+    await expect(read()).rejects.toThrow(
+      new ImportFatalError(
+        'the row that starts at record 3 (the header is record 1) is longer than 4 MB, the most a row may be: a quote opened there is probably never closed',
+      ),
+    );
   });
 
   it('counts nothing for an empty upload', () => {

@@ -77,7 +77,9 @@ it('a worker killed (SIGKILL) mid-import resumes in a new worker to exactly the 
   }
   w1.kill('SIGKILL');
   await once(w1, 'exit');
-  const { rows: mid } = await stack.deps.pool.query<{ status: string; checkpoint_row: number }>('select status, checkpoint_row from imports where id = $1', [up2.body.id]);
+  const { rows: mid } = await stack.deps.pool.query<{ status: string; checkpoint_row: number }>('select status, checkpoint_row from imports where id = $1', [
+    up2.body.id,
+  ]);
   // Killed between batches or in the middle of one: either way, not finished.
   expect(mid[0]!.status).toBe('running');
   expect(mid[0]!.checkpoint_row).toBeGreaterThanOrEqual(10_000);
@@ -92,11 +94,19 @@ it('a worker killed (SIGKILL) mid-import resumes in a new worker to exactly the 
   const resumed = await waitForImport(stack.url, crashed.key, up2.body.id, 600_000);
   expect(resumed.status).toBe('completed');
   expect(resumed.counts).toEqual(cleanRun.counts);
-  expect(cleanRun.counts).toMatchObject({ rows: ROWS, errors: 50, duplicates: 50, projects_created: 5000, clients_invited: ROWS - 100, assignments: 2 * (ROWS - 100) });
+  expect(cleanRun.counts).toMatchObject({
+    rows: ROWS,
+    errors: 50,
+    duplicates: 50,
+    projects_created: 5000,
+    clients_invited: ROWS - 100,
+    assignments: 2 * (ROWS - 100),
+  });
 
   const [a, b] = [await agencySnapshot(stack.deps.pool, clean.agencyId), await agencySnapshot(stack.deps.pool, crashed.agencyId)];
   for (const table of Object.keys(a)) expect({ table, rows: b[table] }).toEqual({ table, rows: a[table] });
-  const errs = async (id: string) => (await stack.deps.pool.query('select row_number, error, values from import_errors where import_id = $1 order by row_number', [id])).rows;
+  const errs = async (id: string) =>
+    (await stack.deps.pool.query('select row_number, error, values from import_errors where import_id = $1 order by row_number', [id])).rows;
   expect(await errs(up2.body.id)).toEqual(await errs(up1.body.id));
 
   // One email row per invitation, and every email row handed to the email worker: the queue-emails jobs

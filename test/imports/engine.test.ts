@@ -74,11 +74,10 @@ describe('a batch racing the invite API', () => {
     let attempts = 0;
     try {
       await writer.query('begin');
-      await writer.query(`insert into invitations (agency_id, project_id, client_id, email, expires_at) values ($1, $2, $3, 'race@x.test', now() + interval '7 days')`, [
-        ag.agencyId,
-        project.body.id,
-        clientId,
-      ]);
+      await writer.query(
+        `insert into invitations (agency_id, project_id, client_id, email, expires_at) values ($1, $2, $3, 'race@x.test', now() + interval '7 days')`,
+        [ag.agencyId, project.body.id, clientId],
+      );
       const batch = withRetryableTransaction(stack.deps.pool, async (tx) => {
         attempts++;
         await tx.query(`select set_config('application_name', 'race-batch', true)`);
@@ -118,7 +117,9 @@ describe('a batch racing the invite API', () => {
       await writer.query('rollback').catch(() => undefined);
       writer.release();
     }
-    const pending = await stack.deps.pool.query(`select 1 from invitations where project_id = $1 and email_normalized = 'race@x.test' and status = 'pending'`, [project.body.id]);
+    const pending = await stack.deps.pool.query(`select 1 from invitations where project_id = $1 and email_normalized = 'race@x.test' and status = 'pending'`, [
+      project.body.id,
+    ]);
     expect(pending.rowCount).toBe(1);
   });
 });
@@ -140,16 +141,34 @@ describe('IMPORT_PROFILE', () => {
       return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
     }) as typeof process.stderr.write;
     try {
-      const res = await importAndWait(stack.url, ag.key, csv(HEADER, ...Array.from({ length: 12 }, (_, i) => `Prof,,Client onboarding,F${i},L${i},p${i}@prof.test,Welcome call,`)));
+      const res = await importAndWait(
+        stack.url,
+        ag.key,
+        csv(HEADER, ...Array.from({ length: 12 }, (_, i) => `Prof,,Client onboarding,F${i},L${i},p${i}@prof.test,Welcome call,`)),
+      );
       expect(res.status).toBe('completed');
     } finally {
       process.stderr.write = write;
     }
-    const lines = written.join('').split('\n').filter((l) => l.startsWith('{"import_profile"')).map((l) => JSON.parse(l));
+    const lines = written
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{"import_profile"'))
+      .map((l) => JSON.parse(l));
     const batches = lines.filter((l) => l.import_profile === 'batch');
     expect(batches.length).toBeGreaterThanOrEqual(2);
     expect(Object.keys(batches[0].ms)).toEqual(
-      expect.arrayContaining(['resolve templates', 'screen clients', 'plan projects', 'drop duplicates', 'write projects', 'write clients', 'write invitations', 'write assignments', 'transaction']),
+      expect.arrayContaining([
+        'resolve templates',
+        'screen clients',
+        'plan projects',
+        'drop duplicates',
+        'write projects',
+        'write clients',
+        'write invitations',
+        'write assignments',
+        'transaction',
+      ]),
     );
     expect(lines.filter((l) => l.import_profile === 'run')).toHaveLength(1);
   });

@@ -2,18 +2,18 @@ import { call, type ApiResponse } from '../support/http.js';
 
 export const HEADER = 'project_name,project_external_id,template,first_name,last_name,email,tasks,message';
 
-export function uploadCsv(
-  url: string,
-  key: string,
-  body: string | Buffer,
-  query: Record<string, string> = {},
-  contentType = 'text/csv',
-): Promise<ApiResponse> {
+export function uploadCsv(url: string, key: string, body: string | Buffer, query: Record<string, string> = {}, contentType = 'text/csv'): Promise<ApiResponse> {
   const qs = new URLSearchParams(query).toString();
   return call(url, 'POST', `/v1/imports${qs ? `?${qs}` : ''}`, { key, rawBody: body, headers: { 'content-type': contentType } });
 }
 
-export async function uploadMultipart(url: string, key: string, csv: string, fields: Record<string, string> = {}, filename = 'clients.csv'): Promise<ApiResponse> {
+export async function uploadMultipart(
+  url: string,
+  key: string,
+  csv: string,
+  fields: Record<string, string> = {},
+  filename = 'clients.csv',
+): Promise<ApiResponse> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append('file', new Blob([csv], { type: 'text/csv' }), filename);
@@ -43,7 +43,10 @@ export async function importAndWait(url: string, key: string, csv: string | Buff
 export const csv = (...lines: string[]) => `${lines.join('\n')}\n`;
 
 /** Row counts of every table an import writes, for one agency. */
-export async function agencyTableCounts(pool: { query: (q: string, v: unknown[]) => Promise<{ rows: any[] }> }, agencyId: string): Promise<Record<string, number>> {
+export async function agencyTableCounts(
+  pool: { query: (q: string, v: unknown[]) => Promise<{ rows: any[] }> },
+  agencyId: string,
+): Promise<Record<string, number>> {
   const { rows } = await pool.query(
     `select (select count(*) from projects where agency_id = $1)::int as projects,
             (select count(*) from tasks where agency_id = $1)::int as tasks,
@@ -62,13 +65,20 @@ export async function agencyTableCounts(pool: { query: (q: string, v: unknown[])
  * Everything an import wrote for one agency, keyed by what the file says (project key, email, task title)
  * instead of generated ids, so two agencies' runs of one file can be compared table by table.
  */
-export async function agencySnapshot(pool: { query: (q: string, v: unknown[]) => Promise<{ rows: any[] }> }, agencyId: string): Promise<Record<string, unknown[]>> {
+export async function agencySnapshot(
+  pool: { query: (q: string, v: unknown[]) => Promise<{ rows: any[] }> },
+  agencyId: string,
+): Promise<Record<string, unknown[]>> {
   const q = async (sql: string) => (await pool.query(sql, [agencyId])).rows.map((r) => JSON.stringify(r)).sort();
   return {
     projects: await q(`select p.name, p.external_id, t.name as template from projects p left join templates t on t.id = p.template_id where p.agency_id = $1`),
-    tasks: await q(`select coalesce(p.external_id, p.name) as project, k.title, k.position from tasks k join projects p on p.id = k.project_id where k.agency_id = $1`),
+    tasks: await q(
+      `select coalesce(p.external_id, p.name) as project, k.title, k.position from tasks k join projects p on p.id = k.project_id where k.agency_id = $1`,
+    ),
     clients: await q(`select email, first_name, last_name, status from clients where agency_id = $1`),
-    memberships: await q(`select coalesce(p.external_id, p.name) as project, c.email_normalized from memberships m join projects p on p.id = m.project_id join clients c on c.id = m.client_id where m.agency_id = $1`),
+    memberships: await q(
+      `select coalesce(p.external_id, p.name) as project, c.email_normalized from memberships m join projects p on p.id = m.project_id join clients c on c.id = m.client_id where m.agency_id = $1`,
+    ),
     // What the import decided (an email or not), not how delivery went afterwards: the sender runs on its own.
     invitations: await q(
       `select coalesce(p.external_id, p.name) as project, i.email_normalized, i.status, i.delivery_status <> 'not_sent' as email_requested, i.send_count, i.message, i.token_hash is not null as has_token

@@ -51,7 +51,17 @@ describe('a clean import', () => {
       dry_run: false,
       send_emails: true,
       progress: { rows_done: 3, rows_total: 3, percent: 100 },
-      counts: { rows: 3, projects_created: 2, projects_reused: 0, clients_invited: 3, clients_added: 0, already_invited: 0, assignments: 3, duplicates: 0, errors: 0 },
+      counts: {
+        rows: 3,
+        projects_created: 2,
+        projects_reused: 0,
+        clients_invited: 3,
+        clients_added: 0,
+        already_invited: 0,
+        assignments: 3,
+        duplicates: 0,
+        errors: 0,
+      },
       error: null,
     });
     expect(result.started_at).not.toBeNull();
@@ -195,7 +205,13 @@ describe('the corpus of awkward files', () => {
 
   it('accepts multipart/form-data with options as form fields (dry run, no emails)', async () => {
     const ag = await createTestAgency(stack, 'Multipart');
-    const res = await uploadMultipart(stack.url, ag.key, csv(HEADER, 'Multi,,,Mo,Part,mo@multi.test,,'), { dry_run: 'true', send_emails: 'false' }, 'multi.csv');
+    const res = await uploadMultipart(
+      stack.url,
+      ag.key,
+      csv(HEADER, 'Multi,,,Mo,Part,mo@multi.test,,'),
+      { dry_run: 'true', send_emails: 'false' },
+      'multi.csv',
+    );
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ dry_run: true, send_emails: false, filename: 'multi.csv', status: 'queued' });
     const done = await waitForImport(stack.url, ag.key, res.body.id);
@@ -268,7 +284,11 @@ describe('the corpus of awkward files', () => {
     ['a file of blank lines', '\r\n\r\n', /the file is empty/],
     ['a header-only file', `${HEADER}\r\n`, /header row but no data rows/],
     ['a missing column', 'project,first_name,email\nP,A,a@x.test\n', /missing required column: last_name; found columns: project, first_name, email/],
-    ['a non-UTF-8 file', Buffer.concat([Buffer.from(`${HEADER}\nCaf`), Buffer.from([0xe9]), Buffer.from(',,,A,B,a@x.test,,\n')]), /not UTF-8: invalid byte 0xe9 at byte 86 \(line 2\)/],
+    [
+      'a non-UTF-8 file',
+      Buffer.concat([Buffer.from(`${HEADER}\nCaf`), Buffer.from([0xe9]), Buffer.from(',,,A,B,a@x.test,,\n')]),
+      /not UTF-8: invalid byte 0xe9 at byte 86 \(line 2\)/,
+    ],
     ['a binary file', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), /not text|not UTF-8/],
     [
       'a quote never closed, running the rest of the file into one row over 4 MB',
@@ -305,7 +325,9 @@ describe('the corpus of awkward files', () => {
       duplex: 'half',
     } as RequestInit);
     expect(chunked.status).toBe(413);
-    expect(await q(`select count(*)::int as n from import_chunks c join imports i on i.id = c.import_id where i.agency_id = $1`, [b.agencyId])).toEqual([{ n: 0 }]);
+    expect(await q(`select count(*)::int as n from import_chunks c join imports i on i.id = c.import_id where i.agency_id = $1`, [b.agencyId])).toEqual([
+      { n: 0 },
+    ]);
   });
 
   it('rejects an unknown default_template and a non-CSV content type', async () => {
@@ -337,9 +359,25 @@ describe('duplicates across batches', () => {
     rows.push('Reused,reused,,New,Again,r3@dups.test,,');
     const file = csv(...rows);
     const first = await importAndWait(stack.url, ag.key, file);
-    expect(first.counts).toMatchObject({ rows: 50, errors: 0, duplicates: 3, projects_created: 1, projects_reused: 1, clients_invited: 46, already_invited: 1 });
+    expect(first.counts).toMatchObject({
+      rows: 50,
+      errors: 0,
+      duplicates: 3,
+      projects_created: 1,
+      projects_reused: 1,
+      clients_invited: 46,
+      already_invited: 1,
+    });
     const again = await importAndWait(stack.url, ag.key, file);
-    expect(again.counts).toMatchObject({ rows: 50, errors: 0, duplicates: 3, projects_created: 0, projects_reused: 2, clients_invited: 0, already_invited: 47 });
+    expect(again.counts).toMatchObject({
+      rows: 50,
+      errors: 0,
+      duplicates: 3,
+      projects_created: 0,
+      projects_reused: 2,
+      clients_invited: 0,
+      already_invited: 47,
+    });
     expect(await agencyTableCounts(stack.deps.pool, ag.agencyId)).toMatchObject({ projects: 2, invitations: 47 });
   });
 });

@@ -87,7 +87,15 @@ describe('set-based foreign-key checks', () => {
     const first = await Promise.all([importAndWait(bySet.url, x.key, fileFor(x)), importAndWait(byTrigger.url, y.key, fileFor(y))]);
     expect(first[0].status).toBe('completed');
     expect(first[0].counts).toEqual(first[1].counts);
-    expect(first[0].counts).toMatchObject({ rows: 9, projects_created: 2, projects_reused: 1, clients_invited: 4, already_invited: 1, duplicates: 1, errors: 3 });
+    expect(first[0].counts).toMatchObject({
+      rows: 9,
+      projects_created: 2,
+      projects_reused: 1,
+      clients_invited: 4,
+      already_invited: 1,
+      duplicates: 1,
+      errors: 3,
+    });
     const again = await Promise.all([importAndWait(bySet.url, x.key, fileFor(x)), importAndWait(byTrigger.url, y.key, fileFor(y))]);
     expect(again[0].counts).toEqual(again[1].counts);
     expect(again[0].counts).toMatchObject({ projects_created: 0, clients_invited: 0, assignments: 0, errors: 3 });
@@ -166,7 +174,9 @@ describe('set-based foreign-key checks', () => {
       // visible to anyone else yet.
       await expect(other.query('delete from projects where id = $1', [projectId])).rejects.toMatchObject({ code: '55P03' });
       await expect(other.query('delete from clients where id = $1', [clientId])).rejects.toMatchObject({ code: '55P03' });
-      await expect(other.query("delete from tasks where project_id = $1 and title = 'Grant account access'", [projectId])).rejects.toMatchObject({ code: '55P03' });
+      await expect(other.query("delete from tasks where project_id = $1 and title = 'Grant account access'", [projectId])).rejects.toMatchObject({
+        code: '55P03',
+      });
       expect((await other.query("select 1 from projects where external_id = 'ext-new' and agency_id = $1", [x.agencyId])).rowCount).toBe(0);
     });
   });

@@ -36,7 +36,10 @@ async function world(name: string): Promise<World> {
 
 // Named builders of the starting states.
 async function clientInOtherProject(w: World): Promise<string> {
-  const other = await client(stack.url, w.agency.key).post('/v1/projects', { name: 'Other', clients: [{ email: w.email, first_name: 'Case', last_name: 'Client' }] });
+  const other = await client(stack.url, w.agency.key).post('/v1/projects', {
+    name: 'Other',
+    clients: [{ email: w.email, first_name: 'Case', last_name: 'Client' }],
+  });
   expect(other.status).toBe(201);
   return other.body.clients[0].client_id;
 }
@@ -57,7 +60,11 @@ async function active(w: World): Promise<void> {
   await q(`update clients set status = 'active', activated_at = now() where agency_id = $1 and id = $2`, [w.agency.agencyId, id]);
 }
 async function pending(w: World): Promise<void> {
-  const res = await client(stack.url, w.agency.key).post(`/v1/projects/${w.projectId}/invitations`, { email: w.email, first_name: 'Case', last_name: 'Client' });
+  const res = await client(stack.url, w.agency.key).post(`/v1/projects/${w.projectId}/invitations`, {
+    email: w.email,
+    first_name: 'Case',
+    last_name: 'Client',
+  });
   expect(res.status).toBe(201);
 }
 async function expiredPending(w: World): Promise<void> {
@@ -69,7 +76,11 @@ async function firmUser(w: World): Promise<void> {
 }
 async function activeMember(w: World): Promise<void> {
   await active(w);
-  const res = await client(stack.url, w.agency.key).post(`/v1/projects/${w.projectId}/invitations`, { email: w.email, first_name: 'Case', last_name: 'Client' });
+  const res = await client(stack.url, w.agency.key).post(`/v1/projects/${w.projectId}/invitations`, {
+    email: w.email,
+    first_name: 'Case',
+    last_name: 'Client',
+  });
   expect(res.body.result).toBe('added');
 }
 
@@ -90,7 +101,12 @@ async function outcomeOf(w: World, door: 'api' | 'import'): Promise<{ outcome: s
   const [{ lastEmail }] = await q(`select count(*)::int as "lastEmail" from emails where agency_id = $1`, [w.agency.agencyId]);
   let outcome: string;
   if (door === 'api') {
-    const res = await client(stack.url, w.agency.key).post(`/v1/projects/${w.projectId}/invitations`, { email: w.email, first_name: 'Case', last_name: 'Client', message: 'Hello' });
+    const res = await client(stack.url, w.agency.key).post(`/v1/projects/${w.projectId}/invitations`, {
+      email: w.email,
+      first_name: 'Case',
+      last_name: 'Client',
+      message: 'Hello',
+    });
     outcome = res.status >= 400 ? `refused: ${res.body.code}` : res.body.result;
   } else {
     const imp = await importAndWait(stack.url, w.agency.key, csv(HEADER, `Shared,shared-1,,Case,Client,${w.email},,Hello`));
@@ -98,14 +114,27 @@ async function outcomeOf(w: World, door: 'api' | 'import'): Promise<{ outcome: s
     expect(c.rows).toBe(1);
     if (c.errors) {
       const [err] = await q('select error from import_errors where import_id = $1', [imp.id]);
-      outcome = /firm user/.test(err.error) ? 'refused: email_belongs_to_firm_user' : /deactivated/.test(err.error) ? 'refused: client_deactivated' : `refused: ${err.error}`;
-    } else outcome = c.clients_invited ? 'invited' : c.already_invited ? 'already_invited' : c.clients_added ? 'added' : c.already_members ? 'already_member' : 'nothing';
+      outcome = /firm user/.test(err.error)
+        ? 'refused: email_belongs_to_firm_user'
+        : /deactivated/.test(err.error)
+          ? 'refused: client_deactivated'
+          : `refused: ${err.error}`;
+    } else
+      outcome = c.clients_invited
+        ? 'invited'
+        : c.already_invited
+          ? 'already_invited'
+          : c.clients_added
+            ? 'added'
+            : c.already_members
+              ? 'already_member'
+              : 'nothing';
   }
   const email = w.email.toLowerCase();
-  const events = await q(
-    `select type, data from events where agency_id = $1 and id > $2 and type not in ('import.completed') order by id`,
-    [w.agency.agencyId, last],
-  );
+  const events = await q(`select type, data from events where agency_id = $1 and id > $2 and type not in ('import.completed') order by id`, [
+    w.agency.agencyId,
+    last,
+  ]);
   const state = {
     client: (await q(`select status from clients where agency_id = $1 and email_normalized = $2`, [w.agency.agencyId, email]))[0]?.status ?? null,
     invitations: await q(
@@ -125,7 +154,9 @@ async function outcomeOf(w: World, door: 'api' | 'import'): Promise<{ outcome: s
       const { import_id: _i, task_ids: _t, ...data } = e.data;
       return { type: e.type, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, k.endsWith('_id') ? typeof v : v])) };
     }),
-    emails: (await q(`select kind, to_address from emails where agency_id = $1 order by created_at offset $2`, [w.agency.agencyId, lastEmail])).map((e: any) => `${e.kind} ${e.to_address}`),
+    emails: (await q(`select kind, to_address from emails where agency_id = $1 order by created_at offset $2`, [w.agency.agencyId, lastEmail])).map(
+      (e: any) => `${e.kind} ${e.to_address}`,
+    ),
   };
   return { outcome, state };
 }

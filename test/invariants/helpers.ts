@@ -51,7 +51,8 @@ export async function agencyFingerprint(db: Db, agencyId: string): Promise<Recor
   delete sources.webhook_deliveries;
   // Likewise the columns background jobs own: email delivery state, an invitation's last delivery outcome, a
   // hook's failure count, a key's last use. Everything a request itself writes stays in the digest.
-  sources.emails = 'select t.id, t.kind, t.to_address, t.invitation_id, t.client_id, t.firm_user_id, t.token_ciphertext, t.created_at from emails t where t.agency_id = $1';
+  sources.emails =
+    'select t.id, t.kind, t.to_address, t.invitation_id, t.client_id, t.firm_user_id, t.token_ciphertext, t.created_at from emails t where t.agency_id = $1';
   sources.invitations = `select to_jsonb(t) - array['delivery_status', 'delivery_error'] from invitations t where t.agency_id = $1`;
   sources.hooks = 'select t.id, t.event, t.target_url, t.secret, t.created_by, t.created_at from hooks t where t.agency_id = $1';
   sources.api_keys = 'select t.id, t.user_id, t.prefix, t.key_hash, t.name, t.created_at, t.revoked_at from api_keys t where t.agency_id = $1';

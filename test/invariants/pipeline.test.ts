@@ -44,7 +44,6 @@ afterAll(async () => {
 
 const HEADER = 'project_name,project_external_id,template,first_name,last_name,email,tasks,message';
 
-
 /** node:http, so Host and X-Forwarded-* can be anything a client or a proxy sends. */
 function hostile(method: string, path: string, key: string, body?: string, contentType = 'application/json'): Promise<{ status: number; text: string }> {
   const u = new URL(`${stack.url}${path}`);
@@ -82,7 +81,12 @@ describe('links come from PUBLIC_BASE_URL, never from Host or X-Forwarded-Host',
     const agency = await createTestAgency(stack, 'Hosts');
     const project = JSON.parse((await hostile('POST', '/v1/projects', agency.key, JSON.stringify({ name: 'Host test' }))).text);
     const email = `host-${unique()}@client.test`;
-    const invited = await hostile('POST', `/v1/projects/${project.id}/invitations`, agency.key, JSON.stringify({ email, first_name: 'Hal', last_name: 'Host' }));
+    const invited = await hostile(
+      'POST',
+      `/v1/projects/${project.id}/invitations`,
+      agency.key,
+      JSON.stringify({ email, first_name: 'Hal', last_name: 'Host' }),
+    );
     expect(invited.status).toBe(201);
     const inv = JSON.parse(invited.text);
     const mail = await stack.smtp!.waitFor((m) => m.envelopeTo.includes(email));
@@ -114,11 +118,7 @@ describe('links come from PUBLIC_BASE_URL, never from Host or X-Forwarded-Host',
 describe('exported CSV is neutralised against formula injection', () => {
   it('errors.csv: every cell that starts with =, +, -, @, tab or CR (values, errors and headers) is prefixed', async () => {
     const agency = await createTestAgency(stack, 'Formulas');
-    const rows = [
-      `${HEADER},=HDR()`,
-      '"=1+1",,,"+Ann","-Bee",not-an-email,,"@SUM(A1)",x',
-      '"\t=cmd|\' /C calc\'!A0",,,"\rCR","Plain",also-bad,,"-2+3",y',
-    ];
+    const rows = [`${HEADER},=HDR()`, '"=1+1",,,"+Ann","-Bee",not-an-email,,"@SUM(A1)",x', '"\t=cmd|\' /C calc\'!A0",,,"\rCR","Plain",also-bad,,"-2+3",y'];
     const res = await send(stack.url, 'POST', '/v1/imports', { key: agency.key, rawBody: `${rows.join('\n')}\n`, headers: { 'content-type': 'text/csv' } });
     expect(res.status).toBe(202);
     await until('the import', async () => {
@@ -163,7 +163,10 @@ describe('every job is safe to run twice; a permanent failure says why through t
 
   beforeAll(async () => {
     agency = await createTestAgency(stack, 'Twice');
-    const hook = await send(stack.url, 'POST', '/v1/hooks', { key: agency.key, body: { target_url: `${receiverUrl}/ok/${unique()}`, event: 'project.created' } });
+    const hook = await send(stack.url, 'POST', '/v1/hooks', {
+      key: agency.key,
+      body: { target_url: `${receiverUrl}/ok/${unique()}`, event: 'project.created' },
+    });
     hookId = hook.body.id;
     const email = `twice-${unique()}@client.test`;
     const created = await send(stack.url, 'POST', '/v1/projects', {
@@ -238,7 +241,10 @@ describe('every job is safe to run twice; a permanent failure says why through t
     const project = await send(stack.url, 'POST', '/v1/projects', { key: agency.key, body: { name: `Bounce ${unique()}` } });
     const email = `bounce-${unique()}@client.test`;
     stack.smtp!.rejectNext(1, '5.1.1 mailbox does not exist');
-    const inv = await send(stack.url, 'POST', `/v1/projects/${project.body.id}/invitations`, { key: agency.key, body: { email, first_name: 'Bo', last_name: 'Unce' } });
+    const inv = await send(stack.url, 'POST', `/v1/projects/${project.body.id}/invitations`, {
+      key: agency.key,
+      body: { email, first_name: 'Bo', last_name: 'Unce' },
+    });
     expect(inv.status).toBe(201);
     const shown = await until('the failure', async () => {
       const r = await send(stack.url, 'GET', `/v1/invitations/${inv.body.id}`, { key: agency.key });
@@ -262,7 +268,10 @@ describe('every job is safe to run twice; a permanent failure says why through t
   });
 
   it('a webhook the receiver refuses for good: the delivery says why, and the hook is disabled with a reason', async () => {
-    const failing = await send(stack.url, 'POST', '/v1/hooks', { key: agency.key, body: { target_url: `${receiverUrl}/fail/${unique()}`, event: 'project.created' } });
+    const failing = await send(stack.url, 'POST', '/v1/hooks', {
+      key: agency.key,
+      body: { target_url: `${receiverUrl}/fail/${unique()}`, event: 'project.created' },
+    });
     await send(stack.url, 'POST', '/v1/projects', { key: agency.key, body: { name: `Hooked ${unique()}` } });
     const hook = await until('the hook to be disabled', async () => {
       const list = await send(stack.url, 'GET', '/v1/hooks?limit=100', { key: agency.key });
@@ -319,10 +328,9 @@ describe('invitation tokens: what the database alone cannot do', () => {
 // are what each writer really writes. Each must be of a catalog type and parse against its strict schema.
 describe('every event row the pipeline wrote matches the event catalog', () => {
   it('each row parses against the data schema of its type', async () => {
-    const { rows } = await stack.deps.pool.query<{ id: string; type: string; data: unknown }>(
-      'select id, type, data from events where id > $1 order by id',
-      [eventsBefore],
-    );
+    const { rows } = await stack.deps.pool.query<{ id: string; type: string; data: unknown }>('select id, type, data from events where id > $1 order by id', [
+      eventsBefore,
+    ]);
     const seen = new Set<string>();
     const mismatches: string[] = [];
     for (const row of rows) {

@@ -320,7 +320,11 @@ describe('Idempotency-Key on every write operation', () => {
     const otherPath = other.path ?? target;
     const otherBody = other.body;
     expect({ path: otherPath, body: otherBody }).not.toEqual({ path: target, body });
-    const reused = await send(stack.url, method, otherPath, { key: a.key, headers: { 'idempotency-key': key }, ...(otherBody === undefined ? {} : { body: otherBody }) });
+    const reused = await send(stack.url, method, otherPath, {
+      key: a.key,
+      headers: { 'idempotency-key': key },
+      ...(otherBody === undefined ? {} : { body: otherBody }),
+    });
     expectProblem(reused, 422, 'idempotency_key_reused');
     expect(reused.body.errors).toEqual([{ field: 'Idempotency-Key', message: expect.any(String) }]);
     // Refused before anything ran: the other request's target is untouched.
@@ -338,7 +342,8 @@ describe('Idempotency-Key on the upload (POST /v1/imports)', () => {
     const one = file('aaaa');
     const two = file('bbbb');
     expect(Buffer.byteLength(one)).toBe(Buffer.byteLength(two));
-    const up = (body: string) => send(stack.url, 'POST', '/v1/imports', { key: a.key, rawBody: body, headers: { 'content-type': 'text/csv', 'idempotency-key': key } });
+    const up = (body: string) =>
+      send(stack.url, 'POST', '/v1/imports', { key: a.key, rawBody: body, headers: { 'content-type': 'text/csv', 'idempotency-key': key } });
     const first = await up(one);
     expect(first.status).toBe(202);
     const before = await agencyFingerprint(stack.deps.pool, a.agencyId);
@@ -381,12 +386,18 @@ describe('Idempotency-Key on the upload (POST /v1/imports)', () => {
 describe("a member's key on every write operation", () => {
   let memberKey: string;
   beforeAll(async () => {
-    const user = await addFirmUser(stack.deps.pool, { agencyId: a.agencyId, email: `member-${unique()}@agency.test`, firstName: 'Mo', lastName: 'Member', role: 'member' });
+    const user = await addFirmUser(stack.deps.pool, {
+      agencyId: a.agencyId,
+      email: `member-${unique()}@agency.test`,
+      firstName: 'Mo',
+      lastName: 'Member',
+      role: 'member',
+    });
     memberKey = (await issueApiKey(stack.deps.pool, { agencyId: a.agencyId, userId: user.id, name: 'member' })).key;
   });
   const refused = Object.keys(writeOps).filter((op) => writeOps[op]!.member !== 'allowed');
 
-  it.each(refused)('%s: 403 forbidden (404 for another user\'s key), and nothing changes', async (op) => {
+  it.each(refused)("%s: 403 forbidden (404 for another user's key), and nothing changes", async (op) => {
     const { method, path } = splitOp(op);
     const def = writeOps[op]!;
     const w = await buildWorld(a);
@@ -400,14 +411,21 @@ describe("a member's key on every write operation", () => {
   });
 
   it('the upload (POST /v1/imports): 403', async () => {
-    const res = await send(stack.url, 'POST', '/v1/imports', { key: memberKey, rawBody: `${HEADER}\nP,,,A,B,m-${unique()}@client.test,,\n`, headers: { 'content-type': 'text/csv' } });
+    const res = await send(stack.url, 'POST', '/v1/imports', {
+      key: memberKey,
+      rawBody: `${HEADER}\nP,,,A,B,m-${unique()}@client.test,,\n`,
+      headers: { 'content-type': 'text/csv' },
+    });
     expectProblem(res, 403, 'forbidden');
   });
 
   it.each(Object.keys(writeOps).filter((op) => writeOps[op]!.member === 'allowed'))('%s: self-service, allowed for a member', async (op) => {
     const { method, path } = splitOp(op);
     expect(path.startsWith('/v1/me') || path === '/v1/api-keys').toBe(true);
-    const res = await send(stack.url, method, path, { key: memberKey, body: op === 'post /v1/me/password' ? { current_password: 'x', new_password: 'long enough passphrase' } : writeOps[op]!.body!({ tag: unique() } as World) });
+    const res = await send(stack.url, method, path, {
+      key: memberKey,
+      body: op === 'post /v1/me/password' ? { current_password: 'x', new_password: 'long enough passphrase' } : writeOps[op]!.body!({ tag: unique() } as World),
+    });
     // The member has no console password: the change is refused on the field, not by role.
     if (op === 'post /v1/me/password') expect({ status: res.status, field: res.body.errors[0].field }).toEqual({ status: 422, field: 'current_password' });
     else expect(res.status).toBeLessThan(300);
@@ -415,11 +433,21 @@ describe("a member's key on every write operation", () => {
 });
 
 describe("tenant isolation on every route with an id: agency B's ids with agency A's key", () => {
-  it('answers 404 problem+json like an unknown id, shows none of B\'s data, and changes none of B\'s rows', async () => {
+  it("answers 404 problem+json like an unknown id, shows none of B's data, and changes none of B's rows", async () => {
     const wb = await buildWorld(b);
     const wa = await buildWorld(a);
     const before = await agencyFingerprint(stack.deps.pool, b.agencyId);
-    const ids = [wb.projectId, ...wb.taskIds, ...wb.clientIds, ...wb.invitationIds, ...wb.templateIds, ...wb.hookIds, ...wb.importIds, ...wb.userIds, ...wb.apiKeyIds];
+    const ids = [
+      wb.projectId,
+      ...wb.taskIds,
+      ...wb.clientIds,
+      ...wb.invitationIds,
+      ...wb.templateIds,
+      ...wb.hookIds,
+      ...wb.importIds,
+      ...wb.userIds,
+      ...wb.apiKeyIds,
+    ];
     const unknown: World = {
       ...wb,
       projectId: crypto.randomUUID(),
@@ -434,7 +462,18 @@ describe("tenant isolation on every route with an id: agency B's ids with agency
     };
     const scrub = (text: string, w: World) => {
       let out = text;
-      for (const id of [w.projectId, ...w.taskIds, ...w.clientIds, ...w.invitationIds, ...w.templateIds, ...w.hookIds, ...w.importIds, ...w.userIds, ...w.apiKeyIds]) out = out.split(id).join('<id>');
+      for (const id of [
+        w.projectId,
+        ...w.taskIds,
+        ...w.clientIds,
+        ...w.invitationIds,
+        ...w.templateIds,
+        ...w.hookIds,
+        ...w.importIds,
+        ...w.userIds,
+        ...w.apiKeyIds,
+      ])
+        out = out.split(id).join('<id>');
       const { request_id: _r, instance: _i, ...rest } = JSON.parse(out);
       return rest;
     };
@@ -518,7 +557,11 @@ describe('bad input on every write operation: a specific problem, and nothing ch
 
   it('the upload: a file without a required column is a 422 naming the file and the column; a JSON body is a 415', async () => {
     const before = await agencyFingerprint(stack.deps.pool, a.agencyId);
-    const res = await send(stack.url, 'POST', '/v1/imports', { key: a.key, rawBody: 'project,first_name,email\nP,A,a@x.test\n', headers: { 'content-type': 'text/csv' } });
+    const res = await send(stack.url, 'POST', '/v1/imports', {
+      key: a.key,
+      rawBody: 'project,first_name,email\nP,A,a@x.test\n',
+      headers: { 'content-type': 'text/csv' },
+    });
     expectProblem(res, 422, 'validation_failed');
     expect(res.body.errors).toEqual([{ field: 'file.columns.last_name', message: 'is required' }]);
     expect(res.body.detail).toMatch(/missing required column: last_name/);

@@ -66,15 +66,15 @@ describe('POST /v1/projects/:id/invitations', () => {
   it('50 concurrent identical invites make one invitation and one email', async () => {
     const project = await insertProject(stack.deps.pool, a.agencyId);
     const email = `${unique()}@client.test`;
-    const results = await Promise.all(
-      Array.from({ length: 50 }, () => client(stack.url, a.key).post(`/v1/projects/${project.id}/invitations`, person(email))),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, () => client(stack.url, a.key).post(`/v1/projects/${project.id}/invitations`, person(email))));
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 200)).toHaveLength(49);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     expect(await countRows(stack.deps.pool, 'select 1 from invitations where project_id = $1', [project.id])).toBe(1);
-    expect(await countRows(stack.deps.pool, 'select 1 from emails e join invitations i on i.id = e.invitation_id where i.project_id = $1', [project.id])).toBe(1);
+    expect(await countRows(stack.deps.pool, 'select 1 from emails e join invitations i on i.id = e.invitation_id where i.project_id = $1', [project.id])).toBe(
+      1,
+    );
     expect(await countRows(stack.deps.pool, 'select 1 from clients where agency_id = $1 and email_normalized = $2', [a.agencyId, email])).toBe(1);
   });
 
@@ -104,7 +104,13 @@ describe('POST /v1/projects/:id/invitations', () => {
     await activateClient(stack.deps.pool, inv.body.client.id);
     const res = await client(stack.url, a.key).post(`/v1/projects/${p2.id}/invitations`, person(email));
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ id: null, status: 'added', result: 'added', project: { id: p2.id }, client: { id: inv.body.client.id, status: 'active' } });
+    expect(res.body).toMatchObject({
+      id: null,
+      status: 'added',
+      result: 'added',
+      project: { id: p2.id },
+      client: { id: inv.body.client.id, status: 'active' },
+    });
     expect(await countRows(stack.deps.pool, 'select 1 from memberships where project_id = $1 and client_id = $2', [p2.id, inv.body.client.id])).toBe(1);
     expect(await countRows(stack.deps.pool, 'select 1 from emails where client_id = $1', [inv.body.client.id])).toBe(1);
     expect(await countRows(stack.deps.pool, "select 1 from events where type = 'client.added_to_project' and subject_id = $1", [inv.body.client.id])).toBe(1);
@@ -266,7 +272,13 @@ describe('GET /v1/invitations', () => {
 
   it('rejects bad filters with 422 naming the parameter', async () => {
     const api = client(stack.url, a.key);
-    for (const [qs, field] of [['status=bogus', 'status'], ['limit=0', 'limit'], ['limit=101', 'limit'], ['project_id=nope', 'project_id'], ['cursor=zzz', 'cursor']]) {
+    for (const [qs, field] of [
+      ['status=bogus', 'status'],
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['project_id=nope', 'project_id'],
+      ['cursor=zzz', 'cursor'],
+    ]) {
       const res = await api.get(`/v1/invitations?${qs}`);
       expect(res.status).toBe(422);
       expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
@@ -287,11 +299,19 @@ describe('resend, revoke, copy link', () => {
     const inv = await invite();
     const body = await new Promise<{ url: string }>((resolve, reject) => {
       const u = new URL(`${stack.url}/v1/invitations/${inv.id}/link`);
-      const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, headers: { authorization: `Bearer ${a.key}`, host: 'evil.example', 'x-forwarded-host': 'evil.example' } }, (res) => {
-        let data = '';
-        res.on('data', (c) => (data += c));
-        res.on('end', () => resolve(JSON.parse(data)));
-      });
+      const req = httpRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          headers: { authorization: `Bearer ${a.key}`, host: 'evil.example', 'x-forwarded-host': 'evil.example' },
+        },
+        (res) => {
+          let data = '';
+          res.on('data', (c) => (data += c));
+          res.on('end', () => resolve(JSON.parse(data)));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -324,10 +344,14 @@ describe('resend, revoke, copy link', () => {
     const newLink = (await client(stack.url, a.key).get(`/v1/invitations/${inv.id}/link`)).body.url;
     expect(newLink).not.toBe(oldLink);
     const oldToken = oldLink.split('/invite/')[1]!;
-    expect(await countRows(stack.deps.pool, 'select 1 from invitations where token_hash = $1', [hashToken(stack.deps.appSecret, oldToken, TokenPurpose.invitation)])).toBe(0);
+    expect(
+      await countRows(stack.deps.pool, 'select 1 from invitations where token_hash = $1', [hashToken(stack.deps.appSecret, oldToken, TokenPurpose.invitation)]),
+    ).toBe(0);
     expect(await countRows(stack.deps.pool, "select 1 from emails where invitation_id = $1 and kind = 'invitation_resend'", [inv.id])).toBe(1);
     // The first email, still queued, must never go out with the dead link.
-    expect(await countRows(stack.deps.pool, "select 1 from emails where invitation_id = $1 and kind = 'invitation' and status = 'cancelled'", [inv.id])).toBe(1);
+    expect(await countRows(stack.deps.pool, "select 1 from emails where invitation_id = $1 and kind = 'invitation' and status = 'cancelled'", [inv.id])).toBe(
+      1,
+    );
   });
 
   it('resends an expired invitation, making it pending again', async () => {
@@ -471,10 +495,11 @@ describe('members and clients', () => {
   it('deactivation revokes portal sessions at once', async () => {
     const project = await insertProject(stack.deps.pool, a.agencyId);
     const inv = (await client(stack.url, a.key).post(`/v1/projects/${project.id}/invitations`, person(`${unique()}@client.test`))).body;
-    await stack.deps.pool.query(
-      "insert into client_sessions (token_hash, client_id, agency_id, expires_at) values ($1, $2, $3, now() + interval '1 day')",
-      [Buffer.from(unique()), inv.client.id, a.agencyId],
-    );
+    await stack.deps.pool.query("insert into client_sessions (token_hash, client_id, agency_id, expires_at) values ($1, $2, $3, now() + interval '1 day')", [
+      Buffer.from(unique()),
+      inv.client.id,
+      a.agencyId,
+    ]);
     await client(stack.url, a.key).post(`/v1/clients/${inv.client.id}/deactivate`);
     expect(await countRows(stack.deps.pool, 'select 1 from client_sessions where client_id = $1 and revoked_at is null', [inv.client.id])).toBe(0);
   });
@@ -488,7 +513,10 @@ describe('expiry', () => {
     expect((await client(stack.url, a.key).get(`/v1/invitations/${inv.id}`)).body.status).toBe('expired');
     expect((await stack.deps.pool.query('select status from invitations where id = $1', [inv.id])).rows[0].status).toBe('pending');
     expect(await expireInvitations(stack.deps.pool)).toBeGreaterThanOrEqual(1);
-    expect((await stack.deps.pool.query('select status, token_hash from invitations where id = $1', [inv.id])).rows[0]).toEqual({ status: 'expired', token_hash: null });
+    expect((await stack.deps.pool.query('select status, token_hash from invitations where id = $1', [inv.id])).rows[0]).toEqual({
+      status: 'expired',
+      token_hash: null,
+    });
     await expireInvitations(stack.deps.pool);
     expect(await countRows(stack.deps.pool, "select 1 from events where type = 'invitation.expired' and subject_id = $1", [inv.id])).toBe(1);
   });

@@ -132,7 +132,11 @@ describe('POST /invite/:token/accept (form)', () => {
     const again = await new FormClient(stack.url).get(`/invite/${f.token}`);
     expect(again.status).toBe(410);
     expect(again.text).toContain('Ask Northwind Studio to send you a new one');
-    const replay = await browser.post(`/invite/${f.token}/accept`, { csrf: csrfOf(page.text), new_password: 'another password 1', confirm_password: 'another password 1' });
+    const replay = await browser.post(`/invite/${f.token}/accept`, {
+      csrf: csrfOf(page.text),
+      new_password: 'another password 1',
+      confirm_password: 'another password 1',
+    });
     expect(replay.status).toBe(410);
     const after = await invitationState(stack, f);
     expect(after).toMatchObject({ memberships: 1, acceptedEvents: 1 });
@@ -192,12 +196,20 @@ describe('POST /invite/:token/accept (form)', () => {
     const { browser } = await openInvite(f);
     const otherPage = await browser.get(`/invite/${other.token}`);
     for (const csrf of [undefined, '', 'x'.repeat(43), csrfOf(otherPage.text)]) {
-      const res = await browser.post(`/invite/${f.token}/accept`, { ...(csrf === undefined ? {} : { csrf }), new_password: PASSWORD, confirm_password: PASSWORD });
+      const res = await browser.post(`/invite/${f.token}/accept`, {
+        ...(csrf === undefined ? {} : { csrf }),
+        new_password: PASSWORD,
+        confirm_password: PASSWORD,
+      });
       expect(res.status).toBe(403);
       expect(res.text).toContain('This form has expired');
     }
     // A cross-site form can post text/plain; it is not JSON, so it needs the field too.
-    const plain = await fetch(`${stack.url}/invite/${f.token}/accept`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"new_password":"correct horse battery"}' });
+    const plain = await fetch(`${stack.url}/invite/${f.token}/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{"new_password":"correct horse battery"}',
+    });
     expect(plain.status).toBe(403);
     await expectUnchanged(f);
   });

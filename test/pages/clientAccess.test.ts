@@ -33,7 +33,11 @@ async function agencyWith(mode: 'password' | 'magic_link' | 'either', name = 'Ac
 async function activeClient(a: TestAgency, opts: { password?: string } = {}) {
   const f = await createInvitation(stack, a, opts.password ? { password: opts.password } : {});
   await stack.deps.pool.query("update clients set status = 'active', activated_at = now() where id = $1", [f.clientId]);
-  await stack.deps.pool.query('insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3) on conflict do nothing', [f.projectId, f.clientId, a.agencyId]);
+  await stack.deps.pool.query('insert into memberships (project_id, client_id, agency_id) values ($1, $2, $3) on conflict do nothing', [
+    f.projectId,
+    f.clientId,
+    a.agencyId,
+  ]);
   return f;
 }
 
@@ -70,7 +74,11 @@ describe('settings', () => {
     }
     const a = await createTestAgency(stack, 'Settings');
     expect(await readClientAccessSettings(stack.deps.pool, a.agencyId)).toEqual({ client_sign_in: 'password', reminder_hours_before: [24] });
-    const first = await applyClientAccessSettings(stack.deps.pool, a.agencyId, clientAccessSettingsSchema.parse({ client_sign_in: 'either', reminder_hours_before: [24, 72] }));
+    const first = await applyClientAccessSettings(
+      stack.deps.pool,
+      a.agencyId,
+      clientAccessSettingsSchema.parse({ client_sign_in: 'either', reminder_hours_before: [24, 72] }),
+    );
     expect(first).toEqual({ settings: { client_sign_in: 'either', reminder_hours_before: [72, 24] }, changed: ['client_sign_in', 'reminder_hours_before'] });
     const same = await applyClientAccessSettings(stack.deps.pool, a.agencyId, { reminder_hours_before: [72, 24] });
     expect(same.changed).toEqual([]);
@@ -287,7 +295,11 @@ describe('dead invitation links', () => {
       const accept = await client(stack.url).post(`/invite/${f.token}/accept`, { new_password: 'a long enough password' });
       expect(accept.status).toBe(410);
     }
-    expect(await countRows(stack.deps.pool, "select 1 from invitations where id = any($1::uuid[]) and status = 'accepted'", [[revoked.invitationId, replaced.invitationId, expired.invitationId]])).toBe(0);
+    expect(
+      await countRows(stack.deps.pool, "select 1 from invitations where id = any($1::uuid[]) and status = 'accepted'", [
+        [revoked.invitationId, replaced.invitationId, expired.invitationId],
+      ]),
+    ).toBe(0);
   });
 
   it("goes to the portal only for the client it belonged to, signed in; another client's session gets the page", async () => {

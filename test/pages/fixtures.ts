@@ -22,12 +22,12 @@ export interface InvitationOptions {
   password?: string;
 }
 
-
 export async function createProject(stack: TestStack, agency: TestAgency, name = `Project ${unique()}`): Promise<string> {
-  const { rows } = await stack.deps.pool.query<{ id: string }>(
-    'insert into projects (agency_id, name, created_by) values ($1, $2, $3) returning id',
-    [agency.agencyId, name, agency.userId],
-  );
+  const { rows } = await stack.deps.pool.query<{ id: string }>('insert into projects (agency_id, name, created_by) values ($1, $2, $3) returning id', [
+    agency.agencyId,
+    name,
+    agency.userId,
+  ]);
   return rows[0]!.id;
 }
 
@@ -83,10 +83,9 @@ export async function invitationState(stack: TestStack, f: InvitationFixture): P
     f.projectId,
     f.clientId,
   ]);
-  const { rows: e } = await pool.query<{ n: number }>(
-    `select count(*)::int as n from events where type = 'invitation.accepted' and subject_id = $1`,
-    [f.invitationId],
-  );
+  const { rows: e } = await pool.query<{ n: number }>(`select count(*)::int as n from events where type = 'invitation.accepted' and subject_id = $1`, [
+    f.invitationId,
+  ]);
   const { rows: mails } = await pool.query<{ to_address: string; firm_user_id: string | null }>(
     `select to_address, firm_user_id from emails where kind = 'invitation_accepted' and invitation_id = $1`,
     [f.invitationId],
@@ -140,5 +139,13 @@ export function csrfOf(page: string): string {
 
 /** The owner as the API would see them, to drive the lead's real revoke/resend use cases. */
 export function ownerPrincipal(agency: TestAgency): import('@onramp/core').Principal {
-  return { apiKeyId: '00000000-0000-0000-0000-000000000000', agencyId: agency.agencyId, agencyName: 'Agency', userId: agency.userId, userEmail: agency.email, userName: null, role: 'owner' };
+  return {
+    apiKeyId: '00000000-0000-0000-0000-000000000000',
+    agencyId: agency.agencyId,
+    agencyName: 'Agency',
+    userId: agency.userId,
+    userEmail: agency.email,
+    userName: null,
+    role: 'owner',
+  };
 }

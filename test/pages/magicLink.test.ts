@@ -103,7 +103,9 @@ it('a magic-link client joins with no password, comes back days later by emailed
   await page.goto(signInLink);
   await expect(page.locator('h1').textContent()).resolves.toBe('Sign in to Lumen Studio');
   await shot(page, 'signin-link');
-  const { rows: unused } = await stack.deps.pool.query<{ used_at: Date | null }>('select used_at from sign_in_links where client_id = $1', [created.body.client.id]);
+  const { rows: unused } = await stack.deps.pool.query<{ used_at: Date | null }>('select used_at from sign_in_links where client_id = $1', [
+    created.body.client.id,
+  ]);
   expect(unused).toEqual([{ used_at: null }]);
   await Promise.all([page.waitForURL(`${stack.url}/portal`), page.click('button[type=submit]')]);
   await expect(page.locator('h1').textContent()).resolves.toBe('Welcome, Mia');

@@ -212,7 +212,11 @@ describe('/forgot and /reset/:token', () => {
     expect((await login.post('/login', { csrf, email: f.email, password: PASSWORD })).status).toBe(401);
     expect((await login.post('/login', { csrf, email: f.email, password: 'brand new password' })).status).toBe(303);
 
-    const reused = await browser.post(`/reset/${token}`, { csrf: csrfOf(page.text), new_password: 'third password here', confirm_password: 'third password here' });
+    const reused = await browser.post(`/reset/${token}`, {
+      csrf: csrfOf(page.text),
+      new_password: 'third password here',
+      confirm_password: 'third password here',
+    });
     expect(reused.status).toBe(410);
     expect((await browser.get(`/reset/${token}`)).status).toBe(410);
   });

@@ -56,7 +56,11 @@ describe('POST /v1/projects (compound create)', () => {
 
     const inv = await client(stack.url, a.key).get(`/v1/invitations/${res.body.clients[0].invitation_id}`);
     expect(inv.body).toMatchObject({ status: 'pending', message: 'Welcome!', project: { id: res.body.id }, delivery_status: 'queued' });
-    expect(await count("select 1 from emails where kind = 'invitation' and invitation_id = any($1::uuid[])", [res.body.clients.map((c: { invitation_id: string }) => c.invitation_id)])).toBe(2);
+    expect(
+      await count("select 1 from emails where kind = 'invitation' and invitation_id = any($1::uuid[])", [
+        res.body.clients.map((c: { invitation_id: string }) => c.invitation_id),
+      ]),
+    ).toBe(2);
     expect(await count("select 1 from events where type = 'project.created' and subject_id = $1", [res.body.id])).toBe(1);
     const { rows: assigned } = await stack.deps.pool.query(
       "select data from events where type = 'task.assigned' and agency_id = $1 and data->>'project_id' = $2",
@@ -84,7 +88,12 @@ describe('POST /v1/projects (compound create)', () => {
     const onboarding = tpls.body.data.find((t: { name: string }) => t.name === 'Client onboarding');
     expect(onboarding.tasks.length).toBeGreaterThanOrEqual(3);
     const email = `${unique()}@client.test`;
-    const res = await client(stack.url, a.key).post('/v1/projects', { name: 'Quiet', template_id: onboarding.id, clients: [person(email)], send_emails: false });
+    const res = await client(stack.url, a.key).post('/v1/projects', {
+      name: 'Quiet',
+      template_id: onboarding.id,
+      clients: [person(email)],
+      send_emails: false,
+    });
     expect(res.status).toBe(201);
     expect(res.body.tasks).toHaveLength(onboarding.tasks.length);
     expect(res.body.clients[0].result).toBe('invited');
@@ -95,10 +104,10 @@ describe('POST /v1/projects (compound create)', () => {
 
   it('adds an active client without an email, and reuses a pending invitation', async () => {
     const active = `${unique()}@client.test`;
-    await stack.deps.pool.query("insert into clients (agency_id, email, first_name, last_name, status, activated_at) values ($1, $2, 'Act', 'Ive', 'active', now())", [
-      a.agencyId,
-      active,
-    ]);
+    await stack.deps.pool.query(
+      "insert into clients (agency_id, email, first_name, last_name, status, activated_at) values ($1, $2, 'Act', 'Ive', 'active', now())",
+      [a.agencyId, active],
+    );
     const ext = `crm-${unique()}`;
     const pendingEmail = `${unique()}@client.test`;
     const first = await client(stack.url, a.key).post('/v1/projects', { name: 'P', external_id: ext, clients: [person(pendingEmail)] });
@@ -135,7 +144,10 @@ describe('idempotency by external_id', () => {
       ...body,
       name: 'Renamed in the CRM',
       clients: [person(e2, 'Grace', 'Hopper')],
-      assignments: [{ task: 'Two', emails: [e1, e2] }, { task: 'One', emails: [e1] }],
+      assignments: [
+        { task: 'Two', emails: [e1, e2] },
+        { task: 'One', emails: [e1] },
+      ],
     });
     expect(more.status).toBe(200);
     expect(more.body.name).toBe('Deal');
@@ -158,7 +170,10 @@ describe('idempotency by external_id', () => {
       external_id: ext,
       template_id: tpl.id,
       clients: emails.map((e) => person(e)),
-      assignments: [{ task: 'Alpha', emails }, { task: 'Gamma', emails: [emails[0]] }],
+      assignments: [
+        { task: 'Alpha', emails },
+        { task: 'Gamma', emails: [emails[0]] },
+      ],
     };
     const results = await Promise.all(Array.from({ length: 10 }, () => client(stack.url, a.key).post('/v1/projects', body)));
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
@@ -196,12 +211,22 @@ describe('validation: a 422 naming the item, and nothing created', () => {
   it('an unknown template name', async () => {
     const ext = `bad-${unique()}`;
     const email = `${unique()}@client.test`;
-    const res = await client(stack.url, a.key).post('/v1/projects', { name: 'X', external_id: ext, template_name: 'No such template', clients: [person(email)] });
+    const res = await client(stack.url, a.key).post('/v1/projects', {
+      name: 'X',
+      external_id: ext,
+      template_name: 'No such template',
+      clients: [person(email)],
+    });
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({
       code: 'validation_failed',
       // The answer names the agency's templates, so a typo can be fixed from the error alone.
-      errors: [{ field: 'template_name', message: expect.stringMatching(/^no template named "No such template" in this agency; its templates are .*"Client onboarding"/) }],
+      errors: [
+        {
+          field: 'template_name',
+          message: expect.stringMatching(/^no template named "No such template" in this agency; its templates are .*"Client onboarding"/),
+        },
+      ],
     });
     await expectNothingCreated(a.agencyId, ext, [email]);
   });
@@ -210,7 +235,9 @@ describe('validation: a 422 naming the item, and nothing created', () => {
     const theirs = await makeTemplate(b.key, ['Theirs']);
     const res = await client(stack.url, a.key).post('/v1/projects', { name: 'X', template_id: theirs.id });
     expect(res.status).toBe(422);
-    expect(res.body.errors).toEqual([{ field: 'template_id', message: expect.stringMatching(/no template with id .*; its templates are .*"Client onboarding"/) }]);
+    expect(res.body.errors).toEqual([
+      { field: 'template_id', message: expect.stringMatching(/no template with id .*; its templates are .*"Client onboarding"/) },
+    ]);
     // Only this agency's names are listed.
     expect(res.body.errors[0].message).not.toContain(theirs.name);
     const byName = await client(stack.url, a.key).post('/v1/projects', { name: 'X', template_name: theirs.name });
@@ -227,7 +254,10 @@ describe('validation: a 422 naming the item, and nothing created', () => {
       external_id: ext,
       template_id: tpl.id,
       clients: [person(email)],
-      assignments: [{ task: 'Real task', emails: [email] }, { task: 'Imaginary task', emails: [email] }],
+      assignments: [
+        { task: 'Real task', emails: [email] },
+        { task: 'Imaginary task', emails: [email] },
+      ],
     });
     expect(res.status).toBe(422);
     expect(res.body.errors).toEqual([{ field: 'assignments[1].task', message: 'the project has no task "Imaginary task"' }]);
@@ -250,7 +280,7 @@ describe('validation: a 422 naming the item, and nothing created', () => {
     await expectNothingCreated(a.agencyId, ext, [listed, stranger]);
   });
 
-  it('a client the invitation rules refuse (a firm user\'s address) rolls everything back and names the client', async () => {
+  it("a client the invitation rules refuse (a firm user's address) rolls everything back and names the client", async () => {
     const ext = `bad-${unique()}`;
     const ok = `${unique()}@client.test`;
     const res = await client(stack.url, a.key).post('/v1/projects', { name: 'X', external_id: ext, clients: [person(ok), person(a.email)] });
@@ -276,10 +306,10 @@ describe('validation: a 422 naming the item, and nothing created', () => {
   });
 
   it('a member (not an owner or admin) cannot create projects', async () => {
-    const { rows } = await stack.deps.pool.query<{ id: string }>(
-      "insert into firm_users (agency_id, email, role) values ($1, $2, 'member') returning id",
-      [a.agencyId, `${unique()}@agency.test`],
-    );
+    const { rows } = await stack.deps.pool.query<{ id: string }>("insert into firm_users (agency_id, email, role) values ($1, $2, 'member') returning id", [
+      a.agencyId,
+      `${unique()}@agency.test`,
+    ]);
     const { issueApiKey } = await import('@onramp/core');
     const key = await issueApiKey(stack.deps.pool, { agencyId: a.agencyId, userId: rows[0]!.id });
     const res = await client(stack.url, key.key).post('/v1/projects', { name: 'Nope' });
@@ -324,7 +354,9 @@ describe('GET /v1/projects (find), GET /v1/projects/:id, PATCH /v1/projects/:id'
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: { body: { data: Array<{ id: string }>; next_cursor: string | null } } = await api.get(`/v1/projects?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      const res: { body: { data: Array<{ id: string }>; next_cursor: string | null } } = await api.get(
+        `/v1/projects?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       res.body.data.forEach((p) => seen.add(p.id));
       cursor = res.body.next_cursor;
       pages++;

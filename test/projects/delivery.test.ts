@@ -55,7 +55,11 @@ describe('invitation emails from the projects endpoints', () => {
     const api = client(stack.url, a.key);
     const project = await api.post('/v1/projects', { name: 'Assign and invite', template_name: 'client onboarding' });
     const email = `${unique()}@client.test`;
-    const res = await api.post(`/v1/projects/${project.body.id}/tasks/${project.body.tasks[0].id}/assignees`, { email, first_name: 'Grace', last_name: 'Hopper' });
+    const res = await api.post(`/v1/projects/${project.body.id}/tasks/${project.body.tasks[0].id}/assignees`, {
+      email,
+      first_name: 'Grace',
+      last_name: 'Hopper',
+    });
     expect(res.status).toBe(201);
     expect(res.body.invite_result).toBe('invited');
     const mail = await stack.smtp!.waitFor(to(email));

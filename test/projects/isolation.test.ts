@@ -57,7 +57,10 @@ describe("tenant isolation: another agency's ids answer 404 and change nothing",
       ['POST assignee', () => asA.post(`${t}/assignees`, { email: 'a-side@client.test', first_name: 'A', last_name: 'Side' })],
       ['DELETE assignee', () => asA.delete(`${t}/assignees/${ids.client}`)],
       ['POST bulk', () => asA.post(`${p}/assignments/bulk`, { items: [{ task_id: ids.task, email, first_name: 'X', last_name: 'Y' }] })],
-      ["POST assignee with B's task in A's project", () => asA.post(`/v1/projects/${ownProject.body.id}/tasks/${ids.task}/assignees`, { email: 'x@client.test', first_name: 'X', last_name: 'Y' })],
+      [
+        "POST assignee with B's task in A's project",
+        () => asA.post(`/v1/projects/${ownProject.body.id}/tasks/${ids.task}/assignees`, { email: 'x@client.test', first_name: 'X', last_name: 'Y' }),
+      ],
       ['GET template', () => asA.get(`/v1/templates/${ids.template}`)],
       ['PATCH template', () => asA.patch(`/v1/templates/${ids.template}`, { name: 'Hijacked' })],
       ['DELETE template', () => asA.delete(`/v1/templates/${ids.template}`)],
@@ -77,7 +80,11 @@ describe("tenant isolation: another agency's ids answer 404 and change nothing",
     expect((await asA.post('/v1/projects', { name: 'X', template_id: ids.template })).status).toBe(422);
     const bulk = await asA.post(`/v1/projects/${ownProject.body.id}/assignments/bulk`, { items: [{ task_id: ids.task, email }] });
     expect(bulk.body.results[0]).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    const viaCreate = await asA.post('/v1/projects', { name: 'Y', template_name: 'Client onboarding', assignments: [{ task: 'Welcome call', emails: [email] }] });
+    const viaCreate = await asA.post('/v1/projects', {
+      name: 'Y',
+      template_name: 'Client onboarding',
+      assignments: [{ task: 'Welcome call', emails: [email] }],
+    });
     expect(viaCreate.status).toBe(422);
 
     expect(await snapshotOfB(ids)).toEqual(before);

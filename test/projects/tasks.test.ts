@@ -39,7 +39,15 @@ describe('tasks CRUD', () => {
     const p = await projectWithTasks(['First', 'Second']);
     const added = await api.post(`/v1/projects/${p.id}/tasks`, { title: 'Third', description: 'Later', due_date: '2027-01-31' });
     expect(added.status).toBe(201);
-    expect(added.body).toEqual({ id: expect.any(String), project_id: p.id, title: 'Third', description: 'Later', due_date: '2027-01-31', position: 3, assignees: [] });
+    expect(added.body).toEqual({
+      id: expect.any(String),
+      project_id: p.id,
+      title: 'Third',
+      description: 'Later',
+      due_date: '2027-01-31',
+      position: 3,
+      assignees: [],
+    });
 
     const page1 = await api.get(`/v1/projects/${p.id}/tasks?limit=2`);
     expect(page1.body.data.map((t: { title: string }) => t.title)).toEqual(['First', 'Second']);
@@ -182,7 +190,12 @@ describe('POST /v1/projects/:id/assignments/bulk', () => {
     expect(await count('select 1 from task_assignees a join tasks t on t.id = a.task_id where t.project_id = $1', [p.id])).toBe(4);
     expect(await count("select 1 from events where type = 'task.assigned' and data->>'project_id' = $1", [p.id])).toBe(4);
 
-    const replay = await api.post(`/v1/projects/${p.id}/assignments/bulk`, { items: [{ task_id: tA, email: fresh }, { task_id: tB, email: fresh }] });
+    const replay = await api.post(`/v1/projects/${p.id}/assignments/bulk`, {
+      items: [
+        { task_id: tA, email: fresh },
+        { task_id: tB, email: fresh },
+      ],
+    });
     expect(replay.body.results.map((x: { result: string }) => x.result)).toEqual(['already_assigned', 'already_assigned']);
   });
 
@@ -201,7 +214,9 @@ describe('clients: find by email, get with projects and tasks', () => {
     await projectWithTasks(['A'], [person(email)]);
     const res = await api.get(`/v1/clients?email=${encodeURIComponent(`  ${email.toUpperCase()} `)}`);
     expect(res.status).toBe(200);
-    expect(res.body.data).toEqual([{ id: expect.any(String), email, first_name: 'Ada', last_name: 'Lovelace', status: 'invited', created_at: expect.any(String) }]);
+    expect(res.body.data).toEqual([
+      { id: expect.any(String), email, first_name: 'Ada', last_name: 'Lovelace', status: 'invited', created_at: expect.any(String) },
+    ]);
     expect((await api.get(`/v1/clients?email=${encodeURIComponent(`x${email}`)}`)).body.data).toEqual([]);
   });
 
@@ -216,7 +231,14 @@ describe('clients: find by email, get with projects and tasks', () => {
     expect(res.body).toMatchObject({ id: clientId, email, status: 'invited' });
     expect(res.body.projects).toEqual([
       { id: p2.id, name: expect.any(String), external_id: null, archived: false, membership: 'invited', tasks: [] },
-      { id: p1.id, name: expect.any(String), external_id: null, archived: false, membership: 'invited', tasks: [{ id: p1.tasks[1]!.id, title: 'B', due_date: null, position: 2 }] },
+      {
+        id: p1.id,
+        name: expect.any(String),
+        external_id: null,
+        archived: false,
+        membership: 'invited',
+        tasks: [{ id: p1.tasks[1]!.id, title: 'B', due_date: null, position: 2 }],
+      },
     ]);
     expect((await api.get('/v1/clients/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });

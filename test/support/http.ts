@@ -30,11 +30,13 @@ export async function call<T = any>(
 /** Bind a base URL and key once per test. */
 export function client(baseUrl: string, key?: string) {
   return {
-    get: <T = any>(path: string, headers?: Record<string, string>) => call<T>(baseUrl, 'GET', path, { ...(key ? { key } : {}), ...(headers ? { headers } : {}) }),
+    get: <T = any>(path: string, headers?: Record<string, string>) =>
+      call<T>(baseUrl, 'GET', path, { ...(key ? { key } : {}), ...(headers ? { headers } : {}) }),
     post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
       call<T>(baseUrl, 'POST', path, { ...(key ? { key } : {}), ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) }),
     patch: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
       call<T>(baseUrl, 'PATCH', path, { ...(key ? { key } : {}), ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) }),
-    delete: <T = any>(path: string, headers?: Record<string, string>) => call<T>(baseUrl, 'DELETE', path, { ...(key ? { key } : {}), ...(headers ? { headers } : {}) }),
+    delete: <T = any>(path: string, headers?: Record<string, string>) =>
+      call<T>(baseUrl, 'DELETE', path, { ...(key ? { key } : {}), ...(headers ? { headers } : {}) }),
   };
 }

@@ -33,7 +33,8 @@ export function runOnramp(args: string[], env: Record<string, string> = {}, time
 function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith('TEST_') || ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PORT', 'DATA_DIR', 'APP_SECRET', 'NODE_ENV'].includes(k)) continue;
+    if (v === undefined || k.startsWith('TEST_') || ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PORT', 'DATA_DIR', 'APP_SECRET', 'NODE_ENV'].includes(k))
+      continue;
     env[k] = v;
   }
   env.LOG_LEVEL = 'warn';

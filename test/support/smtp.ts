@@ -73,7 +73,8 @@ export async function startSmtp(): Promise<TestSmtp> {
         const found = messages.find(predicate);
         if (found) return found;
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`no matching email within ${timeoutMs} ms (got ${messages.length}: ${messages.map((m) => m.parsed.subject).join(' | ')})`);
+        if (left <= 0)
+          throw new Error(`no matching email within ${timeoutMs} ms (got ${messages.length}: ${messages.map((m) => m.parsed.subject).join(' | ')})`);
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(left, 200));
           waiters.push(() => {

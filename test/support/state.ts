@@ -17,10 +17,10 @@ export async function lastSentAgo(db: Queryable, invitationId: string, ago: Inte
 
 /** The client accepted (without the membership or the event: for tests of what reads the invitation). */
 export async function markInvitationAccepted(db: Queryable, invitationId: string, opts: { burnLink?: boolean } = {}): Promise<void> {
-  await db.query(
-    `update invitations set status = 'accepted', accepted_at = now(), token_hash = case when $2 then null else token_hash end where id = $1`,
-    [invitationId, opts.burnLink ?? false],
-  );
+  await db.query(`update invitations set status = 'accepted', accepted_at = now(), token_hash = case when $2 then null else token_hash end where id = $1`, [
+    invitationId,
+    opts.burnLink ?? false,
+  ]);
 }
 
 /** The invitation was revoked (its link burnt). */

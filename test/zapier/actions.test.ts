@@ -104,7 +104,6 @@ async function importCsv(csv: string, options: Record<string, unknown> = {}): Pr
   return { accepted, done };
 }
 
-
 beforeAll(async () => {
   zapier = await loadZapierApp();
   await files.start();
@@ -124,7 +123,9 @@ describe('create_project', () => {
     expect(created).toMatchObject({ external_id: externalId, created: true, archived: false });
     expect(created.tasks.map((t) => t.title)).toEqual(onboardingTasks);
     expect(created.tasks[0]!.assignees.map((a) => a.email)).toEqual([created.clients[0]!.email]);
-    expect(created.clients).toEqual([{ email: created.clients[0]!.email, client_id: expect.any(String), invitation_id: expect.any(String), result: 'invited' }]);
+    expect(created.clients).toEqual([
+      { email: created.clients[0]!.email, client_id: expect.any(String), invitation_id: expect.any(String), result: 'invited' },
+    ]);
     expectSampleShape('creates', 'create_project', created);
   });
 
@@ -140,7 +141,9 @@ describe('create_project', () => {
 
   it('a client line item without a last name halts naming the item, and creates nothing', async () => {
     const externalId = `crm-deal-${unique()}`;
-    const error = await rejection(createProject({ external_id: externalId, clients: [{ email: `x-${unique()}@example.test`, first_name: 'X' }], assignments: [] }));
+    const error = await rejection(
+      createProject({ external_id: externalId, clients: [{ email: `x-${unique()}@example.test`, first_name: 'X' }], assignments: [] }),
+    );
     expect(error.name).toBe('HaltedError');
     expect(error.message).toContain('clients[0].last_name');
     expect((await api().get(`/v1/projects?external_id=${externalId}`)).body.data).toEqual([]);
@@ -238,7 +241,9 @@ describe('invite_client', () => {
   it("another agency's project halts as not found", async () => {
     const other = await createTestAgency(stack, 'Other');
     const theirs = await client(stack.url, other.key).post('/v1/projects', { name: 'Theirs' });
-    const error = await rejection(run('creates', 'invite_client', { project_id: theirs.body.id, email: `x-${unique()}@example.test`, first_name: 'X', last_name: 'Y' }));
+    const error = await rejection(
+      run('creates', 'invite_client', { project_id: theirs.body.id, email: `x-${unique()}@example.test`, first_name: 'X', last_name: 'Y' }),
+    );
     expect(error.name).toBe('HaltedError');
     expect(error.message).toContain('HTTP 404, not_found');
   });
@@ -282,11 +287,17 @@ describe('assign_client_to_task, with the task dropdown following the chosen pro
     expectSampleShape('triggers', 'task_list', listed);
   });
 
-  it("a task of another project halts as not found", async () => {
+  it('a task of another project halts as not found', async () => {
     const a = await createProject({ clients: [], assignments: [] });
     const b = await createProject({ clients: [], assignments: [] });
     const error = await rejection(
-      run('creates', 'assign_client_to_task', { project_id: a.id, task_id: b.tasks[0]!.id, email: `x-${unique()}@example.test`, first_name: 'X', last_name: 'Y' }),
+      run('creates', 'assign_client_to_task', {
+        project_id: a.id,
+        task_id: b.tasks[0]!.id,
+        email: `x-${unique()}@example.test`,
+        first_name: 'X',
+        last_name: 'Y',
+      }),
     );
     expect(error.name).toBe('HaltedError');
     expect(error.message).toContain('HTTP 404, not_found');
@@ -316,9 +327,12 @@ describe('import_csv', () => {
 
   it('a dry run changes nothing', async () => {
     const externalId = `crm-${unique()}`;
-    const { done } = await importCsv(`project_name,project_external_id,first_name,last_name,email\nDry Co,${externalId},Ann,Lee,ann-${unique()}@example.test\n`, {
-      dry_run: 'yes',
-    });
+    const { done } = await importCsv(
+      `project_name,project_external_id,first_name,last_name,email\nDry Co,${externalId},Ann,Lee,ann-${unique()}@example.test\n`,
+      {
+        dry_run: 'yes',
+      },
+    );
     expect(done).toMatchObject({ status: 'completed', dry_run: true, counts: { rows: 1, projects_created: 1, clients_invited: 1 } });
     expect(await run('searches', 'find_project', { external_id: externalId })).toEqual([]);
   });
@@ -414,7 +428,7 @@ describe('dropdown paging (project_list)', () => {
 });
 
 describe('the sample contract', () => {
-  it('template_list: the dropdown lists the new agency\'s template, shaped like the sample', async () => {
+  it("template_list: the dropdown lists the new agency's template, shaped like the sample", async () => {
     const templates = await zapier.appTester<Item[]>(withCursorStore(op(zapier.app.triggers.template_list), { value: '', sets: [] }), {
       authData: auth(),
       meta: { page: 0 },

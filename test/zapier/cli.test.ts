@@ -107,7 +107,8 @@ describe('npx zapier-platform build (what push runs), with ulimit -n 1024', () =
       // `npm install --production` there installed the app's one dependency, and no tool.
       const core = JSON.parse(readFileSync(join(workDir!, 'node_modules', 'zapier-platform-core', 'package.json'), 'utf8'));
       expect(core.version).toBe(pkg.dependencies['zapier-platform-core']);
-      for (const tool of ['zapier-platform-cli', 'jest', 'typescript', 'nock']) expect({ tool, installed: existsSync(join(workDir!, 'node_modules', tool)) }).toEqual({ tool, installed: false });
+      for (const tool of ['zapier-platform-cli', 'jest', 'typescript', 'nock'])
+        expect({ tool, installed: existsSync(join(workDir!, 'node_modules', tool)) }).toEqual({ tool, installed: false });
     } finally {
       rmSync(workDir!, { recursive: true, force: true });
     }
@@ -177,7 +178,14 @@ describe('npx zapier-platform invoke against a local Onramp, as in zapier-app/RE
   }, 120_000);
 
   it('invoke create create_project with an unknown template name: fails naming the agency’s templates', async () => {
-    const run = await zapierPlatform(appDir, ['invoke', 'create', 'create_project', '-i', JSON.stringify({ name: 'X', template_id: 'Onbording' }), '--non-interactive']);
+    const run = await zapierPlatform(appDir, [
+      'invoke',
+      'create',
+      'create_project',
+      '-i',
+      JSON.stringify({ name: 'X', template_id: 'Onbording' }),
+      '--non-interactive',
+    ]);
     expect(run.code).not.toBe(0);
     expect(errorOf(run)).toContain(
       'Error: Validation failed: Template (template_name): no template named "Onbording" in this agency; ' +

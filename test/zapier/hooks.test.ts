@@ -217,9 +217,7 @@ describe('invitation_accepted (REST hook)', () => {
   it('a subscription with a revoked key fails as an expired connection', async () => {
     const other = await createTestAgency(stack, 'Revoked Hooks');
     await revokeApiKey(stack.deps.pool, other.key);
-    const error = await rejection(
-      zapier.appTester(op(trigger(), 'performSubscribe'), { authData: auth(other.key), targetUrl: receiver.target().url }),
-    );
+    const error = await rejection(zapier.appTester(op(trigger(), 'performSubscribe'), { authData: auth(other.key), targetUrl: receiver.target().url }));
     expect(error.name).toBe('ExpiredAuthError');
   });
 });

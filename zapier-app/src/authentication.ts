@@ -53,9 +53,7 @@ const test = async (z: ZObject, bundle: Bundle): Promise<Me> => {
   rejectNonJson(response, z, bundle);
   const me = response.data;
   if (!me || !me.agency || !me.user) {
-    throw new z.errors.HaltedError(
-      'The Onramp URL answered /v1/me without an agency and user. Check that it is the address of your Onramp server.',
-    );
+    throw new z.errors.HaltedError('The Onramp URL answered /v1/me without an agency and user. Check that it is the address of your Onramp server.');
   }
   return me;
 };

@@ -1,10 +1,4 @@
-import type {
-  AfterResponseMiddleware,
-  BeforeRequestMiddleware,
-  Bundle,
-  HttpResponse,
-  ZObject,
-} from 'zapier-platform-core';
+import type { AfterResponseMiddleware, BeforeRequestMiddleware, Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
 
 import { isOnrampUrl, normalizeBaseUrl } from './lib/api';
 
@@ -109,7 +103,7 @@ const NEXT_STEP: Record<string, (problem: Problem & Record<string, unknown>) => 
   invitation_not_pending: () => 'What to do: nothing to redo here; the invitation was already accepted, revoked or expired.',
   forbidden: () =>
     'What to do: reconnect Onramp in Zapier with an API key of an owner or admin ' +
-    '(the console\'s API keys page, /console/api-keys, or `npx onramp key create --user-email admin@youragency.com`).',
+    "(the console's API keys page, /console/api-keys, or `npx onramp key create --user-email admin@youragency.com`).",
   payload_too_large: () => 'What to do: split the CSV file into smaller files and import each one.',
   idempotency_key_in_use: () => 'What to do: the same request is still running; Zapier will not need to send it twice. Replay the run later.',
 };
@@ -210,10 +204,7 @@ export const throwForOnrampError = (response: HttpResponse, z: ZObject, bundle: 
 
   if (status === 429) {
     const delay = parseRetryAfter(response.getHeader('retry-after'));
-    throw new z.errors.ThrottledError(
-      `Onramp is rate limiting requests (${label(response)}); Zapier will retry in ${delay} seconds.`,
-      delay,
-    );
+    throw new z.errors.ThrottledError(`Onramp is rate limiting requests (${label(response)}); Zapier will retry in ${delay} seconds.`, delay);
   }
 
   if (status >= 500) {
@@ -229,9 +220,7 @@ export const throwForOnrampError = (response: HttpResponse, z: ZObject, bundle: 
   }
 
   const fallback =
-    status === 403
-      ? `Your Onramp user is not allowed to do this (${label(response)}); an owner or admin key is needed`
-      : `Onramp rejected ${label(response)}`;
+    status === 403 ? `Your Onramp user is not allowed to do this (${label(response)}); an owner or admin key is needed` : `Onramp rejected ${label(response)}`;
   let message = describeProblem(status, problem, status === 404 ? `Not found: ${label(response)}` : fallback);
   if (status === 404) {
     message +=
@@ -246,12 +235,7 @@ export const throwForOnrampError = (response: HttpResponse, z: ZObject, bundle: 
  * a proxy's login page), and passing its HTML on as data would only fail later and less clearly.
  */
 export const rejectNonJson = (response: HttpResponse, z: ZObject, bundle: Bundle): void => {
-  if (
-    !response.request?.raw &&
-    response.status !== 204 &&
-    isOnrampUrl(response.request?.url, bundle) &&
-    response.data === undefined
-  ) {
+  if (!response.request?.raw && response.status !== 204 && isOnrampUrl(response.request?.url, bundle) && response.data === undefined) {
     const { text } = readBody(response);
     if (text.trim()) {
       const base = normalizeBaseUrl(bundle.authData?.base_url) ?? 'the Onramp URL';

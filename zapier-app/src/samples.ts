@@ -280,10 +280,7 @@ export const createProjectFields: Field[] = [
   { key: 'tasks[]title', label: 'Task Title', type: 'string' },
 ];
 
-export const inviteClientFields: Field[] = [
-  ...invitationFields,
-  { key: 'result', label: 'Result', type: 'string' },
-];
+export const inviteClientFields: Field[] = [...invitationFields, { key: 'result', label: 'Result', type: 'string' }];
 
 export const assignClientFields: Field[] = [
   { key: 'task_id', label: 'Task ID', type: 'string' },

@@ -36,11 +36,7 @@ describe('create_project', () => {
           template_id: '5e06e22d-fff3-44ec-b1dc-ec40db7aca58',
           message: 'Welcome!',
           send_emails: 'no',
-          clients: [
-            { email: 'jane@acme.test', first_name: 'Jane', last_name: 'Doe' },
-            { email: 'joe@acme.test', first_name: 'Joe', last_name: '' },
-            {},
-          ],
+          clients: [{ email: 'jane@acme.test', first_name: 'Jane', last_name: 'Doe' }, { email: 'joe@acme.test', first_name: 'Joe', last_name: '' }, {}],
           assignments: [
             { task: 'Share brand assets', emails: 'jane@acme.test, joe@acme.test' },
             { task: 'tsk_9', emails: 'joe@acme.test' },
@@ -64,7 +60,7 @@ describe('create_project', () => {
     expect(buildProjectBody({ name: 'P', template_id: '' })).toEqual({ name: 'P', send_emails: true });
   });
 
-  it('an unknown template name halts with the agency\'s template names, under the Template field', async () => {
+  it("an unknown template name halts with the agency's template names, under the Template field", async () => {
     api()
       .post('/v1/projects', { name: 'P', template_name: 'Onboarding', send_emails: true })
       .reply(
@@ -72,9 +68,7 @@ describe('create_project', () => {
           title: 'Validation failed',
           code: 'validation_failed',
           detail: 'template_name: no template named "Onboarding" in this agency; its templates are "Client onboarding", "Website"',
-          errors: [
-            { field: 'template_name', message: 'no template named "Onboarding" in this agency; its templates are "Client onboarding", "Website"' },
-          ],
+          errors: [{ field: 'template_name', message: 'no template named "Onboarding" in this agency; its templates are "Client onboarding", "Website"' }],
         }),
       );
     const error = await rejection(appTester(method(c.create_project), bundle({ inputData: { name: 'P', template_id: 'Onboarding' } })));
@@ -107,10 +101,7 @@ describe('create_project', () => {
     api()
       .post('/v1/projects', (b: Record<string, unknown>) => b.external_id === 'deal-42')
       .reply(200, { ...createProjectSample, created: false });
-    const result = (await appTester(
-      method(c.create_project),
-      bundle({ inputData: { name: 'Acme Website', external_id: 'deal-42' } }),
-    )) as { created: boolean };
+    const result = (await appTester(method(c.create_project), bundle({ inputData: { name: 'Acme Website', external_id: 'deal-42' } }))) as { created: boolean };
     expect(result.created).toBe(false);
   });
 });
@@ -150,10 +141,9 @@ describe('invite_client', () => {
     api()
       .post('/v1/projects/prj%2F1/invitations', { email: 'jane@acme.test', send_email: false })
       .reply(200, { ...inviteClientSample, result: 'already_invited' });
-    const result = (await appTester(
-      method(c.invite_client),
-      bundle({ inputData: { project_id: 'prj/1', email: 'jane@acme.test', send_email: 'false' } }),
-    )) as { result: string };
+    const result = (await appTester(method(c.invite_client), bundle({ inputData: { project_id: 'prj/1', email: 'jane@acme.test', send_email: 'false' } }))) as {
+      result: string;
+    };
     expect(result.result).toBe('already_invited');
   });
 });
@@ -162,9 +152,7 @@ describe('assign_client_to_task', () => {
   setupNock();
 
   it('POSTs /v1/projects/{project_id}/tasks/{task_id}/assignees', async () => {
-    api()
-      .post('/v1/projects/prj_1/tasks/tsk_1/assignees', { email: 'jane@acme.test', first_name: 'Jane', last_name: 'Doe' })
-      .reply(201, assignClientSample);
+    api().post('/v1/projects/prj_1/tasks/tsk_1/assignees', { email: 'jane@acme.test', first_name: 'Jane', last_name: 'Doe' }).reply(201, assignClientSample);
     const result = (await appTester(
       method(c.assign_client_to_task),
       bundle({
@@ -239,9 +227,7 @@ describe('import_csv', () => {
 
   it('a failed file download is reported, and nothing is uploaded', async () => {
     nock('https://files.zapier.test').get('/stash/gone').reply(404, 'nope');
-    const error = await rejection(
-      appTester(method(c.import_csv), bundle({ inputData: { file: 'https://files.zapier.test/stash/gone' } })),
-    );
+    const error = await rejection(appTester(method(c.import_csv), bundle({ inputData: { file: 'https://files.zapier.test/stash/gone' } })));
     expect(error.name).toBe('HaltedError');
     expect(error.message).toContain('Downloading from files.zapier.test failed with HTTP 404');
   });
@@ -257,11 +243,11 @@ describe('searches', () => {
   setupNock();
 
   it('find_client: GET /v1/clients?email= returns the match', async () => {
-    api().get('/v1/clients').query({ email: 'jane.doe@acme.example' }).reply(200, { data: [clientSample], next_cursor: null });
-    const results = (await appTester(
-      method(s.find_client),
-      bundle({ inputData: { email: 'jane.doe@acme.example' } }),
-    )) as Array<typeof clientSample>;
+    api()
+      .get('/v1/clients')
+      .query({ email: 'jane.doe@acme.example' })
+      .reply(200, { data: [clientSample], next_cursor: null });
+    const results = (await appTester(method(s.find_client), bundle({ inputData: { email: 'jane.doe@acme.example' } }))) as Array<typeof clientSample>;
     expect(results).toHaveLength(1);
     expect(results[0]?.id).toBe(clientSample.id);
     expect(results[0]?.status).toBe('invited');

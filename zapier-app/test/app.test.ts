@@ -12,9 +12,15 @@ describe('app definition (compiled dist, as Zapier loads it)', () => {
   });
 
   it('has every trigger, create and search', () => {
-    expect(Object.keys(compiled.triggers).sort()).toEqual(
-      ['import_completed', 'invitation_accepted', 'new_invitation', 'new_project', 'project_list', 'task_list', 'template_list'],
-    );
+    expect(Object.keys(compiled.triggers).sort()).toEqual([
+      'import_completed',
+      'invitation_accepted',
+      'new_invitation',
+      'new_project',
+      'project_list',
+      'task_list',
+      'template_list',
+    ]);
     expect(Object.keys(compiled.creates).sort()).toEqual(['assign_client_to_task', 'create_project', 'import_csv', 'invite_client']);
     expect(Object.keys(compiled.searches).sort()).toEqual(['find_client', 'find_project']);
   });
@@ -49,8 +55,7 @@ describe('app definition (compiled dist, as Zapier loads it)', () => {
   });
 
   it('keeps the fixed input field keys', () => {
-    const keys = (group: string, key: string) =>
-      compiled[group][key].operation.inputFields.map((f: { key: string }) => f.key);
+    const keys = (group: string, key: string) => compiled[group][key].operation.inputFields.map((f: { key: string }) => f.key);
     expect(keys('creates', 'create_project')).toEqual(
       expect.arrayContaining(['name', 'external_id', 'template_id', 'clients', 'assignments', 'message', 'send_emails']),
     );

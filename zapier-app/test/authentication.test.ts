@@ -22,10 +22,7 @@ describe('authentication', () => {
 
   it('strips trailing slashes and a trailing /v1 from the base URL', async () => {
     api().get('/v1/me').reply(200, me);
-    const result = (await appTester(
-      authentication.test,
-      bundle({ authData: { base_url: ` ${BASE}/v1/ `, api_key: KEY } }),
-    )) as typeof me;
+    const result = (await appTester(authentication.test, bundle({ authData: { base_url: ` ${BASE}/v1/ `, api_key: KEY } }))) as typeof me;
     expect(result.user.id).toBe('usr_1');
     expect(normalizeBaseUrl('https://x.example.com///')).toBe('https://x.example.com');
     expect(normalizeBaseUrl('onramp.example.com/sub/')).toBe('https://onramp.example.com/sub');
@@ -61,9 +58,7 @@ describe('authentication', () => {
   });
 
   it('rejects a missing or invalid base URL with a clear message and makes no request', async () => {
-    const error = await rejection(
-      appTester(authentication.test, bundle({ authData: { base_url: 'not a url at all', api_key: KEY } })),
-    );
+    const error = await rejection(appTester(authentication.test, bundle({ authData: { base_url: 'not a url at all', api_key: KEY } })));
     expect(error.message).toContain('Onramp URL of this connection is missing or invalid');
   });
 

@@ -19,10 +19,7 @@ export const bundle = (extra: Record<string, unknown> = {}): Partial<Bundle> & R
 });
 
 /** nock scope for the Onramp API that only matches requests carrying the API key. */
-export const api = () =>
-  nock(BASE)
-    .matchHeader('authorization', `Bearer ${KEY}`)
-    .matchHeader('accept', 'application/json');
+export const api = () => nock(BASE).matchHeader('authorization', `Bearer ${KEY}`).matchHeader('accept', 'application/json');
 
 /** Problem+json reply helper. */
 export const problem = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
@@ -34,11 +31,7 @@ export const problem = (status: number, body: Record<string, unknown>, headers: 
  * in-memory cursor store in place of z.cursor.
  */
 export const withCursor =
-  (
-    perform: (z: ZObject, bundle: Bundle) => unknown,
-    store: { value: string | null; sets: string[] },
-  ) =>
-  async (z: ZObject, b: Bundle) => {
+  (perform: (z: ZObject, bundle: Bundle) => unknown, store: { value: string | null; sets: string[] }) => async (z: ZObject, b: Bundle) => {
     z.cursor = {
       get: async () => store.value ?? '',
       set: async (value: string) => {

@@ -4,14 +4,15 @@ import { describeProblem, fieldLabel, parseRetryAfter } from '../src/middleware'
 import { App, BASE, api, appTester, bundle, decoded, problem, rejection, setupNock } from './helpers';
 
 const invite = App.creates.invite_client.operation.perform as never;
-const inviteBundle = () =>
-  bundle({ inputData: { project_id: 'prj_1', email: 'jane@acme.test', first_name: 'Jane', last_name: 'Doe' } });
+const inviteBundle = () => bundle({ inputData: { project_id: 'prj_1', email: 'jane@acme.test', first_name: 'Jane', last_name: 'Doe' } });
 
 describe('error mapping (afterResponse)', () => {
   setupNock();
 
   it('401 -> ExpiredAuthError so Zapier asks the user to reconnect', async () => {
-    api().post('/v1/projects/prj_1/invitations').reply(...problem(401, { title: 'Unauthorized', code: 'unauthorized' }));
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(...problem(401, { title: 'Unauthorized', code: 'unauthorized' }));
     const error = await rejection(appTester(invite, inviteBundle()));
     expect(error.name).toBe('ExpiredAuthError');
     expect(error.message).toContain('Your Onramp API key is invalid or has been revoked');
@@ -100,7 +101,9 @@ describe('error mapping (afterResponse)', () => {
   });
 
   it('404 -> HaltedError naming what was not found and saying to choose it again', async () => {
-    api().post('/v1/projects/prj_1/invitations').reply(...problem(404, { title: 'Not found', code: 'not_found', detail: 'Project not found' }));
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(...problem(404, { title: 'Not found', code: 'not_found', detail: 'Project not found' }));
     const error = await rejection(appTester(invite, inviteBundle()));
     expect(error.name).toBe('HaltedError');
     expect(firstLine(error)).toContain('Not found: Project not found (HTTP 404, not_found)');
@@ -108,7 +111,9 @@ describe('error mapping (afterResponse)', () => {
   });
 
   it('413 -> says to split the file', async () => {
-    api().post('/v1/projects/prj_1/invitations').reply(...problem(413, { title: 'Payload too large', code: 'payload_too_large' }));
+    api()
+      .post('/v1/projects/prj_1/invitations')
+      .reply(...problem(413, { title: 'Payload too large', code: 'payload_too_large' }));
     const error = await rejection(appTester(invite, inviteBundle()));
     expect(error.name).toBe('HaltedError');
     expect(firstLine(error)).toContain('split the CSV file');
@@ -188,14 +193,13 @@ describe('error mapping (afterResponse)', () => {
   });
 
   it('does not send the API key to hosts other than the connected Onramp', async () => {
-    const other = nock('https://files.example.com', { badheaders: ['authorization'] }).get('/x.csv').reply(200, 'a,b');
-    const text = await appTester(
-      async (z) => {
-        const response = await z.request({ url: 'https://files.example.com/x.csv', raw: true });
-        return response.text();
-      },
-      bundle(),
-    );
+    const other = nock('https://files.example.com', { badheaders: ['authorization'] })
+      .get('/x.csv')
+      .reply(200, 'a,b');
+    const text = await appTester(async (z) => {
+      const response = await z.request({ url: 'https://files.example.com/x.csv', raw: true });
+      return response.text();
+    }, bundle());
     expect(text).toBe('a,b');
     expect(other.isDone()).toBe(true);
   });
@@ -210,9 +214,7 @@ describe('error mapping (afterResponse)', () => {
 
   it('describes problems without field errors using the fallback', () => {
     expect(describeProblem(400, undefined, 'Onramp rejected POST /v1/x')).toBe('Onramp rejected POST /v1/x (HTTP 400)');
-    expect(describeProblem(400, { title: 'Malformed JSON', code: 'malformed_json' }, 'x')).toBe(
-      'Malformed JSON (HTTP 400, malformed_json)',
-    );
+    expect(describeProblem(400, { title: 'Malformed JSON', code: 'malformed_json' }, 'x')).toBe('Malformed JSON (HTTP 400, malformed_json)');
   });
 
   it('says each field error once when the detail already lists them (as Onramp does)', () => {

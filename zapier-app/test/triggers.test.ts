@@ -14,7 +14,10 @@ describe('polling triggers read /v1/feeds/:event', () => {
     ['import_completed', 'import.completed', importCompletedSample],
   ] as const)('%s polls GET /v1/feeds/%s and returns its items', async (key, event, sample) => {
     const second = { ...sample, id: `${sample.id}_2`, event_id: 'evt_2' };
-    api().get(`/v1/feeds/${event}`).query({ limit: '100' }).reply(200, { data: [second, sample] });
+    api()
+      .get(`/v1/feeds/${event}`)
+      .query({ limit: '100' })
+      .reply(200, { data: [second, sample] });
     const results = (await appTester(method(t[key]), bundle())) as Array<Record<string, unknown>>;
     expect(results).toHaveLength(2);
     expect(results[0]?.id).toBe(`${sample.id}_2`);
@@ -35,16 +38,14 @@ describe('invitation_accepted (REST hook)', () => {
   const hook = t.invitation_accepted;
 
   it('subscribes with POST /v1/hooks {target_url, event}', async () => {
-    api()
-      .post('/v1/hooks', { target_url: 'https://hooks.zapier.com/abc', event: 'invitation.accepted' })
-      .reply(201, {
-        id: 'hk_1',
-        event: 'invitation.accepted',
-        target_url: 'https://hooks.zapier.com/abc',
-        secret: 'whsec',
-        status: 'active',
-        created_at: '2026-11-21T23:45:13.000Z',
-      });
+    api().post('/v1/hooks', { target_url: 'https://hooks.zapier.com/abc', event: 'invitation.accepted' }).reply(201, {
+      id: 'hk_1',
+      event: 'invitation.accepted',
+      target_url: 'https://hooks.zapier.com/abc',
+      secret: 'whsec',
+      status: 'active',
+      created_at: '2026-11-21T23:45:13.000Z',
+    });
     const data = (await appTester(method(hook, 'performSubscribe'), bundle({ targetUrl: 'https://hooks.zapier.com/abc' }))) as {
       id: string;
     };
@@ -58,33 +59,41 @@ describe('invitation_accepted (REST hook)', () => {
   });
 
   it('treats an already-deleted hook (404) as unsubscribed', async () => {
-    api().delete('/v1/hooks/hk_gone').reply(...problem(404, { title: 'Not found', code: 'not_found' }));
+    api()
+      .delete('/v1/hooks/hk_gone')
+      .reply(...problem(404, { title: 'Not found', code: 'not_found' }));
     const data = await appTester(method(hook, 'performUnsubscribe'), bundle({ subscribeData: { id: 'hk_gone' } }));
     expect(data).toEqual({ id: 'hk_gone', deleted: false });
   });
 
   it('still reports other unsubscribe errors (401)', async () => {
-    api().delete('/v1/hooks/hk_1').reply(...problem(401, { title: 'Unauthorized' }));
+    api()
+      .delete('/v1/hooks/hk_1')
+      .reply(...problem(401, { title: 'Unauthorized' }));
     const error = await rejection(appTester(method(hook, 'performUnsubscribe'), bundle({ subscribeData: { id: 'hk_1' } })));
     expect(error.name).toBe('ExpiredAuthError');
   });
 
   it('perform returns the delivered payload', async () => {
-    const results = (await appTester(method(hook, 'perform'), bundle({ cleanedRequest: invitationAcceptedSample }))) as Array<
-      Record<string, unknown>
-    >;
+    const results = (await appTester(method(hook, 'perform'), bundle({ cleanedRequest: invitationAcceptedSample }))) as Array<Record<string, unknown>>;
     expect(results).toEqual([invitationAcceptedSample]);
     expect(results[0]?.status).toBe('accepted');
   });
 
   it('perform without any request (zapier-platform invoke, which no hook can reach) reads the feed', async () => {
-    api().get('/v1/feeds/invitation.accepted').query({ limit: '100' }).reply(200, { data: [invitationAcceptedSample] });
+    api()
+      .get('/v1/feeds/invitation.accepted')
+      .query({ limit: '100' })
+      .reply(200, { data: [invitationAcceptedSample] });
     const results = (await appTester(method(hook, 'perform'), bundle())) as Array<Record<string, unknown>>;
     expect(results.map((r) => r.id)).toEqual([invitationAcceptedSample.id]);
   });
 
   it('performList reads GET /v1/feeds/invitation.accepted', async () => {
-    api().get('/v1/feeds/invitation.accepted').query(true).reply(200, { data: [invitationAcceptedSample] });
+    api()
+      .get('/v1/feeds/invitation.accepted')
+      .query(true)
+      .reply(200, { data: [invitationAcceptedSample] });
     const results = (await appTester(method(hook, 'performList'), bundle())) as Array<Record<string, unknown>>;
     expect(results).toHaveLength(1);
     expect(results[0]?.id).toBe(invitationAcceptedSample.id);
@@ -98,12 +107,18 @@ describe('dropdown triggers page with cursor + next_cursor', () => {
   it('project_list: page 0 stores next_cursor, page 1 sends it, last page stores empty', async () => {
     const store = { value: null as string | null, sets: [] as string[] };
     const perform = method(t.project_list);
-    api().get('/v1/projects').query({ limit: '100' }).reply(200, { data: [{ id: 'prj_1', name: 'A' }], next_cursor: 'c2' });
+    api()
+      .get('/v1/projects')
+      .query({ limit: '100' })
+      .reply(200, { data: [{ id: 'prj_1', name: 'A' }], next_cursor: 'c2' });
     const page0 = (await appTester(withCursor(perform, store), bundle({ meta: { page: 0 } }))) as Array<{ id: string }>;
     expect(page0.map((p) => p.id)).toEqual(['prj_1']);
     expect(store.value).toBe('c2');
 
-    api().get('/v1/projects').query({ limit: '100', cursor: 'c2' }).reply(200, { data: [{ id: 'prj_2', name: 'B' }], next_cursor: null });
+    api()
+      .get('/v1/projects')
+      .query({ limit: '100', cursor: 'c2' })
+      .reply(200, { data: [{ id: 'prj_2', name: 'B' }], next_cursor: null });
     const page1 = (await appTester(withCursor(perform, store), bundle({ meta: { page: 1 } }))) as Array<{ id: string }>;
     expect(page1.map((p) => p.id)).toEqual(['prj_2']);
     expect(store.sets).toEqual(['c2', '']);
@@ -130,10 +145,9 @@ describe('dropdown triggers page with cursor + next_cursor', () => {
       .get('/v1/projects/prj_1/tasks')
       .query({ limit: '100' })
       .reply(200, { data: [{ id: 'tsk_1', project_id: 'prj_1', title: 'Welcome call' }], next_cursor: 'n1' });
-    const results = (await appTester(
-      withCursor(method(t.task_list), store),
-      bundle({ meta: { page: 0 }, inputData: { project_id: 'prj_1' } }),
-    )) as Array<{ title: string }>;
+    const results = (await appTester(withCursor(method(t.task_list), store), bundle({ meta: { page: 0 }, inputData: { project_id: 'prj_1' } }))) as Array<{
+      title: string;
+    }>;
     expect(results.map((r) => r.title)).toEqual(['Welcome call']);
     expect(store.value).toBe('n1');
   });

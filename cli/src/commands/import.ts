@@ -137,7 +137,11 @@ export const importCommands: Command[] = [
         `  rows with errors    ${fmt(c.errors ?? 0)}`,
       ];
       if ((c.errors ?? 0) > 0) {
-        lines.push('', `Download the rows with errors, fix them and import that file again:`, `  curl -H "Authorization: Bearer $ONRAMP_API_KEY" -o errors.csv ${view.errors_url}`);
+        lines.push(
+          '',
+          `Download the rows with errors, fix them and import that file again:`,
+          `  curl -H "Authorization: Bearer $ONRAMP_API_KEY" -o errors.csv ${view.errors_url}`,
+        );
       }
       if (view.status === 'failed') lines.push('', `The import failed: ${view.error ?? 'unknown reason'}`);
       console.log(lines.join('\n'));

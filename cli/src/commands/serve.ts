@@ -72,11 +72,9 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }, m
       logger.info({ signal, deadlineMs: total }, 'shutting down');
       const bounded = <T>(p: Promise<T>, ms: number, fallback: T) => {
         let timer: NodeJS.Timeout | undefined;
-        return Promise.race([
-          p,
-          hurried.then(() => fallback),
-          new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms))),
-        ]).finally(() => clearTimeout(timer));
+        return Promise.race([p, hurried.then(() => fallback), new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]).finally(() =>
+          clearTimeout(timer),
+        );
       };
       const failed = (what: string) => (err: unknown) => {
         logger.error({ err }, `${what} failed`);

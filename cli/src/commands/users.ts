@@ -15,7 +15,9 @@ async function readPassword(): Promise<string | null> {
     chunks.push(chunk as Buffer);
     if (chunks.reduce((n, c) => n + c.length, 0) > 4096) break;
   }
-  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
   return text === '' ? null : text;
 }
 
@@ -64,7 +66,10 @@ export const userCommands: Command[] = [
           `Invited ${out.user.email} as ${out.user.role} of ${out.agency.name}, on behalf of ${out.principal.userName ?? out.principal.userEmail}. ` +
             `The link in the email expires ${out.user.invitation!.expires_at}.`,
         );
-      } else console.log(`${out.user.email} is already invited (nothing sent). Resend from the console's Team page or POST /v1/users/${out.user.id}/resend-invitation.`);
+      } else
+        console.log(
+          `${out.user.email} is already invited (nothing sent). Resend from the console's Team page or POST /v1/users/${out.user.id}/resend-invitation.`,
+        );
       return 0;
     },
   },

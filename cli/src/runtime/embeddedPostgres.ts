@@ -81,13 +81,17 @@ export async function startEmbeddedPostgres(
   const errors: string[] = [];
   const logs: string[] = [];
   const postgresFlags = [
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'unix_socket_directories=',
-    '-c', 'max_connections=200',
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'max_connections=200',
     // The default (1/32 of shared_buffers: 4 MB) is smaller than one import batch's WAL, so each lane's
     // backend kept writing WAL out itself mid-batch under WALWriteLock while the other lanes waited. With
     // 64 MB a batch's WAL goes out at its commit: +4-17% rows/s in interleaved runs (docs/imports.md).
-    '-c', 'wal_buffers=64MB',
+    '-c',
+    'wal_buffers=64MB',
     ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
   const EmbeddedPostgres = await importWithoutExitHooks();
@@ -126,10 +130,17 @@ export async function startEmbeddedPostgres(
   };
   process.once('exit', killOnExit);
   const forgetSignal = stopOnSignal(killOnExit);
-  const child = await spawnPostmaster(databaseDir, port, postgresFlags, opts.log, (line) => {
-    logs.push(line);
-    if (logs.length > 50) logs.shift();
-  }, (c) => (spawned = c)).catch((err: unknown) => {
+  const child = await spawnPostmaster(
+    databaseDir,
+    port,
+    postgresFlags,
+    opts.log,
+    (line) => {
+      logs.push(line);
+      if (logs.length > 50) logs.shift();
+    },
+    (c) => (spawned = c),
+  ).catch((err: unknown) => {
     process.removeListener('exit', killOnExit);
     forgetSignal();
     throw explain(`embedded PostgreSQL did not start on port ${port}`, err);
@@ -146,7 +157,10 @@ export async function startEmbeddedPostgres(
   } catch (err) {
     process.removeListener('exit', killOnExit);
     forgetSignal();
-    await stopChild(child, [['SIGINT', 5_000], ['SIGKILL', 2_000]]);
+    await stopChild(child, [
+      ['SIGINT', 5_000],
+      ['SIGKILL', 2_000],
+    ]);
     throw err;
   }
   return {

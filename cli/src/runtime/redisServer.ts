@@ -30,10 +30,7 @@ function runningRedis(dir: string): { pid: number; port: number } | null {
  * redis-server in it exited at once, before the API and the worker that still used it had stopped (they
  * then retried `ECONNREFUSED` in a loop). Only Onramp stops it, last, and stop() waits for its exit.
  */
-export async function startPrivateRedis(
-  dataDir: string,
-  opts: { port?: number; attach?: boolean; log?: (line: string) => void } = {},
-): Promise<PrivateRedis> {
+export async function startPrivateRedis(dataDir: string, opts: { port?: number; attach?: boolean; log?: (line: string) => void } = {}): Promise<PrivateRedis> {
   const dir = join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const running = runningRedis(dir);
@@ -46,15 +43,24 @@ export async function startPrivateRedis(
   const child = spawn(
     bin,
     [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--maxmemory-policy', 'noeviction',
-      '--save', '',
-      '--daemonize', 'no',
-      '--protected-mode', 'yes',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--maxmemory-policy',
+      'noeviction',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--protected-mode',
+      'yes',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );

@@ -1,14 +1,4 @@
-import {
-  ConfigError,
-  JobBus,
-  createLogger,
-  createPool,
-  createRedis,
-  resolveAppSecret,
-  type Config,
-  type Deps,
-  type Logger,
-} from '@onramp/core';
+import { ConfigError, JobBus, createLogger, createPool, createRedis, resolveAppSecret, type Config, type Deps, type Logger } from '@onramp/core';
 import { startEmbeddedPostgres, runningEmbeddedPort, embeddedUrl } from './embeddedPostgres.js';
 import { startPrivateRedis } from './redisServer.js';
 
@@ -32,11 +22,7 @@ export type InfraMode =
   /** `onramp api` / `onramp worker`: configured URLs, or a running embedded stack; never start one. */
   | 'attach';
 
-export async function resolveInfra(
-  config: Config,
-  mode: InfraMode,
-  opts: { needRedis: boolean; log?: (line: string) => void },
-): Promise<Infra> {
+export async function resolveInfra(config: Config, mode: InfraMode, opts: { needRedis: boolean; log?: (line: string) => void }): Promise<Infra> {
   let stopDb: ((deadlineMs?: number) => Promise<void>) | undefined;
   let stopRedis: ((deadlineMs?: number) => Promise<void>) | undefined;
   const stopAll = async (deadlineMs = 10_000) => {
@@ -107,7 +93,10 @@ function describe(url: string): string {
 export async function checkReachable(deps: Deps, opts: { redis: boolean; timeoutMs?: number }): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const withDeadline = <T>(p: Promise<T>, what: string) =>
-    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s (${what})`)), timeoutMs).unref())]);
+    Promise.race([
+      p,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s (${what})`)), timeoutMs).unref()),
+    ]);
   try {
     await withDeadline(deps.pool.query('select 1'), 'database');
   } catch (err) {

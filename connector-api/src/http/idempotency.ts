@@ -14,7 +14,12 @@ function requestHash(req: Request, raw: boolean, secretKey: string | null): stri
   if (raw) {
     // An upload is identified by its content (RawUpload.digest), never by its framing: the length says
     // nothing about the bytes, and a multipart boundary changes on every retry of the same file.
-    h.update(String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase());
+    h.update(
+      String(req.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase(),
+    );
   } else {
     h.update(req.body === undefined ? `${req.headers['content-type'] ?? ''}:${req.headers['content-length'] ?? ''}` : JSON.stringify(req.body));
   }

@@ -88,7 +88,7 @@ async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise
         }
         // Its errors (a form cut short) reach the reader below; without a listener they would crash the process.
         stream.on('error', () => undefined);
-        resolve({ stream, filename: info.filename ?? "" });
+        resolve({ stream, filename: info.filename ?? '' });
       });
       closed.then(() => resolve(null), reject);
       req.pipe(bb);
@@ -109,7 +109,10 @@ async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise
         // Fields sent after the file are only known once the whole form is read.
         await closed;
       })();
-      return await sink(body, options(() => ({ ...(file.filename ? { filename: file.filename } : {}), ...fields })));
+      return await sink(
+        body,
+        options(() => ({ ...(file.filename ? { filename: file.filename } : {}), ...fields })),
+      );
     } catch (err) {
       req.unpipe(bb);
       file.stream.resume();
@@ -118,7 +121,10 @@ async function upload<T>(deps: Deps, req: Request, sink: UploadSink<T>): Promise
   }
   if (req.is(['text/csv', 'text/plain', 'application/csv', 'application/octet-stream'])) {
     if (declared > max) throw tooLarge();
-    return sink(req, options(() => ({})));
+    return sink(
+      req,
+      options(() => ({})),
+    );
   }
   throw new AppError('unsupported_media_type', 'Unsupported media type', {
     detail: `Send the CSV as multipart/form-data (field \`file\`) or as a text/csv body (got ${req.headers['content-type'] ?? 'no content type'}).`,
@@ -131,4 +137,3 @@ export function discardBody(req: Request, res: Response): void {
   req.unpipe();
   req.resume();
 }
-

@@ -41,7 +41,10 @@ function inspectInput(value: unknown, maxDepth = MAX_JSON_DEPTH): InputFinding {
 
 /** The query and the JSON body of a request, checked as above; throws the 4xx that names the problem. */
 export function assertAcceptableInput(query: unknown, body: unknown): void {
-  for (const [where, value] of [['query', query], ['body', body]] as const) {
+  for (const [where, value] of [
+    ['query', query],
+    ['body', body],
+  ] as const) {
     if (value === undefined) continue;
     const found = inspectInput(value);
     if (found.tooDeep) {

@@ -35,7 +35,8 @@ function errorStatuses(op: OpenApiOperation): Map<number, string> {
   if (op.auth) out.set(401, 'Missing, unknown or revoked API key (`unauthorized`)');
   if (op.auth && write) out.set(403, 'The key belongs to a member; only owners and admins write (`forbidden`)');
   if (/:\w+/.test(op.path)) out.set(404, 'No such resource in this agency, or a malformed id (`not_found`)');
-  if (write && op.auth) out.set(409, 'A conflict with the current state, or a request with this Idempotency-Key still running (`conflict`, `idempotency_key_in_use`, ...)');
+  if (write && op.auth)
+    out.set(409, 'A conflict with the current state, or a request with this Idempotency-Key still running (`conflict`, `idempotency_key_in_use`, ...)');
   if (hasBody) out.set(413, 'The body is larger than the server accepts (`payload_too_large`)');
   if (hasBody) out.set(415, `The body is not ${(op.bodyContentTypes ?? ['application/json']).join(' or ')} (\`unsupported_media_type\`)`);
   out.set(422, 'A field or query parameter failed validation, or is unknown; each is named in `errors` (`validation_failed`, `idempotency_key_reused`)');
@@ -87,7 +88,10 @@ const problemSchema = {
 
 function parameters(op: OpenApiOperation): unknown[] {
   const out: unknown[] = [];
-  for (const [where, schema] of [['path', op.params], ['query', op.query]] as const) {
+  for (const [where, schema] of [
+    ['path', op.params],
+    ['query', op.query],
+  ] as const) {
     if (!schema) continue;
     const json = toSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
     for (const [name, s] of Object.entries(json.properties ?? {})) {

@@ -17,7 +17,10 @@ function assertKnownQuery(known: ReadonlySet<string>, query: Record<string, unkn
   const accepted = [...known].sort().join(', ');
   throw new AppError('validation_failed', 'Validation failed', {
     detail: `Unknown query parameter${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. ${accepted ? `This operation accepts: ${accepted}.` : 'This operation takes no query parameters.'}`,
-    errors: unknown.map((field) => ({ field, message: accepted ? `is not a query parameter of this operation (accepted: ${accepted})` : 'is not a query parameter of this operation (it takes none)' })),
+    errors: unknown.map((field) => ({
+      field,
+      message: accepted ? `is not a query parameter of this operation (accepted: ${accepted})` : 'is not a query parameter of this operation (it takes none)',
+    })),
   });
 }
 
@@ -54,8 +57,10 @@ export interface RouteResult {
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteDef<PS extends z.ZodType | undefined, QS extends z.ZodType | undefined, BS extends z.ZodType | undefined>
-  extends Omit<OpenApiOperation, 'params' | 'query' | 'body' | 'auth'> {
+export interface RouteDef<PS extends z.ZodType | undefined, QS extends z.ZodType | undefined, BS extends z.ZodType | undefined> extends Omit<
+  OpenApiOperation,
+  'params' | 'query' | 'body' | 'auth'
+> {
   auth?: boolean;
   params?: PS;
   query?: QS;
@@ -82,8 +87,7 @@ export function defineRoute<
 }
 
 const hasBody = (req: Request) =>
-  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') ||
-  req.headers['transfer-encoding'] !== undefined;
+  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
 
 export function isJsonRequest(req: Request): boolean {
   return req.is(['application/json', 'application/*+json']) !== false && req.is(['application/json', 'application/*+json']) !== null;

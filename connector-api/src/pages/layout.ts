@@ -18,7 +18,10 @@ const versions = new Map<string, string>();
 function asset(file: string): string {
   let v = versions.get(file);
   if (!v) {
-    v = createHash('sha256').update(readFileSync(`${STATIC_DIR}${file}`)).digest('hex').slice(0, 12);
+    v = createHash('sha256')
+      .update(readFileSync(`${STATIC_DIR}${file}`))
+      .digest('hex')
+      .slice(0, 12);
     versions.set(file, v);
   }
   return `/static/${file}?v=${v}`;
@@ -81,7 +84,10 @@ export interface SendPageOptions extends PageOptions {
 /** Every HTML page goes out through here: the CSP for what this page loads, never cached. */
 export function sendPage(res: Response, opts: SendPageOptions): void {
   res.status(opts.status ?? 200);
-  res.setHeader('Content-Security-Policy', contentSecurityPolicy(res, { page: true, scripts: Boolean(opts.scripts?.length), frameSelf: Boolean(opts.frameSelf) }));
+  res.setHeader(
+    'Content-Security-Policy',
+    contentSecurityPolicy(res, { page: true, scripts: Boolean(opts.scripts?.length), frameSelf: Boolean(opts.frameSelf) }),
+  );
   res.setHeader('Cache-Control', 'no-store');
   res.type('text/html; charset=utf-8').send(layout(opts, cspNonce(res)));
 }

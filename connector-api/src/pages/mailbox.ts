@@ -11,7 +11,6 @@ import { sendPage as sendLayoutPage } from './layout.js';
 const ID = /^\d{8}T\d{9}Z-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LIST_LIMIT = 200;
 
-
 /**
  * The dev mailbox: what the outbox (DATA_DIR/outbox, used when SMTP_URL is unset) holds, newest first,
  * so a person running Onramp locally can open an invite link. Never mounted in production.
@@ -85,7 +84,10 @@ ${
 
 async function listOutbox(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => OUTBOX_FILE.test(n)).sort().reverse();
+  return names
+    .filter((n) => OUTBOX_FILE.test(n))
+    .sort()
+    .reverse();
 }
 
 function parse(dir: string, file: string): Promise<ParsedMail> {
@@ -95,10 +97,7 @@ function parse(dir: string, file: string): Promise<ParsedMail> {
 function emailFileId(req: Request, res: Response): string | null {
   const id = String(req.params.id ?? '');
   if (ID.test(id)) return id;
-  sendProblem(
-    res,
-    new AppError('not_found', 'Email not found', { detail: 'A mailbox id is an outbox file name such as 20260101T120000000Z-<uuid>.' }),
-  );
+  sendProblem(res, new AppError('not_found', 'Email not found', { detail: 'A mailbox id is an outbox file name such as 20260101T120000000Z-<uuid>.' }));
   return null;
 }
 
@@ -133,5 +132,11 @@ function modeNote(deps: Deps): SafeHtml {
 }
 
 function sendPage(res: Response, title: string, body: SafeHtml): void {
-  sendLayoutPage(res, { title, brand: { displayName: 'Onramp dev mailbox', brandColor: '#1f2937', logoUrl: null }, body, mainClass: 'mailbox', frameSelf: true });
+  sendLayoutPage(res, {
+    title,
+    brand: { displayName: 'Onramp dev mailbox', brandColor: '#1f2937', logoUrl: null },
+    body,
+    mainClass: 'mailbox',
+    frameSelf: true,
+  });
 }

@@ -7,7 +7,7 @@ export const apiKeyRoutes = [
     method: 'get',
     path: '/api-keys',
     summary: 'API keys',
-    description: 'Live keys, newest first: the caller\'s own; owners see every key of the agency. Secrets are never shown again.',
+    description: "Live keys, newest first: the caller's own; owners see every key of the agency. Secrets are never shown again.",
     tags: ['API keys'],
     responses: { 200: { description: 'The keys', schema: z.object({ data: z.array(apiKeyJson) }) } },
     async handler({ deps, principal }) {
@@ -19,7 +19,7 @@ export const apiKeyRoutes = [
     path: '/api-keys',
     summary: 'Create an API key',
     description:
-      'Any firm user creates keys for themselves; a key acts as its owner with their role (a member\'s key reads only). ' +
+      "Any firm user creates keys for themselves; a key acts as its owner with their role (a member's key reads only). " +
       'The secret (`key`) is in this response only. An Idempotency-Key replay answers the same key with `key: null`: the secret is never stored.',
     tags: ['API keys'],
     body: createApiKeyInput,

@@ -21,7 +21,8 @@ export const clientActionRoutes = [
     method: 'post',
     path: '/clients/:id/reactivate',
     summary: 'Reactivate a deactivated client',
-    description: 'A client who had accepted before is active again in the projects they kept; one who never accepted returns to inactive and can be invited again.',
+    description:
+      'A client who had accepted before is active again in the projects they kept; one who never accepted returns to inactive and can be invited again.',
     tags: ['Clients'],
     params: idParams,
     responses: { 200: { description: 'The client', schema: clientJson } },
@@ -51,7 +52,8 @@ export const clientActionRoutes = [
     method: 'delete',
     path: '/projects/:id/members/:clientId',
     summary: 'Remove a client from a project',
-    description: 'Deletes the membership, the task assignments in that project and any pending invitation to it. A client in no project can no longer open the portal.',
+    description:
+      'Deletes the membership, the task assignments in that project and any pending invitation to it. A client in no project can no longer open the portal.',
     tags: ['Clients'],
     params: z.object({ id: z.uuid('must be a UUID'), clientId: z.uuid('must be a UUID') }),
     responses: { 204: { description: 'Removed' } },

@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { createClient, createClientInput, clientDetailJson, clientJson, getClientDetailJson, isUuid, listClientsJson, notFound, pageQuery, pageSchema } from '@onramp/core';
+import {
+  createClient,
+  createClientInput,
+  clientDetailJson,
+  clientJson,
+  getClientDetailJson,
+  isUuid,
+  listClientsJson,
+  notFound,
+  pageQuery,
+  pageSchema,
+} from '@onramp/core';
 import { defineRoute } from '../http/route.js';
 
 export const clientReadRoutes = [
@@ -19,7 +30,12 @@ export const clientReadRoutes = [
     async handler({ deps, principal, query }) {
       return {
         status: 200,
-        body: await listClientsJson(deps.pool, principal.agencyId, { email: query.email, q: query.q, status: query.status }, { limit: query.limit, cursor: query.cursor }),
+        body: await listClientsJson(
+          deps.pool,
+          principal.agencyId,
+          { email: query.email, q: query.q, status: query.status },
+          { limit: query.limit, cursor: query.cursor },
+        ),
       };
     },
   }),
@@ -27,7 +43,8 @@ export const clientReadRoutes = [
     method: 'post',
     path: '/clients',
     summary: 'Add a client without inviting them',
-    description: 'The client is created with status inactive: no email, no project. Invite them later to any project. An address already a client answers 409 (with client_id); a firm user\'s address 409 email_belongs_to_firm_user.',
+    description:
+      "The client is created with status inactive: no email, no project. Invite them later to any project. An address already a client answers 409 (with client_id); a firm user's address 409 email_belongs_to_firm_user.",
     tags: ['Clients'],
     body: createClientInput,
     responses: { 201: { description: 'The new client (inactive)', schema: clientJson } },

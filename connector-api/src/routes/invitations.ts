@@ -27,7 +27,9 @@ const projectParams = z.object({ id: z.uuid('must be a UUID') });
 // Advice that never refuses the invite: today a likely typo of a common mail domain (gmial.com -> gmail.com).
 const inviteWarnings = z
   .array(z.object({ field: z.string(), suggestion: z.string() }))
-  .describe('Likely mistakes that did not stop the invite, e.g. [{"field":"email","suggestion":"ana@gmail.com"}] for ana@gmial.com; present only when there is one')
+  .describe(
+    'Likely mistakes that did not stop the invite, e.g. [{"field":"email","suggestion":"ana@gmail.com"}] for ana@gmial.com; present only when there is one',
+  )
   .optional();
 const inviteResponse = invitationJson.extend({ result: z.enum(['invited', 'already_invited']), warnings: inviteWarnings });
 const addedResponse = z.object({
@@ -44,7 +46,7 @@ const listQuery = pageQuery.extend({
   project_id: z.uuid('must be a UUID').optional(),
   email: z.string().trim().min(1).max(320).optional(),
   client_id: z.uuid('must be a UUID').optional(),
-  q: z.string().trim().max(200).optional().describe('prefix of the client\'s email, first, last or full name (case-insensitive)'),
+  q: z.string().trim().max(200).optional().describe("prefix of the client's email, first, last or full name (case-insensitive)"),
 });
 
 const matchingBody = z.object({
@@ -172,7 +174,8 @@ export const invitationRoutes = [
     method: 'post',
     path: '/invitations/:id/resend',
     summary: 'Resend an invitation with a new link',
-    description: 'Pending or expired only. The old link stops working; a new expiry; a new email. At most one resend a minute and 5 a day per invitation (configurable): 429 with Retry-After.',
+    description:
+      'Pending or expired only. The old link stops working; a new expiry; a new email. At most one resend a minute and 5 a day per invitation (configurable): 429 with Retry-After.',
     tags: ['Invitations'],
     params: idParams,
     responses: { 200: { description: 'The invitation, pending again', schema: invitationJson } },

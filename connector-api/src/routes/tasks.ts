@@ -31,7 +31,7 @@ export const taskRoutes = [
     method: 'get',
     path: '/projects/:id/tasks',
     summary: "List a project's tasks",
-    description: 'In the project\'s order (template order, then tasks added later), each with its assignees.',
+    description: "In the project's order (template order, then tasks added later), each with its assignees.",
     tags: ['Tasks'],
     params: projectParams,
     query: pageQuery,

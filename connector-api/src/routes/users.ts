@@ -31,7 +31,7 @@ export const userRoutes = [
     path: '/users',
     summary: 'Invite a teammate',
     description:
-      'Owners and admins. Creates the firm user (status `invited`) and emails them a single-use link to choose their name and password; the link expires after the agency\'s `invite_expiry_days`. ' +
+      "Owners and admins. Creates the firm user (status `invited`) and emails them a single-use link to choose their name and password; the link expires after the agency's `invite_expiry_days`. " +
       'Inviting an address that is already invited returns that user (200, no second email). An address that is already on the team, or a client of the agency, answers 409 (`conflict`, `email_belongs_to_client`).',
     tags: ['Team'],
     body: inviteTeammateInput,
@@ -89,7 +89,7 @@ export const userRoutes = [
     path: '/users/:id/resend-invitation',
     summary: 'Send an invited teammate a new link',
     description:
-      'Owners and admins, for a teammate who has not joined yet. The old link stops working; the new one expires after the agency\'s current `invite_expiry_days`. At most one per `RESEND_MIN_INTERVAL_SECONDS` (429).',
+      "Owners and admins, for a teammate who has not joined yet. The old link stops working; the new one expires after the agency's current `invite_expiry_days`. At most one per `RESEND_MIN_INTERVAL_SECONDS` (429).",
     tags: ['Team'],
     params: idParams,
     responses: { 200: { description: 'The user with their new invitation', schema: userJson } },

@@ -23,7 +23,9 @@ function subKey(secret: string, purpose: string): Buffer {
  * database cannot compute the hash of a token they do not have, nor redeem one from what is stored.
  */
 export function hashToken(secret: string, token: string, purpose = 'token'): Buffer {
-  return createHmac('sha256', subKey(secret, `hash:${purpose}`)).update(token, 'utf8').digest();
+  return createHmac('sha256', subKey(secret, `hash:${purpose}`))
+    .update(token, 'utf8')
+    .digest();
 }
 
 /** hashToken with its key derived once, for callers hashing many tokens (an import batch). */

@@ -75,11 +75,7 @@ export class RetryableError extends Error {
 }
 
 /** Retries serialisation failures, deadlocks and RetryableErrors: the transaction left nothing behind. */
-export async function withRetryableTransaction<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<T>,
-  attempts = 5,
-): Promise<T> {
+export async function withRetryableTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await withTransaction(pool, fn);

@@ -106,7 +106,14 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
       const client = await sql.getClientName(db, email.agency_id, email.client_id);
       if (!client) return { cancel: 'the client no longer exists' };
       toName = `${client.first_name} ${client.last_name}`;
-      view = { kind: 'password_reset', branding, recipientName: toName, link: `${base}/reset/${encodeURIComponent(token)}`, expiresAt: reset.expires_at, signInUrl };
+      view = {
+        kind: 'password_reset',
+        branding,
+        recipientName: toName,
+        link: `${base}/reset/${encodeURIComponent(token)}`,
+        expiresAt: reset.expires_at,
+        signInUrl,
+      };
       break;
     }
     case 'sign_in_link': {
@@ -120,7 +127,14 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
       const client = await sql.getClientName(db, email.agency_id, email.client_id);
       if (!client) return { cancel: 'the client no longer exists' };
       toName = `${client.first_name} ${client.last_name}`;
-      view = { kind: 'sign_in_link', branding, recipientName: toName, link: `${base}/signin/${encodeURIComponent(token)}`, expiresAt: link.expires_at, signInUrl };
+      view = {
+        kind: 'sign_in_link',
+        branding,
+        recipientName: toName,
+        link: `${base}/signin/${encodeURIComponent(token)}`,
+        expiresAt: link.expires_at,
+        signInUrl,
+      };
       break;
     }
     case 'teammate_invitation': {
@@ -179,7 +193,11 @@ export async function recordEmailSent(deps: Pick<Deps, 'pool'>, email: EmailRow,
 }
 
 /** Failed for good: the reason goes on the row and on the invitation, where the API shows it. */
-export async function recordEmailFailed(deps: Pick<Deps, 'pool'>, email: Pick<EmailRow, 'id' | 'agency_id' | 'kind' | 'invitation_id'>, reason: string): Promise<void> {
+export async function recordEmailFailed(
+  deps: Pick<Deps, 'pool'>,
+  email: Pick<EmailRow, 'id' | 'agency_id' | 'kind' | 'invitation_id'>,
+  reason: string,
+): Promise<void> {
   await withTransaction(deps.pool, async (tx) => {
     const changed = await sql.markEmailFinished(tx, email.agency_id, email.id, 'failed', reason);
     if (changed && email.invitation_id && isInvitationKind(email.kind)) {

@@ -290,7 +290,7 @@ function renderTeammateInvitation(v: TeammateInvitationEmailView): RenderedEmail
   const roleLine =
     v.role === 'admin'
       ? 'As an admin you will invite clients, manage projects and imports, and change the agency settings.'
-      : 'As a member you will see the agency\'s projects, clients and invitations (read only).';
+      : "As a member you will see the agency's projects, clients and invitations (read only).";
   const action = 'Join the team';
   const greeting = v.recipientName ? `Hello ${oneLine(v.recipientName)},` : 'Hello,';
   const text = [

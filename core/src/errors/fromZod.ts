@@ -16,9 +16,7 @@ export function zodIssuesToFieldErrors(error: z.ZodError): FieldError[] {
 }
 
 export function zodToAppError(error: z.ZodError, prefix?: string): AppError {
-  const errors = zodIssuesToFieldErrors(error).map((e) =>
-    prefix ? { ...e, field: e.field === '(body)' ? prefix : `${prefix}.${e.field}` } : e,
-  );
+  const errors = zodIssuesToFieldErrors(error).map((e) => (prefix ? { ...e, field: e.field === '(body)' ? prefix : `${prefix}.${e.field}` } : e));
   return validationError(errors);
 }
 

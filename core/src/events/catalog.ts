@@ -69,7 +69,7 @@ export const eventCatalog = {
   },
   'invitation.reminded': {
     subject: 'invitation',
-    description: 'An automatic reminder was sent before the invitation expires (the same link; the agency\'s reminder_hours_before).',
+    description: "An automatic reminder was sent before the invitation expires (the same link; the agency's reminder_hours_before).",
     data: z.strictObject({
       project_id: id,
       client_id: id,
@@ -160,7 +160,7 @@ export const eventCatalog = {
   },
   'user.deactivated': {
     subject: 'user',
-    description: "A firm user was deactivated: their sessions ended and their API keys stopped.",
+    description: 'A firm user was deactivated: their sessions ended and their API keys stopped.',
     data: z.strictObject({ email: z.string(), role: z.enum(['owner', 'admin', 'member']) }),
   },
   'api_key.created': {

@@ -80,7 +80,7 @@ function parse6(text: string): number[] | null {
 
 function classify6(hx: number[]): AddressVerdict {
   const [a, b, c, d, e, f, g, h] = hx as [number, number, number, number, number, number, number, number];
-  const embedded = (g << 16 >>> 0) + h;
+  const embedded = ((g << 16) >>> 0) + h;
   const allZero = (xs: number[]) => xs.every((x) => x === 0);
   if (allZero(hx)) return { ok: false, reason: 'is the unspecified IPv6 address (::)' };
   if (allZero([a, b, c, d, e, f, g]) && h === 1) return { ok: false, reason: 'is the IPv6 loopback address (::1)' };
@@ -105,7 +105,7 @@ function classify6(hx: number[]): AddressVerdict {
   // Teredo tunnels to an address we cannot see; 6to4 embeds an IPv4 address that must itself be public.
   if (a === 0x2001 && b === 0) return { ok: false, reason: 'is a Teredo address (2001::/32)' };
   if (a === 0x2002) {
-    const v4 = (b << 16 >>> 0) + c;
+    const v4 = ((b << 16) >>> 0) + c;
     const v = classify4(v4);
     return v.ok ? { ok: true, family: 6 } : { ok: false, reason: `is 6to4 of ${dotted(v4)}, which ${v.reason}` };
   }

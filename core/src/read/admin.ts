@@ -10,20 +10,20 @@ const iso = z.string().describe('ISO 8601 date-time with time zone');
 
 export const agencyJson = z.object({
   id: z.uuid(),
-  name: z.string().describe('The agency\'s own name'),
+  name: z.string().describe("The agency's own name"),
   display_name: z.string().nullable().describe('What clients know the agency as (emails, pages); null: `name`'),
   sender_name: z.string().nullable().describe('The From display name of every email; null: the display name'),
   brand_color: z.string().describe('`#rrggbb`: buttons and header rule of emails and pages'),
   logo_url: z.string().nullable().describe('https URL of the logo shown in emails and pages'),
   invite_expiry_days: z.number().int().describe('Days an invitation (client or teammate) stays valid; applies to new invitations and resends'),
-  invite_email_text: z.string().nullable().describe('The agency\'s own paragraph in every invitation email'),
+  invite_email_text: z.string().nullable().describe("The agency's own paragraph in every invitation email"),
   default_message: z.string().nullable().describe('Pre-fills the invite form; used when an invitation has no message of its own'),
-  client_sign_in: z.enum(['password', 'magic_link', 'either']).describe('How clients sign in: password, magic_link (single-use emailed links, never a password) or either'),
+  client_sign_in: z
+    .enum(['password', 'magic_link', 'either'])
+    .describe('How clients sign in: password, magic_link (single-use emailed links, never a password) or either'),
   reminder_hours_before: z.array(z.number().int()).describe('Hours before expiry at which pending invitations are reminded, largest first; [] = off'),
   slug: z.string().describe("The agency's client sign-in page is PUBLIC_BASE_URL/a/<slug>/login"),
-  effective: z
-    .object({ display_name: z.string(), sender_name: z.string() })
-    .describe('What emails and pages actually show, after the fallbacks'),
+  effective: z.object({ display_name: z.string(), sender_name: z.string() }).describe('What emails and pages actually show, after the fallbacks'),
   created_at: iso,
   updated_at: iso,
 });
@@ -76,7 +76,12 @@ export const userJson = z.object({
 });
 export type UserJson = z.infer<typeof userJson>;
 
-export function toUserJson(u: FirmUserRow, inv: TeammateInvitationRow | undefined, inviters: Map<string, { id: string; email: string; name: string | null }>, now = new Date()): UserJson {
+export function toUserJson(
+  u: FirmUserRow,
+  inv: TeammateInvitationRow | undefined,
+  inviters: Map<string, { id: string; email: string; name: string | null }>,
+  now = new Date(),
+): UserJson {
   return {
     id: u.id,
     email: u.email,

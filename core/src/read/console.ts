@@ -44,7 +44,11 @@ const toConsoleProject = (r: ConsoleProjectRow): ConsoleProject => ({
 });
 
 /** Newest first, archived ones included (and marked), with member and pending-invitation counts. */
-export async function listConsoleProjects(db: Queryable, agencyId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<ConsoleProject>> {
+export async function listConsoleProjects(
+  db: Queryable,
+  agencyId: string,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<Page<ConsoleProject>> {
   const rows = await listConsoleProjectRows(db, agencyId, { limit: page.limit + 1, beforeSeq: decodeCursor(page.cursor) });
   return toPage(rows, page.limit, toConsoleProject);
 }

@@ -18,7 +18,14 @@ export async function listEventsJson(
 ): Promise<{ data: EventJson[]; next_cursor: string }> {
   const rows = await listEvents(db, q);
   return {
-    data: rows.map((e) => ({ id: String(e.id), type: e.type, subject_id: e.subject_id, actor_id: e.actor_id, data: e.data, created_at: e.created_at.toISOString() })),
+    data: rows.map((e) => ({
+      id: String(e.id),
+      type: e.type,
+      subject_id: e.subject_id,
+      actor_id: e.actor_id,
+      data: e.data,
+      created_at: e.created_at.toISOString(),
+    })),
     next_cursor: rows.length ? String(rows[rows.length - 1]!.id) : String(q.after),
   };
 }

@@ -79,12 +79,7 @@ async function importsById(db: Queryable, agencyId: string, ids: string[], publi
  * Payloads for events of one agency, keyed by event id. An event whose entity no longer exists (or has no
  * subject) has no payload and is absent from the map.
  */
-export async function buildHookPayloads(
-  db: Queryable,
-  agencyId: string,
-  events: PayloadEvent[],
-  publicBaseUrl: string,
-): Promise<Map<number, HookPayload>> {
+export async function buildHookPayloads(db: Queryable, agencyId: string, events: PayloadEvent[], publicBaseUrl: string): Promise<Map<number, HookPayload>> {
   const subjects = (prefix: string) => [
     ...new Set(events.filter((e) => e.type.startsWith(prefix) && e.subject_id && e.agency_id === agencyId).map((e) => e.subject_id!)),
   ];
@@ -120,13 +115,7 @@ export async function buildHookPayloads(
  * The polling feed: newest first, one item per entity (the newest event about it). Reads twice the limit
  * of events so that duplicates and vanished entities rarely leave the page short.
  */
-export async function listFeedPayloads(
-  db: Queryable,
-  agencyId: string,
-  event: HookEvent,
-  limit: number,
-  publicBaseUrl: string,
-): Promise<HookPayload[]> {
+export async function listFeedPayloads(db: Queryable, agencyId: string, event: HookEvent, limit: number, publicBaseUrl: string): Promise<HookPayload[]> {
   const rows = await newestEventsOfType(db, agencyId, event, limit * 2);
   const seen = new Set<string>();
   const newest = rows.filter((e) => (seen.has(e.subject_id!) ? false : (seen.add(e.subject_id!), true))).slice(0, limit);

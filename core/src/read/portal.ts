@@ -24,15 +24,18 @@ export async function getPortalView(db: Queryable, agencyId: string, clientId: s
   const head = await selectPortalHead(db, agencyId, clientId);
   if (!head) return null;
   const projects = await selectPortalProjects(db, agencyId, clientId);
-  const tasks = await selectPortalTasks(db, agencyId, clientId, projects.map((p) => p.id));
+  const tasks = await selectPortalTasks(
+    db,
+    agencyId,
+    clientId,
+    projects.map((p) => p.id),
+  );
   return {
     agency: brandingOf({ agency_id: agencyId, ...head }),
     client: { id: clientId, firstName: head.first_name, lastName: head.last_name, email: head.email },
     projects: projects.map((p) => ({
       ...p,
-      tasks: tasks
-        .filter((t) => t.project_id === p.id)
-        .map((t) => ({ id: t.id, title: t.title, description: t.description, dueDate: t.due_date })),
+      tasks: tasks.filter((t) => t.project_id === p.id).map((t) => ({ id: t.id, title: t.title, description: t.description, dueDate: t.due_date })),
     })),
   };
 }

@@ -35,7 +35,10 @@ export const invitationJson = z.object({
   last_sent_at: iso.nullable(),
   delivery_status: deliveryStatus,
   delivery_error: z.string().nullable(),
-  reminders_sent: z.number().int().describe('Automatic reminders sent before expiry (the agency\'s reminder_hours_before); each is also an invitation.reminded event'),
+  reminders_sent: z
+    .number()
+    .int()
+    .describe("Automatic reminders sent before expiry (the agency's reminder_hours_before); each is also an invitation.reminded event"),
   last_reminded_at: iso.nullable().describe('When the last automatic reminder was queued'),
   accepted_at: iso.nullable(),
   revoked_at: iso.nullable(),

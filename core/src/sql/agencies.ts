@@ -59,10 +59,7 @@ export async function updateAgencySettings(db: Queryable, id: string, patch: Age
     }
   }
   if (sets.length === 0) return getAgency(db, id);
-  const { rows } = await db.query<AgencyRow>(
-    `update agencies set ${sets.join(', ')}, updated_at = now() where id = $1 returning ${columns}`,
-    values,
-  );
+  const { rows } = await db.query<AgencyRow>(`update agencies set ${sets.join(', ')}, updated_at = now() where id = $1 returning ${columns}`, values);
   return rows[0] ?? null;
 }
 

@@ -46,10 +46,7 @@ export async function revokeApiKeyByPrefix(db: Queryable, prefix: string): Promi
 
 /** Monotonic: a late, retried job never moves last_used_at backwards. */
 export async function touchApiKey(db: Queryable, id: string, usedAt: Date): Promise<void> {
-  await db.query(
-    'update api_keys set last_used_at = greatest(coalesce(last_used_at, $2), $2) where id = $1',
-    [id, usedAt],
-  );
+  await db.query('update api_keys set last_used_at = greatest(coalesce(last_used_at, $2), $2) where id = $1', [id, usedAt]);
 }
 
 export interface ApiKeyListRow {

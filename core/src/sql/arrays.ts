@@ -29,6 +29,10 @@ export function arrayLiteral(values: readonly unknown[]): string {
 export function withArrayLiterals<Q extends Queryable>(db: Q): Q {
   const q = db as Queryable;
   return {
-    query: (text: string, values?: unknown[]) => q.query(text, values?.map((v) => (Array.isArray(v) ? arrayLiteral(v) : v))),
+    query: (text: string, values?: unknown[]) =>
+      q.query(
+        text,
+        values?.map((v) => (Array.isArray(v) ? arrayLiteral(v) : v)),
+      ),
   } as unknown as Q;
 }

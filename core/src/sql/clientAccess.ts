@@ -50,10 +50,7 @@ export async function getAgencySlug(db: Queryable, agencyId: string): Promise<st
 }
 
 /** A dead invitation link (revoked, expired, replaced): whose it was, never a way to redeem it. */
-export async function findDeadInvitationLink(
-  db: Queryable,
-  tokenHash: Buffer,
-): Promise<(AgencyPageRow & { token_hash: Buffer; client_id: string }) | null> {
+export async function findDeadInvitationLink(db: Queryable, tokenHash: Buffer): Promise<(AgencyPageRow & { token_hash: Buffer; client_id: string }) | null> {
   const { rows } = await db.query<AgencyPageRow & { token_hash: Buffer; client_id: string }>(
     `select d.token_hash, d.client_id, ${pageColumns}
        from invitation_dead_links d join agencies a on a.id = d.agency_id
@@ -88,10 +85,12 @@ export async function findSignInLinkCandidates(db: Queryable, email: string, age
 }
 
 export async function insertSignInLink(db: Queryable, input: { tokenHash: Buffer; clientId: string; agencyId: string; ttlMinutes: number }): Promise<void> {
-  await db.query(
-    `insert into sign_in_links (token_hash, client_id, agency_id, expires_at) values ($1, $2, $3, now() + make_interval(mins => $4))`,
-    [input.tokenHash, input.clientId, input.agencyId, input.ttlMinutes],
-  );
+  await db.query(`insert into sign_in_links (token_hash, client_id, agency_id, expires_at) values ($1, $2, $3, now() + make_interval(mins => $4))`, [
+    input.tokenHash,
+    input.clientId,
+    input.agencyId,
+    input.ttlMinutes,
+  ]);
 }
 
 export interface SignInLinkRow extends AgencyPageRow {

@@ -116,10 +116,11 @@ export async function lockClientRow(
 
 /** False when the client is not (or no longer) active. */
 export async function setActiveClientPassword(db: Queryable, agencyId: string, clientId: string, passwordHash: string): Promise<boolean> {
-  const updated = await db.query(
-    `update clients set password_hash = $3, updated_at = now() where id = $1 and agency_id = $2 and status = 'active'`,
-    [clientId, agencyId, passwordHash],
-  );
+  const updated = await db.query(`update clients set password_hash = $3, updated_at = now() where id = $1 and agency_id = $2 and status = 'active'`, [
+    clientId,
+    agencyId,
+    passwordHash,
+  ]);
   return Boolean(updated.rowCount);
 }
 

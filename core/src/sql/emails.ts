@@ -53,13 +53,7 @@ export async function markEmailSent(db: Queryable, agencyId: string, id: string,
 }
 
 /** Terminal, non-sent outcomes. Only from `sending`/`queued`, so a late attempt never un-sends a sent email. */
-export async function markEmailFinished(
-  db: Queryable,
-  agencyId: string,
-  id: string,
-  status: 'failed' | 'cancelled',
-  error: string,
-): Promise<boolean> {
+export async function markEmailFinished(db: Queryable, agencyId: string, id: string, status: 'failed' | 'cancelled', error: string): Promise<boolean> {
   const { rowCount } = await db.query(
     `update emails set status = $3, error = $4, locked_until = null
       where agency_id = $1 and id = $2 and status in ('queued', 'sending')`,
@@ -70,10 +64,11 @@ export async function markEmailFinished(
 
 /** A transient failure: back to queued (BullMQ retries with backoff), the reason kept for people to see. */
 export async function releaseEmail(db: Queryable, agencyId: string, id: string, error: string): Promise<void> {
-  await db.query(
-    `update emails set status = 'queued', error = $3, locked_until = null where agency_id = $1 and id = $2 and status = 'sending'`,
-    [agencyId, id, error.slice(0, 2000)],
-  );
+  await db.query(`update emails set status = 'queued', error = $3, locked_until = null where agency_id = $1 and id = $2 and status = 'sending'`, [
+    agencyId,
+    id,
+    error.slice(0, 2000),
+  ]);
 }
 
 /**
@@ -132,10 +127,10 @@ export async function getInvitationForEmail(db: Queryable, agencyId: string, inv
 }
 
 export async function getClientName(db: Queryable, agencyId: string, clientId: string): Promise<{ first_name: string; last_name: string } | null> {
-  const { rows } = await db.query<{ first_name: string; last_name: string }>(
-    'select first_name, last_name from clients where agency_id = $1 and id = $2',
-    [agencyId, clientId],
-  );
+  const { rows } = await db.query<{ first_name: string; last_name: string }>('select first_name, last_name from clients where agency_id = $1 and id = $2', [
+    agencyId,
+    clientId,
+  ]);
   return rows[0] ?? null;
 }
 
@@ -157,7 +152,11 @@ export async function getPasswordReset(
 }
 
 /** Outbox rows a sweep should look at: queued for a while, or sending with a lease long expired. */
-export async function findStuckEmails(db: Queryable, queuedForSeconds: number, limit: number): Promise<Array<{ id: string; agency_id: string; status: EmailStatus; attempts: number }>> {
+export async function findStuckEmails(
+  db: Queryable,
+  queuedForSeconds: number,
+  limit: number,
+): Promise<Array<{ id: string; agency_id: string; status: EmailStatus; attempts: number }>> {
   const { rows } = await db.query<{ id: string; agency_id: string; status: EmailStatus; attempts: number }>(
     `(select id, agency_id, status, attempts from emails
        where status = 'queued' and created_at < now() - make_interval(secs => $1) order by created_at limit $2)

@@ -1,7 +1,6 @@
 import type { Queryable } from '../db/pool.js';
 import { parseEventData, type EventData, type EventType } from '../events/catalog.js';
 
-
 /**
  * The data of a task.assigned event written by a set-based statement, from the task as `t` and the client
  * as `c`: the API's assignments and an import's use this one shape.
@@ -26,9 +25,12 @@ export interface EventRow {
   created_at: Date;
 }
 
-type EventInput<T extends EventType> = { agencyId: string; type: T; subjectId?: string | null; actorId?: string | null } & (
-  EventData<T> extends Record<string, never> ? { data?: EventData<T> } : { data: EventData<T> }
-);
+type EventInput<T extends EventType> = { agencyId: string; type: T; subjectId?: string | null; actorId?: string | null } & (EventData<T> extends Record<
+  string,
+  never
+>
+  ? { data?: EventData<T> }
+  : { data: EventData<T> });
 
 /**
  * Call inside the transaction that makes the change, so the feed never lies. The data is parsed against
@@ -44,10 +46,7 @@ export async function appendEvent<T extends EventType>(db: Queryable, e: EventIn
   return rows[0]!;
 }
 
-export async function listEvents(
-  db: Queryable,
-  q: { agencyId: string; type?: EventType | undefined; after: number; limit: number },
-): Promise<EventRow[]> {
+export async function listEvents(db: Queryable, q: { agencyId: string; type?: EventType | undefined; after: number; limit: number }): Promise<EventRow[]> {
   const { rows } = await db.query<EventRow>(
     `select id, agency_id, type, subject_id, actor_id, data, created_at from events
       where agency_id = $1 and id > $2 and ($3::text is null or type = $3)

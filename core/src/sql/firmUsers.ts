@@ -44,10 +44,10 @@ export async function insertFirmUser(
 }
 
 export async function getFirmUser(db: Queryable, agencyId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<FirmUserRow | null> {
-  const { rows } = await db.query<FirmUserRow>(
-    `select ${columns} from firm_users where agency_id = $1 and id = $2${opts.forUpdate ? ' for update' : ''}`,
-    [agencyId, id],
-  );
+  const { rows } = await db.query<FirmUserRow>(`select ${columns} from firm_users where agency_id = $1 and id = $2${opts.forUpdate ? ' for update' : ''}`, [
+    agencyId,
+    id,
+  ]);
   return rows[0] ?? null;
 }
 
@@ -130,10 +130,7 @@ export async function revokeConsoleSessions(db: Queryable, agencyId: string, use
 
 /** Firm users are found by email across agencies only from the operator CLI. */
 export async function findFirmUsersByEmail(db: Queryable, email: string): Promise<FirmUserRow[]> {
-  const { rows } = await db.query<FirmUserRow>(
-    `select ${columns} from firm_users where email_normalized = lower(btrim($1)) order by created_at`,
-    [email],
-  );
+  const { rows } = await db.query<FirmUserRow>(`select ${columns} from firm_users where email_normalized = lower(btrim($1)) order by created_at`, [email]);
   return rows;
 }
 
@@ -143,10 +140,7 @@ export async function isClientEmail(db: Queryable, agencyId: string, email: stri
 }
 
 /** The agency's first active owner (the operator CLI acts as this firm user). */
-export async function findFirstActiveOwner(
-  db: Queryable,
-  agencyId: string,
-): Promise<{ id: string; email: string; name: string | null } | undefined> {
+export async function findFirstActiveOwner(db: Queryable, agencyId: string): Promise<{ id: string; email: string; name: string | null } | undefined> {
   const { rows } = await db.query<{ id: string; email: string; name: string | null }>(
     `select id, email, name from firm_users where agency_id = $1 and role = 'owner' and status = 'active' order by created_at, id limit 1`,
     [agencyId],
@@ -165,10 +159,10 @@ export async function getFirmUserEmailStatus(db: Queryable, agencyId: string, id
 }
 
 export async function findFirmUsersByIds(db: Queryable, agencyId: string, ids: string[]): Promise<Array<{ id: string; email: string; name: string | null }>> {
-  const { rows } = await db.query<{ id: string; email: string; name: string | null }>('select id, email, name from firm_users where agency_id = $1 and id = any($2::uuid[])', [
-    agencyId,
-    ids,
-  ]);
+  const { rows } = await db.query<{ id: string; email: string; name: string | null }>(
+    'select id, email, name from firm_users where agency_id = $1 and id = any($2::uuid[])',
+    [agencyId, ids],
+  );
   return rows;
 }
 

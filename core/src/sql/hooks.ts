@@ -81,13 +81,7 @@ export interface DeliveryListRow {
   attempt_log: AttemptRow[];
 }
 
-export async function listDeliveries(
-  db: Queryable,
-  agencyId: string,
-  hookId: string,
-  afterSeq: number | null,
-  limit: number,
-): Promise<DeliveryListRow[]> {
+export async function listDeliveries(db: Queryable, agencyId: string, hookId: string, afterSeq: number | null, limit: number): Promise<DeliveryListRow[]> {
   const { rows } = await db.query<DeliveryListRow>(
     `select d.seq, d.id, d.hook_id, d.event_id, e.type as event_type, d.status, d.last_status_code, d.last_error,
             d.created_at, d.delivered_at,
@@ -258,10 +252,7 @@ export async function markDeliverySucceeded(db: Queryable, deliveryId: string, h
  * A delivery failed for good. The hook's run of failed deliveries grows; at `disableAfter` the hook is
  * disabled with a reason its owner sees in GET /v1/hooks. Returns whether this call disabled it.
  */
-export async function markDeliveryFailed(
-  db: Queryable,
-  d: { deliveryId: string; hookId: string; error: string; disableAfter: number },
-): Promise<boolean> {
+export async function markDeliveryFailed(db: Queryable, d: { deliveryId: string; hookId: string; error: string; disableAfter: number }): Promise<boolean> {
   const { rowCount } = await db.query(`update webhook_deliveries set status = 'failed', last_error = $2 where id = $1 and status = 'pending'`, [
     d.deliveryId,
     d.error,
@@ -359,9 +350,9 @@ async function lockDeliveriesInOrder(tx: Queryable, where: string, params: unkno
 export async function recordBatchAttempts(pool: Pool, outcomes: AttemptOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
   await withTransaction(pool, async (db) => {
-  await lockDeliveriesInOrder(db, 'id = any($1::uuid[])', [outcomes.map((o) => o.deliveryId)]);
-  await db.query(
-    `with o as (
+    await lockDeliveriesInOrder(db, 'id = any($1::uuid[])', [outcomes.map((o) => o.deliveryId)]);
+    await db.query(
+      `with o as (
        select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[], $5::text[], $6::int[], $7::boolean[])
          as t(delivery_id, hook_id, attempt, status_code, error, duration_ms, succeeded)
      ), attempts as (
@@ -378,15 +369,15 @@ export async function recordBatchAttempts(pool: Pool, outcomes: AttemptOutcome[]
      )
      update hooks h set consecutive_failures = 0
       where h.id in (select hook_id from o where succeeded) and h.consecutive_failures <> 0`,
-    [
-      outcomes.map((o) => o.deliveryId),
-      outcomes.map((o) => o.hookId),
-      outcomes.map((o) => o.attempt),
-      outcomes.map((o) => o.statusCode),
-      outcomes.map((o) => o.error),
-      outcomes.map((o) => o.durationMs),
-      outcomes.map((o) => o.succeeded),
-    ],
-  );
+      [
+        outcomes.map((o) => o.deliveryId),
+        outcomes.map((o) => o.hookId),
+        outcomes.map((o) => o.attempt),
+        outcomes.map((o) => o.statusCode),
+        outcomes.map((o) => o.error),
+        outcomes.map((o) => o.durationMs),
+        outcomes.map((o) => o.succeeded),
+      ],
+    );
   });
 }

@@ -53,10 +53,10 @@ export async function getImportLanes(db: Queryable, importId: string): Promise<I
 
 /** The lanes of an import, made at its first run (every lane from the top). */
 export async function createImportLanes(db: Queryable, importId: string, lanes: number): Promise<ImportLane[]> {
-  await db.query(
-    'insert into import_lanes (import_id, lane, checkpoint_row) select $1, g, 0 from generate_series(0, $2::int - 1) g on conflict do nothing',
-    [importId, lanes],
-  );
+  await db.query('insert into import_lanes (import_id, lane, checkpoint_row) select $1, g, 0 from generate_series(0, $2::int - 1) g on conflict do nothing', [
+    importId,
+    lanes,
+  ]);
   return getImportLanes(db, importId);
 }
 
@@ -154,7 +154,11 @@ export interface ExistingClient {
  * Clients by normalised email, plus the emails of the agency's firm users (its staff: a handful of rows,
  * read whole rather than probed once per email of the batch).
  */
-export async function findClientsAndFirmUsers(db: Queryable, agencyId: string, emails: string[]): Promise<{ clients: ExistingClient[]; firmUsers: Set<string> }> {
+export async function findClientsAndFirmUsers(
+  db: Queryable,
+  agencyId: string,
+  emails: string[],
+): Promise<{ clients: ExistingClient[]; firmUsers: Set<string> }> {
   const { rows } = await db.query<{ kind: 'c' | 'f'; id: string | null; email_normalized: string; status: ExistingClient['status'] | null }>(
     `select 'c' as kind, c.id, c.email_normalized, c.status
        from unnest($2::text[]) as u(em)
@@ -205,7 +209,11 @@ export async function findProjectsByKey(
   return rows;
 }
 
-export async function findTasksOfProjects(db: Queryable, agencyId: string, projectIds: string[]): Promise<Array<{ id: string; project_id: string; key: string }>> {
+export async function findTasksOfProjects(
+  db: Queryable,
+  agencyId: string,
+  projectIds: string[],
+): Promise<Array<{ id: string; project_id: string; key: string }>> {
   if (projectIds.length === 0) return [];
   const { rows } = await db.query<{ id: string; project_id: string; key: string }>(
     `select t.id, t.project_id, lower(t.title) as key
@@ -254,7 +262,12 @@ export async function findInvitedOrMembers(
 }
 
 /** Of (project id, email) pairs, those with a live pending invitation. */
-export async function findPendingInvitations(db: Queryable, agencyId: string, projectIds: string[], emails: string[]): Promise<Array<{ project_id: string; email: string }>> {
+export async function findPendingInvitations(
+  db: Queryable,
+  agencyId: string,
+  projectIds: string[],
+  emails: string[],
+): Promise<Array<{ project_id: string; email: string }>> {
   if (projectIds.length === 0) return [];
   const { rows } = await db.query<{ project_id: string; email: string }>(
     `select u.p as project_id, u.em as email
@@ -268,7 +281,12 @@ export async function findPendingInvitations(db: Queryable, agencyId: string, pr
 }
 
 /** Of (project id, client id) pairs, those that are memberships. */
-export async function findMemberships(db: Queryable, agencyId: string, projectIds: string[], clientIds: string[]): Promise<Array<{ project_id: string; client_id: string }>> {
+export async function findMemberships(
+  db: Queryable,
+  agencyId: string,
+  projectIds: string[],
+  clientIds: string[],
+): Promise<Array<{ project_id: string; client_id: string }>> {
   if (projectIds.length === 0) return [];
   const { rows } = await db.query<{ project_id: string; client_id: string }>(
     `select u.p as project_id, u.c as client_id
@@ -455,13 +473,18 @@ export async function lockReferencedRows(db: Queryable, refs: ReferencedRows): P
 /** The applied rows' keys; the batch read them (findImportKeys) and kept only new ones: a plain insert. */
 export async function insertImportKeys(db: Queryable, importId: string, keys: string[], emails: string[]): Promise<void> {
   if (keys.length === 0) return;
-  await db.query(
-    'insert into import_keys (import_id, project_key, email_normalized) select $1, * from unnest($2::text[], $3::text[])',
-    [importId, keys, emails],
-  );
+  await db.query('insert into import_keys (import_id, project_key, email_normalized) select $1, * from unnest($2::text[], $3::text[])', [
+    importId,
+    keys,
+    emails,
+  ]);
 }
 
-export async function insertImportErrors(db: Queryable, importId: string, errors: Array<{ rowNumber: number; values: string[]; error: string }>): Promise<void> {
+export async function insertImportErrors(
+  db: Queryable,
+  importId: string,
+  errors: Array<{ rowNumber: number; values: string[]; error: string }>,
+): Promise<void> {
   if (errors.length === 0) return;
   await db.query(
     `insert into import_errors (import_id, row_number, values, error)
@@ -485,12 +508,22 @@ export async function insertImportDuplicates(db: Queryable, importId: string, ro
     `insert into import_duplicates (import_id, row_number, duplicate_of, project_key, email_normalized, values)
      select $1, u.r, u.d, u.k, u.em, u.v::jsonb from unnest($2::int[], $3::int[], $4::text[], $5::text[], $6::text[]) as u(r, d, k, em, v)
      on conflict do nothing`,
-    [importId, rows.map((r) => r.rowNumber), rows.map((r) => r.duplicateOf), rows.map((r) => r.projectKey), rows.map((r) => r.email), rows.map((r) => JSON.stringify(r.values))],
+    [
+      importId,
+      rows.map((r) => r.rowNumber),
+      rows.map((r) => r.duplicateOf),
+      rows.map((r) => r.projectKey),
+      rows.map((r) => r.email),
+      rows.map((r) => JSON.stringify(r.values)),
+    ],
   );
 }
 
 /** Duplicate rows whose first occurrence is not known yet (it was in an earlier batch). */
-export async function findUnresolvedDuplicates(db: Queryable, importId: string): Promise<Array<{ row_number: number; project_key: string; email_normalized: string }>> {
+export async function findUnresolvedDuplicates(
+  db: Queryable,
+  importId: string,
+): Promise<Array<{ row_number: number; project_key: string; email_normalized: string }>> {
   const { rows } = await db.query<{ row_number: number; project_key: string; email_normalized: string }>(
     'select row_number, project_key, email_normalized from import_duplicates where import_id = $1 and duplicate_of is null order by row_number',
     [importId],
@@ -531,7 +564,12 @@ export async function pageImportDuplicates(
 }
 
 /** A page of the error rows, in file order, after `afterRow`. */
-export async function pageImportErrors(db: Queryable, importId: string, afterRow: number, limit: number): Promise<Array<{ row_number: number; values: string[]; error: string }>> {
+export async function pageImportErrors(
+  db: Queryable,
+  importId: string,
+  afterRow: number,
+  limit: number,
+): Promise<Array<{ row_number: number; values: string[]; error: string }>> {
   const { rows } = await db.query<{ row_number: number; values: string[]; error: string }>(
     'select row_number, values, error from import_errors where import_id = $1 and row_number > $2 order by row_number limit $3',
     [importId, afterRow, limit],
@@ -553,7 +591,15 @@ export async function setImportColumns(db: Queryable, importId: string, columns:
 export async function finishUpload(
   db: Queryable,
   importId: string,
-  upload: { sizeBytes: number; sha256: string; filename: string | null; dryRun: boolean; sendEmails: boolean; defaultTemplate: string | null; rowsTotal: number },
+  upload: {
+    sizeBytes: number;
+    sha256: string;
+    filename: string | null;
+    dryRun: boolean;
+    sendEmails: boolean;
+    defaultTemplate: string | null;
+    rowsTotal: number;
+  },
 ): Promise<void> {
   await db.query(
     `update imports set size_bytes = $2, sha256 = $3, filename = $4, dry_run = $5, send_emails = $6, default_template = $7, rows_total = $8 where id = $1`,

@@ -82,8 +82,12 @@ function statement(mode: InsertMode): string {
              case when $4::boolean then 'queued' else 'not_sent' end, case when $4::boolean then 1 else 0 end,
              case when $4::boolean then now() end
         from u
-      ${mode === 'skip' ? `on conflict (project_id, email_normalized) where status = 'pending' do nothing
-      returning id, project_id, client_id, email, message, expires_at, send_count, last_sent_at, delivery_status, created_at` : ''}
+      ${
+        mode === 'skip'
+          ? `on conflict (project_id, email_normalized) where status = 'pending' do nothing
+      returning id, project_id, client_id, email, message, expires_at, send_count, last_sent_at, delivery_status, created_at`
+          : ''
+      }
     )${mode === 'skip' ? `, w as (select u.* from u join ins using (id))` : ''}, ev as (
       insert into events (agency_id, type, subject_id, actor_id, data)
       select $1, 'invitation.created', t.id, $2,

@@ -19,10 +19,7 @@ export async function findResettableClients(
   return rows;
 }
 
-export async function insertPasswordReset(
-  db: Queryable,
-  input: { tokenHash: Buffer; clientId: string; agencyId: string; ttlMinutes: number },
-): Promise<void> {
+export async function insertPasswordReset(db: Queryable, input: { tokenHash: Buffer; clientId: string; agencyId: string; ttlMinutes: number }): Promise<void> {
   await db.query(
     `insert into password_resets (token_hash, client_id, agency_id, expires_at)
      values ($1, $2, $3, now() + make_interval(mins => $4))`,
@@ -59,10 +56,7 @@ export async function findPasswordReset(db: Queryable, tokenHash: Buffer): Promi
 }
 
 /** Compare-and-set: of two concurrent uses of one link, one wins. */
-export async function usePasswordReset(
-  db: Queryable,
-  tokenHash: Buffer,
-): Promise<{ token_hash: Buffer; client_id: string; agency_id: string } | undefined> {
+export async function usePasswordReset(db: Queryable, tokenHash: Buffer): Promise<{ token_hash: Buffer; client_id: string; agency_id: string } | undefined> {
   const used = await db.query<{ token_hash: Buffer; client_id: string; agency_id: string }>(
     `update password_resets set used_at = now() where token_hash = $1 and used_at is null and expires_at > now()
      returning token_hash, client_id, agency_id`,

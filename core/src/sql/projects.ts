@@ -45,7 +45,10 @@ export async function findClientsInProject(db: Queryable, agencyId: string, proj
 
 /** The project of this external id, locked (after a conflicting insert committed). */
 export async function lockProjectByExternalId(db: Queryable, agencyId: string, externalId: string): Promise<ProjectRow | undefined> {
-  const existing = await db.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and external_id = $2 for update`, [agencyId, externalId]);
+  const existing = await db.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and external_id = $2 for update`, [
+    agencyId,
+    externalId,
+  ]);
   return existing.rows[0];
 }
 

@@ -47,7 +47,10 @@ export async function rotateTeammateInvitation(
             expires_at = now() + make_interval(days => a.invite_expiry_days), send_count = t.send_count + 1, last_sent_at = now()
        from agencies a
       where a.id = t.agency_id and t.agency_id = $1 and t.user_id = $2 and t.status = 'pending'
-      returning ${columns.split(', ').map((c) => `t.${c.trim()}`).join(', ')}`,
+      returning ${columns
+        .split(', ')
+        .map((c) => `t.${c.trim()}`)
+        .join(', ')}`,
     [agencyId, userId, link.tokenHash, link.tokenCiphertext],
   );
   return rows[0] ?? null;
@@ -73,9 +76,16 @@ export interface TeammateInvitationByToken extends TeammateInvitationRow {
   user_last_name: string | null;
 }
 
-export async function findTeammateInvitationByHash(db: Queryable, tokenHash: Buffer, opts: { forUpdate?: boolean } = {}): Promise<TeammateInvitationByToken | null> {
+export async function findTeammateInvitationByHash(
+  db: Queryable,
+  tokenHash: Buffer,
+  opts: { forUpdate?: boolean } = {},
+): Promise<TeammateInvitationByToken | null> {
   const { rows } = await db.query<TeammateInvitationByToken>(
-    `select ${columns.split(', ').map((c) => `t.${c.trim()}`).join(', ')},
+    `select ${columns
+      .split(', ')
+      .map((c) => `t.${c.trim()}`)
+      .join(', ')},
             (t.status = 'pending' and t.expires_at > now() and u.status = 'invited') as live,
             coalesce(a.display_name, a.name) as agency_name, a.brand_color, a.logo_url,
             inv.name as inviter_name, u.first_name as user_first_name, u.last_name as user_last_name

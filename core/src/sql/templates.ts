@@ -5,14 +5,8 @@ export interface TemplateTaskInput {
   description?: string | null;
 }
 
-export async function insertTemplateWithTasks(
-  db: Queryable,
-  input: { agencyId: string; name: string; tasks: TemplateTaskInput[] },
-): Promise<{ id: string }> {
-  const { rows } = await db.query<{ id: string }>('insert into templates (agency_id, name) values ($1, $2) returning id', [
-    input.agencyId,
-    input.name,
-  ]);
+export async function insertTemplateWithTasks(db: Queryable, input: { agencyId: string; name: string; tasks: TemplateTaskInput[] }): Promise<{ id: string }> {
+  const { rows } = await db.query<{ id: string }>('insert into templates (agency_id, name) values ($1, $2) returning id', [input.agencyId, input.name]);
   const id = rows[0]!.id;
   await db.query(
     `insert into template_tasks (template_id, position, title, description)

@@ -59,7 +59,6 @@ export const brandingOf = (r: { agency_id: string; agency_name: string; brand_co
   ...(r.slug ? { slug: r.slug } : {}),
 });
 
-
 /**
  * Read-only: opening a link never changes anything (mail scanners pre-open links). Unknown, revoked,
  * replaced, accepted and expired tokens, and deactivated clients, all answer "not valid" alike.

@@ -17,8 +17,7 @@ const CONTROL_LINE = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** An empty string clears an optional setting (forms send "" for an emptied field). */
-const clearable = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? null : v), schema.nullable()).optional();
+const clearable = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? null : v), schema.nullable()).optional();
 
 const oneLine = (max: number) =>
   z
@@ -111,7 +110,13 @@ export async function updateAgencySettingsFor(deps: Pick<Deps, 'pool'>, principa
     const fields = Object.keys(changes);
     if (fields.length === 0) return toAgencyJson(before);
     const after = (await updateAgencySettings(tx, principal.agencyId, patch))!;
-    await appendEvent(tx, { agencyId: principal.agencyId, type: 'agency.updated', subjectId: principal.agencyId, actorId: principal.userId, data: { fields, changes } });
+    await appendEvent(tx, {
+      agencyId: principal.agencyId,
+      type: 'agency.updated',
+      subjectId: principal.agencyId,
+      actorId: principal.userId,
+      data: { fields, changes },
+    });
     return toAgencyJson(after);
   });
 }

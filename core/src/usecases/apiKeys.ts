@@ -119,7 +119,13 @@ export async function revokeApiKeyFor(deps: Pick<Deps, 'pool'>, principal: Princ
     const row = await getApiKey(tx, principal.agencyId, id);
     if (!row || row.revoked_at || (principal.role !== 'owner' && row.user_id !== principal.userId)) throw notFound('API key');
     await revokeApiKeyById(tx, principal.agencyId, id);
-    await appendEvent(tx, { agencyId: principal.agencyId, type: 'api_key.revoked', subjectId: id, actorId: principal.userId, data: { prefix: row.prefix, owner_id: row.user_id } });
+    await appendEvent(tx, {
+      agencyId: principal.agencyId,
+      type: 'api_key.revoked',
+      subjectId: id,
+      actorId: principal.userId,
+      data: { prefix: row.prefix, owner_id: row.user_id },
+    });
   });
 }
 

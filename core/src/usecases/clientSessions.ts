@@ -92,7 +92,11 @@ export async function takeLoginAttempt(deps: Pick<Deps, 'redis' | 'config'>, ema
   const who = createHash('sha256').update(`${scope}:${email.toLowerCase()}`).digest('base64url').slice(0, 22);
   const window = Math.floor(Date.now() / 1000 / LOGIN_WINDOW_SECONDS);
   const key = `${deps.config.redisPrefix}:rl:${scope}:${who}:${window}`;
-  const results = await deps.redis.multi().incr(key).expire(key, LOGIN_WINDOW_SECONDS + 5).exec();
+  const results = await deps.redis
+    .multi()
+    .incr(key)
+    .expire(key, LOGIN_WINDOW_SECONDS + 5)
+    .exec();
   if (Number(results?.[0]?.[1] ?? 0) > LOGIN_ATTEMPTS_PER_WINDOW) {
     const retryAfter = (window + 1) * LOGIN_WINDOW_SECONDS - Math.floor(Date.now() / 1000);
     throw new AppError('rate_limited', 'Too many sign-in attempts', {

@@ -44,9 +44,18 @@ export async function deactivateClient(deps: Deps, principal: Principal, id: str
     const deactivated = await markClientDeactivated(tx, id);
     await revokeClientSessionsOfClient(tx, id);
     const revoked = await revokePendingInvitationsOfClient(tx, id);
-    await cancelQueuedEmailsOfInvitations(tx, revoked.map((r) => r.id));
+    await cancelQueuedEmailsOfInvitations(
+      tx,
+      revoked.map((r) => r.id),
+    );
     for (const inv of revoked) {
-      await appendEvent(tx, { agencyId: principal.agencyId, type: 'invitation.revoked', subjectId: inv.id, actorId: principal.userId, data: { project_id: inv.project_id, reason: 'client_deactivated' } });
+      await appendEvent(tx, {
+        agencyId: principal.agencyId,
+        type: 'invitation.revoked',
+        subjectId: inv.id,
+        actorId: principal.userId,
+        data: { project_id: inv.project_id, reason: 'client_deactivated' },
+      });
     }
     await appendEvent(tx, { agencyId: principal.agencyId, type: 'client.deactivated', subjectId: id, actorId: principal.userId });
     return deactivated;
@@ -81,7 +90,10 @@ export async function removeClientFromProject(deps: Deps, principal: Principal, 
     const revoked = await revokePendingInvitationsInProject(tx, principal.agencyId, projectId, clientId);
     if (!removed && !revoked.length) throw notFound('Membership');
     await deleteClientAssignmentsInProject(tx, projectId, clientId);
-    await cancelQueuedEmailsOfInvitations(tx, revoked.map((r) => r.id));
+    await cancelQueuedEmailsOfInvitations(
+      tx,
+      revoked.map((r) => r.id),
+    );
     await appendEvent(tx, {
       agencyId: principal.agencyId,
       type: 'client.removed_from_project',
@@ -132,7 +144,12 @@ export type AddToProjectResult = 'added' | 'already_member';
  * joins another project at once, without an email, by the invitation rules themselves. Anyone not active
  * has no account to sign in with yet, so they must be invited instead.
  */
-export async function addClientToProject(deps: Deps, principal: Principal, projectId: string, clientId: string): Promise<{ result: AddToProjectResult; client: ClientJson }> {
+export async function addClientToProject(
+  deps: Deps,
+  principal: Principal,
+  projectId: string,
+  clientId: string,
+): Promise<{ result: AddToProjectResult; client: ClientJson }> {
   requireInviter(principal);
   if (!isUuid(clientId)) throw notFound('Client');
   const result = await withTransaction(deps.pool, async (tx) => {

@@ -72,7 +72,10 @@ export function suggestEmailCorrection(email: string): string | null {
   const at = trimmed.lastIndexOf('@');
   if (at <= 0 || at === trimmed.length - 1) return null;
   const local = trimmed.slice(0, at);
-  const domain = trimmed.slice(at + 1).toLowerCase().replace(/\.+$/, '');
+  const domain = trimmed
+    .slice(at + 1)
+    .toLowerCase()
+    .replace(/\.+$/, '');
   if (known.has(domain) || domain.length > 100) return null;
   let best: { domain: string; distance: number } | null = null;
   for (const candidate of COMMON_MAIL_DOMAINS) {

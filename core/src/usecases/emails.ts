@@ -3,13 +3,7 @@ import type { Deps } from '../context.js';
 import { insertEmail } from '../sql/emails.js';
 
 export type EmailKind =
-  | 'invitation'
-  | 'invitation_resend'
-  | 'invitation_reminder'
-  | 'invitation_accepted'
-  | 'password_reset'
-  | 'teammate_invitation'
-  | 'sign_in_link';
+  'invitation' | 'invitation_resend' | 'invitation_reminder' | 'invitation_accepted' | 'password_reset' | 'teammate_invitation' | 'sign_in_link';
 
 export interface QueueEmailInput {
   agencyId: string;

@@ -104,11 +104,7 @@ export async function deleteHook(deps: Pick<Deps, 'pool'>, principal: Principal,
   if (!(await sql.deleteHook(deps.pool, principal.agencyId, id))) throw notFound('Hook');
 }
 
-export async function listHooks(
-  deps: Pick<Deps, 'pool'>,
-  principal: Principal,
-  page: { limit: number; cursor?: string | undefined },
-): Promise<Page<HookJson>> {
+export async function listHooks(deps: Pick<Deps, 'pool'>, principal: Principal, page: { limit: number; cursor?: string | undefined }): Promise<Page<HookJson>> {
   const rows = await sql.listHooks(deps.pool, principal.agencyId, decodeCursor(page.cursor), page.limit + 1);
   const more = rows.length > page.limit;
   const items = rows.slice(0, page.limit);
@@ -144,12 +140,7 @@ export async function listHookDeliveries(
 }
 
 /** GET /v1/feeds/:event: the polling twin of a hook, item for item the body a delivery POSTs. */
-export async function getFeed(
-  deps: Pick<Deps, 'pool' | 'config'>,
-  principal: Principal,
-  event: HookEvent,
-  limit: number,
-): Promise<{ data: HookPayload[] }> {
+export async function getFeed(deps: Pick<Deps, 'pool' | 'config'>, principal: Principal, event: HookEvent, limit: number): Promise<{ data: HookPayload[] }> {
   return { data: await listFeedPayloads(deps.pool, principal.agencyId, event, limit, deps.config.publicBaseUrl) };
 }
 
@@ -201,17 +192,24 @@ export async function enqueueDeliveries(deps: Pick<Deps, 'jobs' | 'config'>, del
       return out;
     }),
   );
-  await enqueueDeliveryRetries(deps, single.map((deliveryId) => ({ deliveryId, delayMs: 0 })));
+  await enqueueDeliveryRetries(
+    deps,
+    single.map((deliveryId) => ({ deliveryId, delayMs: 0 })),
+  );
 }
 
 /** A delivery's next attempt, as a deliver-webhook job of its own (the job id makes a second add a no-op). */
 export async function enqueueDeliveryRetries(deps: Pick<Deps, 'jobs' | 'config'>, retries: Array<{ deliveryId: string; delayMs: number }>): Promise<void> {
   for (const r of retries) {
-    await deps.jobs.enqueue('deliver-webhook', { deliveryId: r.deliveryId }, {
-      jobId: deliverWebhookJobId(r.deliveryId),
-      ...(r.delayMs ? { delayMs: r.delayMs } : {}),
-      ...(deps.config.webhookBackoffMs ? { backoffDelayMs: deps.config.webhookBackoffMs } : {}),
-    });
+    await deps.jobs.enqueue(
+      'deliver-webhook',
+      { deliveryId: r.deliveryId },
+      {
+        jobId: deliverWebhookJobId(r.deliveryId),
+        ...(r.delayMs ? { delayMs: r.delayMs } : {}),
+        ...(deps.config.webhookBackoffMs ? { backoffDelayMs: deps.config.webhookBackoffMs } : {}),
+      },
+    );
   }
 }
 
@@ -236,8 +234,7 @@ export interface DispatchResult {
  */
 export async function dispatchHookEvents(deps: Pick<Deps, 'pool' | 'jobs' | 'config' | 'redis'>): Promise<DispatchResult> {
   const { RECENT_WINDOW_SECONDS, FULL_WINDOW_SECONDS, FULL_SCAN_EVERY_SECONDS } = dispatchWindows;
-  const full =
-    (await deps.redis.set(`${deps.config.redisPrefix}:webhook-dispatch-full`, '1', 'EX', FULL_SCAN_EVERY_SECONDS, 'NX')) === 'OK';
+  const full = (await deps.redis.set(`${deps.config.redisPrefix}:webhook-dispatch-full`, '1', 'EX', FULL_SCAN_EVERY_SECONDS, 'NX')) === 'OK';
   const outcome = await withTransaction(deps.pool, async (tx) => {
     if (!(await sql.tryDispatchLock(tx))) return null;
     await sql.insertMark(tx);
@@ -296,11 +293,7 @@ export async function buildDeliveryPayloads(db: Queryable, publicBaseUrl: string
 }
 
 /** The body a delivery POSTs for an event, or null when its entity no longer exists. */
-export async function buildDeliveryPayload(
-  db: Queryable,
-  publicBaseUrl: string,
-  event: PayloadEvent,
-): Promise<HookPayload | null> {
+export async function buildDeliveryPayload(db: Queryable, publicBaseUrl: string, event: PayloadEvent): Promise<HookPayload | null> {
   const map = await buildHookPayloads(db, event.agency_id, [event], publicBaseUrl);
   return map.get(event.id) ?? null;
 }

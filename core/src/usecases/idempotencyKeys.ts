@@ -14,8 +14,12 @@ export const idempotencyKeys = {
   get: (deps: Pick<Deps, 'pool'>, agencyId: string, key: string) => sql.getIdempotencyKey(deps.pool, agencyId, key),
   completeWithProblem: (deps: Pick<Deps, 'pool'>, agencyId: string, key: string, status: number, text: string) =>
     sql.completeIdempotencyKeyWithProblem(deps.pool, agencyId, key, status, text),
-  complete: (deps: Pick<Deps, 'pool'>, agencyId: string, key: string, input: { status: number; text: string | null; requestHash: string; contentType: string }) =>
-    sql.completeIdempotencyKey(deps.pool, agencyId, key, input),
+  complete: (
+    deps: Pick<Deps, 'pool'>,
+    agencyId: string,
+    key: string,
+    input: { status: number; text: string | null; requestHash: string; contentType: string },
+  ) => sql.completeIdempotencyKey(deps.pool, agencyId, key, input),
   /** Nothing stored: a retry runs again. */
   release: (deps: Pick<Deps, 'pool'>, agencyId: string, key: string) => sql.deleteIdempotencyKey(deps.pool, agencyId, key),
   /** Keys older than 24 hours (the sweep): a replay is answered for a day. */

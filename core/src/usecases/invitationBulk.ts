@@ -47,7 +47,12 @@ export async function bulkInvitationsMatching(
     const slice = await matchingInvitationIds(deps.pool, principal.agencyId, filters, { before, through }, want);
     if (slice.length === 0) break;
     const emails = new Map(slice.map((s) => [s.id, s.email]));
-    const results = await bulkInvitations(deps, principal, action, slice.map((s) => s.id));
+    const results = await bulkInvitations(
+      deps,
+      principal,
+      action,
+      slice.map((s) => s.id),
+    );
     for (const r of results) {
       summary.attempted++;
       if (r.ok) {

@@ -284,13 +284,20 @@ export async function resendInvitation(deps: Deps, principal: Principal, id: str
     recipient = await takeRecipientQuota(deps, principal.agencyId, inv.email);
     if (status === 'expired') {
       // Another pending invitation may have been created for this address since; that one is the live one.
-      if (await hasOtherPendingInvitation(tx, inv.project_id, inv.email, inv.id)) throw notPending('expired', 'resent (a newer invitation to this address is pending)');
+      if (await hasOtherPendingInvitation(tx, inv.project_id, inv.email, inv.id))
+        throw notPending('expired', 'resent (a newer invitation to this address is pending)');
     }
     const link = newInvitationToken(deps.appSecret);
     await renewInvitationLink(tx, inv.id, link.hash, link.ciphertext);
     // Mail still waiting with the old link must not go out.
     await cancelQueuedInvitationEmails(tx, inv.id);
-    await appendEvent(tx, { agencyId: principal.agencyId, type: 'invitation.resent', subjectId: inv.id, actorId: principal.userId, data: { project_id: inv.project_id } });
+    await appendEvent(tx, {
+      agencyId: principal.agencyId,
+      type: 'invitation.resent',
+      subjectId: inv.id,
+      actorId: principal.userId,
+      data: { project_id: inv.project_id },
+    });
     return [
       await queueEmailTx(tx, {
         agencyId: principal.agencyId,
@@ -318,7 +325,13 @@ export async function revokeInvitation(deps: Deps, principal: Principal, id: str
     if (status !== 'pending') throw notPending(status, 'revoked');
     await markInvitationRevoked(tx, inv.id);
     await cancelQueuedInvitationEmails(tx, inv.id);
-    await appendEvent(tx, { agencyId: principal.agencyId, type: 'invitation.revoked', subjectId: inv.id, actorId: principal.userId, data: { project_id: inv.project_id } });
+    await appendEvent(tx, {
+      agencyId: principal.agencyId,
+      type: 'invitation.revoked',
+      subjectId: inv.id,
+      actorId: principal.userId,
+      data: { project_id: inv.project_id },
+    });
   });
   return (await getInvitationJson(deps.pool, principal.agencyId, id))!;
 }

@@ -57,9 +57,7 @@ export class InviteQuota {
     outcomes: Array<{ email: string; result: InviteResult; emailIds: string[] }>,
   ): Promise<void> {
     const settled = await Promise.allSettled(
-      outcomes
-        .filter((o) => o.result === 'invited')
-        .map((o) => takeInviteQuotas(deps, agencyId, o.emailIds.length ? o.email : null)),
+      outcomes.filter((o) => o.result === 'invited').map((o) => takeInviteQuotas(deps, agencyId, o.emailIds.length ? o.email : null)),
     );
     for (const s of settled) if (s.status === 'fulfilled') this.held.push(s.value);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -103,7 +103,10 @@ export async function createProject(deps: Deps, principal: Principal, raw: Creat
       return { project, created, outcomes };
     });
     quota.keep();
-    await enqueueEmails(deps, done.outcomes.flatMap((o) => o.emailIds));
+    await enqueueEmails(
+      deps,
+      done.outcomes.flatMap((o) => o.emailIds),
+    );
     return {
       ...toProjectJson(done.project),
       created: done.created,
@@ -120,14 +123,18 @@ async function resolveTemplate(tx: Queryable, agencyId: string, input: ParsedCre
   if (input.template_id) {
     const template = isUuid(input.template_id) ? await findTemplateById(tx, agencyId, input.template_id) : undefined;
     if (!template) {
-      throw validationError([{ field: 'template_id', message: `no template with id "${input.template_id}" in this agency; ${await templateNames(tx, agencyId)}` }]);
+      throw validationError([
+        { field: 'template_id', message: `no template with id "${input.template_id}" in this agency; ${await templateNames(tx, agencyId)}` },
+      ]);
     }
     return template;
   }
   if (input.template_name) {
     const template = await findTemplateByName(tx, agencyId, input.template_name);
     if (!template) {
-      throw validationError([{ field: 'template_name', message: `no template named "${input.template_name}" in this agency; ${await templateNames(tx, agencyId)}` }]);
+      throw validationError([
+        { field: 'template_name', message: `no template named "${input.template_name}" in this agency; ${await templateNames(tx, agencyId)}` },
+      ]);
     }
     return template;
   }
@@ -295,4 +302,3 @@ export async function updateProject(deps: Pick<Deps, 'pool'>, principal: Princip
     throw err;
   }
 }
-

@@ -91,7 +91,12 @@ export function takeSignInLinkQuota(deps: Pick<Deps, 'redis' | 'config'>, email:
     });
   }
   if (agencyId) {
-    windows.push({ name: `signin-link-agency:${agencyId}`, limit: SIGN_IN_LINKS_PER_AGENCY_PER_HOUR, seconds: 3600, what: 'Too many sign-in links asked for this agency' });
+    windows.push({
+      name: `signin-link-agency:${agencyId}`,
+      limit: SIGN_IN_LINKS_PER_AGENCY_PER_HOUR,
+      seconds: 3600,
+      what: 'Too many sign-in links asked for this agency',
+    });
   }
   return take(deps, windows);
 }

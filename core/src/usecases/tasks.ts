@@ -36,8 +36,7 @@ const titleTaken = (title: string) =>
     detail: `The project already has a task titled "${title}".`,
     errors: [{ field: 'title', message: 'is already used by another task of this project' }],
   });
-const isTitleClash = (err: unknown) =>
-  (err as { code?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'tasks_project_title_idx';
+const isTitleClash = (err: unknown) => (err as { code?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'tasks_project_title_idx';
 
 async function taskOrNotFound(deps: Pick<Deps, 'pool'>, principal: Principal, projectId: string, taskId: string): Promise<TaskJson> {
   const task = isUuid(projectId) && isUuid(taskId) ? await getTaskJson(deps.pool, principal.agencyId, projectId, taskId) : null;
@@ -178,13 +177,7 @@ export interface AssignResponse {
  * Assign someone to a task; someone not yet in the project is invited first (and gets the invitation
  * email). Repeating the call changes nothing.
  */
-export async function assignClientToTask(
-  deps: Deps,
-  principal: Principal,
-  projectId: string,
-  taskId: string,
-  raw: AssigneeInput,
-): Promise<AssignResponse> {
+export async function assignClientToTask(deps: Deps, principal: Principal, projectId: string, taskId: string, raw: AssigneeInput): Promise<AssignResponse> {
   requireInviter(principal);
   const input = parseOrThrow(assigneeInput, raw);
   const quota = new InviteQuota();
@@ -219,7 +212,13 @@ export async function assignClientToTask(
 }
 
 /** Unassign only: the client stays in the project. */
-export async function unassignClientFromTask(deps: Pick<Deps, 'pool'>, principal: Principal, projectId: string, taskId: string, clientId: string): Promise<void> {
+export async function unassignClientFromTask(
+  deps: Pick<Deps, 'pool'>,
+  principal: Principal,
+  projectId: string,
+  taskId: string,
+  clientId: string,
+): Promise<void> {
   requireInviter(principal);
   if (![projectId, taskId, clientId].every(isUuid)) throw notFound('Assignment');
   if (!(await deleteTaskAssignment(deps.pool, principal.agencyId, projectId, taskId, clientId))) throw notFound('Assignment');
@@ -272,17 +271,14 @@ export async function bulkAssign(deps: Deps, principal: Principal, projectId: st
   try {
     const done = await withTransaction(deps.pool, async (tx) => {
       const project = await lockProject(tx, principal.agencyId, projectId, { forChange: true });
-      const taskRows = await findProjectTaskIds(
-        tx,
-        project.id,
-        input.items.map((it) => it.task_id).filter(isUuid),
-      );
+      const taskRows = await findProjectTaskIds(tx, project.id, input.items.map((it) => it.task_id).filter(isUuid));
       const tasks = new Set(taskRows.map((t) => t.id.toLowerCase()));
       const known = await peopleInProject(tx, principal.agencyId, project.id, emails);
       // Names given on any item for an address serve every item for it.
       const names = new Map<string, { first_name: string; last_name: string }>();
       for (const it of input.items) {
-        if (it.first_name && it.last_name && !names.has(normaliseEmail(it.email))) names.set(normaliseEmail(it.email), { first_name: it.first_name, last_name: it.last_name });
+        if (it.first_name && it.last_name && !names.has(normaliseEmail(it.email)))
+          names.set(normaliseEmail(it.email), { first_name: it.first_name, last_name: it.last_name });
       }
       const results: BulkItemResult[] = new Array(input.items.length);
       const pending: Array<{ index: number; taskId: string; brought: Brought }> = [];

@@ -25,11 +25,7 @@ export const taskDescription = z
   .refine((v) => !CONTROL.test(v), 'must not contain control characters')
   .nullable()
   .optional();
-export const templateName = z
-  .string({ error: 'is required' })
-  .trim()
-  .min(1, 'is required')
-  .max(200, 'must be at most 200 characters');
+export const templateName = z.string({ error: 'is required' }).trim().min(1, 'is required').max(200, 'must be at most 200 characters');
 
 /** Titles are compared case-insensitively, as the database's unique index does. */
 function checkUniqueTitles(tasks: Array<{ title: string }>, ctx: z.RefinementCtx, path: PropertyKey[] = ['tasks']): void {
@@ -38,7 +34,12 @@ function checkUniqueTitles(tasks: Array<{ title: string }>, ctx: z.RefinementCtx
     const key = t.title.toLowerCase();
     const first = seen.get(key);
     if (first === undefined) seen.set(key, i);
-    else ctx.addIssue({ code: 'custom', path: [...path, i, 'title'], message: `duplicates tasks[${first}].title ("${t.title}"); titles must be unique within a template` });
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, i, 'title'],
+        message: `duplicates tasks[${first}].title ("${t.title}"); titles must be unique within a template`,
+      });
   });
 }
 
@@ -47,9 +48,7 @@ const templateTasks = z
   .min(1, 'must have at least 1 task')
   .max(TEMPLATE_MAX_TASKS, `must have at most ${TEMPLATE_MAX_TASKS} tasks`);
 
-export const createTemplateInput = z
-  .object({ name: templateName, tasks: templateTasks })
-  .superRefine((v, ctx) => checkUniqueTitles(v.tasks, ctx));
+export const createTemplateInput = z.object({ name: templateName, tasks: templateTasks }).superRefine((v, ctx) => checkUniqueTitles(v.tasks, ctx));
 export const updateTemplateInput = z
   .object({ name: templateName.optional(), tasks: templateTasks.optional() })
   .refine((v) => v.name !== undefined || v.tasks !== undefined, { message: 'give name, tasks or both', path: ['(body)'] })

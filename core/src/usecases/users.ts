@@ -36,7 +36,7 @@ import { isUuid } from './templates.js';
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 export const inviteTeammateInput = z.object({
-  email: emailAddress.describe('The teammate\'s work email'),
+  email: emailAddress.describe("The teammate's work email"),
   role: z.enum(['admin', 'member'], { error: 'must be "admin" or "member"' }).describe('`admin` writes; `member` reads only'),
   first_name: personName.optional().describe('Optional: the teammate can set it when they accept'),
   last_name: personName.optional(),
@@ -72,7 +72,11 @@ export const acceptTeammateInput = z.object({
 });
 
 async function usersJson(db: Queryable, agencyId: string, rows: users.FirmUserRow[]): Promise<UserJson[]> {
-  const latest = await invites.latestTeammateInvitations(db, agencyId, rows.map((r) => r.id));
+  const latest = await invites.latestTeammateInvitations(
+    db,
+    agencyId,
+    rows.map((r) => r.id),
+  );
   const inviterIds = [...new Set([...latest.values()].map((i) => i.created_by).filter((x): x is string => x !== null))];
   const inviters = new Map<string, { id: string; email: string; name: string | null }>();
   if (inviterIds.length) {
@@ -190,7 +194,9 @@ export async function resendTeammateInvitation(
     const user = await users.getFirmUser(tx, principal.agencyId, id, { forUpdate: true });
     if (!user) throw notFound('User');
     if (user.status !== 'invited') {
-      throw new AppError('conflict', 'Not an invited teammate', { detail: `This user is ${user.status}; only a teammate who has not joined yet can be sent a new link.` });
+      throw new AppError('conflict', 'Not an invited teammate', {
+        detail: `This user is ${user.status}; only a teammate who has not joined yet can be sent a new link.`,
+      });
     }
     const latest = (await invites.latestTeammateInvitations(tx, principal.agencyId, [id])).get(id);
     if (latest && latest.status === 'pending' && Date.now() - latest.last_sent_at.getTime() < deps.config.limits.resendMinIntervalSeconds * 1000) {
@@ -210,8 +216,20 @@ export async function resendTeammateInvitation(
         tokenCiphertext: link.ciphertext,
       });
     }
-    const emailId = await queueEmailTx(tx, { agencyId: principal.agencyId, kind: 'teammate_invitation', to: user.email, firmUserId: id, tokenCiphertext: link.ciphertext });
-    await appendEvent(tx, { agencyId: principal.agencyId, type: 'user.invitation_resent', subjectId: id, actorId: principal.userId, data: { invitation_id: inv.id } });
+    const emailId = await queueEmailTx(tx, {
+      agencyId: principal.agencyId,
+      kind: 'teammate_invitation',
+      to: user.email,
+      firmUserId: id,
+      tokenCiphertext: link.ciphertext,
+    });
+    await appendEvent(tx, {
+      agencyId: principal.agencyId,
+      type: 'user.invitation_resent',
+      subjectId: id,
+      actorId: principal.userId,
+      data: { invitation_id: inv.id },
+    });
     return { result: (await usersJson(tx, principal.agencyId, [user]))[0]!, emailIds: [emailId] };
   });
   await enqueueEmails(deps, emailIds);
@@ -289,7 +307,13 @@ export async function deactivateUser(deps: Pick<Deps, 'pool'>, principal: Princi
     if (target.role === 'owner' && target.status === 'active' && owners.filter((o) => o !== target.id).length === 0) throw lastOwner();
     const after = (await users.deactivateFirmUser(tx, principal.agencyId, id))!;
     await invites.revokeTeammateInvitations(tx, principal.agencyId, id);
-    await appendEvent(tx, { agencyId: principal.agencyId, type: 'user.deactivated', subjectId: id, actorId: principal.userId, data: { email: target.email, role: target.role } });
+    await appendEvent(tx, {
+      agencyId: principal.agencyId,
+      type: 'user.deactivated',
+      subjectId: id,
+      actorId: principal.userId,
+      data: { email: target.email, role: target.role },
+    });
     return (await usersJson(tx, principal.agencyId, [after]))[0]!;
   });
 }
@@ -305,7 +329,13 @@ export async function updateMe(deps: Pick<Deps, 'pool'>, principal: Principal, r
       ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
     }))!;
     if (after.name !== before.name) {
-      await appendEvent(tx, { agencyId: principal.agencyId, type: 'user.updated', subjectId: principal.userId, actorId: principal.userId, data: { fields: ['name'] } });
+      await appendEvent(tx, {
+        agencyId: principal.agencyId,
+        type: 'user.updated',
+        subjectId: principal.userId,
+        actorId: principal.userId,
+        data: { fields: ['name'] },
+      });
     }
     return (await usersJson(tx, principal.agencyId, [after]))[0]!;
   });
@@ -326,14 +356,22 @@ export async function changeMyPassword(
   await takeLoginAttempt(deps, principal.userEmail.trim(), 'console-login');
   const stored = await users.getFirmUserPasswordHash(deps.pool, principal.agencyId, principal.userId);
   if (!stored || !(await verifyPassword(stored, input.current_password))) {
-    throw validationError([{ field: 'current_password', message: stored ? 'is incorrect' : 'is not set; ask an owner or the operator to set a first password' }]);
+    throw validationError([
+      { field: 'current_password', message: stored ? 'is incorrect' : 'is not set; ask an owner or the operator to set a first password' },
+    ]);
   }
   const hash = await hashPassword(input.new_password);
   await withTransaction(deps.pool, async (tx) => {
     await users.setFirmUserPasswordHash(tx, principal.agencyId, principal.userId, hash);
     const keep = currentSessionToken ? hashToken(deps.appSecret, currentSessionToken, TokenPurpose.consoleSession) : null;
     await users.revokeConsoleSessions(tx, principal.agencyId, principal.userId, keep);
-    await appendEvent(tx, { agencyId: principal.agencyId, type: 'user.updated', subjectId: principal.userId, actorId: principal.userId, data: { fields: ['password'] } });
+    await appendEvent(tx, {
+      agencyId: principal.agencyId,
+      type: 'user.updated',
+      subjectId: principal.userId,
+      actorId: principal.userId,
+      data: { fields: ['password'] },
+    });
   });
 }
 
@@ -360,7 +398,15 @@ export async function lookupTeammateInvitation(deps: Pick<Deps, 'pool' | 'appSec
   if (!row.live) return { valid: false, agency };
   return {
     valid: true,
-    view: { agency, email: row.email, role: row.role, inviterName: row.inviter_name, firstName: row.user_first_name, lastName: row.user_last_name, expiresAt: row.expires_at },
+    view: {
+      agency,
+      email: row.email,
+      role: row.role,
+      inviterName: row.inviter_name,
+      firstName: row.user_first_name,
+      lastName: row.user_last_name,
+      expiresAt: row.expires_at,
+    },
   };
 }
 
@@ -390,7 +436,13 @@ export async function acceptTeammateInvitation(
       passwordHash,
     });
     if (!joined) throw teammateInvitationGone();
-    await appendEvent(tx, { agencyId: found.agency_id, type: 'user.joined', subjectId: found.user_id, actorId: found.user_id, data: { invitation_id: found.id, role: found.role } });
+    await appendEvent(tx, {
+      agencyId: found.agency_id,
+      type: 'user.joined',
+      subjectId: found.user_id,
+      actorId: found.user_id,
+      data: { invitation_id: found.id, role: found.role },
+    });
     const token = randomToken();
     const session = await insertConsoleSession(tx, {
       tokenHash: hashToken(deps.appSecret, token, TokenPurpose.consoleSession),

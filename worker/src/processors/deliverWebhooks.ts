@@ -28,7 +28,11 @@ import { bodyOf, deliveryHeaders, post, type Outcome } from './webhookHttp.js';
 export const deliverWebhooks: Processor<'deliver-webhooks'> = async ({ deliveryIds }, deps) => {
   const claimed = await claimDeliveries(deps.pool, deliveryIds);
   if (claimed.length === 0) return { claimed: 0 };
-  const payloads = await buildDeliveryPayloads(deps.pool, deps.config.publicBaseUrl, claimed.map((d) => d.event));
+  const payloads = await buildDeliveryPayloads(
+    deps.pool,
+    deps.config.publicBaseUrl,
+    claimed.map((d) => d.event),
+  );
 
   const results = await Promise.all(
     claimed.map(async (d) => {

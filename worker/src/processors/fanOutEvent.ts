@@ -12,9 +12,11 @@ const WEBHOOK_DISPATCH_EVERY_MS = 1000;
 
 /** Upserted by every worker at start; the scheduler id makes it one schedule however many workers run. */
 export async function scheduleWebhookDispatch(deps: Deps): Promise<void> {
-  await deps.jobs.queue('webhooks').upsertJobScheduler(
-    'fan-out-event',
-    { every: WEBHOOK_DISPATCH_EVERY_MS },
-    { name: 'fan-out-event', data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } } },
-  );
+  await deps.jobs
+    .queue('webhooks')
+    .upsertJobScheduler(
+      'fan-out-event',
+      { every: WEBHOOK_DISPATCH_EVERY_MS },
+      { name: 'fan-out-event', data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } } },
+    );
 }

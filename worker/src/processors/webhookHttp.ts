@@ -63,7 +63,6 @@ export async function post(deps: Deps, targetUrl: string, headers: Record<string
   }
 }
 
-
 /** What is read of a response body, at most, so its connection can be reused; beyond it the socket is dropped. */
 const DRAIN_LIMIT = 64 * 1024;
 

@@ -27,8 +27,7 @@ export const assignClientToTask = defineCreate({
   noun: 'Task Assignment',
   display: {
     label: 'Assign Client to Task',
-    description:
-      'Creates a task assignment for a client; a client who is not yet in the project is invited to it first.',
+    description: 'Creates a task assignment for a client; a client who is not yet in the project is invited to it first.',
   },
   operation: {
     perform,

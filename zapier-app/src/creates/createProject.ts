@@ -27,8 +27,7 @@ type Row = Record<string, unknown>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const rows = (value: unknown): Row[] =>
-  Array.isArray(value) ? value.filter((r): r is Row => !!r && typeof r === 'object' && !Array.isArray(r)) : [];
+const rows = (value: unknown): Row[] => (Array.isArray(value) ? value.filter((r): r is Row => !!r && typeof r === 'object' && !Array.isArray(r)) : []);
 
 /**
  * Clients come as line items (inputData.clients = [{email, first_name, last_name}]).
@@ -106,8 +105,7 @@ export const createProject = defineCreate({
   noun: 'Project',
   display: {
     label: 'Create Project',
-    description:
-      'Creates a project (client workspace), optionally from a template, invites its clients and assigns them to tasks.',
+    description: 'Creates a project (client workspace), optionally from a template, invites its clients and assigns them to tasks.',
   },
   operation: {
     perform,

@@ -61,12 +61,7 @@ export const buildMultipart = (file: CsvFile, fields: Record<string, string>) =>
   for (const [name, value] of Object.entries(fields)) {
     parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`, 'utf8'));
   }
-  parts.push(
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${safeName}"\r\nContent-Type: text/csv\r\n\r\n`,
-      'utf8',
-    ),
-  );
+  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${safeName}"\r\nContent-Type: text/csv\r\n\r\n`, 'utf8'));
   parts.push(file.content);
   parts.push(Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8'));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
@@ -96,8 +91,7 @@ export const importCsv = defineCreate({
   noun: 'Import',
   display: {
     label: 'Import CSV',
-    description:
-      'Creates a CSV import that creates projects and invites clients in bulk. Returns right away with the import ID and status.',
+    description: 'Creates a CSV import that creates projects and invites clients in bulk. Returns right away with the import ID and status.',
   },
   operation: {
     perform,

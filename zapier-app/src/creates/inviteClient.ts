@@ -34,8 +34,7 @@ export const inviteClient = defineCreate({
   noun: 'Invitation',
   display: {
     label: 'Invite Client',
-    description:
-      'Creates an invitation for a client to a project and emails them a link. Inviting the same email again returns the pending invitation.',
+    description: 'Creates an invitation for a client to a project and emails them a link. Inviting the same email again returns the pending invitation.',
   },
   operation: {
     perform,

@@ -99,12 +99,7 @@ export const splitList = (value: unknown): string[] => {
  * Zapier increments bundle.meta.page when the user clicks "Load more"; we
  * keep the API's next_cursor between pages with z.cursor (canPaginate: true).
  */
-export const fetchDropdownPage = async <T>(
-  z: ZObject,
-  bundle: Bundle,
-  url: string,
-  params: Record<string, string> = {},
-): Promise<T[]> => {
+export const fetchDropdownPage = async <T>(z: ZObject, bundle: Bundle, url: string, params: Record<string, string> = {}): Promise<T[]> => {
   let cursor: string | undefined;
   const page = Number(bundle.meta?.page ?? 0);
   if (page > 0) {

@@ -3,14 +3,7 @@ import type { Bundle, ZObject } from 'zapier-platform-core';
 
 import { fetchFeed } from '../lib/api';
 import type { Item } from '../lib/types';
-import {
-  importCompletedSample,
-  importEventFields,
-  invitationCreatedSample,
-  invitationEventFields,
-  projectCreatedSample,
-  projectEventFields,
-} from '../samples';
+import { importCompletedSample, importEventFields, invitationCreatedSample, invitationEventFields, projectCreatedSample, projectEventFields } from '../samples';
 
 /**
  * Polling triggers read GET /v1/feeds/:event (newest first). Each item's `id`

@@ -106,8 +106,7 @@ export function clientPages(deps: Deps): Router {
   });
 
   // A cross-site form cannot send application/json (and fetch would need CORS), so JSON needs no CSRF field.
-  const acceptCsrf: RequestHandler = (req, res, next) =>
-    isJsonRequest(req) ? next() : csrf((r) => ctx.invite(tokenParam(r)))(req, res, next);
+  const acceptCsrf: RequestHandler = (req, res, next) => (isJsonRequest(req) ? next() : csrf((r) => ctx.invite(tokenParam(r)))(req, res, next));
 
   router.post('/invite/:token/accept', json, form, acceptCsrf, async (req: Request<{ token: string }>, res: Response) => {
     const token = req.params.token;
@@ -154,14 +153,20 @@ export function clientPages(deps: Deps): Router {
     sendPage(res, portalPage(view, { csrf: csrfToken(deps, ctx.logout(token)!) }));
   });
 
-  router.post('/logout', form, signedIn, csrf((r) => ctx.logout(readCookie(r, SESSION_COOKIE))), async (_req: Request, res: Response) => {
-    const { session, token } = clientOf(res);
-    await endClientSession(deps, token);
-    clearSessionCookie(res, deps);
-    // Back to the agency's own sign-in page, the one the client knows.
-    const agency = await agencyPageById(deps, session.agencyId);
-    see(res, agency ? agencySignInPath(agency.slug) : '/login');
-  });
+  router.post(
+    '/logout',
+    form,
+    signedIn,
+    csrf((r) => ctx.logout(readCookie(r, SESSION_COOKIE))),
+    async (_req: Request, res: Response) => {
+      const { session, token } = clientOf(res);
+      await endClientSession(deps, token);
+      clearSessionCookie(res, deps);
+      // Back to the agency's own sign-in page, the one the client knows.
+      const agency = await agencyPageById(deps, session.agencyId);
+      see(res, agency ? agencySignInPath(agency.slug) : '/login');
+    },
+  );
 
   router.get('/login', async (req: Request, res: Response) => {
     if (await resolveClientSession(deps, readCookie(req, SESSION_COOKIE))) return see(res, '/portal');
@@ -301,20 +306,25 @@ export function clientPages(deps: Deps): Router {
     sendPage(res, signInLinkPage(found.view, { token, csrf: csrfToken(deps, ctx.signIn(token)) }));
   });
 
-  router.post('/signin/:token', form, csrf((r) => ctx.signIn(tokenParam(r))), async (req: Request<{ token: string }>, res: Response) => {
-    const token = req.params.token;
-    try {
-      const session = await redeemSignInLink(deps, token);
-      setSessionCookie(res, deps, session.token, session.expiresAt);
-      see(res, '/portal');
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'gone') {
-        const again = await lookupSignInLink(deps, token);
-        return sendPage(res, { ...signInLinkGonePage(again.valid ? again.view.agency : again.agency), status: 410 });
+  router.post(
+    '/signin/:token',
+    form,
+    csrf((r) => ctx.signIn(tokenParam(r))),
+    async (req: Request<{ token: string }>, res: Response) => {
+      const token = req.params.token;
+      try {
+        const session = await redeemSignInLink(deps, token);
+        setSessionCookie(res, deps, session.token, session.expiresAt);
+        see(res, '/portal');
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'gone') {
+          const again = await lookupSignInLink(deps, token);
+          return sendPage(res, { ...signInLinkGonePage(again.valid ? again.view.agency : again.agency), status: 410 });
+        }
+        throw err;
       }
-      throw err;
-    }
-  });
+    },
+  );
 
   router.get('/reset/:token', async (req: Request<{ token: string }>, res: Response) => {
     const token = req.params.token;
@@ -323,26 +333,31 @@ export function clientPages(deps: Deps): Router {
     sendPage(res, resetPage(found.view, { token, csrf: csrfToken(deps, ctx.reset(token)) }));
   });
 
-  router.post('/reset/:token', form, csrf((r) => ctx.reset(tokenParam(r))), async (req: Request<{ token: string }>, res: Response) => {
-    const token = req.params.token;
-    const found = await lookupResetToken(deps, token);
-    if (!found.valid) return sendPage(res, { ...resetGonePage(found.agency), status: 410 });
-    const rerender = (errors: FieldError[]) =>
-      sendPage(res, { ...resetPage(found.view, { token, csrf: csrfToken(deps, ctx.reset(token)), errors }), status: 422 });
-    const newPassword = field(req.body, 'new_password');
-    if (newPassword && newPassword !== field(req.body, 'confirm_password')) {
-      return rerender([{ field: 'confirm_password', message: 'does not match the password' }]);
-    }
-    try {
-      const session = await resetPassword(deps, { token, newPassword });
-      setSessionCookie(res, deps, session.token, session.expiresAt);
-      see(res, '/portal');
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'gone') return sendPage(res, { ...resetGonePage(found.view.agency), status: 410 });
-      if (err instanceof AppError && err.code === 'validation_failed') return rerender(err.errors);
-      throw err;
-    }
-  });
+  router.post(
+    '/reset/:token',
+    form,
+    csrf((r) => ctx.reset(tokenParam(r))),
+    async (req: Request<{ token: string }>, res: Response) => {
+      const token = req.params.token;
+      const found = await lookupResetToken(deps, token);
+      if (!found.valid) return sendPage(res, { ...resetGonePage(found.agency), status: 410 });
+      const rerender = (errors: FieldError[]) =>
+        sendPage(res, { ...resetPage(found.view, { token, csrf: csrfToken(deps, ctx.reset(token)), errors }), status: 422 });
+      const newPassword = field(req.body, 'new_password');
+      if (newPassword && newPassword !== field(req.body, 'confirm_password')) {
+        return rerender([{ field: 'confirm_password', message: 'does not match the password' }]);
+      }
+      try {
+        const session = await resetPassword(deps, { token, newPassword });
+        setSessionCookie(res, deps, session.token, session.expiresAt);
+        see(res, '/portal');
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'gone') return sendPage(res, { ...resetGonePage(found.view.agency), status: 410 });
+        if (err instanceof AppError && err.code === 'validation_failed') return rerender(err.errors);
+        throw err;
+      }
+    },
+  );
 
   // Scripts (JSON) get problem+json; a person gets a page, never a stack trace.
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {

@@ -55,7 +55,9 @@ ${csrfInput(opts.csrf)}
 <input type="hidden" name="method" value="link">
 <p class="muted">No password needed: you join as ${v.client.email}. Next time, ask for a sign-in link by email.</p>
 <div class="actions">${
-    v.signIn === 'either' ? html`<button type="submit" class="secondary">Join without a password</button>` : html`<button type="submit">Join ${v.project.name}</button>`
+    v.signIn === 'either'
+      ? html`<button type="submit" class="secondary">Join without a password</button>`
+      : html`<button type="submit">Join ${v.project.name}</button>`
   }</div>
 </form>`;
   const passwordForm = v.client.hasPassword
@@ -76,11 +78,7 @@ ${newPasswordFields(v.client.email, errors)}
 </form>`;
   // magic_link: never a password. either: the client chooses, the password first.
   const form =
-    v.signIn === 'magic_link'
-      ? joinWithoutPassword
-      : v.signIn === 'either'
-        ? html`${passwordForm}<p class="or">or</p>${joinWithoutPassword}`
-        : passwordForm;
+    v.signIn === 'magic_link' ? joinWithoutPassword : v.signIn === 'either' ? html`${passwordForm}<p class="or">or</p>${joinWithoutPassword}` : passwordForm;
   return { title: `Join ${v.project.name}`, brand: v.agency, body: html`<div class="card">${intro}${form}</div>` };
 }
 
@@ -191,7 +189,9 @@ ${signInFields(opts.email)}
   const link = linkRequestForm(
     agencyPath(a, 'link'),
     opts.csrf,
-    a.signIn === 'magic_link' ? 'Enter your email address and we will email you a link that signs you in. No password needed.' : 'Or sign in without your password: we will email you a link.',
+    a.signIn === 'magic_link'
+      ? 'Enter your email address and we will email you a link that signs you in. No password needed.'
+      : 'Or sign in without your password: we will email you a link.',
     a.signIn === 'magic_link' ? opts.email : undefined,
   );
   const forms = a.signIn === 'magic_link' ? link : a.signIn === 'either' ? html`${password}<p class="or">or</p>${link}` : password;

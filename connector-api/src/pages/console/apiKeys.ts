@@ -1,5 +1,15 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { AppError, createApiKeyFor, html, listApiKeysFor, revokeApiKeyFor, type ApiKeyJson, type CreatedApiKeyJson, type Deps, type FieldError } from '@onramp/core';
+import {
+  AppError,
+  createApiKeyFor,
+  html,
+  listApiKeysFor,
+  revokeApiKeyFor,
+  type ApiKeyJson,
+  type CreatedApiKeyJson,
+  type Deps,
+  type FieldError,
+} from '@onramp/core';
 import { statusByCode } from '../../http/problem.js';
 import { see } from '../cookies.js';
 import { alert, fieldError, formText, notice } from './forms.js';

@@ -71,7 +71,11 @@ const inviteNotice = (result: string, who: string, project: string): string =>
 export function clientsConsole(deps: Deps, form: ConsoleForm): Router {
   const router = express.Router();
 
-  async function directory(req: Request, res: Response, extra: { add?: { values: AddValues; errors: FieldError[]; alert?: string }; status?: number } = {}): Promise<void> {
+  async function directory(
+    req: Request,
+    res: Response,
+    extra: { add?: { values: AddValues; errors: FieldError[]; alert?: string }; status?: number } = {},
+  ): Promise<void> {
     const c = consoleOf(res);
     const agencyId = c.session.principal.agencyId;
     const query = directoryQuery.parse(req.query);
@@ -82,7 +86,11 @@ export function clientsConsole(deps: Deps, form: ConsoleForm): Router {
       listProjectChoices(deps.pool, agencyId),
       flashOf(deps, req, c),
     ]);
-    sendConsolePage(res, directoryPage(c, { query, items: page.data, nextCursor: page.next_cursor, count, projects, flash, add: extra.add }), extra.status ?? 200);
+    sendConsolePage(
+      res,
+      directoryPage(c, { query, items: page.data, nextCursor: page.next_cursor, count, projects, flash, add: extra.add }),
+      extra.status ?? 200,
+    );
   }
 
   router.get('/console/clients', (req: Request, res: Response) => directory(req, res));
@@ -123,7 +131,9 @@ export function clientsConsole(deps: Deps, form: ConsoleForm): Router {
         add: {
           values,
           errors: r.errors,
-          ...(r.errors.length && err instanceof AppError && err.code === 'validation_failed' ? {} : { alert: existing ? `${r.message} Open their page to invite them.` : r.message }),
+          ...(r.errors.length && err instanceof AppError && err.code === 'validation_failed'
+            ? {}
+            : { alert: existing ? `${r.message} Open their page to invite them.` : r.message }),
         },
       });
     }
@@ -135,7 +145,11 @@ export function clientsConsole(deps: Deps, form: ConsoleForm): Router {
     return client;
   }
 
-  async function clientPage(req: Request<{ id: string }>, res: Response, extra: { invite?: { values: InviteValues; errors: FieldError[]; alert?: string }; status?: number } = {}): Promise<void> {
+  async function clientPage(
+    req: Request<{ id: string }>,
+    res: Response,
+    extra: { invite?: { values: InviteValues; errors: FieldError[]; alert?: string }; status?: number } = {},
+  ): Promise<void> {
     const c = consoleOf(res);
     const client = await clientOr404(c, req.params.id);
     const [invitations, projects, flash] = await Promise.all([
@@ -143,7 +157,11 @@ export function clientsConsole(deps: Deps, form: ConsoleForm): Router {
       listProjectChoices(deps.pool, c.session.principal.agencyId),
       flashOf(deps, req, c),
     ]);
-    sendConsolePage(res, clientView(c, { client, invitations: invitations.data, moreInvitations: invitations.next_cursor !== null, projects, flash, invite: extra.invite }), extra.status ?? 200);
+    sendConsolePage(
+      res,
+      clientView(c, { client, invitations: invitations.data, moreInvitations: invitations.next_cursor !== null, projects, flash, invite: extra.invite }),
+      extra.status ?? 200,
+    );
   }
 
   router.get('/console/clients/:id', (req: Request<{ id: string }>, res: Response) => clientPage(req, res));
@@ -154,7 +172,8 @@ export function clientsConsole(deps: Deps, form: ConsoleForm): Router {
     const body = req.body as Record<string, unknown>;
     const values: InviteValues = { project: field(body, 'project'), message: field(body, 'message'), send_email: body.send_email !== undefined };
     try {
-      if (!values.project) throw new AppError('validation_failed', 'Validation failed', { errors: [{ field: 'project', message: 'is required: choose a project' }] });
+      if (!values.project)
+        throw new AppError('validation_failed', 'Validation failed', { errors: [{ field: 'project', message: 'is required: choose a project' }] });
       const out = await inviteClient(deps, c.session.principal, values.project, {
         email: client.email,
         first_name: client.first_name,
@@ -162,7 +181,9 @@ export function clientsConsole(deps: Deps, form: ConsoleForm): Router {
         message: values.message.trim() === '' ? null : values.message.replace(/\r\n/g, '\n'),
         send_email: values.send_email,
       });
-      await redirectWithFlash(deps, res, c, `/console/clients/${client.id}`, { notice: inviteNotice(out.body.result, fullName(client.first_name, client.last_name), out.body.project.name) });
+      await redirectWithFlash(deps, res, c, `/console/clients/${client.id}`, {
+        notice: inviteNotice(out.body.result, fullName(client.first_name, client.last_name), out.body.project.name),
+      });
     } catch (err) {
       if (err instanceof AppError && err.code === 'not_found') {
         return clientPage(req, res, { invite: { values, errors: [{ field: 'project', message: 'is not a project of this agency' }] }, status: 404 });
@@ -182,7 +203,10 @@ export function clientsConsole(deps: Deps, form: ConsoleForm): Router {
       const c = consoleOf(res);
       const here = `/console/clients/${encodeURIComponent(req.params.id)}`;
       try {
-        const client = action === 'deactivate' ? await deactivateClient(deps, c.session.principal, req.params.id) : await reactivateClient(deps, c.session.principal, req.params.id);
+        const client =
+          action === 'deactivate'
+            ? await deactivateClient(deps, c.session.principal, req.params.id)
+            : await reactivateClient(deps, c.session.principal, req.params.id);
         await redirectWithFlash(deps, res, c, here, {
           notice:
             action === 'deactivate'
@@ -293,7 +317,9 @@ function clientView(
     cl.projects.length === 0
       ? html`<p class="empty">In no project yet.</p>`
       : html`<table class="stack"><thead><tr><th>Project</th><th>In it as</th><th>Tasks assigned</th></tr></thead><tbody>${cl.projects.map(
-          (p) => html`<tr><td data-label="Project"><a href="/console/projects/${p.id}">${p.name}</a>${p.archived ? html` <span class="badge archived">archived</span>` : ''}</td>
+          (
+            p,
+          ) => html`<tr><td data-label="Project"><a href="/console/projects/${p.id}">${p.name}</a>${p.archived ? html` <span class="badge archived">archived</span>` : ''}</td>
 <td data-label="In it as">${badge(p.membership === 'member' ? 'active' : p.membership === 'invited' ? 'invited' : 'inactive')} <span class="sub">${p.membership === 'member' ? 'member' : p.membership === 'invited' ? 'pending invitation' : 'tasks only'}</span></td>
 <td data-label="Tasks assigned">${p.tasks.length ? html`<ul class="assignees">${p.tasks.map((t) => html`<li>${t.title}</li>`)}</ul>` : html`<span class="sub">none</span>`}</td></tr>`,
         )}</tbody></table>`;

@@ -18,7 +18,9 @@ export function fieldError(errors: FieldError[], field: string, label: string): 
 /** Errors that name no field shown on this form (or the whole body), listed above it. */
 export function otherErrors(errors: FieldError[], shown: string[]): SafeHtml | '' {
   const rest = errors.filter((e) => !shown.includes(e.field));
-  return rest.length ? html`<div class="alert" role="alert">${rest.map((e) => html`<div>${e.field === '(body)' ? '' : `${e.field}: `}${e.message}</div>`)}</div>` : '';
+  return rest.length
+    ? html`<div class="alert" role="alert">${rest.map((e) => html`<div>${e.field === '(body)' ? '' : `${e.field}: `}${e.message}</div>`)}</div>`
+    : '';
 }
 
 export const notice = (text: string | undefined): SafeHtml | '' => (text ? html`<div class="notice" role="status">${text}</div>` : '');

@@ -62,7 +62,11 @@ export function importsConsole(deps: Deps, form: ConsoleForm): Router {
       listImports(deps, c.session.principal.agencyId, { limit: 25, cursor }),
       listTemplatesJson(deps.pool, c.session.principal.agencyId, { limit: 100 }),
     ]);
-    sendConsolePage(res, importsPage(c, { items: page.data, nextCursor: page.next_cursor, cursor, templates: templates.data.map((t) => t.name), flash: extra.flash ?? null }), extra.status ?? 200);
+    sendConsolePage(
+      res,
+      importsPage(c, { items: page.data, nextCursor: page.next_cursor, cursor, templates: templates.data.map((t) => t.name), flash: extra.flash ?? null }),
+      extra.status ?? 200,
+    );
   }
 
   router.get('/console/imports', async (req: Request, res: Response) => {

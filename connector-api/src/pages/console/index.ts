@@ -4,7 +4,15 @@ import { normaliseError, sendProblem, statusByCode } from '../../http/problem.js
 import { sendPage } from '../layout.js';
 import { cookieSettings, readCookie, see } from '../cookies.js';
 import { CSRF_COOKIE, csrfToken, ensureCsrfCookie, requireCsrf, submittedCsrf, csrfValid } from '../csrf.js';
-import { consoleForbiddenFormPage, consoleLoginPage, consoleMessagePage, consoleNotFoundPage, consoleOf, sendConsolePage, type ConsoleLocals } from './layout.js';
+import {
+  consoleForbiddenFormPage,
+  consoleLoginPage,
+  consoleMessagePage,
+  consoleNotFoundPage,
+  consoleOf,
+  sendConsolePage,
+  type ConsoleLocals,
+} from './layout.js';
 import { invitationsConsole } from './invitations.js';
 import { projectsConsole } from './projects.js';
 import { importsConsole } from './imports.js';
@@ -65,7 +73,10 @@ export function consolePages(deps: Deps): Router {
       // A program (an API client given a wrong base URL, Zapier's connection test) gets the API's answer
       // for an address that is not an API route, not a redirect to a sign-in form it cannot use.
       if (req.accepts(['html', 'json']) === 'json') {
-        return sendProblem(res, new AppError('not_found', 'Not found', { detail: `No route for ${req.method} ${req.path}; the console is for browsers, the API is under /v1.` }));
+        return sendProblem(
+          res,
+          new AppError('not_found', 'Not found', { detail: `No route for ${req.method} ${req.path}; the console is for browsers, the API is under /v1.` }),
+        );
       }
       return see(res, '/console/login');
     }
@@ -73,8 +84,7 @@ export function consolePages(deps: Deps): Router {
     next();
   };
 
-  const refuseForm = (_req: Request, res: Response) =>
-    sendConsolePage(res, consoleForbiddenFormPage(res.locals.console as ConsoleLocals | undefined), 403);
+  const refuseForm = (_req: Request, res: Response) => sendConsolePage(res, consoleForbiddenFormPage(res.locals.console as ConsoleLocals | undefined), 403);
 
   const form: ConsoleForm = (kind, parser = urlencoded) => [
     ...(parser ? [parser] : []),

@@ -61,7 +61,12 @@ const matchingSchema = z.object({
 
 const INVITATIONS_PER_PAGE = 50;
 
-const toCore = (f: DashboardFilters): InvitationFilters => ({ status: f.status === 'all' ? undefined : f.status, projectId: f.project, email: f.email, q: f.q });
+const toCore = (f: DashboardFilters): InvitationFilters => ({
+  status: f.status === 'all' ? undefined : f.status,
+  projectId: f.project,
+  email: f.email,
+  q: f.q,
+});
 const filterQuery = (f: DashboardFilters) => queryString({ status: f.status === 'pending' ? undefined : f.status, project: f.project, email: f.email, q: f.q });
 
 const errorLabels: Record<string, string> = {
@@ -95,7 +100,8 @@ function matchingFlash(s: BulkMatchingSummary): Flash {
   const parts = [`${s.succeeded.toLocaleString('en-US')} ${done(s.action)}`];
   for (const [code, n] of Object.entries(s.failedByCode)) parts.push(`${n.toLocaleString('en-US')} ${label(code)}`);
   let summary = `${parts.join(', ')} (of ${plural(s.attempted, 'matching invitation')})`;
-  if (s.leftOver) summary += `; ${plural(s.leftOver, 'more match', 'more match')} (at most ${BULK_MATCHING_MAX.toLocaleString('en-US')} per action: run it again)`;
+  if (s.leftOver)
+    summary += `; ${plural(s.leftOver, 'more match', 'more match')} (at most ${BULK_MATCHING_MAX.toLocaleString('en-US')} per action: run it again)`;
   const details = s.failures.map((f) => `${f.email}: ${f.message}`);
   const more = s.attempted - s.succeeded - s.failures.length;
   if (more > 0) details.push(`…and ${plural(more, 'more')} not shown`);
@@ -181,7 +187,14 @@ export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
           action: '/console/invitations/bulk',
           title: `Revoke ${plural(ids.length, 'invitation')}`,
           text: `The ${ids.length === 1 ? 'link stops' : 'links stop'} working at once and show “invitation no longer valid”. A revoked invitation cannot be resent; invite the client again instead.`,
-          hidden: [['action', 'revoke'], ...ids.map((id): [string, string] => ['ids', id]), ['status', filters.status], ['project', filters.project ?? ''], ['email', filters.email ?? ''], ['q', filters.q ?? '']],
+          hidden: [
+            ['action', 'revoke'],
+            ...ids.map((id): [string, string] => ['ids', id]),
+            ['status', filters.status],
+            ['project', filters.project ?? ''],
+            ['email', filters.email ?? ''],
+            ['q', filters.q ?? ''],
+          ],
           cancel: back,
         }),
       );
@@ -212,7 +225,14 @@ export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
           action: '/console/invitations/matching',
           title: `Revoke all ${plural(count, 'matching invitation')}`,
           text: `Every pending invitation matching this filter is revoked (at most ${BULK_MATCHING_MAX.toLocaleString('en-US')}): their links stop working at once. Others (accepted, already revoked) are left as they are and counted as not pending.`,
-          hidden: [['action', 'revoke'], ['through', String(through ?? '')], ['status', filters.status], ['project', filters.project ?? ''], ['email', filters.email ?? ''], ['q', filters.q ?? '']],
+          hidden: [
+            ['action', 'revoke'],
+            ['through', String(through ?? '')],
+            ['status', filters.status],
+            ['project', filters.project ?? ''],
+            ['email', filters.email ?? ''],
+            ['q', filters.q ?? ''],
+          ],
           cancel: back,
         }),
       );
@@ -233,7 +253,10 @@ export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
       send_email: body.send_email !== undefined,
     };
     try {
-      if (!values.project) throw new AppError('validation_failed', 'Validation failed', { errors: [{ field: 'project', message: 'is required: choose the project to invite to' }] });
+      if (!values.project)
+        throw new AppError('validation_failed', 'Validation failed', {
+          errors: [{ field: 'project', message: 'is required: choose the project to invite to' }],
+        });
       const out = await inviteClient(deps, c.session.principal, values.project, {
         email: values.email,
         first_name: values.first_name,
@@ -254,7 +277,14 @@ export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
         return render(req, res, { invite: { values, errors: [{ field: 'project', message: 'is not a project of this agency' }] } }, 404);
       }
       const r = refusal(err);
-      await render(req, res, { invite: { values, errors: r.errors, ...(r.errors.length && err instanceof AppError && err.code === 'validation_failed' ? {} : { alert: r.message }) } }, r.status);
+      await render(
+        req,
+        res,
+        {
+          invite: { values, errors: r.errors, ...(r.errors.length && err instanceof AppError && err.code === 'validation_failed' ? {} : { alert: r.message }) },
+        },
+        r.status,
+      );
     }
   });
 
@@ -318,7 +348,8 @@ function dashboardPage(c: ConsoleLocals, d: DashboardData): View {
   const base = { status: f.status === 'pending' ? undefined : f.status, project: f.project, email: f.email, q: f.q };
   const here = (extra: Record<string, string | undefined> = {}) => `/console${queryString({ ...base, cursor: f.cursor, ...extra })}`;
   const statusOptions = ['pending', 'expired', 'accepted', 'revoked', 'all'] as const;
-  const projectChoices = d.projects.some((p) => p.id === f.project) || !f.project ? d.projects : [{ id: f.project, name: d.projectName ?? f.project }, ...d.projects];
+  const projectChoices =
+    d.projects.some((p) => p.id === f.project) || !f.project ? d.projects : [{ id: f.project, name: d.projectName ?? f.project }, ...d.projects];
   const hiddenFilters = html`<input type="hidden" name="status" value="${f.status}">
 <input type="hidden" name="project" value="${f.project ?? ''}">
 <input type="hidden" name="email" value="${f.email ?? ''}">
@@ -368,23 +399,27 @@ ${
   const actionable = f.status === 'pending' || f.status === 'expired' || f.status === 'all';
   const list = inviter
     ? html`${
-  n > 0 && actionable
-    ? html`<form method="post" action="/console/invitations/matching" class="matching top" id="matching">
+        n > 0 && actionable
+          ? html`<form method="post" action="/console/invitations/matching" class="matching top" id="matching">
 ${csrfInput(c.csrf('bulk'))}${hiddenFilters}<input type="hidden" name="through" value="${d.matching.newestSeq ?? ''}">
 <span><strong id="matching-count">All ${n.toLocaleString('en-US')}${n >= 100_000 ? '+' : ''} ${what}</strong> matching this filter${d.nextCursor || f.cursor ? ', on every page' : ''}:</span>
 <button type="submit" name="action" value="resend" class="secondary small">Resend all ${n.toLocaleString('en-US')}</button>
 <button type="submit" name="action" value="revoke" class="danger small">Revoke all ${n.toLocaleString('en-US')}…</button>
 <span class="muted">Done in batches on the server; each invitation keeps its resend limits.</span>
 </form>`
-    : ''
-}<form method="post" action="/console/invitations/bulk" id="bulk">
+          : ''
+      }<form method="post" action="/console/invitations/bulk" id="bulk">
 ${csrfInput(c.csrf('bulk'))}
 ${hiddenFilters}
 ${d.items.length ? html`<div class="toolbar select-all" hidden><label class="inline"><input type="checkbox" id="select-all" data-select-all="ids"> Select all on this page</label></div>` : ''}
 ${table}
-${d.items.length ? html`<div class="toolbar"><button type="submit" name="action" value="resend" class="secondary small">Resend selected</button>
+${
+  d.items.length
+    ? html`<div class="toolbar"><button type="submit" name="action" value="resend" class="secondary small">Resend selected</button>
 <button type="submit" name="action" value="revoke" class="danger small">Revoke selected</button>
-<span class="muted">Resend sends a new link (the old one stops working). Revoke makes the link show “no longer valid”.</span></div>` : ''}
+<span class="muted">Resend sends a new link (the old one stops working). Revoke makes the link show “no longer valid”.</span></div>`
+    : ''
+}
 </form>`
     : html`${table}<div class="toolbar"><span class="muted">Read-only: owners and admins can invite, resend, revoke and copy links.</span></div>`;
 

@@ -29,7 +29,8 @@ const ctx = (token: string) => `console-join:${token}`;
 export function joinConsole(deps: Deps): Router {
   const router = express.Router();
   const urlencoded = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
-  const refuse = (_req: Request, res: Response) => sendPage(res, { ...gonePage(null, 'This form has expired. Open the link from your email again.'), status: 403 });
+  const refuse = (_req: Request, res: Response) =>
+    sendPage(res, { ...gonePage(null, 'This form has expired. Open the link from your email again.'), status: 403 });
 
   router.get('/console/join/:token', async (req: Request<{ token: string }>, res: Response) => {
     const found = await lookupTeammateInvitation(deps, req.params.token);
@@ -66,7 +67,10 @@ export function joinConsole(deps: Deps): Router {
 
 const NEUTRAL: PageBranding = { displayName: 'Onramp', brandColor: '#1f2937', logoUrl: null };
 
-function joinPage(v: TeammateInvitationView, opts: { token: string; csrf: string; values?: { first_name: string; last_name: string }; errors?: FieldError[] }): PageOptions {
+function joinPage(
+  v: TeammateInvitationView,
+  opts: { token: string; csrf: string; values?: { first_name: string; last_name: string }; errors?: FieldError[] },
+): PageOptions {
   const errors = opts.errors ?? [];
   const values = opts.values ?? { first_name: v.firstName ?? '', last_name: v.lastName ?? '' };
   const who = v.inviterName ? `${v.inviterName} from ${v.agency.displayName}` : v.agency.displayName;

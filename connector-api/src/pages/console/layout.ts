@@ -39,7 +39,11 @@ type Section = (typeof NAV)[number]['section'] | 'profile';
 
 export const csrfInput = (token: string) => html`<input type="hidden" name="${CSRF_FIELD}" value="${token}">`;
 
-const brandOf = (s: ConsoleSession): PageBranding => ({ displayName: `${s.agency.displayName} · Console`, brandColor: s.agency.brandColor, logoUrl: s.agency.logoUrl });
+const brandOf = (s: ConsoleSession): PageBranding => ({
+  displayName: `${s.agency.displayName} · Console`,
+  brandColor: s.agency.brandColor,
+  logoUrl: s.agency.logoUrl,
+});
 
 const CONSOLE_BRAND: PageBranding = { displayName: 'Onramp console', brandColor: '#1f2937', logoUrl: null };
 
@@ -151,4 +155,3 @@ export function invitationHead(opts: { selectable: boolean; showProject: boolean
   return html`<thead><tr>${opts.selectable ? html`<th class="check"></th>` : ''}<th>Client</th>${opts.showProject ? html`<th>Project</th>` : ''}<th>Status</th><th>Expires</th>
 <th class="num">Sent</th><th>Last delivery</th><th>Created by</th>${opts.actions ? html`<th></th>` : ''}</tr></thead>`;
 }
-

@@ -70,7 +70,11 @@ export function projectsConsole(deps: Deps, form: ConsoleForm): Router {
   const router = express.Router();
   const projectPath = (id: string) => `/console/projects/${encodeURIComponent(id)}`;
 
-  async function listPage(req: Request, res: Response, extra: { create?: { values: CreateValues; errors: FieldError[]; alert?: string }; status?: number } = {}) {
+  async function listPage(
+    req: Request,
+    res: Response,
+    extra: { create?: { values: CreateValues; errors: FieldError[]; alert?: string }; status?: number } = {},
+  ) {
     const c = consoleOf(res);
     const cursor = optionalText(req.query.cursor)?.slice(0, 200);
     const [page, templates, flash] = await Promise.all([
@@ -80,7 +84,14 @@ export function projectsConsole(deps: Deps, form: ConsoleForm): Router {
     ]);
     sendConsolePage(
       res,
-      projectsPage(c, { items: page.data, nextCursor: page.next_cursor, cursor, templates: templates.data.map((t) => ({ id: t.id, name: t.name })), flash, create: extra.create }),
+      projectsPage(c, {
+        items: page.data,
+        nextCursor: page.next_cursor,
+        cursor,
+        templates: templates.data.map((t) => ({ id: t.id, name: t.name })),
+        flash,
+        create: extra.create,
+      }),
       extra.status ?? 200,
     );
   }
@@ -118,7 +129,9 @@ export function projectsConsole(deps: Deps, form: ConsoleForm): Router {
       listInvitationsJson(deps.pool, agencyId, { projectId: project.id, status: 'pending' }, { limit: 200 }),
       listInvitationsJson(deps.pool, agencyId, { projectId: project.id }, { limit: 25 }),
       listTasksJson(deps.pool, agencyId, project.id),
-      canInvite(c.session) ? listClientDirectory(deps.pool, agencyId, { status: 'active', q: addQ }, { limit: 20 }) : Promise.resolve({ data: [], next_cursor: null }),
+      canInvite(c.session)
+        ? listClientDirectory(deps.pool, agencyId, { status: 'active', q: addQ }, { limit: 20 })
+        : Promise.resolve({ data: [], next_cursor: null }),
       flashOf(deps, req, c),
     ]);
     const memberIds = new Set(members.map((m) => m.clientId));
@@ -222,7 +235,12 @@ export function projectsConsole(deps: Deps, form: ConsoleForm): Router {
       send_email: body.send_email !== undefined,
     });
     const who = `${fullName(out.body.client.first_name, out.body.client.last_name)} (${out.body.client.email})`;
-    const invited = out.body.invite_result === 'invited' ? ' They were not in the project, so they were invited.' : out.body.invite_result === 'added' ? ' They were added to the project (active client, no email).' : '';
+    const invited =
+      out.body.invite_result === 'invited'
+        ? ' They were not in the project, so they were invited.'
+        : out.body.invite_result === 'added'
+          ? ' They were added to the project (active client, no email).'
+          : '';
     return { notice: out.body.result === 'assigned' ? `Assigned ${who}.${invited}` : `${who} was already assigned to that task.` };
   });
 
@@ -239,9 +257,16 @@ export function projectsConsole(deps: Deps, form: ConsoleForm): Router {
     });
     const ok = out.results.filter((r) => r.ok);
     const fresh = ok.filter((r) => r.result === 'assigned').length;
-    const failures = [...out.results.filter((r) => !r.ok).map((r) => `${r.email}: ${r.error!.message}`), ...out.unknownClientIds.map((id) => `${id}: not a client of this agency`)];
+    const failures = [
+      ...out.results.filter((r) => !r.ok).map((r) => `${r.email}: ${r.error!.message}`),
+      ...out.unknownClientIds.map((id) => `${id}: not a client of this agency`),
+    ];
     const summary = `${plural(fresh, 'assignment')} made, ${ok.length - fresh} already there`;
-    return failures.length ? (ok.length ? { notice: `Partly done: ${summary}.`, partial: true, details: failures } : { alert: `Nothing assigned.`, details: failures }) : { notice: `${summary}.` };
+    return failures.length
+      ? ok.length
+        ? { notice: `Partly done: ${summary}.`, partial: true, details: failures }
+        : { alert: `Nothing assigned.`, details: failures }
+      : { notice: `${summary}.` };
   });
 
   simple('/console/projects/:id/members', 'member-add', async (req, c) => {
@@ -318,7 +343,8 @@ ${d.create?.alert ? html`<div class="alert" role="alert">${d.create.alert}</div>
 <label for="project-name">Name</label><input type="text" id="project-name" name="name" value="${v?.name ?? ''}" maxlength="200" required${describedBy(errors, 'name')}>${fieldError(errors, 'name', 'Name')}
 <div class="grid2"><div><label for="project-external">External id <span class="muted">(optional: your CRM's id)</span></label><input type="text" id="project-external" name="external_id" value="${v?.external_id ?? ''}" maxlength="200"${describedBy(errors, 'external_id')}>${fieldError(errors, 'external_id', 'External id')}</div>
 <div><label for="project-template">Template</label><select id="project-template" name="template_id"${describedBy(errors, 'template_id')}><option value="">No template (no tasks)</option>${d.templates.map(
-        (t) => html`<option value="${t.id}"${v ? (v.template_id === t.id ? html` selected` : '') : t.name === 'Client onboarding' ? html` selected` : ''}>${t.name}</option>`,
+        (t) =>
+          html`<option value="${t.id}"${v ? (v.template_id === t.id ? html` selected` : '') : t.name === 'Client onboarding' ? html` selected` : ''}>${t.name}</option>`,
       )}</select>${fieldError(errors, 'template_id', 'Template')}</div></div>
 <div class="actions"><button type="submit" id="create-project">Create project</button><span class="muted">The template's tasks are copied into the project.</span></div></form></details>`
     : '';
@@ -393,16 +419,21 @@ ${csrfInput(c.csrf('invite'))}
   // Everyone in the project (members, then pending invitees), for the bulk-assign checklist.
   const people = [
     ...d.members.map((m) => ({ id: m.clientId, name: fullName(m.firstName, m.lastName), email: m.email, note: 'member' })),
-    ...d.pending.filter((i) => !d.members.some((m) => m.clientId === i.client.id)).map((i) => ({ id: i.client.id, name: fullName(i.client.first_name, i.client.last_name), email: i.email, note: 'invited' })),
+    ...d.pending
+      .filter((i) => !d.members.some((m) => m.clientId === i.client.id))
+      .map((i) => ({ id: i.client.id, name: fullName(i.client.first_name, i.client.last_name), email: i.email, note: 'invited' })),
   ];
 
   const members =
     d.members.length === 0
       ? html`<p class="empty">No members yet. Invited clients join when they accept.</p>`
       : html`<table class="stack"><thead><tr><th>Client</th><th>Status</th><th>Joined</th>${inviter ? html`<th></th>` : ''}</tr></thead><tbody>${d.members.map(
-          (m) => html`<tr data-client="${m.clientId}"><td data-label="Client"><a href="/console/clients/${m.clientId}"><strong>${fullName(m.firstName, m.lastName)}</strong></a><span class="sub">${m.email}</span></td><td data-label="Status">${badge(m.status)}</td><td data-label="Joined">${formatWhen(m.joinedAt)}</td>${
-            inviter ? html`<td><a class="button secondary small danger-text" href="/console/projects/${p.id}/remove/${m.clientId}">Remove from workspace…</a></td>` : ''
-          }</tr>`,
+          (m) =>
+            html`<tr data-client="${m.clientId}"><td data-label="Client"><a href="/console/clients/${m.clientId}"><strong>${fullName(m.firstName, m.lastName)}</strong></a><span class="sub">${m.email}</span></td><td data-label="Status">${badge(m.status)}</td><td data-label="Joined">${formatWhen(m.joinedAt)}</td>${
+              inviter
+                ? html`<td><a class="button secondary small danger-text" href="/console/projects/${p.id}/remove/${m.clientId}">Remove from workspace…</a></td>`
+                : ''
+            }</tr>`,
         )}</tbody></table>`;
 
   const pendingTable =
@@ -418,7 +449,9 @@ ${csrfInput(c.csrf('invite'))}
     d.tasks.length === 0
       ? html`<p class="empty">No tasks. A project gets its tasks from its template, or through the API.</p>`
       : html`<table class="stack"><thead><tr><th>Task</th><th>Assignees</th></tr></thead><tbody>${d.tasks.map(
-          (t) => html`<tr data-task="${t.id}"><td data-label="Task"><strong>${t.title}</strong>${t.due_date ? html`<span class="sub">due ${t.due_date}</span>` : ''}</td>
+          (
+            t,
+          ) => html`<tr data-task="${t.id}"><td data-label="Task"><strong>${t.title}</strong>${t.due_date ? html`<span class="sub">due ${t.due_date}</span>` : ''}</td>
 <td data-label="Assignees">${
             t.assignees.length
               ? html`<ul class="assignees">${t.assignees.map((a) => html`<li><span>${fullName(a.first_name, a.last_name)} <span class="sub">${a.email}</span></span>${unassign(t, a.client_id, a.email)}</li>`)}</ul>`
@@ -442,7 +475,8 @@ ${
     ? html`<h2 class="spaced">Assign several clients to several tasks</h2>
 <form method="post" action="/console/projects/${p.id}/assign-bulk" id="bulk-assign-form">${csrfInput(c.csrf('assign'))}
 <div class="grid2"><fieldset><legend>Clients</legend><ul class="checklist">${people.map(
-        (x) => html`<li><label><input type="checkbox" name="client_ids" value="${x.id}"> <span>${x.name} <span class="sub">${x.email} · ${x.note}</span></span></label></li>`,
+        (x) =>
+          html`<li><label><input type="checkbox" name="client_ids" value="${x.id}"> <span>${x.name} <span class="sub">${x.email} · ${x.note}</span></span></label></li>`,
       )}</ul></fieldset>
 <fieldset><legend>Tasks</legend><ul class="checklist">${d.tasks.map((t) => html`<li><label><input type="checkbox" name="task_ids" value="${t.id}"> <span>${t.title}</span></label></li>`)}</ul></fieldset></div>
 <div class="actions"><button type="submit">Assign the chosen clients to the chosen tasks</button></div></form>`
@@ -457,7 +491,9 @@ ${
 ${
   d.actives.length
     ? html`<ul class="checklist" id="active-clients">${d.actives.map(
-        (a) => html`<li><form method="post" action="/console/projects/${p.id}/members" class="stack-form">${csrfInput(c.csrf('member-add'))}<input type="hidden" name="client_id" value="${a.id}">
+        (
+          a,
+        ) => html`<li><form method="post" action="/console/projects/${p.id}/members" class="stack-form">${csrfInput(c.csrf('member-add'))}<input type="hidden" name="client_id" value="${a.id}">
 <span>${fullName(a.first_name, a.last_name)} <span class="sub">${a.email} · in ${plural(a.projects, 'project')}</span></span><button type="submit" class="secondary small" aria-label="Add ${a.email} to this project">Add</button></form></li>`,
       )}</ul>`
     : html`<p class="empty">${d.addQ ? html`No active client outside this project matches “${d.addQ}”.` : 'No active clients outside this project yet.'}</p>`

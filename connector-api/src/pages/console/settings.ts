@@ -74,7 +74,10 @@ export function settingsConsole(deps: Deps, form: ConsoleForm): Router {
   router.get('/console/settings', async (req: Request, res: Response) => {
     const c = consoleOf(res);
     const agency = await getAgencySettings(deps, c.session.principal);
-    sendSettings(res, settingsPage(c, { agency, notice: req.query.saved === '1' ? 'Settings saved. New invitations and resends use them from now on.' : undefined }));
+    sendSettings(
+      res,
+      settingsPage(c, { agency, notice: req.query.saved === '1' ? 'Settings saved. New invitations and resends use them from now on.' : undefined }),
+    );
   });
 
   router.post('/console/settings', form('settings'), async (req: Request, res: Response) => {
@@ -92,7 +95,16 @@ export function settingsConsole(deps: Deps, form: ConsoleForm): Router {
       if (!(err instanceof AppError) || err.code === 'internal' || err.code === 'not_found') throw err;
       const agency = await getAgencySettings(deps, c.session.principal);
       const errors = err.code === 'validation_failed' ? err.errors : [];
-      sendSettings(res, settingsPage(c, { agency, values, errors, alert: err.code === 'validation_failed' ? 'Nothing was saved: fix the fields marked below.' : (err.detail ?? err.title) }), statusByCode[err.code]);
+      sendSettings(
+        res,
+        settingsPage(c, {
+          agency,
+          values,
+          errors,
+          alert: err.code === 'validation_failed' ? 'Nothing was saved: fix the fields marked below.' : (err.detail ?? err.title),
+        }),
+        statusByCode[err.code],
+      );
     }
   });
 
@@ -184,7 +196,9 @@ ${writer ? csrfInput(c.csrf('settings')) : ''}
       ['magic_link', 'Magic link: no password, a single-use link by email each time'],
       ['either', 'Either: the client chooses'],
     ] as const
-  ).map(([value, label]) => html`<option value="${value}"${v.client_sign_in === value ? html` selected` : ''}>${label}</option>`)}</select>${err('client_sign_in')}
+  ).map(
+    ([value, label]) => html`<option value="${value}"${v.client_sign_in === value ? html` selected` : ''}>${label}</option>`,
+  )}</select>${err('client_sign_in')}
 <label for="reminder_hours_before">${LABELS.reminder_hours_before} <span class="muted">(hours before a pending invitation expires, e.g. "72, 24"; empty: no reminders)</span></label>
 <input type="text" id="reminder_hours_before" name="reminder_hours_before" value="${v.reminder_hours_before ?? ''}" maxlength="40"${dis}${described('reminder_hours_before')}>${err('reminder_hours_before')}
 <p class="muted">Clients sign in at <a href="/a/${a.slug}/login">/a/${a.slug}/login</a>; every client email links to it.</p>

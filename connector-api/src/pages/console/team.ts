@@ -28,8 +28,7 @@ const NOTICES: Record<string, string> = {
 };
 
 /** Can this signed-in user deactivate that teammate (the same rule the use case enforces)? */
-const mayDeactivate = (s: ConsoleSession, u: UserJson) =>
-  canInvite(s) && u.status !== 'deactivated' && (u.role === 'member' || s.principal.role === 'owner');
+const mayDeactivate = (s: ConsoleSession, u: UserJson) => canInvite(s) && u.status !== 'deactivated' && (u.role === 'member' || s.principal.role === 'owner');
 
 /**
  * Team: the firm users of the agency, inviting a teammate, changing a role (owners), sending a new link,
@@ -49,7 +48,11 @@ export function teamConsole(deps: Deps, form: ConsoleForm): Router {
     if (!(err instanceof AppError) || err.code === 'internal' || err.code === 'not_found') throw err;
     await render(
       res,
-      { values, errors: err.code === 'validation_failed' || err.errors.length ? err.errors : [], alert: err.code === 'validation_failed' ? undefined : (err.detail ?? err.title) },
+      {
+        values,
+        errors: err.code === 'validation_failed' || err.errors.length ? err.errors : [],
+        alert: err.code === 'validation_failed' ? undefined : (err.detail ?? err.title),
+      },
       statusByCode[err.code],
     );
   }
@@ -60,7 +63,12 @@ export function teamConsole(deps: Deps, form: ConsoleForm): Router {
   });
 
   router.post('/console/team/invite', form('team'), async (req: Request, res: Response) => {
-    const values: InviteValues = { email: formText(req.body, 'email'), role: formText(req.body, 'role'), first_name: formText(req.body, 'first_name'), last_name: formText(req.body, 'last_name') };
+    const values: InviteValues = {
+      email: formText(req.body, 'email'),
+      role: formText(req.body, 'role'),
+      first_name: formText(req.body, 'first_name'),
+      last_name: formText(req.body, 'last_name'),
+    };
     try {
       const out = await inviteTeammate(deps, consoleOf(res).session.principal, {
         email: values.email,
@@ -182,7 +190,11 @@ ${otherErrors(errors, ['email', 'role', 'first_name', 'last_name'])}
     section: 'team',
     title: 'Team',
     body: html`<div class="card"><h1>Team</h1><p class="muted">The people of ${s.agency.displayName} who use Onramp. ${
-      owner ? 'As an owner you change roles; the agency always keeps at least one active owner.' : writer ? 'Only owners change roles or deactivate admins.' : 'Only owners and admins change the team.'
+      owner
+        ? 'As an owner you change roles; the agency always keeps at least one active owner.'
+        : writer
+          ? 'Only owners change roles or deactivate admins.'
+          : 'Only owners and admins change the team.'
     }</p>${notice(d.notice)}${alert(d.alert)}</div>
 <div class="card flush"><table><thead><tr><th>Name</th><th>Role</th><th>Status</th><th>Added</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>
 ${inviteForm}`,

@@ -41,7 +41,11 @@ export function templatesConsole(deps: Deps, form: ConsoleForm): Router {
   const router = express.Router();
   const path = (id: string) => `/console/templates/${encodeURIComponent(id)}`;
 
-  async function listPage(req: Request, res: Response, extra: { create?: { name: string; tasks: string; errors: FieldError[]; alert?: string }; status?: number } = {}) {
+  async function listPage(
+    req: Request,
+    res: Response,
+    extra: { create?: { name: string; tasks: string; errors: FieldError[]; alert?: string }; status?: number } = {},
+  ) {
     const c = consoleOf(res);
     const cursor = optionalText(req.query.cursor)?.slice(0, 200);
     const [page, flash] = await Promise.all([listTemplatesJson(deps.pool, c.session.principal.agencyId, { limit: 50, cursor }), flashOf(deps, req, c)]);
@@ -61,8 +65,14 @@ export function templatesConsole(deps: Deps, form: ConsoleForm): Router {
     } catch (err) {
       const r = refusal(err);
       const errors = r.errors.filter((e) => e.field === 'name');
-      const rest = taskErrors(r.errors.filter((e) => e.field !== 'name'), titles);
-      await listPage(req, res, { status: r.status, create: { name, tasks, errors, ...(rest.length ? { alert: rest.join(' ') } : errors.length ? {} : { alert: r.message }) } });
+      const rest = taskErrors(
+        r.errors.filter((e) => e.field !== 'name'),
+        titles,
+      );
+      await listPage(req, res, {
+        status: r.status,
+        create: { name, tasks, errors, ...(rest.length ? { alert: rest.join(' ') } : errors.length ? {} : { alert: r.message }) },
+      });
     }
   });
 
@@ -86,7 +96,9 @@ export function templatesConsole(deps: Deps, form: ConsoleForm): Router {
       flash = { notice };
     } catch (err) {
       const r = refusal(err);
-      flash = { alert: r.errors.length ? r.errors.map((e) => `${e.field.replace(/^tasks(?:\.|\[)(\d+)\]?\.title$/, 'task')} ${e.message}`).join('; ') : r.message };
+      flash = {
+        alert: r.errors.length ? r.errors.map((e) => `${e.field.replace(/^tasks(?:\.|\[)(\d+)\]?\.title$/, 'task')} ${e.message}`).join('; ') : r.message,
+      };
     }
     await redirectWithFlash(deps, res, c, path(req.params.id), flash);
   }
@@ -167,7 +179,13 @@ ${
 
 function templatesPage(
   c: ConsoleLocals,
-  d: { items: TemplateJson[]; nextCursor: string | null; cursor?: string | undefined; flash: Flash | null; create?: { name: string; tasks: string; errors: FieldError[]; alert?: string } | undefined },
+  d: {
+    items: TemplateJson[];
+    nextCursor: string | null;
+    cursor?: string | undefined;
+    flash: Flash | null;
+    create?: { name: string; tasks: string; errors: FieldError[]; alert?: string } | undefined;
+  },
 ): View {
   const errors = d.create?.errors;
   const createForm = canInvite(c.session)
@@ -214,11 +232,12 @@ function templateView(c: ConsoleLocals, t: TemplateJson, usage: TemplateUsage, f
       op === 'up' ? '↑' : op === 'down' ? '↓' : 'Remove'
     }</button></form>`;
   const list = html`<ol class="task-edit" id="task-list">${t.tasks.map(
-    (x, i) => html`<li><span class="t">${x.title}${x.description ? html`<span class="sub">${x.description}</span>` : ''}</span>${
-      inviter
-        ? html`${moveButton(i, 'up', `Move ${x.title} up`, i === 0)}${moveButton(i, 'down', `Move ${x.title} down`, i === t.tasks.length - 1)}${moveButton(i, 'remove', `Remove ${x.title}`, t.tasks.length === 1)}`
-        : ''
-    }</li>`,
+    (x, i) =>
+      html`<li><span class="t">${x.title}${x.description ? html`<span class="sub">${x.description}</span>` : ''}</span>${
+        inviter
+          ? html`${moveButton(i, 'up', `Move ${x.title} up`, i === 0)}${moveButton(i, 'down', `Move ${x.title} down`, i === t.tasks.length - 1)}${moveButton(i, 'remove', `Remove ${x.title}`, t.tasks.length === 1)}`
+          : ''
+      }</li>`,
   )}</ol>`;
   const forms = inviter
     ? html`<form method="post" action="/console/templates/${t.id}/tasks" class="stack-form" id="add-task-form">${csrfInput(csrf)}<div><label for="new-task">Add a task at the end</label><input type="text" id="new-task" name="title" maxlength="300" required></div><div><button type="submit" class="secondary">Add task</button></div></form>

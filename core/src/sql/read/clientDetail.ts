@@ -6,9 +6,16 @@ import { clientColumns, type ClientRow } from './clients.js';
  * A client with every project of the agency they are in (member, invited, or only assigned to tasks), as
  * JSON built by PostgreSQL (core/src/read/clientDetail.ts serves it).
  */
-export async function selectClientDetailRow(db: Queryable, agencyId: string, id: string): Promise<(ClientRow & { projects: ClientDetailJson['projects'] }) | null> {
+export async function selectClientDetailRow(
+  db: Queryable,
+  agencyId: string,
+  id: string,
+): Promise<(ClientRow & { projects: ClientDetailJson['projects'] }) | null> {
   const { rows } = await db.query<ClientRow & { projects: ClientDetailJson['projects'] }>(
-    `select ${clientColumns.split(', ').map((c) => `c.${c}`).join(', ')},
+    `select ${clientColumns
+      .split(', ')
+      .map((c) => `c.${c}`)
+      .join(', ')},
             coalesce((
               select json_agg(json_build_object(
                        'id', p.id, 'name', p.name, 'external_id', p.external_id, 'archived', p.archived_at is not null,

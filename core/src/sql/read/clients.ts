@@ -45,11 +45,19 @@ function clientWhere(agencyId: string, filters: ClientFilters, after: number | n
 }
 
 /** Newest first, `limit` rows with seq below `beforeSeq` when given; every filter combined with the others. */
-export async function listClientRows(db: Queryable, agencyId: string, filters: ClientFilters, page: { limit: number; beforeSeq: number | null }): Promise<ClientRow[]> {
+export async function listClientRows(
+  db: Queryable,
+  agencyId: string,
+  filters: ClientFilters,
+  page: { limit: number; beforeSeq: number | null },
+): Promise<ClientRow[]> {
   const { where, values } = clientWhere(agencyId, filters, page.beforeSeq);
   values.push(page.limit);
   const { rows } = await db.query<ClientRow>(
-    `select ${clientColumns.split(', ').map((c) => `c.${c}`).join(', ')} from clients c where ${where} order by c.seq desc limit $${values.length}`,
+    `select ${clientColumns
+      .split(', ')
+      .map((c) => `c.${c}`)
+      .join(', ')} from clients c where ${where} order by c.seq desc limit $${values.length}`,
     values,
   );
   return rows;
@@ -65,7 +73,10 @@ export async function listClientDirectoryRows(
   const { where, values } = clientWhere(agencyId, filters, page.beforeSeq);
   values.push(page.limit);
   const { rows } = await db.query<ClientRow & { projects: number; pending: number }>(
-    `select ${clientColumns.split(', ').map((c) => `c.${c}`).join(', ')},
+    `select ${clientColumns
+      .split(', ')
+      .map((c) => `c.${c}`)
+      .join(', ')},
             (select count(*)::int from memberships m where m.client_id = c.id) as projects,
             (select count(*)::int from invitations i where i.client_id = c.id and i.status = 'pending' and i.expires_at > now()) as pending
        from (select * from clients c where ${where} order by c.seq desc limit $${values.length}) c

@@ -68,7 +68,11 @@ export async function selectProjectChoices(db: Queryable, agencyId: string, limi
   return rows;
 }
 
-export async function selectClientName(db: Queryable, agencyId: string, clientId: string): Promise<{ email: string; first_name: string; last_name: string } | null> {
+export async function selectClientName(
+  db: Queryable,
+  agencyId: string,
+  clientId: string,
+): Promise<{ email: string; first_name: string; last_name: string } | null> {
   const { rows } = await db.query<{ email: string; first_name: string; last_name: string }>(
     'select email, first_name, last_name from clients where agency_id = $1 and id = $2',
     [agencyId, clientId],

@@ -73,7 +73,11 @@ export interface InvitationFilters {
  * The where clause of a filtered invitation list, shared by the page, the count and the bulk action's
  * walk over every match, so "all N matching" means the same rows everywhere.
  */
-function invitationWhere(agencyId: string, filters: InvitationFilters, bounds: { before?: number | null; through?: number | null } = {}): { where: string; values: unknown[] } {
+function invitationWhere(
+  agencyId: string,
+  filters: InvitationFilters,
+  bounds: { before?: number | null; through?: number | null } = {},
+): { where: string; values: unknown[] } {
   const where = ['i.agency_id = $1'];
   const values: unknown[] = [agencyId];
   const push = (v: unknown) => {

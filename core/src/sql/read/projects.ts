@@ -75,10 +75,7 @@ const taskSelect = `
 
 /** Tasks of a project in their template order, each with its assignees. */
 export async function listTaskRows(db: Queryable, agencyId: string, projectId: string): Promise<TaskRow[]> {
-  const { rows } = await db.query<TaskRow>(`${taskSelect} where t.agency_id = $1 and t.project_id = $2 order by t.position, t.seq`, [
-    agencyId,
-    projectId,
-  ]);
+  const { rows } = await db.query<TaskRow>(`${taskSelect} where t.agency_id = $1 and t.project_id = $2 order by t.position, t.seq`, [agencyId, projectId]);
   return rows;
 }
 

@@ -25,10 +25,11 @@ export async function selectTemplateRow(db: Queryable, agencyId: string, id: str
 
 /** Newest first, `limit` rows with seq below `beforeSeq` when given. */
 export async function listTemplateRows(db: Queryable, agencyId: string, page: { limit: number; beforeSeq: number | null }): Promise<TemplateRow[]> {
-  const { rows } = await db.query<TemplateRow>(
-    `${select} where t.agency_id = $1 and ($2::bigint is null or t.seq < $2) order by t.seq desc limit $3`,
-    [agencyId, page.beforeSeq, page.limit],
-  );
+  const { rows } = await db.query<TemplateRow>(`${select} where t.agency_id = $1 and ($2::bigint is null or t.seq < $2) order by t.seq desc limit $3`, [
+    agencyId,
+    page.beforeSeq,
+    page.limit,
+  ]);
   return rows;
 }
 

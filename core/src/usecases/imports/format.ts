@@ -19,7 +19,11 @@ const aliases: Record<ImportField, string[]> = {
   message: ['message', 'custommessage', 'invitemessage', 'invitationmessage', 'note'],
 };
 
-const normaliseHeader = (h: string): string => h.replace(/^\uFEFF/, '').toLowerCase().replace(/[\s_\-.]+/g, '');
+const normaliseHeader = (h: string): string =>
+  h
+    .replace(/^\uFEFF/, '')
+    .toLowerCase()
+    .replace(/[\s_\-.]+/g, '');
 
 export type HeaderMap = Partial<Record<ImportField, number>>;
 

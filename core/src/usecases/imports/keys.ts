@@ -14,8 +14,7 @@ export const projectKeyOf = (row: Pick<ImportRow, 'project_external_id' | 'proje
   row.project_external_id !== null ? `x:${row.project_external_id}` : `n:${row.project_name}`;
 
 /** The key of a stored project (what projectKeyOf gives for the row that created it). */
-export const keyOfProject = (p: { external_id: string | null; name: string }): ProjectKey =>
-  p.external_id !== null ? `x:${p.external_id}` : `n:${p.name}`;
+export const keyOfProject = (p: { external_id: string | null; name: string }): ProjectKey => (p.external_id !== null ? `x:${p.external_id}` : `n:${p.name}`);
 
 export const isExternalKey = (key: string): boolean => key.startsWith('x:');
 /** The external id or the name the key was made from. */

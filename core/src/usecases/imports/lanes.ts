@@ -119,7 +119,9 @@ export async function runLanes(deps: Deps, run: LaneRun): Promise<LanesOutcome> 
     l.checkpoint = upTo;
     // Overlap the bulk enqueue of this batch's emails with the next batches' SQL.
     const previous = emailsInFlight;
-    emailsInFlight = previous.then(() => profile.phase('enqueue emails (overlapped)', () => enqueueEmailsPatiently(deps, result.emailIds, `${importId}-${l.no}-${upTo}`)));
+    emailsInFlight = previous.then(() =>
+      profile.phase('enqueue emails (overlapped)', () => enqueueEmailsPatiently(deps, result.emailIds, `${importId}-${l.no}-${upTo}`)),
+    );
     rowsDone += batch.counts.rows;
     run.onProgress?.(rowsDone, run.rowsTotal);
     if (result.cancelled) stopped = 'cancelled';

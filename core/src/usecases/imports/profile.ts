@@ -40,7 +40,11 @@ export class ImportProfile {
     const q = db as Queryable;
     return {
       query: async (text: string, values?: unknown[]) => {
-        if ((this.batches === 4 || this.batches === 44) && /^\s*(with|insert|update|select)/i.test(text) && !/pg_advisory|from imports|update imports/.test(text)) {
+        if (
+          (this.batches === 4 || this.batches === 44) &&
+          /^\s*(with|insert|update|select)/i.test(text) &&
+          !/pg_advisory|from imports|update imports/.test(text)
+        ) {
           await q.query('savepoint import_explain');
           const { rows } = await q.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${text}`, values);
           await q.query('rollback to savepoint import_explain');
@@ -65,7 +69,9 @@ export class ImportProfile {
   endRun(totalMs: number): void {
     if (!this.enabled) return;
     const sorted = [...this.total].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round(v)]);
-    process.stderr.write(`${JSON.stringify({ import_profile: 'run', batches: this.batches, total_ms: Math.round(totalMs), ms: Object.fromEntries(sorted), peak_rss_mb: mb(process.resourceUsage().maxRSS * 1024) })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ import_profile: 'run', batches: this.batches, total_ms: Math.round(totalMs), ms: Object.fromEntries(sorted), peak_rss_mb: mb(process.resourceUsage().maxRSS * 1024) })}\n`,
+    );
   }
 }
 

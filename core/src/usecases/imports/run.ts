@@ -108,7 +108,13 @@ export async function runImport(deps: Deps, importId: string, hooks: RunHooks = 
       // The total it completes with is the data rows it read (blank lines, which the upload's count for
       // progress includes, are not rows): rows_done = rows_total = counts.rows.
       await sql.completeImport(tx, importId, counts.rows, counts);
-      await appendEvent(tx, { agencyId: imp.agency_id, type: 'import.completed', subjectId: importId, actorId: imp.created_by, data: { counts, dry_run: false } });
+      await appendEvent(tx, {
+        agencyId: imp.agency_id,
+        type: 'import.completed',
+        subjectId: importId,
+        actorId: imp.created_by,
+        data: { counts, dry_run: false },
+      });
       return 'completed' as const;
     });
     profile.endRun(performance.now() - runStarted);
@@ -205,5 +211,10 @@ async function resolveDuplicateOrigins(deps: Deps, importId: string, headerMap: 
     const row = origin.get(d.project_key, d.email_normalized);
     return row != null && row < d.row_number ? [{ row: d.row_number, origin: row }] : [];
   });
-  await sql.setDuplicateOrigins(deps.pool, importId, resolved.map((r) => r.row), resolved.map((r) => r.origin));
+  await sql.setDuplicateOrigins(
+    deps.pool,
+    importId,
+    resolved.map((r) => r.row),
+    resolved.map((r) => r.origin),
+  );
 }

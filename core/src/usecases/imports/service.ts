@@ -148,7 +148,10 @@ async function precheck(deps: Deps, principal: Principal, id: string, size: numb
     const detail = repeatedColumnsMessage(repeated);
     throw new AppError('validation_failed', 'The file cannot be imported', {
       detail,
-      errors: repeated.map((r) => ({ field: `file.columns.${r.field}`, message: `is named by more than one column: ${r.columns.map((c) => `"${c}"`).join(', ')}` })),
+      errors: repeated.map((r) => ({
+        field: `file.columns.${r.field}`,
+        message: `is named by more than one column: ${r.columns.map((c) => `"${c}"`).join(', ')}`,
+      })),
       extra: { repeated_columns: repeated },
     });
   }

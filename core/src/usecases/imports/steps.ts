@@ -41,7 +41,12 @@ export interface Candidate {
 }
 
 const list = (items: string[], max = 10): string =>
-  items.length === 0 ? '(none)' : items.slice(0, max).map((t) => `"${t}"`).join(', ') + (items.length > max ? `, … (${items.length - max} more)` : '');
+  items.length === 0
+    ? '(none)'
+    : items
+        .slice(0, max)
+        .map((t) => `"${t}"`)
+        .join(', ') + (items.length > max ? `, … (${items.length - max} more)` : '');
 
 // ------------------------------------------------------------------------------------------ 1. templates
 
@@ -143,7 +148,12 @@ export async function planProjects(db: Queryable, ctx: StepContext, candidates: 
   }
   const unknown = keys.filter((k) => !plans.has(k));
   if (unknown.length) {
-    const found = await sql.findProjectsByKey(db, ctx.agencyId, unknown.filter(isExternalKey).map(keyValue), unknown.filter((k) => !isExternalKey(k)).map(keyValue));
+    const found = await sql.findProjectsByKey(
+      db,
+      ctx.agencyId,
+      unknown.filter(isExternalKey).map(keyValue),
+      unknown.filter((k) => !isExternalKey(k)).map(keyValue),
+    );
     for (const p of found) plans.set(p.key as ProjectKey, plan(p.key as ProjectKey, 'existing', p.id, p.template_id));
   }
   for (const c of candidates) {
@@ -155,7 +165,11 @@ export async function planProjects(db: Queryable, ctx: StepContext, candidates: 
       templateTitles: (c.template?.tasks ?? []).map((t) => t.title),
     });
   }
-  await loadTasks(db, ctx, [...plans.values()].filter((p) => p.id !== null));
+  await loadTasks(
+    db,
+    ctx,
+    [...plans.values()].filter((p) => p.id !== null),
+  );
   return plans;
 }
 
@@ -207,7 +221,10 @@ export async function dropDuplicates(
   for (const c of candidates) {
     const plan = plans.get(c.key)!;
     if (createdByImport(plan) && c.template && c.template.id !== plan.templateId) {
-      fail(c.rec, `project "${c.row.project_name}" was created by an earlier row of this import from template "${templateNameOf(plan.templateId)}"; this row names "${c.template.name}"`);
+      fail(
+        c.rec,
+        `project "${c.row.project_name}" was created by an earlier row of this import from template "${templateNameOf(plan.templateId)}"; this row names "${c.template.name}"`,
+      );
       continue;
     }
     let titles = known.get(plan);
@@ -227,7 +244,13 @@ export async function dropDuplicates(
   const inCreated = checked.filter((c) => plans.get(c.key)!.source === 'created earlier');
   const inReused = checked.filter((c) => plans.get(c.key)!.source === 'reused earlier');
   const earlier = new PairSet();
-  for (const r of await sql.findImportKeys(db, ctx.importId, inReused.map((c) => c.key), inReused.map((c) => c.email))) earlier.add(r.project_key, r.email);
+  for (const r of await sql.findImportKeys(
+    db,
+    ctx.importId,
+    inReused.map((c) => c.key),
+    inReused.map((c) => c.email),
+  ))
+    earlier.add(r.project_key, r.email);
   const pairs = await sql.findInvitedOrMembers(db, ctx.agencyId, {
     keys: inCreated.map((c) => c.key),
     projectIds: inCreated.map((c) => plans.get(c.key)!.id!),
@@ -263,7 +286,11 @@ export async function dropDuplicates(
  * Step 5: the new projects (with their template's tasks and a project.created event each), then the run
  * state of every project this batch is the first of the import to use. Returns the counts.
  */
-export async function writeProjects(db: Queryable, ctx: StepContext, plans: Map<ProjectKey, ProjectPlan>): Promise<Pick<ImportCounts, 'projects_created' | 'projects_reused'>> {
+export async function writeProjects(
+  db: Queryable,
+  ctx: StepContext,
+  plans: Map<ProjectKey, ProjectPlan>,
+): Promise<Pick<ImportCounts, 'projects_created' | 'projects_reused'>> {
   const toCreate = [...plans.values()].filter((p) => p.source === 'new' && p.used);
   const created = await insertProjects(db, {
     agencyId: ctx.agencyId,
@@ -285,11 +312,20 @@ export async function writeProjects(db: Queryable, ctx: StepContext, plans: Map<
   }
   if (lostRace.length) {
     // Another writer created the same external id between our read and insert: use theirs.
-    for (const f of await sql.findProjectsByKey(db, ctx.agencyId, lostRace.map((p) => p.externalId!), [])) {
+    for (const f of await sql.findProjectsByKey(
+      db,
+      ctx.agencyId,
+      lostRace.map((p) => p.externalId!),
+      [],
+    )) {
       Object.assign(plans.get(f.key as ProjectKey)!, { id: f.id, templateId: f.template_id, source: 'existing' satisfies ProjectSource });
     }
   }
-  await loadTasks(db, ctx, lostRace.filter((p) => p.id !== null));
+  await loadTasks(
+    db,
+    ctx,
+    lostRace.filter((p) => p.id !== null),
+  );
   const firstUse = [...plans.values()].filter((p) => p.used && (p.source === 'new' || p.source === 'existing'));
   await sql.insertImportProjects(
     db,
@@ -365,7 +401,16 @@ export async function writeInvitations(
   const toAdd = applied.filter((a) => existing.get(a.email)?.status === 'active');
   const toInvite = applied.filter((a) => existing.get(a.email)?.status !== 'active');
 
-  const members = new PairSet((await sql.findMemberships(db, ctx.agencyId, toAdd.map((a) => a.plan.id!), toAdd.map(clientOf))).map((m) => [m.project_id, m.client_id] as const));
+  const members = new PairSet(
+    (
+      await sql.findMemberships(
+        db,
+        ctx.agencyId,
+        toAdd.map((a) => a.plan.id!),
+        toAdd.map(clientOf),
+      )
+    ).map((m) => [m.project_id, m.client_id] as const),
+  );
   const addNow = toAdd.filter((a) => !members.has(a.plan.id!, clientOf(a)));
   const added = await sql.addMemberships(db, {
     agencyId: ctx.agencyId,
@@ -377,29 +422,47 @@ export async function writeInvitations(
   });
 
   const old = toInvite.filter((a) => a.plan.source !== 'new');
-  await expireStaleInvitations(db, ctx.agencyId, old.map((a) => a.plan.id!), old.map((a) => a.email));
-  const pending = new PairSet((await sql.findPendingInvitations(db, ctx.agencyId, old.map((a) => a.plan.id!), old.map((a) => a.email))).map((p) => [p.project_id, p.email] as const));
+  await expireStaleInvitations(
+    db,
+    ctx.agencyId,
+    old.map((a) => a.plan.id!),
+    old.map((a) => a.email),
+  );
+  const pending = new PairSet(
+    (
+      await sql.findPendingInvitations(
+        db,
+        ctx.agencyId,
+        old.map((a) => a.plan.id!),
+        old.map((a) => a.email),
+      )
+    ).map((p) => [p.project_id, p.email] as const),
+  );
   const inviteNow = toInvite.filter((a) => !pending.has(a.plan.id!, a.email));
   const links = tokens.slice(0, inviteNow.length);
   if (links.length < inviteNow.length) links.push(...newInvitationTokens(ctx.appSecret, inviteNow.length - links.length));
   let invitations: BatchInserted[];
   try {
-    invitations = await insertInvitations(db, {
-      agencyId: ctx.agencyId,
-      actorId: ctx.actorId,
-      importId: ctx.importId,
-      sendEmails: ctx.sendEmails,
-      expiryDays: ctx.expiryDays,
-      projectIds: inviteNow.map((a) => a.plan.id!),
-      clientIds: inviteNow.map(clientOf),
-      emails: inviteNow.map((a) => a.row.email.trim()),
-      messages: inviteNow.map((a) => a.row.message),
-      tokenHashes: links.map((t) => t.hash),
-      tokenCiphertexts: links.map((t) => t.ciphertext),
-      taskIds: inviteNow.map(joinedIds),
-      assignHere: inviteNow.map((a) => a.plan.source === 'new'),
-      clientInactive: inviteNow.map((a) => existing.get(a.email)?.status === 'inactive'),
-    }, 'batch');
+    invitations = await insertInvitations(
+      db,
+      {
+        agencyId: ctx.agencyId,
+        actorId: ctx.actorId,
+        importId: ctx.importId,
+        sendEmails: ctx.sendEmails,
+        expiryDays: ctx.expiryDays,
+        projectIds: inviteNow.map((a) => a.plan.id!),
+        clientIds: inviteNow.map(clientOf),
+        emails: inviteNow.map((a) => a.row.email.trim()),
+        messages: inviteNow.map((a) => a.row.message),
+        tokenHashes: links.map((t) => t.hash),
+        tokenCiphertexts: links.map((t) => t.ciphertext),
+        taskIds: inviteNow.map(joinedIds),
+        assignHere: inviteNow.map((a) => a.plan.source === 'new'),
+        clientInactive: inviteNow.map((a) => existing.get(a.email)?.status === 'inactive'),
+      },
+      'batch',
+    );
   } catch (err) {
     // A pending invitation for one of these pairs was written since this batch read (the API, concurrently):
     // the batch runs again from its reads, and that row is then "already invited".
@@ -474,7 +537,12 @@ export async function writeAssignments(
   }
   const made = await sql.assignTasks(db, { agencyId: ctx.agencyId, actorId: ctx.actorId, taskIds, clientIds: assignees, withEvent, fresh });
   const intoReused = applied.filter((a) => !createdByImport(a.plan));
-  await sql.insertImportKeys(db, ctx.importId, intoReused.map((a) => a.key), intoReused.map((a) => a.email));
+  await sql.insertImportKeys(
+    db,
+    ctx.importId,
+    intoReused.map((a) => a.key),
+    intoReused.map((a) => a.email),
+  );
   return made;
 }
 
