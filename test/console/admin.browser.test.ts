@@ -1,8 +1,9 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { createAgency, setFirmUserPassword } from '@onramp/core';
 import { startStack, type TestStack } from '../support/stack.js';
 import { client } from '../support/http.js';
 import type { ReceivedMail } from '../support/smtp.js';
+import { launchChromium } from '../support/browser.js';
 
 /**
  * Agency administration as people meet it, in Debian's chromium, against a real worker and SMTP server:
@@ -19,10 +20,7 @@ const ADMIN_PASSWORD = 'admin passphrase 42';
 
 beforeAll(async () => {
   stack = await startStack();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,7 +1,8 @@
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { setFirmUserPassword } from '@onramp/core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { createInvitation, createProject } from '../pages/fixtures.js';
+import { launchChromium } from '../support/browser.js';
 
 /**
  * The console as a person meets it, in Debian's chromium: sign in, invite from the project page, find the
@@ -19,10 +20,7 @@ beforeAll(async () => {
   agency = await createTestAgency(stack, 'Browser');
   await stack.deps.pool.query('update agencies set display_name = $2, brand_color = $3 where id = $1', [agency.agencyId, 'Northwind Studio', '#0f766e']);
   await setFirmUserPassword(stack.deps.pool, agency.email, PASSWORD);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,15 +1,9 @@
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { setFirmUserPassword } from '@onramp/core';
 import type { TestAgency, TestStack } from '../support/stack.js';
 import { addFirmUser } from '../support/state.js';
 
-/** Debian's chromium, launched the way every browser test of the project does. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-}
+export { launchChromium } from '../support/browser.js';
 
 const PASSWORD = 'console password 42';
 

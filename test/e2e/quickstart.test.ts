@@ -1,9 +1,10 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { freePort } from '@onramp/cli';
 import { runOnramp, startOnramp, type LongRunning } from '../support/processes.js';
+import { launchChromium } from '../support/browser.js';
 
 /**
  * The README's journey, as a person follows it: `onramp start` with nothing configured (embedded
@@ -25,10 +26,7 @@ describe('the quick start journey', () => {
     onramp = startOnramp(['start'], env);
     await onramp.waitFor(/Onramp is running/);
     (globalThis as Record<string, unknown>).__e2eEnv = env;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -1,6 +1,7 @@
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { createInvitation } from './fixtures.js';
+import { launchChromium } from '../support/browser.js';
 
 /**
  * The key flows in a real browser (Debian's chromium, never a downloaded one): the forms, the redirect,
@@ -14,10 +15,7 @@ beforeAll(async () => {
   stack = await startStack({ smtp: false, worker: false });
   agency = await createTestAgency(stack, 'Browser');
   await stack.deps.pool.query('update agencies set display_name = $2, brand_color = $3 where id = $1', [agency.agencyId, 'Northwind Studio', '#0f766e']);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

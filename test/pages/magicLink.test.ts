@@ -1,8 +1,9 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { applyClientAccessSettings } from '@onramp/core';
 import { startStack, createTestAgency, type TestAgency, type TestStack } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { createInvitation } from './fixtures.js';
+import { launchChromium } from '../support/browser.js';
 
 /**
  * Magic-link sign-in the way a client meets it: real SMTP, Debian's Chromium, the links from the emails
@@ -19,10 +20,7 @@ beforeAll(async () => {
   await stack.deps.pool.query('update agencies set display_name = $2, brand_color = $3 where id = $1', [agency.agencyId, 'Lumen Studio', '#7c3aed']);
   await applyClientAccessSettings(stack.deps.pool, agency.agencyId, { client_sign_in: 'magic_link' });
   slug = (await stack.deps.pool.query<{ slug: string }>('select slug from agencies where id = $1', [agency.agencyId])).rows[0]!.slug;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -14,6 +14,7 @@ import {
   pageSchema,
 } from '@onramp/core';
 import { defineRoute } from '../http/route.js';
+import { streamCsv } from '../http/csv.js';
 import { discardBody, digestOnly, readUpload } from '../http/importUpload.js';
 
 const idParams = z.object({ id: z.uuid('must be an import id') });
@@ -114,15 +115,7 @@ export const importRoutes = [
     async handler({ deps, principal, params, res }) {
       const found = await getImport(deps, principal.agencyId, params.id);
       if (!found) throw notFound('Import');
-      const chunks = importErrorsCsv(deps, principal.agencyId, params.id);
-      res.status(200);
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="import-${params.id}-errors.csv"`);
-      // Streamed page by page: an import with 100k bad rows is never one string.
-      for await (const chunk of chunks) {
-        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
-      }
-      res.end();
+      await streamCsv(res, `import-${params.id}-errors.csv`, importErrorsCsv(deps, principal.agencyId, params.id));
       return { status: 200 };
     },
   }),
@@ -138,14 +131,7 @@ export const importRoutes = [
     async handler({ deps, principal, params, res }) {
       const found = await getImport(deps, principal.agencyId, params.id);
       if (!found) throw notFound('Import');
-      const chunks = importWarningsCsv(deps, principal.agencyId, params.id);
-      res.status(200);
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="import-${params.id}-warnings.csv"`);
-      for await (const chunk of chunks) {
-        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
-      }
-      res.end();
+      await streamCsv(res, `import-${params.id}-warnings.csv`, importWarningsCsv(deps, principal.agencyId, params.id));
       return { status: 200 };
     },
   }),
@@ -161,14 +147,7 @@ export const importRoutes = [
     async handler({ deps, principal, params, res }) {
       const found = await getImport(deps, principal.agencyId, params.id);
       if (!found) throw notFound('Import');
-      const chunks = importDuplicatesCsv(deps, principal.agencyId, params.id);
-      res.status(200);
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="import-${params.id}-duplicates.csv"`);
-      for await (const chunk of chunks) {
-        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
-      }
-      res.end();
+      await streamCsv(res, `import-${params.id}-duplicates.csv`, importDuplicatesCsv(deps, principal.agencyId, params.id));
       return { status: 200 };
     },
   }),

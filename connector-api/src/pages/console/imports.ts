@@ -21,6 +21,7 @@ import { CSRF_FIELD } from '../csrf.js';
 import { badge, canInvite, consoleOf, consolePage, formatWhen, sendConsolePage, type ConsoleLocals, type View } from './layout.js';
 import { flashBlock, flashOf, optionalText, redirectWithFlash, refusal, UUID, type Flash } from './kit.js';
 import type { ConsoleForm } from './index.js';
+import { streamCsv } from '../../http/csv.js';
 
 const finished = (s: ImportJson['status']) => s === 'completed' || s === 'failed' || s === 'cancelled';
 
@@ -128,13 +129,7 @@ export function importsConsole(deps: Deps, form: ConsoleForm): Router {
     router.get(`/console/imports/:id/${kind}.csv`, async (req: Request<{ id: string }>, res: Response) => {
       const c = consoleOf(res);
       const imp = await found(c, req.params.id);
-      res.status(200);
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="import-${imp.id}-${kind}.csv"`);
-      for await (const chunk of rows(deps, c.session.principal.agencyId, imp.id)) {
-        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
-      }
-      res.end();
+      await streamCsv(res, `import-${imp.id}-${kind}.csv`, rows(deps, c.session.principal.agencyId, imp.id));
     });
   }
 
