@@ -34,7 +34,21 @@ import {
   type ConsoleLocals,
   type View,
 } from './layout.js';
-import { describedBy, field, fieldError, flashBlock, flashOf, one, optionalText, plural, redirectWithFlash, refusal, UUID, type Flash } from './kit.js';
+import {
+  describedBy,
+  field,
+  fieldError,
+  flashBlock,
+  flashOf,
+  inviteNotice,
+  one,
+  optionalText,
+  plural,
+  redirectWithFlash,
+  refusal,
+  UUID,
+  type Flash,
+} from './kit.js';
 import type { ConsoleForm } from './index.js';
 
 const STATUSES = ['inactive', 'invited', 'active', 'deactivated'] as const;
@@ -54,14 +68,6 @@ interface AddValues {
   project: string;
   send_email: boolean;
 }
-
-const inviteNotice = (result: string, who: string, project: string): string =>
-  ({
-    invited: `Invited ${who} to ${project}. The invitation is pending until they accept.`,
-    already_invited: `${who} already has a pending invitation to ${project}; nothing new was sent.`,
-    added: `${who} is an active client and was added to ${project} without an email.`,
-    already_member: `${who} is already a member of ${project}.`,
-  })[result] ?? `Done: ${result}.`;
 
 /**
  * The client directory (search by name or email prefix, filter by status, paged), adding a client with or

@@ -36,7 +36,7 @@ import {
   type ConsoleLocals,
   type View,
 } from './layout.js';
-import { describedBy, field, fieldError, flashBlock, flashOf, optionalText, one, plural, redirectWithFlash, refusal, type Flash } from './kit.js';
+import { describedBy, field, fieldError, flashBlock, flashOf, inviteNotice, optionalText, one, plural, redirectWithFlash, refusal, type Flash } from './kit.js';
 import type { ConsoleForm } from './index.js';
 
 const str = (max: number) => z.string().max(max).optional();
@@ -265,13 +265,7 @@ export function invitationsConsole(deps: Deps, form: ConsoleForm): Router {
         send_email: values.send_email,
       });
       const who = `${out.body.client.first_name} ${out.body.client.last_name} (${out.body.client.email})`;
-      const notice: Record<string, string> = {
-        invited: `Invited ${who} to ${out.body.project.name}. The invitation is pending until they accept.`,
-        already_invited: `${who} already has a pending invitation to ${out.body.project.name}; nothing new was sent.`,
-        added: `${who} is an active client and was added to ${out.body.project.name} without an email.`,
-        already_member: `${who} is already a member of ${out.body.project.name}.`,
-      };
-      await redirectWithFlash(deps, res, c, '/console', { notice: notice[out.body.result]! });
+      await redirectWithFlash(deps, res, c, '/console', { notice: inviteNotice(out.body.result, who, out.body.project.name) });
     } catch (err) {
       if (err instanceof AppError && err.code === 'not_found') {
         return render(req, res, { invite: { values, errors: [{ field: 'project', message: 'is not a project of this agency' }] } }, 404);

@@ -77,3 +77,12 @@ export function describedBy(errors: FieldError[] | undefined, name: string): Saf
 export const plural = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What an invite through the console did, in the words the next page shows (the use case's outcomes). */
+export const inviteNotice = (result: string, who: string, project: string): string =>
+  ({
+    invited: `Invited ${who} to ${project}. The invitation is pending until they accept.`,
+    already_invited: `${who} already has a pending invitation to ${project}; nothing new was sent.`,
+    added: `${who} is an active client and was added to ${project} without an email.`,
+    already_member: `${who} is already a member of ${project}.`,
+  })[result] ?? `Done: ${result}.`;
