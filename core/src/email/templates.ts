@@ -188,7 +188,7 @@ function renderInvitation(v: InvitationEmailView): RenderedEmail {
       ? `<p style="margin-bottom:4px;color:#555">Message from ${escapeHtml(v.inviterName ? oneLine(v.inviterName) : agency)}:</p><blockquote style="margin:0 0 16px;padding:8px 12px;border-left:3px solid ${v.branding.brandColor};color:#333">${paragraph(message)}</blockquote>`
       : '',
     button(v.branding, action, v.link),
-    `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
+    plainLink(v.link),
     `<p style="font-size:13px;color:#555">This link is personal and expires on <time datetime="${escapeHtml(v.expiresAt.toISOString())}">${escapeHtml(expires)}</time>. If you were not expecting this invitation you can ignore this email.</p>`,
     footer.html,
   ]);
@@ -247,7 +247,7 @@ function renderPasswordReset(v: PasswordResetView): RenderedEmail {
     `<p>Hello ${escapeHtml(oneLine(v.recipientName))},</p>`,
     `<p>Someone asked to reset the password of your ${escapeHtml(agency)} portal account.</p>`,
     button(v.branding, 'Choose a new password', v.link),
-    `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
+    plainLink(v.link),
     `<p style="font-size:13px;color:#555">The link works once and is valid until <time datetime="${escapeHtml(v.expiresAt.toISOString())}">${escapeHtml(until)}</time>. If you did not ask for this, ignore this email: your password stays as it is.</p>`,
     footer.html,
   ]);
@@ -275,7 +275,7 @@ function renderSignInLink(v: SignInLinkEmailView): RenderedEmail {
     `<p>Hello ${escapeHtml(oneLine(v.recipientName))},</p>`,
     `<p>Here is your link to sign in to your ${escapeHtml(agency)} portal, as you asked.</p>`,
     button(v.branding, `Sign in to ${agency}`, v.link),
-    `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
+    plainLink(v.link),
     `<p style="font-size:13px;color:#555">The link works once and is valid until <time datetime="${escapeHtml(v.expiresAt.toISOString())}">${escapeHtml(until)}</time>. If you did not ask for it, ignore this email: nobody can sign in without opening this link.</p>`,
     footer.html,
   ]);
@@ -311,7 +311,7 @@ function renderTeammateInvitation(v: TeammateInvitationEmailView): RenderedEmail
     `<p>${escapeHtml(who)} invited you to join the <strong>${escapeHtml(agency)}</strong> team on Onramp as ${v.role === 'admin' ? 'an admin' : 'a member'}.</p>`,
     `<p>${escapeHtml(roleLine)}</p>`,
     button(v.branding, action, v.link),
-    `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(v.link)}">${escapeHtml(v.link)}</a></p>`,
+    plainLink(v.link),
     `<p style="font-size:13px;color:#555">This link is personal, works once and expires on <time datetime="${escapeHtml(v.expiresAt.toISOString())}">${escapeHtml(expires)}</time>. If you were not expecting this invitation you can ignore this email.</p>`,
   ]);
   return { subject, html, text, fromName: headerSafe(v.branding.senderName) };
@@ -334,6 +334,11 @@ function layout(b: Branding, title: string, body: string[]): string {
     `<tr><td style="padding:24px;font-size:15px;line-height:1.5">${body.filter(Boolean).join('\n')}</td></tr>`,
     '</table></td></tr></table></body></html>',
   ].join('\n');
+}
+
+/** The link written out under the button, for mail readers that drop buttons or a reader who copies it. */
+function plainLink(href: string): string {
+  return `<p style="font-size:13px;color:#555">Or open this link: <a href="${escapeHtml(href)}">${escapeHtml(href)}</a></p>`;
 }
 
 function button(b: Branding, label: string, href: string): string {

@@ -32,6 +32,9 @@ const text = (max: number) =>
     .refine((v) => !CONTROL_TEXT.test(v), 'must not contain control characters')
     .transform((v) => v.replace(/\r\n?/g, '\n').trim());
 
+/** Every setting PATCH /v1/agency (and the console's Settings form) may change, in the form's order. */
+export { agencySettingKeys };
+
 export const INVITE_EXPIRY_MAX_DAYS = 90;
 export const LOGO_URL_MAX = 500;
 

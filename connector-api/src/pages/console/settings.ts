@@ -1,6 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import {
   AppError,
+  agencySettingKeys,
   getAgencySettings,
   html,
   previewInvitationEmail,
@@ -18,18 +19,8 @@ import { alert, fieldError, formText, notice, otherErrors } from './forms.js';
 import type { ConsoleForm } from './index.js';
 import { canInvite, consoleOf, consolePage, csrfInput, type ConsoleLocals, type View } from './layout.js';
 
-const FIELDS = [
-  'name',
-  'display_name',
-  'sender_name',
-  'brand_color',
-  'logo_url',
-  'invite_expiry_days',
-  'invite_email_text',
-  'default_message',
-  'client_sign_in',
-  'reminder_hours_before',
-] as const;
+/** The form has a field for every agency setting (core's list, so a new setting cannot be forgotten here). */
+const FIELDS = agencySettingKeys;
 type Values = Partial<Record<(typeof FIELDS)[number], string>>;
 
 const LABELS: Record<(typeof FIELDS)[number], string> = {
