@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { hashToken, TokenPurpose, expireInvitations, issueApiKey } from '@onramp/core';
+import { hashToken, TokenPurpose, expireInvitations, issueApiKey, relayQueuedEmails, sendEmailJobId } from '@onramp/core';
 import { startStack, createTwoAgencies, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { insertProject, countRows } from '../support/fixtures.js';
@@ -48,8 +48,17 @@ describe('POST /v1/projects/:id/invitations', () => {
     // The response is built from the creating statement; it must be exactly what a read returns.
     const { result: _result, ...created } = res.body;
     expect((await client(stack.url, a.key).get(`/v1/invitations/${res.body.id}`)).body).toEqual(created);
-    const job = await stack.deps.jobs.queue('email').getJobs(['waiting', 'delayed', 'active', 'failed', 'completed']);
-    expect(job.some((j) => j.name === 'send-email')).toBe(true);
+    // The email waits for the outbox relay (no queue add on the request path); one relay step hands it over.
+    const { rows: relay } = await stack.deps.pool.query<{ email_id: string }>(
+      'select r.email_id from email_relay r join emails e on e.id = r.email_id where e.invitation_id = $1',
+      [res.body.id],
+    );
+    expect(relay).toHaveLength(1);
+    const queue = stack.deps.jobs.queue('email');
+    expect(await queue.getJob(sendEmailJobId(relay[0]!.email_id))).toBeUndefined();
+    expect(await relayQueuedEmails(stack.deps)).toBeGreaterThanOrEqual(1);
+    expect((await queue.getJob(sendEmailJobId(relay[0]!.email_id)))?.data).toEqual({ emailId: relay[0]!.email_id });
+    expect(await countRows(stack.deps.pool, 'select 1 from email_relay where email_id = $1', [relay[0]!.email_id])).toBe(0);
   });
 
   it('returns the existing pending invitation (200) and sends no second email', async () => {

@@ -3,6 +3,7 @@ import { createRedis, jobCatalog, queues, type Deps, type JobName, type QueueNam
 import { processors } from './processors/index.js';
 import { closeMailer } from './processors/sendEmail.js';
 import { scheduleWebhookDispatch } from './processors/fanOutEvent.js';
+import { startEmailRelay } from './emailRelay.js';
 
 interface AbandonedJob {
   queue: QueueName;
@@ -83,10 +84,12 @@ export async function startWorker(deps: Deps, opts: WorkerOptions = {}): Promise
     .queue('maintenance')
     .upsertJobScheduler('sweep', { every: deps.config.sweepIntervalSeconds * 1000 }, { name: 'sweep', data: {}, opts: { attempts: 1 } });
   if ((opts.queues ?? queues).includes('webhooks')) await scheduleWebhookDispatch(deps);
+  const relay = (opts.queues ?? queues).includes('email') ? startEmailRelay(deps) : null;
   return {
     workers,
     async close(deadlineMs = 10_000) {
       const started = Date.now();
+      await within(relay?.stop() ?? Promise.resolve(), deadlineMs * 0.2, undefined);
       const closing = Promise.all(workers.map((w) => w.close())).then(
         () => true,
         (err: unknown) => {

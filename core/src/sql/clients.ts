@@ -157,6 +157,19 @@ export interface ClientUpsert {
 }
 
 /**
+ * The client an invitation is for: created `invited`, or the existing row of that address returned as it is
+ * (the no-op update takes its row lock, so a concurrent change to the client waits). Nothing is written for
+ * a firm user's address. Shared by the single-row path below and the invite API's one-statement path
+ * (invitationInserts.ts), whose `onlyIf` gates the write on the project check.
+ */
+export const invitedClientUpsertSql = (p: { agencyId: string; email: string; firstName: string; lastName: string; onlyIf?: string }): string =>
+  `insert into clients (agency_id, email, first_name, last_name, status)
+     select ${p.agencyId}, ${p.email}, ${p.firstName}, ${p.lastName}, 'invited'
+      where not exists (select 1 from firm_users where agency_id = ${p.agencyId} and email_normalized = lower(btrim(${p.email})))${p.onlyIf ? ` and ${p.onlyIf}` : ''}
+     on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
+     returning id, status, email, first_name, last_name`;
+
+/**
  * The client of this email in the agency, created (status invited) if new and locked for this transaction;
  * null when the address belongs to a firm user of the agency. One round trip: this is the hot path of every
  * invite, Create Project and assignment.
@@ -166,14 +179,12 @@ export async function upsertInvitedClient(
   agencyId: string,
   input: { email: string; first_name: string; last_name: string },
 ): Promise<ClientUpsert | null> {
-  const { rows } = await db.query<ClientUpsert>(
-    `insert into clients (agency_id, email, first_name, last_name, status)
-     select $1, $2, $3, $4, 'invited'
-      where not exists (select 1 from firm_users where agency_id = $1 and email_normalized = lower(btrim($2)))
-     on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
-     returning id, status, email, first_name, last_name`,
-    [agencyId, input.email, input.first_name, input.last_name],
-  );
+  const { rows } = await db.query<ClientUpsert>(invitedClientUpsertSql({ agencyId: '$1', email: '$2', firstName: '$3', lastName: '$4' }), [
+    agencyId,
+    input.email,
+    input.first_name,
+    input.last_name,
+  ]);
   return rows[0] ?? null;
 }
 

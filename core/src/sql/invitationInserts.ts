@@ -1,5 +1,6 @@
 import { eventDataSql, insertEventsSql } from '../events/catalog.js';
 import type { Queryable } from '../db/pool.js';
+import { invitedClientUpsertSql } from './clients.js';
 
 /**
  * The statements of the invitation rule, shared by every door: the invite API, Create Project and task
@@ -45,6 +46,14 @@ export interface NewInvitations {
  */
 export type InsertMode = 'batch' | 'skip';
 
+/**
+ * `one` (the invite API's common case, see insertOneInvitation): `skip` with the project check and the
+ * client upsert in front, and the email handed to the relay (email_relay), all in one statement. It
+ * writes an invitation only for a live project and a client who is new or already `invited`; any other
+ * case writes nothing but the (idempotent) client upsert, and the caller takes the full path.
+ */
+type StatementMode = InsertMode | 'one';
+
 export interface InsertedInvitation {
   id: string;
   project_id: string;
@@ -66,15 +75,30 @@ export interface InsertedInvitation {
  */
 export const rowTaskIdsJson = (tids: string) => `coalesce(to_jsonb(string_to_array(nullif(${tids}, ''), ',')), '[]'::jsonb)`;
 
-function statement(mode: InsertMode): string {
-  // In `batch` mode every row of `u` is written; in `skip` mode only those `ins` returned (`w`).
+const inputRows = `unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[], $12::text[], $13::boolean[], $14::boolean[])
+             as u(p, c, email, message, th, tc, tids, here, inactive)`;
+
+function statement(mode: StatementMode): string {
+  // In `batch` mode every row of `u` is written; otherwise only those `ins` returned (`w`).
   const rows = mode === 'batch' ? 'u' : 'w';
-  return `
-    with u as materialized (
+  const source =
+    mode === 'one'
+      ? `pr as materialized (
+      select id, name from projects where agency_id = $1 and id = ($6::uuid[])[1] and archived_at is null
+    ), cu as (
+      ${invitedClientUpsertSql({ agencyId: '$1', email: '($8::text[])[1]', firstName: '$15', lastName: '$16', onlyIf: 'exists (select 1 from pr)' })}
+    ), u as materialized (
+      select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id,
+             u.p, cu.id as c, u.email, u.message, u.th, u.tc, u.tids, u.here, false as inactive
+        from ${inputRows}, cu
+       where cu.status = 'invited'
+    )`
+      : `u as materialized (
       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, u.*
-        from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::bytea[], $11::bytea[], $12::text[], $13::boolean[], $14::boolean[])
-             as u(p, c, email, message, th, tc, tids, here, inactive)
-    ), ins as (
+        from ${inputRows}
+    )`;
+  return `
+    with ${source}, ins as (
       insert into invitations (id, agency_id, project_id, client_id, email, created_by, message, expires_at, token_hash, token_ciphertext,
                                delivery_status, send_count, last_sent_at)
       select u.id, $1, u.p, u.c, u.email, $2, u.message,
@@ -83,12 +107,12 @@ function statement(mode: InsertMode): string {
              case when $4::boolean then now() end
         from u
       ${
-        mode === 'skip'
+        mode !== 'batch'
           ? `on conflict (project_id, email_normalized) where status = 'pending' do nothing
       returning id, project_id, client_id, email, message, expires_at, send_count, last_sent_at, delivery_status, created_at`
           : ''
       }
-    )${mode === 'skip' ? `, w as (select u.* from u join ins using (id))` : ''}, ev as (
+    )${mode !== 'batch' ? `, w as (select u.* from u join ins using (id))` : ''}, ev as (
       insert into events (agency_id, type, subject_id, actor_id, data)
       select $1, 'invitation.created', t.id, $2,
              ${eventDataSql('invitation.created', { project_id: 't.p', client_id: 't.c', email: 't.email' })}
@@ -105,14 +129,25 @@ function statement(mode: InsertMode): string {
       update clients set status = 'invited', updated_at = now()
        where agency_id = $1 and id = any(array(select r.c from ${rows} r where r.inactive)) and status = 'inactive'
     )
+${
+  mode === 'one'
+    ? `, rl as (
+      insert into email_relay (email_id) select w.email_id from w where w.email_id is not null
+    )`
+    : ''
+}
     ${
       mode === 'batch'
         ? 'select case when not u.here then u.p end as project_id, case when not u.here then u.c end as client_id, u.email_id from u'
-        : 'select ins.*, w.email_id from ins join w using (id)'
+        : mode === 'skip'
+          ? 'select ins.*, w.email_id from ins join w using (id)'
+          : `select ins.*, w.email_id, pr.name as project_name, cu.email as client_email, cu.first_name as client_first_name,
+                cu.last_name as client_last_name
+           from ins join w using (id) cross join pr cross join cu`
     }`;
 }
 
-const statements: Record<InsertMode, string> = { batch: statement('batch'), skip: statement('skip') };
+const statements: Record<StatementMode, string> = { batch: statement('batch'), skip: statement('skip'), one: statement('one') };
 
 /** A row of `batch` mode: the pair is null when the row's assignments went in with it. */
 export interface BatchInserted {
@@ -142,6 +177,58 @@ export async function insertInvitations(db: Queryable, input: NewInvitations, mo
     input.clientInactive,
   ]);
   return rows;
+}
+
+/** What insertOneInvitation wrote: the invitation, and the project and client as the API shows them. */
+export interface InsertedOneInvitation extends InsertedInvitation {
+  project_name: string;
+  client_email: string;
+  client_first_name: string;
+  client_last_name: string;
+}
+
+/**
+ * The invite API's common case in one statement and one round trip, no explicit transaction (a statement
+ * is atomic): a live project of the agency, a client who is new or `invited`, no pending invitation for
+ * the pair. Then the invitation, its event, its outbox email and the email's relay row are written, and
+ * the row comes back; in every other case (archived or unknown project, a firm user's address, an
+ * active, inactive or deactivated client, a pending invitation) nothing but the idempotent client upsert
+ * is written, null comes back, and the caller takes the full path, whose rules decide.
+ */
+export async function insertOneInvitation(
+  db: Queryable,
+  input: {
+    agencyId: string;
+    actorId: string;
+    projectId: string;
+    email: string;
+    firstName: string;
+    lastName: string;
+    message: string | null;
+    sendEmail: boolean;
+    tokenHash: Buffer;
+    tokenCiphertext: Buffer;
+  },
+): Promise<InsertedOneInvitation | null> {
+  const { rows } = await db.query<InsertedOneInvitation>(statements.one, [
+    input.agencyId,
+    input.actorId,
+    null,
+    input.sendEmail,
+    null,
+    [input.projectId],
+    [null],
+    [input.email],
+    [input.message],
+    [input.tokenHash],
+    [input.tokenCiphertext],
+    [''],
+    [false],
+    [false],
+    input.firstName,
+    input.lastName,
+  ]);
+  return rows[0] ?? null;
 }
 
 /**

@@ -1,6 +1,7 @@
-import type { Queryable } from '../db/pool.js';
+import { withTransaction, type Queryable } from '../db/pool.js';
 import type { Deps } from '../context.js';
 import { insertEmail } from '../sql/emails.js';
+import { takeRelayBatch } from '../sql/emailRelay.js';
 
 export type EmailKind =
   'invitation' | 'invitation_resend' | 'invitation_reminder' | 'invitation_accepted' | 'password_reset' | 'teammate_invitation' | 'sign_in_link';
@@ -32,6 +33,23 @@ export async function enqueueEmails(deps: Pick<Deps, 'jobs'>, emailIds: string[]
     'send-email',
     emailIds.map((emailId) => ({ payload: { emailId }, jobId: sendEmailJobId(emailId) })),
   );
+}
+
+/** The most emails one relay step hands to the queue (one addBulk, one delete). */
+export const RELAY_BATCH = 1000;
+
+/**
+ * One step of the outbox relay (the worker runs it in a loop): takes up to `limit` emails the invite API
+ * left in email_relay and adds their send-email jobs, in one transaction. A failed add rolls the rows back
+ * for the next step; an add that reached Redis before a failed commit is added again under the same job
+ * id, which BullMQ ignores. Returns how many it handed over.
+ */
+export async function relayQueuedEmails(deps: Pick<Deps, 'pool' | 'jobs'>, limit = RELAY_BATCH): Promise<number> {
+  return withTransaction(deps.pool, async (tx) => {
+    const ids = await takeRelayBatch(tx, limit);
+    await enqueueEmails(deps, ids);
+    return ids.length;
+  });
 }
 
 /** The most email ids one queue-emails job carries (the catalog's payload enforces the same bound). */

@@ -7,7 +7,13 @@ import { parseOrThrow } from '../errors/fromZod.js';
 import { getInvitationJson } from '../read/invitations.js';
 import type { InvitationJson } from '../read/resources.js';
 import { appendEvent } from '../sql/events.js';
-import { expireStaleInvitations, insertInvitations } from '../sql/invitationInserts.js';
+import {
+  expireStaleInvitations,
+  insertInvitations,
+  insertOneInvitation,
+  type InsertedInvitation,
+  type InsertedOneInvitation,
+} from '../sql/invitationInserts.js';
 import { getClientStatus, getClientWithProjectName, upsertInvitedClient } from '../sql/clients.js';
 import { cancelQueuedInvitationEmails, countRecentResends } from '../sql/emails.js';
 import {
@@ -26,6 +32,7 @@ import type { Principal } from './apiKeys.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
 import { inviteInput, normaliseEmail, type InviteInput } from './inputs.js';
 import { takeInviteQuotas, takeRecipientQuota, type Reservation } from './rateLimits.js';
+import { isUuid } from './templates.js';
 
 export { inviteInput, type InviteInput } from './inputs.js';
 
@@ -139,31 +146,18 @@ export async function inviteToProjectTx(
       'skip',
     );
     if (row) {
-      const invitation: InvitationJson = {
-        id: row.id,
-        status: 'pending',
-        project: { id: project.id, name: project.name },
-        client: {
+      const invitation = invitationJson(
+        principal,
+        { id: project.id, name: project.name },
+        {
           id: client.id,
           email: client.email,
           first_name: client.first_name,
           last_name: client.last_name,
           status: client.status === 'inactive' ? 'invited' : client.status,
         },
-        email: row.email,
-        created_by: { id: principal.userId, email: principal.userEmail, name: principal.userName },
-        message: row.message,
-        expires_at: row.expires_at.toISOString(),
-        send_count: row.send_count,
-        last_sent_at: row.last_sent_at ? row.last_sent_at.toISOString() : null,
-        delivery_status: row.delivery_status,
-        delivery_error: null,
-        reminders_sent: 0,
-        last_reminded_at: null,
-        accepted_at: null,
-        revoked_at: null,
-        created_at: row.created_at.toISOString(),
-      };
+        row,
+      );
       return { result: 'invited', invitationId: row.id, clientId: client.id, emailIds: row.email_id ? [row.email_id] : [], invitation };
     }
     // A pending invitation exists. Past its expiry it no longer counts: mark it expired, then create anew.
@@ -199,10 +193,89 @@ async function lockProject(tx: Queryable, agencyId: string, projectId: string): 
   return project;
 }
 
-/** POST /v1/projects/:id/invitations: the rate limits, the rules in one transaction, the email after commit. */
+/**
+ * POST /v1/projects/:id/invitations. The common case (a new invitation to a new or invited client of a
+ * live project) is one statement, one database round trip, no transaction held open: the quotas are
+ * taken first in Redis, the statement writes the invitation, its event, its outbox email and the email's
+ * relay row (the worker's relay hands it to the queue), and the quotas are given back if it wrote nothing.
+ * Every other case, and a quota that is full, takes the full path, where the rules are decided one by one
+ * in a transaction.
+ */
 export async function inviteClient(deps: Deps, principal: Principal, projectId: string, raw: InviteInput): Promise<InviteResponse> {
   requireInviter(principal);
   const input = parseOrThrow(inviteInput, raw);
+  if (!isUuid(projectId)) throw notFound('Project');
+  let quotas: Reservation;
+  try {
+    quotas = await takeInviteQuotas(deps, principal.agencyId, input.send_email ? input.email : null);
+  } catch (err) {
+    // A full quota may still answer 200 (a retry of an invitation that exists): the full path knows.
+    if (err instanceof AppError && err.code === 'rate_limited') return inviteClientInTransaction(deps, principal, projectId, input);
+    throw err;
+  }
+  let created: InsertedOneInvitation | null;
+  try {
+    const link = newInvitationToken(deps.appSecret);
+    created = await insertOneInvitation(deps.pool, {
+      agencyId: principal.agencyId,
+      actorId: principal.userId,
+      projectId,
+      email: input.email,
+      firstName: input.first_name,
+      lastName: input.last_name,
+      message: input.message ?? null,
+      sendEmail: input.send_email,
+      tokenHash: link.hash,
+      tokenCiphertext: link.ciphertext,
+    });
+  } catch (err) {
+    await quotas.give().catch(() => undefined);
+    throw err;
+  }
+  if (!created) {
+    await quotas.give();
+    return inviteClientInTransaction(deps, principal, projectId, input);
+  }
+  const client = {
+    id: created.client_id,
+    email: created.client_email,
+    first_name: created.client_first_name,
+    last_name: created.client_last_name,
+    status: 'invited' as const,
+  };
+  return { result: 'invited', body: { ...invitationJson(principal, { id: projectId, name: created.project_name }, client, created), result: 'invited' } };
+}
+
+/** The invitation as the API shows it, built from the row its creating statement returned (no read back). */
+function invitationJson(
+  principal: Principal,
+  project: { id: string; name: string },
+  client: InvitationJson['client'],
+  row: InsertedInvitation,
+): InvitationJson {
+  return {
+    id: row.id,
+    status: 'pending',
+    project,
+    client,
+    email: row.email,
+    created_by: { id: principal.userId, email: principal.userEmail, name: principal.userName },
+    message: row.message,
+    expires_at: row.expires_at.toISOString(),
+    send_count: row.send_count,
+    last_sent_at: row.last_sent_at ? row.last_sent_at.toISOString() : null,
+    delivery_status: row.delivery_status,
+    delivery_error: null,
+    reminders_sent: 0,
+    last_reminded_at: null,
+    accepted_at: null,
+    revoked_at: null,
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** The full path: every rule in one transaction, the quotas taken only when an invitation is created. */
+async function inviteClientInTransaction(deps: Deps, principal: Principal, projectId: string, input: InviteInput): Promise<InviteResponse> {
   // Quotas count creations only, so they are taken inside the transaction once the outcome is known:
   // fifty retries of one invite use one unit, and a 429 rolls the creation back.
   const reservations: Reservation[] = [];
