@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import { AppError, ConfigError, type Deps } from '@onramp/core';
+import { AppError, ConfigError, watchAuthChanges, type Deps } from '@onramp/core';
 import type { Duplex } from 'node:stream';
 import { statusByCode, toProblem } from './http/problem.js';
 import { createApp, markDraining } from './app.js';
@@ -65,6 +65,8 @@ export async function startApi(deps: Deps, port = deps.config.port, host = deps.
   if (deps.config.isProduction && !deps.config.metricsToken) {
     deps.logger.warn('GET /metrics answers anyone who can reach this port: set METRICS_TOKEN, or keep the port off the internet');
   }
+  // Cached API keys are used only while this is connected (see PrincipalCache).
+  const authChanges = watchAuthChanges(deps);
   const actual = (server.address() as AddressInfo).port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
@@ -83,6 +85,7 @@ export async function startApi(deps: Deps, port = deps.config.port, host = deps.
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), deadlineMs)))]);
       clearTimeout(timer);
+      await authChanges?.close();
       if (drained) return { abandoned: 0 };
       // Requests still running at the deadline are cut: shutdown must finish.
       const abandoned = inFlight.size;

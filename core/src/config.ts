@@ -52,6 +52,10 @@ const envSchema = z.object({
     'unset: embedded PostgreSQL under `DATA_DIR/postgres`',
   ),
   DATABASE_POOL_SIZE: setting(intFromEnv(1, 200).default(10), 'Connections per process'),
+  API_KEY_CACHE_SECONDS: setting(
+    intFromEnv(0, 60).default(5),
+    'How long an API process keeps a verified API key in memory instead of reading it again. A key revoked, or its user deactivated or re-roled, stops working at once in every API process (PostgreSQL LISTEN/NOTIFY); this is the longest it can keep working if that notice is lost. 0 reads every request',
+  ),
   REDIS_URL: setting(
     url(['redis:', 'rediss:'], 'Redis connection string').optional(),
     '`redis://host:6379`',
@@ -161,6 +165,7 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  apiKeyCacheSeconds: number;
   redisUrl: string | undefined;
   redisPrefix: string;
   smtpUrl: string | undefined;
@@ -242,6 +247,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    apiKeyCacheSeconds: e.API_KEY_CACHE_SECONDS,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     smtpUrl: e.SMTP_URL,

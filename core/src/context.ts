@@ -3,6 +3,7 @@ import type { Pool } from './db/pool.js';
 import type { JobBus } from './jobs/bus.js';
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
+import type { PrincipalCache } from './usecases/principalCache.js';
 
 /** What every use case may need; built once per process by the CLI or a test. */
 export interface Deps {
@@ -12,4 +13,6 @@ export interface Deps {
   redis: Redis;
   jobs: JobBus;
   logger: Logger;
+  /** API processes: verified API keys kept for API_KEY_CACHE_SECONDS (absent = every request reads its key). */
+  principals?: PrincipalCache;
 }

@@ -16,6 +16,7 @@ export type { EventRow } from './sql/events.js';
 export * from './events/catalog.js';
 export * from './usecases/agencies.js';
 export * from './usecases/apiKeys.js';
+export { PrincipalCache, watchAuthChanges } from './usecases/principalCache.js';
 export * from './context.js';
 export * from './read/pagination.js';
 export * from './read/resources.js';

@@ -1,4 +1,15 @@
-import { ConfigError, JobBus, createLogger, createPool, createRedis, resolveAppSecret, type Config, type Deps, type Logger } from '@onramp/core';
+import {
+  ConfigError,
+  JobBus,
+  PrincipalCache,
+  createLogger,
+  createPool,
+  createRedis,
+  resolveAppSecret,
+  type Config,
+  type Deps,
+  type Logger,
+} from '@onramp/core';
 import { startEmbeddedPostgres, runningEmbeddedPort, embeddedUrl } from './embeddedPostgres.js';
 import { startPrivateRedis } from './redisServer.js';
 
@@ -130,6 +141,7 @@ export function buildDeps(config: Config, infra: { databaseUrl: string; redisUrl
     redis,
     jobs,
     logger: log,
+    ...(config.apiKeyCacheSeconds > 0 ? { principals: new PrincipalCache(config.apiKeyCacheSeconds * 1000) } : {}),
     async close() {
       await jobs.close();
       redis.disconnect();

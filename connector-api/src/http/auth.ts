@@ -8,7 +8,7 @@ const TOUCH_EVERY_MS = 60_000;
 export async function authenticate(req: Request, res: Response, deps: Deps): Promise<Principal> {
   const cached = res.locals.principal as Principal | undefined;
   if (cached) return cached;
-  const principal = await authenticateApiKey(deps.pool, req.headers.authorization);
+  const principal = await authenticateApiKey(deps.pool, req.headers.authorization, deps.principals);
   res.locals.principal = principal;
   const now = Date.now();
   if ((lastTouched.get(principal.apiKeyId) ?? 0) + TOUCH_EVERY_MS < now) {

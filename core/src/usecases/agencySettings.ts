@@ -10,6 +10,7 @@ import { appendEvent } from '../sql/events.js';
 import type { Principal } from './apiKeys.js';
 import { requireInviter } from './invitations.js';
 import { clientSignInSchema, reminderHoursBeforeSchema } from './clientAccessSettings.js';
+import { authChanged } from './principalCache.js';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_LINE = /[\u0000-\u001f\u007f-\u009f]/;
@@ -96,10 +97,10 @@ export async function getAgencySettings(deps: Pick<Deps, 'pool'>, principal: Pri
  * the same transaction; a PATCH that changes nothing writes no event. A new expiry applies to invitations
  * created or resent from now on: an invitation already sent keeps the expiry its email announced.
  */
-export async function updateAgencySettingsFor(deps: Pick<Deps, 'pool'>, principal: Principal, raw: unknown): Promise<AgencyJson> {
+export async function updateAgencySettingsFor(deps: Pick<Deps, 'pool' | 'principals'>, principal: Principal, raw: unknown): Promise<AgencyJson> {
   requireInviter(principal, 'change the agency settings');
   const input = parseOrThrow(agencySettingsInput, raw);
-  return withTransaction(deps.pool, async (tx) => {
+  const out = await withTransaction(deps.pool, async (tx) => {
     const before = await getAgency(tx, principal.agencyId, { forUpdate: true });
     if (!before) throw notFound('Agency');
     const patch: AgencySettingsPatch = {};
@@ -122,6 +123,9 @@ export async function updateAgencySettingsFor(deps: Pick<Deps, 'pool'>, principa
     });
     return toAgencyJson(after);
   });
+  // Names and roles are part of what a cached API key stands for.
+  authChanged(deps, principal.agencyId);
+  return out;
 }
 
 /**

@@ -9,6 +9,7 @@ import { toApiKeyJson, type ApiKeyJson, type CreatedApiKeyJson } from '../read/a
 import { findApiKeyByPrefix, getApiKey, insertApiKey, listApiKeys, revokeApiKeyById, revokeApiKeyByPrefix, touchApiKey } from '../sql/apiKeys.js';
 import { appendEvent } from '../sql/events.js';
 import type { FirmRole } from '../sql/firmUsers.js';
+import { authChanged, type PrincipalCache } from './principalCache.js';
 
 /** Who is calling: every request's queries are scoped by `agencyId`. */
 export interface Principal {
@@ -51,13 +52,18 @@ export function bearerCredential(authorization: string | undefined): string | nu
 }
 
 /** Missing, malformed, unknown and revoked keys are all 401; the detail says which without echoing the key. */
-export async function authenticateApiKey(db: Queryable, authorization: string | undefined): Promise<Principal> {
+export async function authenticateApiKey(db: Queryable, authorization: string | undefined, cache?: PrincipalCache): Promise<Principal> {
   if (!authorization) throw unauthorized('Send an API key as `Authorization: Bearer <key>`.');
   const key = bearerCredential(authorization);
   if (key === null) throw unauthorized('The Authorization header must be `Bearer <key>`.');
   const parsed = parseApiKey(key);
   if (!parsed) throw unauthorized('The API key is malformed.');
-  const row = await findApiKeyByPrefix(db, parsed.prefix);
+  let row = cache?.get(parsed.prefix) ?? null;
+  if (!row) {
+    const readAt = cache?.generation ?? 0;
+    row = await findApiKeyByPrefix(db, parsed.prefix);
+    if (row) cache?.set(parsed.prefix, row, readAt);
+  }
   if (!row || !safeEqual(row.key_hash, hashApiKey(key))) throw unauthorized('The API key is not valid.');
   if (row.revoked_at) throw unauthorized('The API key has been revoked.');
   // Checked on every request, so deactivating a teammate stops their keys at once.
@@ -113,7 +119,7 @@ export async function createApiKeyFor(deps: Pick<Deps, 'pool'>, principal: Princ
   });
 }
 
-export async function revokeApiKeyFor(deps: Pick<Deps, 'pool'>, principal: Principal, id: string): Promise<void> {
+export async function revokeApiKeyFor(deps: Pick<Deps, 'pool' | 'principals'>, principal: Principal, id: string): Promise<void> {
   if (!isUuid(id)) throw notFound('API key');
   await withTransaction(deps.pool, async (tx) => {
     const row = await getApiKey(tx, principal.agencyId, id);
@@ -127,6 +133,7 @@ export async function revokeApiKeyFor(deps: Pick<Deps, 'pool'>, principal: Princ
       data: { prefix: row.prefix, owner_id: row.user_id },
     });
   });
+  authChanged(deps, principal.agencyId);
 }
 
 /** When a key was last used (the touch-api-key job, off the request path); monotonic, so running twice is harmless. */

@@ -20,6 +20,7 @@ import { enqueueEmails, queueEmailTx } from './emails.js';
 import { emailAddress, personName } from './inputs.js';
 import { requireInviter } from './invitations.js';
 import { isUuid } from './templates.js';
+import { authChanged } from './principalCache.js';
 
 /**
  * The team: firm users with roles (owner, admin, member), invited by a teammate over a single-use link.
@@ -245,11 +246,11 @@ const lastOwner = () =>
 const ownersOnly = (what: string) => new AppError('forbidden', 'Forbidden', { detail: `Only agency owners can ${what}.` });
 
 /** Names (owners and admins) and roles (owners only) of a teammate. */
-export async function updateUser(deps: Pick<Deps, 'pool'>, principal: Principal, id: string, raw: unknown): Promise<UserJson> {
+export async function updateUser(deps: Pick<Deps, 'pool' | 'principals'>, principal: Principal, id: string, raw: unknown): Promise<UserJson> {
   requireInviter(principal, 'change teammates');
   if (!isUuid(id)) throw notFound('User');
   const input = parseOrThrow(updateUserInput, raw);
-  return withTransaction(deps.pool, async (tx) => {
+  const out = await withTransaction(deps.pool, async (tx) => {
     const owners = await users.lockActiveOwners(tx, principal.agencyId);
     const target = await users.getFirmUser(tx, principal.agencyId, id, { forUpdate: true });
     if (!target) throw notFound('User');
@@ -286,6 +287,9 @@ export async function updateUser(deps: Pick<Deps, 'pool'>, principal: Principal,
     }
     return (await usersJson(tx, principal.agencyId, [after]))[0]!;
   });
+  // Names and roles are part of what a cached API key stands for.
+  authChanged(deps, principal.agencyId);
+  return out;
 }
 
 /**
@@ -295,10 +299,10 @@ export async function updateUser(deps: Pick<Deps, 'pool'>, principal: Principal,
  * deactivate members; only owners deactivate admins and owners; the last active owner cannot go.
  * Deactivating someone already deactivated changes nothing.
  */
-export async function deactivateUser(deps: Pick<Deps, 'pool'>, principal: Principal, id: string): Promise<UserJson> {
+export async function deactivateUser(deps: Pick<Deps, 'pool' | 'principals'>, principal: Principal, id: string): Promise<UserJson> {
   requireInviter(principal, 'deactivate teammates');
   if (!isUuid(id)) throw notFound('User');
-  return withTransaction(deps.pool, async (tx) => {
+  const out = await withTransaction(deps.pool, async (tx) => {
     const owners = await users.lockActiveOwners(tx, principal.agencyId);
     const target = await users.getFirmUser(tx, principal.agencyId, id, { forUpdate: true });
     if (!target) throw notFound('User');
@@ -316,12 +320,15 @@ export async function deactivateUser(deps: Pick<Deps, 'pool'>, principal: Princi
     });
     return (await usersJson(tx, principal.agencyId, [after]))[0]!;
   });
+  // Names and roles are part of what a cached API key stands for.
+  authChanged(deps, principal.agencyId);
+  return out;
 }
 
 /** Any firm user sets their own name. */
-export async function updateMe(deps: Pick<Deps, 'pool'>, principal: Principal, raw: unknown): Promise<UserJson> {
+export async function updateMe(deps: Pick<Deps, 'pool' | 'principals'>, principal: Principal, raw: unknown): Promise<UserJson> {
   const input = parseOrThrow(updateMeInput, raw);
-  return withTransaction(deps.pool, async (tx) => {
+  const out = await withTransaction(deps.pool, async (tx) => {
     const before = await users.getFirmUser(tx, principal.agencyId, principal.userId, { forUpdate: true });
     if (!before) throw notFound('User');
     const after = (await users.updateFirmUser(tx, principal.agencyId, principal.userId, {
@@ -339,6 +346,9 @@ export async function updateMe(deps: Pick<Deps, 'pool'>, principal: Principal, r
     }
     return (await usersJson(tx, principal.agencyId, [after]))[0]!;
   });
+  // Names and roles are part of what a cached API key stands for.
+  authChanged(deps, principal.agencyId);
+  return out;
 }
 
 /**
