@@ -95,18 +95,21 @@ export interface RenderedEmail {
   fromName: string;
 }
 
+// Built once: constructing an Intl.DateTimeFormat costs more than rendering the rest of an email.
+const utcFormat = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  weekday: 'long',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
 /** "Saturday 28 November 2026 at 14:05 UTC": unambiguous for a reader anywhere; the ISO form follows it. */
 export function formatUtc(date: Date): string {
-  const formatted = new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'UTC',
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(date);
+  const formatted = utcFormat.format(date);
   return `${formatted} UTC`;
 }
 

@@ -96,16 +96,24 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'data
 
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   const dir = outboxDir(config);
+  let made: Promise<unknown> | undefined;
   return {
     mode: 'outbox',
     destination: dir,
     async send(m) {
       const info = await transport.sendMail(mailOptions(m));
-      await mkdir(dir, { recursive: true });
       const name = outboxFileName(m.emailId, new Date());
       const tmp = join(dir, `.${name}.tmp`);
+      // The folder is made once, and again only if someone removed it while Onramp runs.
+      made ??= mkdir(dir, { recursive: true });
+      await made;
       // Write then rename: the mailbox never lists a half-written file.
-      await writeFile(tmp, info.message as Buffer);
+      await writeFile(tmp, info.message as Buffer).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        made = mkdir(dir, { recursive: true });
+        await made;
+        await writeFile(tmp, info.message as Buffer);
+      });
       await rename(tmp, join(dir, name));
       return { messageId: info.messageId, file: name };
     },

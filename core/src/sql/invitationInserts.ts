@@ -84,14 +84,17 @@ function statement(mode: StatementMode): string {
   const source =
     mode === 'one'
       ? `pr as materialized (
-      select id, name from projects where agency_id = $1 and id = ($6::uuid[])[1] and archived_at is null
+      select id, name from projects where agency_id = $1 and id = $6::uuid and archived_at is null
     ), cu as (
-      ${invitedClientUpsertSql({ agencyId: '$1', email: '($8::text[])[1]', firstName: '$15', lastName: '$16', onlyIf: 'exists (select 1 from pr)' })}
+      ${invitedClientUpsertSql({ agencyId: '$1', email: '$8::text', firstName: '$15', lastName: '$16', onlyIf: 'exists (select 1 from pr)' })}
     ), u as materialized (
+      -- Scalars, not unnest: with its row count known the plan is the same for every call, so PostgreSQL
+      -- keeps one generic plan for the named statement instead of planning each invite (2 ms of CPU).
       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id,
-             u.p, cu.id as c, u.email, u.message, u.th, u.tc, u.tids, u.here, false as inactive
-        from ${inputRows}, cu
-       where cu.status = 'invited'
+             $6::uuid as p, cu.id as c, $8::text as email, $9::text as message, $10::bytea as th, $11::bytea as tc,
+             $12::text as tids, $13::boolean as here, $14::boolean as inactive
+        from cu
+       where cu.status = 'invited' and $7::uuid is null
     )`
       : `u as materialized (
       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, u.*
@@ -210,24 +213,29 @@ export async function insertOneInvitation(
     tokenCiphertext: Buffer;
   },
 ): Promise<InsertedOneInvitation | null> {
-  const { rows } = await db.query<InsertedOneInvitation>(statements.one, [
-    input.agencyId,
-    input.actorId,
-    null,
-    input.sendEmail,
-    null,
-    [input.projectId],
-    [null],
-    [input.email],
-    [input.message],
-    [input.tokenHash],
-    [input.tokenCiphertext],
-    [''],
-    [false],
-    [false],
-    input.firstName,
-    input.lastName,
-  ]);
+  // Named: prepared once per connection, and planned once (see the `u` of statement('one')).
+  const { rows } = await db.query<InsertedOneInvitation>({
+    name: 'onramp-invite-one',
+    text: statements.one,
+    values: [
+      input.agencyId,
+      input.actorId,
+      null,
+      input.sendEmail,
+      null,
+      input.projectId,
+      null,
+      input.email,
+      input.message,
+      input.tokenHash,
+      input.tokenCiphertext,
+      '',
+      false,
+      false,
+      input.firstName,
+      input.lastName,
+    ],
+  });
   return rows[0] ?? null;
 }
 
