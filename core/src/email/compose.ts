@@ -4,7 +4,7 @@ import { withTransaction } from '../db/pool.js';
 import { decryptToken, hashToken, openToken, safeEqual, TokenPurpose } from '../crypto/tokens.js';
 import { getAgency } from '../sql/agencies.js';
 import { findTeammateInvitationByHash } from '../sql/teammateInvitations.js';
-import { getAgencySlug, getSignInLink } from '../sql/clientAccess.js';
+import { getSignInLink } from '../sql/clientAccess.js';
 import * as sql from '../sql/emails.js';
 import type { EmailRow } from '../sql/emails.js';
 import { brandingFromAgency, renderEmail, type EmailView } from './templates.js';
@@ -42,8 +42,7 @@ export async function composeEmail(deps: Pick<Deps, 'pool' | 'config' | 'appSecr
   const branding = brandingFromAgency(agency);
   const base = deps.config.publicBaseUrl;
   // Every client email ends with the agency's own sign-in page.
-  const slug = await getAgencySlug(db, email.agency_id);
-  const signInUrl = slug ? `${base}/a/${encodeURIComponent(slug)}/login` : null;
+  const signInUrl = agency.slug ? `${base}/a/${encodeURIComponent(agency.slug)}/login` : null;
   let view: EmailView;
   let toName: string;
 
@@ -184,12 +183,7 @@ function decrypt(open: () => string): string {
 
 /** Sent: the row, and the invitation's delivery status when this is still its newest email. */
 export async function recordEmailSent(deps: Pick<Deps, 'pool'>, email: EmailRow, messageId: string): Promise<void> {
-  await withTransaction(deps.pool, async (tx) => {
-    await sql.markEmailSent(tx, email.agency_id, email.id, messageId);
-    if (email.invitation_id && isInvitationKind(email.kind)) {
-      await sql.setInvitationDelivery(tx, email.agency_id, email.invitation_id, email.id, 'sent', null);
-    }
-  });
+  await sql.markEmailSent(deps.pool, email.agency_id, email.id, messageId, email.invitation_id && isInvitationKind(email.kind) ? email.invitation_id : null);
 }
 
 /** Failed for good: the reason goes on the row and on the invitation, where the API shows it. */

@@ -44,11 +44,6 @@ export async function getAgencyPageById(db: Queryable, agencyId: string): Promis
   return rows[0] ?? null;
 }
 
-export async function getAgencySlug(db: Queryable, agencyId: string): Promise<string | null> {
-  const { rows } = await db.query<{ slug: string }>('select slug from agencies where id = $1', [agencyId]);
-  return rows[0]?.slug ?? null;
-}
-
 /** A dead invitation link (revoked, expired, replaced): whose it was, never a way to redeem it. */
 export async function findDeadInvitationLink(db: Queryable, tokenHash: Buffer): Promise<(AgencyPageRow & { token_hash: Buffer; client_id: string }) | null> {
   const { rows } = await db.query<AgencyPageRow & { token_hash: Buffer; client_id: string }>(

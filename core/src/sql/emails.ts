@@ -35,21 +35,34 @@ export async function getEmailById(db: Queryable, id: string): Promise<EmailRow 
  * mid-send) -> sending, attempts + 1. Returns null when another attempt holds the lease or it is done.
  */
 export async function claimEmail(db: Queryable, id: string, leaseSeconds: number): Promise<EmailRow | null> {
-  const { rows } = await db.query<EmailRow>(
-    `update emails set status = 'sending', attempts = attempts + 1, locked_until = now() + make_interval(secs => $2)
+  const { rows } = await db.query<EmailRow>({
+    name: 'onramp-email-claim',
+    text: `update emails set status = 'sending', attempts = attempts + 1, locked_until = now() + make_interval(secs => $2)
       where id = $1 and (status = 'queued' or (status = 'sending' and locked_until < now()))
       returning ${columns}`,
-    [id, leaseSeconds],
-  );
+    values: [id, leaseSeconds],
+  });
   return rows[0] ?? null;
 }
 
-export async function markEmailSent(db: Queryable, agencyId: string, id: string, messageId: string): Promise<void> {
-  await db.query(
-    `update emails set status = 'sent', sent_at = now(), message_id = $3, error = null, locked_until = null
-      where agency_id = $1 and id = $2`,
-    [agencyId, id, messageId],
-  );
+/**
+ * Sent, and (for an invitation's email) the invitation's delivery status, in one statement: the
+ * invitation shows `sent` only if this is its latest invitation email (see setInvitationDelivery).
+ */
+export async function markEmailSent(db: Queryable, agencyId: string, id: string, messageId: string, invitationId: string | null): Promise<void> {
+  await db.query({
+    name: 'onramp-email-sent',
+    text: `with e as (
+             update emails set status = 'sent', sent_at = now(), message_id = $3, error = null, locked_until = null
+              where agency_id = $1 and id = $2
+           )
+           update invitations i set delivery_status = 'sent', delivery_error = null, updated_at = now()
+            where $4::uuid is not null and i.agency_id = $1 and i.id = $4::uuid
+              and $2::uuid = (select e.id from emails e
+                               where e.agency_id = $1 and e.invitation_id = $4::uuid and e.kind in ('invitation', 'invitation_resend')
+                               order by e.created_at desc, e.id desc limit 1)`,
+    values: [agencyId, id, messageId, invitationId],
+  });
 }
 
 /** Terminal, non-sent outcomes. Only from `sending`/`queued`, so a late attempt never un-sends a sent email. */

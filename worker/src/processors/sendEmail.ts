@@ -47,10 +47,7 @@ export function closeMailer(deps: Deps): void {
  *   such as Gmail fold into one message.
  */
 export const sendEmail: Processor<'send-email'> = async ({ emailId }, deps, job) => {
-  const current = await emailsSql.getEmailById(deps.pool, emailId);
-  if (!current) return { skipped: 'the email no longer exists' };
-  if (current.status === 'sent' || current.status === 'cancelled' || current.status === 'failed') return { skipped: current.status };
-
+  // Claimed straight away (the common case); only an email that cannot be claimed is read to say why.
   const email = await emailsSql.claimEmail(deps.pool, emailId, SEND_LEASE_SECONDS);
   if (!email) {
     const now = await emailsSql.getEmailById(deps.pool, emailId);
