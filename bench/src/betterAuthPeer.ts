@@ -17,7 +17,8 @@ const env = (name: string): string => {
 const port = Number(env('PORT'));
 const tokenBytes = Number(env('TOKEN_BYTES'));
 
-const pool = new pg.Pool({ connectionString: env('DATABASE_URL'), max: Number(env('POOL_SIZE')) });
+// The size and timeouts of Onramp's pool (core's createPool), the size as the bench gives Onramp's.
+const pool = new pg.Pool({ connectionString: env('DATABASE_URL'), max: Number(env('POOL_SIZE')), connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
 
 // Every statement any pooled connection sends (Better Auth's Kysely adapter and the outbox insert), by its text:
 // counted here because the embedded PostgreSQL has no pg_stat_statements.

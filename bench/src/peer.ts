@@ -108,7 +108,7 @@ async function redisCommands(port: number): Promise<Map<string, number>> {
 async function startBetterAuth(databaseUrl: string, tokenBytes: number) {
   const port = await freePort();
   const child = spawn(process.execPath, [fileURLToPath(new URL('./betterAuthPeer.js', import.meta.url))], {
-    env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, POOL_SIZE: String(POOL_SIZE), TOKEN_BYTES: String(tokenBytes)},
+    env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, POOL_SIZE: String(POOL_SIZE), TOKEN_BYTES: String(tokenBytes) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -236,7 +236,13 @@ export const benchPeer: Bench = async (args) => {
     const bare = await startBareExpress();
     let floor: LoadResult;
     try {
-      floor = await load({ url: bare.url, path: '/echo', body: (i) => ({ email: `user${i}@client.test` }), connections: CONNECTIONS, durationSeconds: seconds });
+      floor = await load({
+        url: bare.url,
+        path: '/echo',
+        body: (i) => ({ email: `user${i}@client.test` }),
+        connections: CONNECTIONS,
+        durationSeconds: seconds,
+      });
     } finally {
       await bare.stop();
     }
