@@ -124,6 +124,7 @@ async function startBetterAuth(databaseUrl: string, tokenBytes: number) {
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
+    output: () => output,
     statements: async () => new Map(Object.entries((await (await fetch(`${url}/__statements`)).json()) as Record<string, number>)),
     async stop() {
       child.kill('SIGTERM');
@@ -220,6 +221,7 @@ export const benchPeer: Bench = async (args) => {
       });
       baInvitations = await quiescentCount(betterAuthDb, 'select count(*)::int as n from invitation where "organizationId" = $1', [session.benchOrg]);
       const statementsAfter = await ba.statements();
+      if (peer.non2xx > 0 || peer.errors > 0) console.error(`Better Auth answered non-2xx or failed; its output:\n${ba.output().slice(-4000)}`);
       const after = await settledCounters(betterAuthDb, before, 'invitation', baInvitations);
       baSettled = after.settled;
       baWrites = perInvitation(before, after.counters, baInvitations);
@@ -286,7 +288,8 @@ export const benchPeer: Bench = async (args) => {
       `Onramp's invite endpoint beside Better Auth's organization plugin (\`better-auth\` ${betterAuthVersion()}, \`POST /api/auth/organization/invite-member\`) and a bare Express 5 JSON POST: ` +
         `${CONNECTIONS} connections, ${seconds} s each, measured one after the other (Better Auth, bare Express, Onramp), each after a ${WARM_UP_SECONDS} s warm-up at ${CONNECTIONS} connections; ` +
         `one Node process each; both on the same embedded PostgreSQL (Onramp in its database, Better Auth in \`better_auth\`), each with a pool of ${POOL_SIZE}. ` +
-        `Every request a new email. Better Auth's rate limiter is off (\`rateLimit: { enabled: false }\`) and its pending-invitation limit raised (\`invitationLimit: 10000000\`), as Onramp's quotas are raised by the bench's env.`,
+        `Every request a new email. Better Auth's rate limiter is off (\`rateLimit: { enabled: false }\`) and its pending-invitation limit raised (\`invitationLimit: 10000000\`), as Onramp's quotas are raised by the bench's env. ` +
+        `Better Auth's \`sendInvitationEmail\` awaits one \`outbox_emails\` insert shaped as Onramp's \`emails\` row (token ciphertext ${tokenBytes} bytes, as Onramp's).`,
       '',
       '| what | requests/s | p50 ms | p99 ms | requests | non-2xx | errors | % of bare |',
       '|---|---|---|---|---|---|---|---|',
