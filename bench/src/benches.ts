@@ -6,3 +6,4 @@ registerBench('projects', async () => (await import('./projects.js')).default);
 registerBench('import', async () => (await import('./import.js')).benchImport);
 registerBench('list', async () => (await import('./list.js')).benchList);
 registerBench('webhooks', async () => (await import('./webhooks.js')).benchWebhooks);
+registerBench('peer', async () => (await import('./peer.js')).benchPeer);

@@ -1,6 +1,5 @@
-import { createPool } from '@onramp/core';
-import { embeddedUrlFor } from './embedded.js';
-import { fmt, load, runCli, startBareExpress, startOnramp } from './harness.js';
+import { fmt, load, startBareExpress, startOnramp } from './harness.js';
+import { inviteBody, seedOnrampInvites } from './onrampInvites.js';
 import type { Bench } from './run.js';
 
 /**
@@ -12,21 +11,7 @@ export const benchInvite: Bench = async (args) => {
   const seconds = Number(args[0] ?? 20);
   const onramp = await startOnramp({ DATABASE_POOL_SIZE: '20' });
   try {
-    const created = JSON.parse(await runCli(onramp.env, ['agency', 'create', '--name', 'Bench', '--owner-email', 'bench@agency.test', '--json']));
-    const key = created.api_key as string;
-    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-    const projects: string[] = [];
-    for (let p = 0; p < 50; p++) {
-      const { rows } = await (async () => {
-        const pool = createPool(embeddedUrlFor(onramp.dataDir), 1);
-        try {
-          return await pool.query<{ id: string }>('insert into projects (agency_id, name) values ($1, $2) returning id', [created.agency_id, `Bench ${p}`]);
-        } finally {
-          await pool.end();
-        }
-      })();
-      projects.push(rows[0]!.id);
-    }
+    const { headers, projects } = await seedOnrampInvites(onramp, 50);
     // Warm up connections and JIT.
     await load({
       url: onramp.url,
@@ -40,7 +25,7 @@ export const benchInvite: Bench = async (args) => {
       url: onramp.url,
       path: `/v1/projects/${projects[1]}/invitations`,
       headers,
-      body: (i) => ({ email: `user${i}@client.test`, first_name: 'Bench', last_name: `User ${i}` }),
+      body: inviteBody,
       connections: 50,
       durationSeconds: seconds,
     });
