@@ -32,7 +32,10 @@ export async function startOnramp(extraEnv: Record<string, string> = {}): Promis
     EMAILS_PER_RECIPIENT_PER_DAY: '10000',
     ...extraEnv,
   };
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/onramp.js'), 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_ONRAMP_NODE_ARGS ?? '').split(' ').filter(Boolean), join(repoRoot, 'bin/onramp.js'), 'start'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
@@ -106,6 +109,7 @@ export async function load(opts: {
   durationSeconds: number;
 }): Promise<LoadResult> {
   let i = 0;
+  if (process.env.BENCH_MARKS) console.error(`MARK start ${Date.now()} ${opts.path}`);
   return summarise(
     await autocannon({
       url: opts.url,
@@ -119,6 +123,9 @@ export async function load(opts: {
           setupRequest: (req) => ({ ...req, body: JSON.stringify(opts.body(i++)) }),
         },
       ],
+    }).then((r) => {
+      if (process.env.BENCH_MARKS) console.error(`MARK end ${Date.now()} ${opts.path}`);
+      return r;
     }),
   );
 }

@@ -585,10 +585,18 @@ describe('rate limits shared through Redis', () => {
       for (let i = 0; i < 3; i++) expect((await api.post(`/v1/projects/${project.id}/invitations`, person(email))).status).toBe(200);
       expect((await api.post(`/v1/projects/${project.id}/invitations`, person(`${unique()}@client.test`))).status).toBe(201);
       expect((await api.post(`/v1/projects/${project.id}/invitations`, person(`${unique()}@client.test`))).status).toBe(201);
-      const over = await api.post(`/v1/projects/${project.id}/invitations`, person(`${unique()}@client.test`));
+      const refused = `${unique()}@client.test`;
+      const over = await api.post(`/v1/projects/${project.id}/invitations`, person(refused));
       expect(over.status).toBe(429);
       expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(Number(over.headers.get('retry-after'))).toBeLessThanOrEqual(3600);
+      // The refusal created nothing: no client, no invitation, no email.
+      expect(await countRows(limited.deps.pool, 'select 1 from clients where agency_id = $1 and email = $2', [agency.agencyId, refused])).toBe(0);
+      expect(await countRows(limited.deps.pool, 'select 1 from invitations where project_id = $1', [project.id])).toBe(3);
+      // With the quota full, a retry of an invitation that exists still answers it (200), not 429.
+      const retry = await api.post(`/v1/projects/${project.id}/invitations`, person(email));
+      expect(retry.status).toBe(200);
+      expect(retry.body.result).toBe('already_invited');
     } finally {
       await limited.close();
     }
