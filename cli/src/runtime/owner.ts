@@ -59,7 +59,7 @@ export function commandOf(pid: number): string | null {
   }
 }
 
-export function currentOwner(): Owner {
+function currentOwner(): Owner {
   return { pid: process.pid, started: startedAt(process.pid) };
 }
 
