@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './ports.js';
 import { dieWithParent, stopChild, stopOnSignal } from './children.js';
-import { isRunning, ownerAlive, readOwner, removeOwner, stopOrphan, writeOwner } from './owner.js';
+import { commandOf, isRunning, ownerAlive, readOwner, removeOwner, stopOrphan, writeOwner } from './owner.js';
 
 const DB_NAME = 'onramp';
 const DB_USER = 'onramp';
@@ -55,7 +55,9 @@ function runningPostmaster(dataDir: string): { pid: number; port: number } | nul
   const lines = readFileSync(pidFile, 'utf8').split('\n');
   const pid = Number.parseInt(lines[0] ?? '', 10);
   const port = Number.parseInt(lines[3] ?? '', 10);
-  return Number.isFinite(pid) && pid > 0 && isRunning(pid) && Number.isFinite(port) ? { pid, port } : null;
+  if (!Number.isFinite(pid) || pid <= 0 || !Number.isFinite(port) || !isRunning(pid)) return null;
+  // A stale pid file (after a reboot) whose pid another process has since: not ours, and never signalled.
+  return (commandOf(pid) ?? 'postgres').includes('postgres') ? { pid, port } : null;
 }
 
 export function runningEmbeddedPort(dataDir: string): number | null {
