@@ -127,7 +127,7 @@ const envSchema = z.object({
   WEBHOOK_DISABLE_AFTER_FAILURES: setting(intFromEnv(1, 10_000).default(5), 'A hook is disabled (with the reason) after this many failed deliveries in a row'),
   SWEEP_INTERVAL_SECONDS: setting(
     intFromEnv(1, 86_400).default(60),
-    'Period of the maintenance sweep (expiry, reminders before expiry, outbox re-enqueue, idempotency-key and sign-in-link purge)',
+    'Period of the maintenance sweep (expiry, reminders before expiry, outbox and stranded-webhook re-enqueue, idempotency-key and sign-in-link purge)',
   ),
   EMBEDDED_PG_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the embedded PostgreSQL', '`0` (a free port)'),
   EMBEDDED_REDIS_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the private Redis', '`0` (a free port)'),

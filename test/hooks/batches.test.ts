@@ -74,7 +74,7 @@ describe('batched webhook deliveries', () => {
     );
     expect(attempts[0]!.n).toBe(expected);
 
-    // The stale sweep adds the same batch jobs again: BullMQ keeps them by id, so nothing is sent twice.
+    // The same batch jobs added again: BullMQ keeps them by id, so nothing is sent twice.
     const before = targets.map((t) => receiver.at(t.path).length);
     await enqueueDeliveries(
       stack.deps,

@@ -129,6 +129,7 @@ function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   return Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]).finally(() => clearTimeout(timer));
 }
 export { requeueStuckEmails } from './processors/emailSweep.js';
+export { requeueStrandedDeliveries } from './processors/webhookSweep.js';
 
 // The sweep's steps run in tests one at a time, without a queue (test/email/reminders.test.ts).
 export { processors } from './processors/index.js';

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
@@ -47,4 +48,21 @@ export function stopOnSignal(kill: () => void): () => void {
     for (const signal of Object.keys(SIGNAL_NUMBERS) as Array<keyof typeof SIGNAL_NUMBERS>) process.on(signal, onSignal);
   }
   return () => guards.delete(kill);
+}
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+/**
+ * The command that runs `command` so that it gets `signal` when this process dies, however it dies: Linux's
+ * parent-death signal, set by util-linux's setpriv just before it execs the service (same pid). Without it a
+ * `onramp start` killed with SIGKILL (or by the OOM killer) runs no exit handler and leaves its detached
+ * services running. It does not disturb the ordered stop: the signal comes only when this process exits, and
+ * an ordered stop has stopped the services before that; the services stay out of the terminal's process
+ * group, so Ctrl-C still reaches Onramp alone. The signal is each service's clean stop (PostgreSQL's fast
+ * shutdown, Redis's SHUTDOWN). Where setpriv is missing (macOS, minimal images) the services are started as
+ * they are, and the next `onramp start` stops the orphans (owner.ts).
+ */
+export function dieWithParent(signal: NodeJS.Signals, command: string, args: string[]): [string, string[]] {
+  if (process.platform !== 'linux' || !SETPRIV) return [command, args];
+  return [SETPRIV, ['--pdeathsig', signal, '--', command, ...args]];
 }

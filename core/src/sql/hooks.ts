@@ -172,15 +172,52 @@ export async function insertDueDeliveries(tx: Queryable, lowerBound: number, lim
   return rows;
 }
 
-/** Pending deliveries that never got an attempt: their job may have been lost between commit and enqueue. */
-export async function stalePendingDeliveries(db: Queryable, olderThanSeconds: number, limit: number): Promise<DispatchedDelivery[]> {
-  const { rows } = await db.query<DispatchedDelivery>(
-    `select id, batch_id from webhook_deliveries
-      where status = 'pending' and attempts = 0 and created_at < now() - make_interval(secs => $1)
-      order by created_at limit $2`,
-    [olderThanSeconds, limit],
+export interface OverdueDelivery {
+  id: string;
+  batch_id: string | null;
+  hook_id: string;
+  attempts: number;
+}
+
+/**
+ * Pending deliveries of active hooks whose next attempt is overdue by more than `graceSeconds`: due at
+ * the latest claim (or the row's creation, before any) plus the retry backoff after `attempts` attempts,
+ * `backoffFirstMs` doubling up to the last retry's (deliveryBackoffMs; BullMQ's own retry delays are never
+ * longer). A delivery
+ * waiting for its retry is not overdue, whatever its attempt count; one still overdue has most likely lost
+ * its job (the caller checks BullMQ). Oldest first.
+ */
+export async function overdueDeliveries(
+  db: Queryable,
+  o: { backoffFirstMs: number; graceSeconds: number; maxBackoffAttempts: number; limit: number },
+): Promise<OverdueDelivery[]> {
+  const { rows } = await db.query<OverdueDelivery>(
+    `select d.id, d.batch_id, d.hook_id, d.attempts
+       from webhook_deliveries d
+       join hooks h on h.id = d.hook_id and h.agency_id = d.agency_id and h.status = 'active'
+      where d.status = 'pending'
+        and coalesce(d.attempted_at, d.created_at)
+            + case when d.attempts = 0 then interval '0' else make_interval(secs => $1::float8 / 1000 * power(2, least(d.attempts, $4::int) - 1)) end
+            < now() - make_interval(secs => $2)
+      order by d.created_at limit $3`,
+    [o.backoffFirstMs, o.graceSeconds, o.limit, o.maxBackoffAttempts],
   );
   return rows;
+}
+
+/**
+ * A delivery's attempts that were claimed but have no outcome (the job making them died before writing
+ * it) get a row saying so, so that its attempt log accounts for every attempt. Returns how many.
+ */
+export async function recordLostAttempts(db: Queryable, deliveryId: string, error: string): Promise<number> {
+  const { rowCount } = await db.query(
+    `insert into webhook_attempts (delivery_id, attempt, status_code, error, duration_ms)
+     select d.id, g, null, $2, null from webhook_deliveries d, generate_series(1, d.attempts) g
+      where d.id = $1 and d.status = 'pending'
+     on conflict (delivery_id, attempt) do nothing`,
+    [deliveryId, error],
+  );
+  return rowCount ?? 0;
 }
 
 // ---- delivery ---------------------------------------------------------------------------------------------
@@ -225,7 +262,7 @@ export async function getDeliveryForSend(db: Queryable, deliveryId: string): Pro
 /** Claims the next attempt number; the attempt row is written once the outcome is known. */
 export async function startAttempt(db: Queryable, deliveryId: string): Promise<number | null> {
   const { rows } = await db.query<{ attempts: number }>(
-    `update webhook_deliveries set attempts = attempts + 1 where id = $1 and status = 'pending' returning attempts`,
+    `update webhook_deliveries set attempts = attempts + 1, attempted_at = now() where id = $1 and status = 'pending' returning attempts`,
     [deliveryId],
   );
   return rows[0]?.attempts ?? null;
@@ -305,7 +342,7 @@ export async function claimDeliveries(db: Queryable, ids: string[]): Promise<Cla
     event: Omit<EventRow, 'created_at'> & { created_at: string };
   }>(
     `with claimed as (
-       update webhook_deliveries d set attempts = d.attempts + 1
+       update webhook_deliveries d set attempts = d.attempts + 1, attempted_at = now()
         where d.id = any($1::uuid[]) and d.status = 'pending'
           and exists (select 1 from hooks h where h.id = d.hook_id and h.agency_id = d.agency_id and h.status = 'active')
         returning d.id, d.agency_id, d.attempts, d.hook_id, d.event_id

@@ -167,7 +167,8 @@ export const DELIVERY_BATCH = 50;
 
 /**
  * Jobs for dispatched deliveries: one deliver-webhooks job per batch, named after it, so adding it again
- * (the stale sweep) is a no-op while it exists. A delivery's retries are deliver-webhook jobs of its own.
+ * is a no-op while it exists. A delivery's retries are deliver-webhook jobs of its own; so is a delivery
+ * the sweep finds with no live job (worker/src/processors/webhookSweep.ts).
  */
 export async function enqueueDeliveries(deps: Pick<Deps, 'jobs' | 'config'>, deliveries: sql.DispatchedDelivery[]): Promise<void> {
   const batches = new Map<string, string[]>();
@@ -181,16 +182,10 @@ export async function enqueueDeliveries(deps: Pick<Deps, 'jobs' | 'config'>, del
     ids.push(d.id);
     batches.set(d.batch_id, ids);
   }
+  // insertDueDeliveries puts at most DELIVERY_BATCH deliveries in a batch: one job each.
   await deps.jobs.enqueueMany(
     'deliver-webhooks',
-    [...batches].flatMap(([batchId, ids]) => {
-      // A stale sweep may find more of a batch than fits one payload only if the batch size shrank.
-      const out = [];
-      for (let i = 0; i < ids.length; i += DELIVERY_BATCH) {
-        out.push({ payload: { batchId, deliveryIds: ids.slice(i, i + DELIVERY_BATCH) }, jobId: deliverWebhooksJobId(i ? `${batchId}-${i}` : batchId) });
-      }
-      return out;
-    }),
+    [...batches].map(([batchId, deliveryIds]) => ({ payload: { batchId, deliveryIds }, jobId: deliverWebhooksJobId(batchId) })),
   );
   await enqueueDeliveryRetries(
     deps,
@@ -224,7 +219,6 @@ export interface DispatchResult {
   scanned: boolean;
   full: boolean;
   created: number;
-  requeued: number;
 }
 
 /**
@@ -247,18 +241,10 @@ export async function dispatchHookEvents(deps: Pick<Deps, 'pool' | 'jobs' | 'con
   if (outcome === null) {
     // The lock holder may not be the one whose turn for the full scan this was: give the turn back.
     if (full) await deps.redis.del(`${deps.config.redisPrefix}:webhook-dispatch-full`);
-    return { scanned: false, full, created: 0, requeued: 0 };
+    return { scanned: false, full, created: 0 };
   }
   await enqueueDeliveries(deps, outcome);
-  let requeued = 0;
-  if (full) {
-    // A process that died between commit and enqueue leaves deliveries with no job; the deterministic
-    // job id makes re-adding a delivery that still has its job a no-op.
-    const stale = await sql.stalePendingDeliveries(deps.pool, 60, DISPATCH_BATCH);
-    await enqueueDeliveries(deps, stale);
-    requeued = stale.length;
-  }
-  return { scanned: true, full, created: outcome.length, requeued };
+  return { scanned: true, full, created: outcome.length };
 }
 
 // ---- delivery ---------------------------------------------------------------------------------------------
@@ -268,8 +254,10 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-export type { DeliveryForSend, ClaimedDelivery, AttemptOutcome } from '../sql/hooks.js';
+export type { DeliveryForSend, ClaimedDelivery, AttemptOutcome, OverdueDelivery } from '../sql/hooks.js';
 export {
+  overdueDeliveries,
+  recordLostAttempts,
   getDeliveryForSend,
   claimDeliveries,
   recordBatchAttempts,

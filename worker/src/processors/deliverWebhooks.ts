@@ -21,9 +21,9 @@ import { bodyOf, deliveryHeaders, post, type Outcome } from './webhookHttp.js';
  * continues as a deliver-webhook job of its own, with the same backoff, attempt log and give-up rule.
  *
  * Running the batch twice is safe: a settled delivery is not claimed again. A crash between the POSTs and
- * the record leaves the deliveries pending with an attempt claimed; the stale sweep only re-adds this
- * same job, so such a delivery is retried by the batch's own BullMQ retry (at least once, as every
- * webhook: receivers dedupe on Onramp-Delivery-Id).
+ * the record leaves the deliveries pending with an attempt claimed, retried by the batch's own BullMQ
+ * retry (at least once, as every webhook: receivers dedupe on Onramp-Delivery-Id). A batch that uses up
+ * its attempts leaves them to the sweep (webhookSweep.ts), which hands each to a deliver-webhook job.
  */
 export const deliverWebhooks: Processor<'deliver-webhooks'> = async ({ deliveryIds }, deps) => {
   const claimed = await claimDeliveries(deps.pool, deliveryIds);

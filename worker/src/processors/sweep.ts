@@ -2,6 +2,7 @@ import { expireInvitations, idempotencyKeys, type Deps } from '@onramp/core';
 import type { Processor } from './types.js';
 import { requeueStuckEmails } from './emailSweep.js';
 import { purgeSignInLinksStep, sendRemindersStep } from './reminderSweep.js';
+import { requeueStrandedDeliveries } from './webhookSweep.js';
 
 export type SweepStep = (deps: Deps) => Promise<Record<string, number>>;
 
@@ -15,7 +16,14 @@ const expireInvitationsStep: SweepStep = async (deps) => ({ invitationsExpired: 
  * The periodic sweep runs every step; features register theirs in sweepSteps. Reminders run after expiry,
  * so an invitation that just expired is never reminded.
  */
-const sweepSteps: SweepStep[] = [purgeIdempotencyKeys, expireInvitationsStep, sendRemindersStep, purgeSignInLinksStep, requeueStuckEmails];
+const sweepSteps: SweepStep[] = [
+  purgeIdempotencyKeys,
+  expireInvitationsStep,
+  sendRemindersStep,
+  purgeSignInLinksStep,
+  requeueStuckEmails,
+  requeueStrandedDeliveries,
+];
 
 export const sweep: Processor<'sweep'> = async (_payload, deps) => {
   const results: Record<string, number> = {};
