@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { pinoHttp } from 'pino-http';
 import { AppError, bearerCredential, checkDatabase, checkRedis, hookEvents, hookPayloadSchemas, safeEqual, type Deps } from '@onramp/core';
 import { createMetrics } from './http/metrics.js';
+import { requestLog } from './http/requestLog.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { buildOpenApi } from './http/openapi.js';
 import { errorBoundary, sendProblem } from './http/problem.js';
@@ -13,14 +13,6 @@ import { mountPages } from './pages/index.js';
 const API_VERSION = '0.1.0';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-
-/**
- * The path as it may be logged: the query string dropped, and the bearer token of an invitation or reset
- * link (`/invite/<token>`, `/reset/<token>`) masked, since the link alone redeems it.
- */
-function loggableUrl(url: string): string {
-  return url.split('?')[0]!.replace(/^\/(invite|reset)\/[^/]+/, '/$1/[redacted]');
-}
 
 /** From now on every request answers 503 + Retry-After: the process is shutting down (server.ts). */
 export function markDraining(app: Express): void {
@@ -41,17 +33,7 @@ export function createApp(deps: Deps): Express {
     (req as Request & { id: string }).id = id;
     next();
   });
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req) => (req as unknown as { id: string }).id,
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggableUrl(req.url) }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLog(deps.logger));
   app.use(metrics.middleware);
   app.use(securityHeaders(deps.config));
   app.use((req: Request, res: Response, next: NextFunction) => {

@@ -18,31 +18,54 @@ interface Window {
   what: string;
 }
 
-/** Several counters in one round trip; if any is over its limit, all are given back and the first says why. */
+/**
+ * Several counters in one round trip and one Redis command: each is incremented (its window's expiry set),
+ * and if any went over its limit all are decremented again in the same script, which returns the first
+ * one over (1-based), or 0.
+ */
+const TAKE_SCRIPT = `
+local over = 0
+for i = 1, #KEYS do
+  local n = redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[i * 2])
+  if over == 0 and n > tonumber(ARGV[i * 2 - 1]) then over = i end
+end
+if over > 0 then
+  for i = 1, #KEYS do redis.call('DECR', KEYS[i]) end
+end
+return over`;
+
+type WithTake = Pick<Deps, 'redis'>['redis'] & { onrampTake(numKeys: number, ...args: Array<string | number>): Promise<number> };
+const scripted = new WeakSet<object>();
+
+/** EVALSHA of the script (ioredis loads it once per connection and falls back to EVAL when needed). */
+function withTake(redis: Pick<Deps, 'redis'>['redis']): WithTake {
+  if (!scripted.has(redis)) {
+    redis.defineCommand('onrampTake', { lua: TAKE_SCRIPT });
+    scripted.add(redis);
+  }
+  return redis as WithTake;
+}
+
 async function take(deps: Pick<Deps, 'redis' | 'config'>, windows: Window[]): Promise<Reservation> {
   const now = Math.floor(Date.now() / 1000);
   const keys = windows.map((w) => `${deps.config.redisPrefix}:rl:${w.name}:${Math.floor(now / w.seconds)}`);
-  const multi = deps.redis.multi();
-  windows.forEach((w, i) => multi.incr(keys[i]!).expire(keys[i]!, w.seconds + 5));
-  const results = await multi.exec();
-  const giveAll = async () => {
-    const m = deps.redis.multi();
-    for (const k of keys) m.decr(k);
-    await m.exec();
-  };
-  for (let i = 0; i < windows.length; i++) {
-    const w = windows[i]!;
-    const count = Number(results?.[i * 2]?.[1] ?? 0);
-    if (count > w.limit) {
-      await giveAll();
-      const retryAfter = (Math.floor(now / w.seconds) + 1) * w.seconds - now;
-      throw new AppError('rate_limited', 'Too many requests', {
-        detail: `${w.what} (limit ${w.limit} per ${w.seconds >= 86400 ? 'day' : 'hour'}). Retry after ${retryAfter} s.`,
-        retryAfter,
-      });
-    }
+  const over = await withTake(deps.redis).onrampTake(keys.length, ...keys, ...windows.flatMap((w) => [w.limit, w.seconds + 5]));
+  if (over > 0) {
+    const w = windows[over - 1]!;
+    const retryAfter = (Math.floor(now / w.seconds) + 1) * w.seconds - now;
+    throw new AppError('rate_limited', 'Too many requests', {
+      detail: `${w.what} (limit ${w.limit} per ${w.seconds >= 86400 ? 'day' : 'hour'}). Retry after ${retryAfter} s.`,
+      retryAfter,
+    });
   }
-  return { give: giveAll };
+  return {
+    give: async () => {
+      const m = deps.redis.multi();
+      for (const k of keys) m.decr(k);
+      await m.exec();
+    },
+  };
 }
 
 const recipientKey = (agencyId: string, email: string) =>
