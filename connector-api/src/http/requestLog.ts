@@ -42,3 +42,10 @@ export function requestLog(logger: Logger) {
     next();
   };
 }
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The request's child logger (reqId bound), made on first use by requestLog. */
+    log?: Logger;
+  }
+}

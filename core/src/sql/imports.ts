@@ -307,11 +307,14 @@ export async function insertImportProjects(db: Queryable, importId: string, rows
 }
 
 /**
- * New clients start `invited`; returns the id of every email given. Another lane of the same import (or
- * the API) may be inserting the same email right now: DO UPDATE waits for that transaction and returns
- * its row, where DO NOTHING plus a re-read would miss a row committed after this statement's snapshot.
- * The update is a no-op write that only happens on such a race. Rows go in email order so two
- * transactions inserting overlapping sets lock them in the same order and cannot deadlock.
+ * New clients start `invited`; returns the id of every email given. The batch read its clients first, so
+ * the emails given are normally new and a plain insert writes them (no speculative insertion: a fifth less
+ * database time for this statement, issue 17). Another lane of the same import (or the API) may be
+ * inserting the same email right now: the plain insert then waits for that transaction and fails on the
+ * unique index, and the statement runs again, from a savepoint, as an upsert whose DO UPDATE returns the
+ * other transaction's row (DO NOTHING plus a re-read would miss a row committed after this statement's
+ * snapshot; the update is a no-op write). Rows go in email order so two transactions inserting
+ * overlapping sets lock them in the same order and cannot deadlock.
  */
 export async function upsertClients(
   db: Queryable,
@@ -320,15 +323,27 @@ export async function upsertClients(
 ): Promise<{ ids: Map<string, string>; inserted: Set<string> }> {
   const out = { ids: new Map<string, string>(), inserted: new Set<string>() };
   if (input.emails.length === 0) return out;
-  // xmax is 0 on a row this statement inserted, set on one it updated (another transaction's).
-  const { rows } = await db.query<{ id: string; email_normalized: string; inserted: boolean }>(
-    `insert into clients (agency_id, email, first_name, last_name, status)
-     select $1, u.email, u.first_name, u.last_name, 'invited' from unnest($2::text[], $3::text[], $4::text[]) as u(email, first_name, last_name)
-      order by lower(btrim(u.email))
-     on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
-     returning id, email_normalized, xmax = 0 as inserted`,
-    [agencyId, input.emails, input.firstNames, input.lastNames],
-  );
+  const insert = (onConflict: string) =>
+    db.query<{ id: string; email_normalized: string; inserted: boolean }>(
+      `insert into clients (agency_id, email, first_name, last_name, status)
+       select $1, u.email, u.first_name, u.last_name, 'invited' from unnest($2::text[], $3::text[], $4::text[]) as u(email, first_name, last_name)
+        order by lower(btrim(u.email))
+       ${onConflict}
+       returning id, email_normalized, xmax = 0 as inserted`,
+      [agencyId, input.emails, input.firstNames, input.lastNames],
+    );
+  let rows: Array<{ id: string; email_normalized: string; inserted: boolean }>;
+  await db.query('savepoint import_clients');
+  try {
+    ({ rows } = await insert(''));
+    await db.query('release savepoint import_clients');
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505' || (err as { constraint?: string }).constraint !== 'clients_agency_email_prefix_idx') throw err;
+    await db.query('rollback to savepoint import_clients');
+    // xmax is 0 on a row this statement inserted, set on one it updated (another transaction's).
+    ({ rows } = await insert('on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at'));
+    await db.query('release savepoint import_clients');
+  }
   for (const r of rows) {
     out.ids.set(r.email_normalized, r.id);
     if (r.inserted) out.inserted.add(r.id);
