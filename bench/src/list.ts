@@ -294,13 +294,13 @@ async function measure(
   return { c, items: Array.isArray(body.data) ? body.data.length : 1, load, heavy, serial, ...(plan ? { plan } : {}) };
 }
 
-function table(rows: Measured[]): string[] {
+function table(rows: Measured[], floor: Measured): string[] {
   return [
-    '| endpoint | items | 50 conns req/s | p50 ms | p99 ms | non-2xx | 1 conn p50 ms | 1 conn p99 ms | SQL exec ms | SQL plan ms | buffers hit/read | load avg (1 min) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| endpoint | items | 50 conns req/s | % of bare GET | p50 ms | p99 ms | non-2xx | 1 conn p50 ms | 1 conn p99 ms | SQL exec ms | SQL plan ms | buffers hit/read | load avg (1 min) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (m) =>
-        `| \`${m.c.what}\` | ${m.items} | ${fmt(m.heavy.requestsPerSec)} | ${m.heavy.p50} | ${m.heavy.p99} | ${m.heavy.non2xx + m.heavy.errors} | ${m.serial.p50.toFixed(2)} | ${m.serial.p99.toFixed(2)} | ${
+        `| \`${m.c.what}\` | ${m.items} | ${fmt(m.heavy.requestsPerSec)} | ${fmt((100 * m.heavy.requestsPerSec) / floor.heavy.requestsPerSec, 1)}% | ${m.heavy.p50} | ${m.heavy.p99} | ${m.heavy.non2xx + m.heavy.errors} | ${m.serial.p50.toFixed(2)} | ${m.serial.p99.toFixed(2)} | ${
           m.plan ? m.plan.executionMs.toFixed(3) : '–'
         } | ${m.plan ? m.plan.planningMs.toFixed(3) : '–'} | ${m.plan ? `${m.plan.sharedHit}/${m.plan.sharedRead}` : '–'} | ${m.load.toFixed(2)} |`,
     ),
@@ -456,7 +456,7 @@ export const benchList: Bench = async (args) => {
             ? ': the machine was busy with other work, so every HTTP figure includes time spent waiting for a CPU; the SQL columns are the stable ones.'
             : '.'),
         '',
-        ...table([...after, floor]),
+        ...table([...after, floor], floor),
         '',
         misses.length
           ? `p99 at 50 connections is 10 ms or more for ${misses.length} of ${after.length} endpoints. The slowest listing SQL executes in ${sqlMax.toFixed(2)} ms (median of 5); ` +
