@@ -116,10 +116,11 @@ const envSchema = z.object({
     z.enum(['0', '1', 'explain']).default('0'),
     'Import profiling for developers: `1` logs the time of each step of every batch, `explain` also logs the plans of its statements',
   ),
-  // Applied on the node command line by bin/onramp.js (cli/src/runtime/heap.ts); validated here with the rest.
+  // Applied on the node command line by bin/onramp.js for `onramp worker`, and as the worker thread's own
+  // limit by `onramp start` (cli/src/runtime/heap.ts, workerThread.ts); validated here with the rest.
   WORKER_MAX_HEAP_MB: setting(
     intFromEnv(64, 65_536).default(192),
-    "V8 heap cap of `onramp worker` / `onramp start`, so the worker's memory stays near its live set",
+    "V8 heap cap of the worker (`onramp worker`; the worker thread of `onramp start`, whose API is not capped), so the worker's memory stays near its live set",
   ),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: setting(boolFromEnv.default(false), 'Allow `http://` and private/loopback webhook targets (local development and tests only)'),
   WEBHOOK_TIMEOUT_MS: setting(intFromEnv(100, 60_000).default(10_000), 'Per webhook delivery attempt'),

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser } from 'playwright-core';
@@ -23,8 +23,12 @@ describe('the quick start journey', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     const env = { DATA_DIR: join(dir, 'data'), PORT: String(port), PUBLIC_BASE_URL: base };
-    onramp = startOnramp(['start'], env);
+    // At the default log level, as a person running it sees it (the helper quiets it to warn otherwise).
+    onramp = startOnramp(['start'], { ...env, LOG_LEVEL: 'info' });
     await onramp.waitFor(/Onramp is running/);
+    // The worker runs in a thread of its own with the heap cap; the API's heap (the process) is not capped.
+    await onramp.waitFor(/"maxHeapMb":192,"msg":"worker running in its own thread"/);
+    expect(readFileSync(`/proc/${onramp.child.pid}/cmdline`, 'utf8')).not.toContain('--max-old-space-size');
     (globalThis as Record<string, unknown>).__e2eEnv = env;
     browser = await launchChromium();
   }, 120_000);

@@ -3,6 +3,8 @@ import { ConfigError, migrate, createLogger, type Config } from '@onramp/core';
 import { startApi, type RunningApi } from '@onramp/connector-api';
 import { startWorker, type RunningWorker } from '@onramp/worker';
 import { buildDeps, checkReachable, resolveInfra, type InfraMode } from '../runtime/stack.js';
+import { workerMaxHeapMb } from '../runtime/heap.js';
+import { startWorkerThread } from '../runtime/workerThread.js';
 import type { Command } from './types.js';
 
 function assertPortFree(port: number, host: string): Promise<void> {
@@ -115,7 +117,12 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }, m
     deps = buildDeps(config, infra, logger);
     await checkReachable(deps, { redis: true });
     if (!pendingSignal) await migrate(deps.pool, logger);
-    if (roles.worker && !pendingSignal) worker = await startWorker(deps);
+    if (roles.worker && !pendingSignal) {
+      // With the API in the same process (`start`), the worker gets a thread of its own (workerThread.ts).
+      worker = roles.api
+        ? await startWorkerThread(deps.config, { databaseUrl: deps.config.databaseUrl!, redisUrl: deps.config.redisUrl! }, workerMaxHeapMb(), logger)
+        : await startWorker(deps);
+    }
     if (roles.api && !pendingSignal) api = await startApi(deps);
   } catch (err) {
     await stop('startup-failure');

@@ -9,19 +9,25 @@ const DEFAULT_WORKER_MAX_HEAP_MB = 192;
 
 const HEAP_FLAG = '--max-old-space-size';
 
+/** The worker's heap cap in MB, from WORKER_MAX_HEAP_MB (a malformed value is left to the config schema, which names it). */
+export function workerMaxHeapMb(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.WORKER_MAX_HEAP_MB;
+  return raw !== undefined && /^\d+$/.test(raw.trim()) ? Number(raw) : DEFAULT_WORKER_MAX_HEAP_MB;
+}
+
 /** Node flags for a process that runs the worker: the cap from WORKER_MAX_HEAP_MB, unless one is already set. */
 export function workerHeapArgs(env: NodeJS.ProcessEnv = process.env, execArgv: string[] = process.execArgv): string[] {
   if (execArgv.some((a) => a.startsWith(HEAP_FLAG)) || (env.NODE_OPTIONS ?? '').includes(HEAP_FLAG)) return [];
-  const raw = env.WORKER_MAX_HEAP_MB;
-  // A malformed value is left to the config schema, which names it and stops the process.
-  const mb = raw !== undefined && /^\d+$/.test(raw.trim()) ? Number(raw) : DEFAULT_WORKER_MAX_HEAP_MB;
-  return [`${HEAP_FLAG}=${mb}`];
+  return [`${HEAP_FLAG}=${workerMaxHeapMb(env)}`];
 }
 
-/** Before anything is loaded: `worker` and `start` (which runs a worker) re-execute with the heap cap. */
+/**
+ * Before anything is loaded: `worker` re-executes with the heap cap. (`start` runs its worker in a thread
+ * with the cap as the thread's own limit, so the API beside it is not capped: see workerThread.ts.)
+ */
 export function reexecWithWorkerHeap(argv: string[] = process.argv): void {
   const command = argv[2];
-  if (command !== 'worker' && command !== 'start') return;
+  if (command !== 'worker') return;
   if (argv.includes('--help') || argv.includes('-h')) return;
   const extra = workerHeapArgs();
   const execve = (process as unknown as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
