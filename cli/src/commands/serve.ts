@@ -120,7 +120,10 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }, m
     if (roles.worker && !pendingSignal) {
       // With the API in the same process (`start`), the worker gets a thread of its own (workerThread.ts).
       worker = roles.api
-        ? await startWorkerThread(deps.config, { databaseUrl: deps.config.databaseUrl!, redisUrl: deps.config.redisUrl! }, workerMaxHeapMb(), logger)
+        ? await startWorkerThread(deps.config, { databaseUrl: deps.config.databaseUrl!, redisUrl: deps.config.redisUrl! }, workerMaxHeapMb(), logger, () => {
+            // The ordered stop, then a failing exit code.
+            void stop('worker-crash').then(() => process.exit(1));
+          })
         : await startWorker(deps);
     }
     if (roles.api && !pendingSignal) api = await startApi(deps);

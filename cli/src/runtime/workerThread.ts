@@ -15,6 +15,8 @@ export async function startWorkerThread(
   infra: { databaseUrl: string; redisUrl: string },
   maxHeapMb: number,
   logger: Logger,
+  /** The thread died on its own (an uncaught error, out of heap): the process must not run on without a worker. */
+  onCrash: (code: number) => void,
 ): Promise<RunningWorker> {
   const thread = new Worker(new URL('./workerThreadMain.js', import.meta.url), {
     workerData: { config, infra },
@@ -40,12 +42,16 @@ export async function startWorkerThread(
   });
   logger.info({ maxHeapMb }, 'worker running in its own thread');
   thread.on('error', (err) => logger.error({ err }, 'worker thread failed'));
+  let closing = false;
   void exit.then((code) => {
-    if (code !== 0) logger.error({ code }, 'worker thread exited');
+    if (closing) return;
+    logger.error({ code }, 'the worker thread stopped on its own: stopping Onramp, so that a supervisor restarts it whole');
+    onCrash(code);
   });
   return {
     workers: [],
     async close(deadlineMs = 10_000): Promise<Closed> {
+      closing = true;
       if (exited) return { abandoned: [] };
       const closed = new Promise<Closed>((resolve) => {
         thread.on('message', (m: { type: string; abandoned?: Closed['abandoned'] }) => {
