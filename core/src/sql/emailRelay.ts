@@ -3,11 +3,12 @@ import type { Queryable } from '../db/pool.js';
 /**
  * Up to `limit` emails waiting for the relay, taken out of email_relay. Run inside the transaction that
  * also hands them to the queue: if that fails, the rollback puts them back. SKIP LOCKED: relays in other
- * worker processes take other rows instead of waiting.
+ * worker processes take other rows instead of waiting. In primary-key order: an index scan however long
+ * the backlog, and oldest first where ids are time-ordered (UUIDv7, migration 0095).
  */
 export async function takeRelayBatch(db: Queryable, limit: number): Promise<string[]> {
   const { rows } = await db.query<{ email_id: string }>(
-    `delete from email_relay where email_id in (select email_id from email_relay order by created_at limit $1 for update skip locked)
+    `delete from email_relay where email_id in (select email_id from email_relay order by email_id limit $1 for update skip locked)
      returning email_id`,
     [limit],
   );
