@@ -98,7 +98,8 @@ describe('invitations dashboard', () => {
     const link = await page.locator('#invite-link').inputValue();
     expect(link).toMatch(new RegExp(`^${stack.url}/invite/[A-Za-z0-9_-]{43}$`));
     await page.click('#invite-link-box button.copy');
-    await expect(page.locator('#invite-link-box .copy-status').textContent()).resolves.toBe('Copied');
+    // The status is written when the clipboard's promise settles, after the click returns: wait for it.
+    await page.locator('#invite-link-box .copy-status', { hasText: /^Copied$/ }).waitFor({ timeout: 10_000 });
     expect(await page.evaluate(() => (navigator as any).clipboard.readText())).toBe(link);
     await screenshots(page, 'dashboard-link');
     expect(problems).toEqual([]);
