@@ -229,11 +229,11 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
       tokenCiphertext: link.ciphertext,
     });
   } catch (err) {
-    await quotas.give().catch(() => undefined);
+    await giveBack(deps, quotas);
     throw err;
   }
   if (!created) {
-    await quotas.give();
+    await giveBack(deps, quotas);
     return inviteClientInTransaction(deps, principal, projectId, input);
   }
   const client = {
@@ -244,6 +244,11 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
     status: 'invited' as const,
   };
   return { result: 'invited', body: { ...invitationJson(principal, { id: projectId, name: created.project_name }, client, created), result: 'invited' } };
+}
+
+/** A unit not used goes back; if Redis refuses, the quota counts one too many until its window ends: logged, not fatal. */
+async function giveBack(deps: Pick<Deps, 'logger'>, quotas: Reservation): Promise<void> {
+  await quotas.give().catch((err: unknown) => deps.logger.warn({ err }, 'could not give back an invite quota unit'));
 }
 
 /** The invitation as the API shows it, built from the row its creating statement returned (no read back). */
