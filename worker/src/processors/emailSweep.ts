@@ -1,5 +1,6 @@
 import { emailsSql, enqueueEmails, jobCatalog, recordEmailFailed, sendEmailJobId } from '@onramp/core';
 import type { SweepStep } from './sweep.js';
+import { clearFinishedJob } from './lostJobs.js';
 
 /** An email still queued this long after its commit has most likely lost its job. */
 const STUCK_AFTER_SECONDS = 60;
@@ -7,19 +8,15 @@ const STUCK_AFTER_SECONDS = 60;
 const MAX_ATTEMPTS = jobCatalog['send-email'].attempts * 3;
 const BATCH = 500;
 
-/** States in which the job will still run: nothing to do. */
-const alive = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused']);
-
 /**
  * The second half of the transactional outbox: an `emails` row is committed first and its job enqueued
  * after, so a process that dies in between leaves a row with no job. Rows queued for over a minute (or
  * `sending` with a long-expired lease: the worker died mid-send and the stalled job was given up) get
  * their job back.
  *
- * A plain re-add is not enough: BullMQ ignores an add whose job id still exists, and it keeps completed
- * jobs for 24 h and failed ones for 7 days. So each row's job is looked up first: waiting/active/delayed
- * means it will run (a transient failure waits in `delayed`); completed/failed (or gone) with the row
- * still unsent means the job is lost, so the old job is removed and the same id is added again.
+ * Each row's job is looked up first (clearFinishedJob): waiting/active/delayed means it will run (a
+ * transient failure waits in `delayed`); completed/failed (or gone) with the row still unsent means the
+ * job is lost, so the old job is removed and the same id is added again.
  */
 export const requeueStuckEmails: SweepStep = async (deps) => {
   const rows = await emailsSql.findStuckEmails(deps.pool, STUCK_AFTER_SECONDS, BATCH);
@@ -27,17 +24,7 @@ export const requeueStuckEmails: SweepStep = async (deps) => {
   let requeued = 0;
   let gaveUp = 0;
   for (const row of rows) {
-    const job = await queue.getJob(sendEmailJobId(row.id));
-    if (job) {
-      const state = await job.getState();
-      if (alive.has(state)) continue;
-      try {
-        await job.remove();
-      } catch {
-        // Locked: a worker picked it up just now, so it is not lost.
-        continue;
-      }
-    }
+    if ((await clearFinishedJob(queue, sendEmailJobId(row.id))).inHand) continue;
     if (row.attempts >= MAX_ATTEMPTS) {
       const full = await emailsSql.getEmailById(deps.pool, row.id);
       if (full) await recordEmailFailed(deps, full, `gave up after ${row.attempts} attempts`);

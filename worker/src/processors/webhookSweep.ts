@@ -7,11 +7,8 @@ import {
   overdueDeliveries,
   recordLostAttempts,
 } from '@onramp/core';
-import type { Job } from 'bullmq';
 import type { SweepStep } from './sweep.js';
-
-/** States in which a job will still run: its delivery is in hand. */
-const alive = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused']);
+import { clearFinishedJob, jobState, stillRuns } from './lostJobs.js';
 /** A delivery still pending after this many claimed attempts is failed instead of tried again. */
 const MAX_ATTEMPTS = jobCatalog['deliver-webhook'].attempts * 2;
 const BATCH = 1000;
@@ -27,8 +24,8 @@ const BATCH = 1000;
  * attempt count, counted from their latest claim, plus a grace of a minute and an attempt's timeout), so a
  * delivery waiting for its retry is left to it, whatever its attempt count. Each one's jobs are then read
  * from BullMQ: its batch job or its own job still waiting, delayed or running means it is in hand. Otherwise
- * its own job is removed if BullMQ still keeps it finished (an add under a kept id is ignored) and added
- * again under the same id; a sweep that runs twice, or alongside another, adds one job. A delivery that
+ * its own job is removed if BullMQ still keeps it finished (clearFinishedJob) and added again under the
+ * same id; a sweep that runs twice, or alongside another, adds one job. A delivery that
  * succeeded is not pending, so it is never sent again. Claimed attempts whose outcome was never written get
  * an attempt row saying so, and each hand-back is logged.
  */
@@ -41,37 +38,27 @@ export const requeueStrandedDeliveries: SweepStep = async (deps) => {
   });
   const queue = deps.jobs.queue(jobCatalog['deliver-webhook'].queue);
   const batchStates = new Map<string, string>();
-  const stateOf = async (job: Job | undefined) => (job ? await job.getState() : 'missing');
   let handed = 0;
   let gaveUp = 0;
   for (const row of rows) {
     if (row.batch_id) {
       let batchState = batchStates.get(row.batch_id);
       if (batchState === undefined) {
-        batchState = await stateOf(await queue.getJob(deliverWebhooksJobId(row.batch_id)));
+        batchState = (await jobState(queue, deliverWebhooksJobId(row.batch_id))).state;
         batchStates.set(row.batch_id, batchState);
       }
-      if (alive.has(batchState)) continue;
+      if (stillRuns(batchState)) continue;
     }
-    const own = await queue.getJob(deliverWebhookJobId(row.id));
-    const ownState = await stateOf(own);
-    if (alive.has(ownState)) continue;
-    if (own) {
-      try {
-        await own.remove();
-      } catch {
-        // Locked: a worker took it up just now, so it is in hand.
-        continue;
-      }
-    }
+    const own = await clearFinishedJob(queue, deliverWebhookJobId(row.id));
+    if (own.inHand) continue;
     const lost = await recordLostAttempts(deps.pool, row.id, 'no outcome recorded: the job making this attempt failed or was lost');
     const context = {
       deliveryId: row.id,
       hookId: row.hook_id,
       attempts: row.attempts,
       batchId: row.batch_id,
-      job: ownState,
-      ...(own?.failedReason ? { jobFailedReason: own.failedReason } : {}),
+      job: own.state,
+      ...(own.failedReason ? { jobFailedReason: own.failedReason } : {}),
       lostAttempts: lost,
     };
     if (row.attempts >= MAX_ATTEMPTS) {
