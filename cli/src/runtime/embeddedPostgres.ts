@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './ports.js';
 import { dieWithParent, stopChild, stopOnSignal } from './children.js';
-import { commandOf, isRunning, ownerAlive, readOwner, removeOwner, stopOrphan, writeOwner } from './owner.js';
+import { commandOf, isRunning, recoverOrphan, removeOwner, writeOwner } from './owner.js';
 
 const DB_NAME = 'onramp';
 const DB_USER = 'onramp';
@@ -64,30 +64,6 @@ export function runningEmbeddedPort(dataDir: string): number | null {
   return runningPostmaster(dataDir)?.port ?? null;
 }
 
-/**
- * `onramp start` finds a PostgreSQL already running under DATA_DIR. If the `onramp` that started it is gone
- * (killed with SIGKILL: no exit handler ran), it is an orphan: stopped with a fast shutdown (SIGINT: sessions
- * ended, a checkpoint; not SIGTERM's smart shutdown, which would wait for any client still connected), then
- * SIGQUIT and SIGKILL if it will not, and a fresh one is started. If that `onramp` still runs, or nothing
- * says who started it, it is refused, naming the process to stop.
- */
-async function recoverOrphan(dataDir: string, running: { pid: number; port: number }, notice?: (line: string) => void): Promise<void> {
-  const owner = readOwner(join(dataDir, OWNER_FILE));
-  const here = `an Onramp PostgreSQL is already running on port ${running.port} for DATA_DIR ${dataDir}`;
-  if (!owner) throw new Error(`${here} (postmaster pid ${running.pid}, started by an unknown process): stop it first (kill -INT ${running.pid})`);
-  if (ownerAlive(owner)) throw new Error(`${here}, started by onramp process ${owner.pid}, which is still running: stop that process first`);
-  notice?.(
-    `onramp: PostgreSQL (pid ${running.pid}) was left running under ${dataDir} by onramp process ${owner.pid}, which is gone: stopping it and starting afresh`,
-  );
-  const stopped = await stopOrphan(running.pid, [
-    ['SIGINT', 20_000],
-    ['SIGQUIT', 5_000],
-    ['SIGKILL', 2_000],
-  ]);
-  if (!stopped) throw new Error(`${here}: the PostgreSQL left by onramp process ${owner.pid} (pid ${running.pid}) did not stop`);
-  removeOwner(join(dataDir, OWNER_FILE));
-}
-
 export function embeddedUrl(dataDir: string, port: number): string {
   return `postgres://${DB_USER}:${encodeURIComponent(password(dataDir))}@127.0.0.1:${port}/${DB_NAME}`;
 }
@@ -106,7 +82,21 @@ export async function startEmbeddedPostgres(
   const running = runningPostmaster(dataDir);
   if (running !== null) {
     if (opts.attach !== false) return { url: embeddedUrl(dataDir, running.port), owned: false, stop: async () => undefined };
-    await recoverOrphan(dataDir, running, opts.notice);
+    // SIGINT is a fast shutdown (sessions ended, a checkpoint), not SIGTERM's smart one, which would wait
+    // for any client still connected.
+    await recoverOrphan({
+      service: 'PostgreSQL',
+      pidLabel: 'postmaster pid',
+      dataDir,
+      ownerFile: join(dataDir, OWNER_FILE),
+      running,
+      steps: [
+        ['SIGINT', 20_000],
+        ['SIGQUIT', 5_000],
+        ['SIGKILL', 2_000],
+      ],
+      notice: opts.notice,
+    });
   }
   const databaseDir = join(dataDir, 'postgres');
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();

@@ -8,7 +8,7 @@ import { isAlive } from './ports.js';
  * group) keep running; the next start reads this to tell such orphans from the services of an `onramp`
  * still running. The start time guards against a pid reused by another process since.
  */
-export interface Owner {
+interface Owner {
   pid: number;
   started: string | null;
 }
@@ -63,13 +63,13 @@ function currentOwner(): Owner {
   return { pid: process.pid, started: startedAt(process.pid) };
 }
 
-export function ownerAlive(owner: Owner): boolean {
+function ownerAlive(owner: Owner): boolean {
   if (!isRunning(owner.pid)) return false;
   const now = startedAt(owner.pid);
   return owner.started === null || now === null || now === owner.started;
 }
 
-export function readOwner(file: string): Owner | null {
+function readOwner(file: string): Owner | null {
   if (!existsSync(file)) return null;
   try {
     const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
@@ -91,7 +91,7 @@ export function removeOwner(file: string): void {
  * Stop a service that is not our child (an orphan): each signal in turn, polling for the exit, since its
  * exit cannot be awaited. Resolves once it is gone or the last signal's time is up.
  */
-export async function stopOrphan(pid: number, steps: Array<[NodeJS.Signals, number]>): Promise<boolean> {
+async function stopOrphan(pid: number, steps: Array<[NodeJS.Signals, number]>): Promise<boolean> {
   for (const [signal, waitMs] of steps) {
     if (!isRunning(pid)) return true;
     try {
@@ -103,4 +103,38 @@ export async function stopOrphan(pid: number, steps: Array<[NodeJS.Signals, numb
     while (isRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
   return !isRunning(pid);
+}
+
+/**
+ * `onramp start` finds an embedded service already running under DATA_DIR. If the `onramp` that started it
+ * is gone (killed with SIGKILL: no exit handler ran), it is an orphan: stopped with each signal in turn
+ * (the first is the service's clean stop) and its owner file removed, so a fresh one can start. If that
+ * `onramp` still runs, or nothing says who started it, it is refused, naming the process to stop.
+ */
+export async function recoverOrphan(o: {
+  service: 'PostgreSQL' | 'redis-server';
+  /** How the service's pid is named in the refusal ("postmaster pid"). */
+  pidLabel: string;
+  dataDir: string;
+  ownerFile: string;
+  running: { pid: number; port: number };
+  steps: Array<[NodeJS.Signals, number]>;
+  notice?: ((line: string) => void) | undefined;
+}): Promise<void> {
+  const { service, running } = o;
+  const owner = readOwner(o.ownerFile);
+  const here = `an Onramp ${service} is already running on port ${running.port} for DATA_DIR ${o.dataDir}`;
+  if (!owner) {
+    const first = o.steps[0]![0];
+    const kill = first === 'SIGTERM' ? 'kill' : `kill -${first.slice(3)}`;
+    throw new Error(`${here} (${o.pidLabel} ${running.pid}, started by an unknown process): stop it first (${kill} ${running.pid})`);
+  }
+  if (ownerAlive(owner)) throw new Error(`${here}, started by onramp process ${owner.pid}, which is still running: stop that process first`);
+  o.notice?.(
+    `onramp: ${service} (pid ${running.pid}) was left running under ${o.dataDir} by onramp process ${owner.pid}, which is gone: stopping it and starting afresh`,
+  );
+  if (!(await stopOrphan(running.pid, o.steps))) {
+    throw new Error(`${here}: the ${service} left by onramp process ${owner.pid} (pid ${running.pid}) did not stop`);
+  }
+  removeOwner(o.ownerFile);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { ensureSystemBinary } from './systemDeps.js';
 import { dieWithParent, stopChild, stopOnSignal } from './children.js';
-import { commandOf, isRunning, ownerAlive, readOwner, removeOwner, stopOrphan, writeOwner } from './owner.js';
+import { commandOf, isRunning, recoverOrphan, removeOwner, writeOwner } from './owner.js';
 
 export interface PrivateRedis {
   url: string;
@@ -29,24 +29,6 @@ function runningRedis(dir: string): { pid: number; port: number } | null {
   }
 }
 
-/** As for PostgreSQL (embeddedPostgres.ts recoverOrphan); SIGTERM is redis-server's SHUTDOWN (the AOF flushed). */
-async function recoverOrphan(dataDir: string, dir: string, running: { pid: number; port: number }, notice?: (line: string) => void): Promise<void> {
-  const owner = readOwner(join(dir, OWNER_FILE));
-  const here = `an Onramp redis-server is already running on port ${running.port} for DATA_DIR ${dataDir}`;
-  if (!owner) throw new Error(`${here} (pid ${running.pid}, started by an unknown process): stop it first (kill ${running.pid})`);
-  if (ownerAlive(owner)) throw new Error(`${here}, started by onramp process ${owner.pid}, which is still running: stop that process first`);
-  notice?.(
-    `onramp: redis-server (pid ${running.pid}) was left running under ${dataDir} by onramp process ${owner.pid}, which is gone: stopping it and starting afresh`,
-  );
-  const stopped = await stopOrphan(running.pid, [
-    ['SIGTERM', 10_000],
-    ['SIGKILL', 2_000],
-  ]);
-  if (!stopped) throw new Error(`${here}: the redis-server left by onramp process ${owner.pid} (pid ${running.pid}) did not stop`);
-  rmSync(join(dir, 'onramp-redis.json'), { force: true });
-  removeOwner(join(dir, OWNER_FILE));
-}
-
 /**
  * A private redis-server child with AOF on and `noeviction` (BullMQ must never lose a key to eviction).
  * It runs in its own process group (detached): Ctrl-C signals the terminal's foreground group, and a
@@ -62,7 +44,20 @@ export async function startPrivateRedis(
   const running = runningRedis(dir);
   if (running) {
     if (opts.attach !== false) return { url: `redis://127.0.0.1:${running.port}`, owned: false, child: null, stop: async () => undefined };
-    await recoverOrphan(dataDir, dir, running, opts.notice);
+    // SIGTERM is redis-server's SHUTDOWN (the AOF flushed).
+    await recoverOrphan({
+      service: 'redis-server',
+      pidLabel: 'pid',
+      dataDir,
+      ownerFile: join(dir, OWNER_FILE),
+      running,
+      steps: [
+        ['SIGTERM', 10_000],
+        ['SIGKILL', 2_000],
+      ],
+      notice: opts.notice,
+    });
+    rmSync(join(dir, 'onramp-redis.json'), { force: true });
   }
   const bin = ensureSystemBinary('redis-server', 'redis-server', opts.log);
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();
