@@ -46,8 +46,17 @@ export async function claimEmail(db: Queryable, id: string, leaseSeconds: number
 }
 
 /**
+ * The rule of an invitation's delivery status: it follows its newest invitation email only, so an old job
+ * that finishes late never overwrites what a newer send reported.
+ */
+const isNewestInvitationEmail = (agencyId: string, invitationId: string, emailId: string) =>
+  `${emailId} = (select e.id from emails e
+                  where e.agency_id = ${agencyId} and e.invitation_id = ${invitationId} and e.kind in ('invitation', 'invitation_resend')
+                  order by e.created_at desc, e.id desc limit 1)`;
+
+/**
  * Sent, and (for an invitation's email) the invitation's delivery status, in one statement: the
- * invitation shows `sent` only if this is its latest invitation email (see setInvitationDelivery).
+ * invitation shows `sent` only if this is its newest invitation email (isNewestInvitationEmail).
  */
 export async function markEmailSent(db: Queryable, agencyId: string, id: string, messageId: string, invitationId: string | null): Promise<void> {
   await db.query({
@@ -58,9 +67,7 @@ export async function markEmailSent(db: Queryable, agencyId: string, id: string,
            )
            update invitations i set delivery_status = 'sent', delivery_error = null, updated_at = now()
             where $4::uuid is not null and i.agency_id = $1 and i.id = $4::uuid
-              and $2::uuid = (select e.id from emails e
-                               where e.agency_id = $1 and e.invitation_id = $4::uuid and e.kind in ('invitation', 'invitation_resend')
-                               order by e.created_at desc, e.id desc limit 1)`,
+              and ${isNewestInvitationEmail('$1', '$4::uuid', '$2::uuid')}`,
     values: [agencyId, id, messageId, invitationId],
   });
 }
@@ -84,10 +91,7 @@ export async function releaseEmail(db: Queryable, agencyId: string, id: string, 
   ]);
 }
 
-/**
- * The delivery status shown on an invitation follows its newest invitation email only: an old job that
- * finishes late never overwrites what a newer send reported.
- */
+/** The invitation's delivery status, if this is its newest invitation email (isNewestInvitationEmail). */
 export async function setInvitationDelivery(
   db: Queryable,
   agencyId: string,
@@ -99,9 +103,7 @@ export async function setInvitationDelivery(
   const { rowCount } = await db.query(
     `update invitations i set delivery_status = $4, delivery_error = $5, updated_at = now()
       where i.agency_id = $1 and i.id = $2
-        and $3::uuid = (select e.id from emails e
-                         where e.agency_id = $1 and e.invitation_id = $2 and e.kind in ('invitation', 'invitation_resend')
-                         order by e.created_at desc, e.id desc limit 1)`,
+        and ${isNewestInvitationEmail('$1', '$2', '$3::uuid')}`,
     [agencyId, invitationId, emailId, status, error === null ? null : error.slice(0, 2000)],
   );
   return (rowCount ?? 0) > 0;
