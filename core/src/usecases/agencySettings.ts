@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { Deps } from '../context.js';
-import { withTransaction } from '../db/pool.js';
 import { notFound } from '../errors/AppError.js';
 import { parseOrThrow } from '../errors/fromZod.js';
 import { toAgencyJson, type AgencyJson } from '../read/admin.js';
@@ -10,7 +9,7 @@ import { appendEvent } from '../sql/events.js';
 import type { Principal } from './apiKeys.js';
 import { requireInviter } from './invitations.js';
 import { clientSignInSchema, reminderHoursBeforeSchema } from './clientAccessSettings.js';
-import { authChanged } from './principalCache.js';
+import { withAuthChange } from './principalCache.js';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_LINE = /[\u0000-\u001f\u007f-\u009f]/;
@@ -100,7 +99,7 @@ export async function getAgencySettings(deps: Pick<Deps, 'pool'>, principal: Pri
 export async function updateAgencySettingsFor(deps: Pick<Deps, 'pool' | 'principals'>, principal: Principal, raw: unknown): Promise<AgencyJson> {
   requireInviter(principal, 'change the agency settings');
   const input = parseOrThrow(agencySettingsInput, raw);
-  const out = await withTransaction(deps.pool, async (tx) => {
+  return withAuthChange(deps, principal.agencyId, async (tx) => {
     const before = await getAgency(tx, principal.agencyId, { forUpdate: true });
     if (!before) throw notFound('Agency');
     const patch: AgencySettingsPatch = {};
@@ -123,9 +122,6 @@ export async function updateAgencySettingsFor(deps: Pick<Deps, 'pool' | 'princip
     });
     return toAgencyJson(after);
   });
-  // Names and roles are part of what a cached API key stands for.
-  authChanged(deps, principal.agencyId);
-  return out;
 }
 
 /**

@@ -9,7 +9,7 @@ import { toApiKeyJson, type ApiKeyJson, type CreatedApiKeyJson } from '../read/a
 import { findApiKeyByPrefix, getApiKey, insertApiKey, listApiKeys, revokeApiKeyById, revokeApiKeyByPrefix, touchApiKey } from '../sql/apiKeys.js';
 import { appendEvent } from '../sql/events.js';
 import type { FirmRole } from '../sql/firmUsers.js';
-import { authChanged, type PrincipalCache } from './principalCache.js';
+import { withAuthChange, type PrincipalCache } from './principalCache.js';
 
 /** Who is calling: every request's queries are scoped by `agencyId`. */
 export interface Principal {
@@ -121,7 +121,7 @@ export async function createApiKeyFor(deps: Pick<Deps, 'pool'>, principal: Princ
 
 export async function revokeApiKeyFor(deps: Pick<Deps, 'pool' | 'principals'>, principal: Principal, id: string): Promise<void> {
   if (!isUuid(id)) throw notFound('API key');
-  await withTransaction(deps.pool, async (tx) => {
+  await withAuthChange(deps, principal.agencyId, async (tx) => {
     const row = await getApiKey(tx, principal.agencyId, id);
     if (!row || row.revoked_at || (principal.role !== 'owner' && row.user_id !== principal.userId)) throw notFound('API key');
     await revokeApiKeyById(tx, principal.agencyId, id);
@@ -133,7 +133,6 @@ export async function revokeApiKeyFor(deps: Pick<Deps, 'pool' | 'principals'>, p
       data: { prefix: row.prefix, owner_id: row.user_id },
     });
   });
-  authChanged(deps, principal.agencyId);
 }
 
 /** When a key was last used (the touch-api-key job, off the request path); monotonic, so running twice is harmless. */

@@ -1,5 +1,6 @@
 import type { Deps } from '../context.js';
 import { listenForever, type Listening } from '../db/listen.js';
+import { withTransaction, type PoolClient } from '../db/pool.js';
 import type { ApiKeyAuthRow } from '../sql/apiKeys.js';
 
 /** The channel the database triggers of migration 0172 notify, with the agency id as payload. */
@@ -55,9 +56,15 @@ export class PrincipalCache {
   }
 }
 
-/** After a change to who may use a key of this agency: this process forgets at once (others by the notice). */
-export function authChanged(deps: Pick<Deps, 'principals'>, agencyId: string): void {
+/**
+ * A transaction that changes what a key of this agency stands for (the key itself, its user's role, status
+ * or name, the agency's name). Once it commits this process forgets the agency's cached keys before
+ * answering; other processes forget them on the database's notice.
+ */
+export async function withAuthChange<T>(deps: Pick<Deps, 'pool' | 'principals'>, agencyId: string, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+  const out = await withTransaction(deps.pool, fn);
   deps.principals?.forgetAgency(agencyId);
+  return out;
 }
 
 /**

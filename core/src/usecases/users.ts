@@ -20,7 +20,7 @@ import { enqueueEmails, queueEmailTx } from './emails.js';
 import { emailAddress, personName } from './inputs.js';
 import { requireInviter } from './invitations.js';
 import { isUuid } from './templates.js';
-import { authChanged } from './principalCache.js';
+import { withAuthChange } from './principalCache.js';
 
 /**
  * The team: firm users with roles (owner, admin, member), invited by a teammate over a single-use link.
@@ -250,7 +250,7 @@ export async function updateUser(deps: Pick<Deps, 'pool' | 'principals'>, princi
   requireInviter(principal, 'change teammates');
   if (!isUuid(id)) throw notFound('User');
   const input = parseOrThrow(updateUserInput, raw);
-  const out = await withTransaction(deps.pool, async (tx) => {
+  return withAuthChange(deps, principal.agencyId, async (tx) => {
     const owners = await users.lockActiveOwners(tx, principal.agencyId);
     const target = await users.getFirmUser(tx, principal.agencyId, id, { forUpdate: true });
     if (!target) throw notFound('User');
@@ -287,9 +287,6 @@ export async function updateUser(deps: Pick<Deps, 'pool' | 'principals'>, princi
     }
     return (await usersJson(tx, principal.agencyId, [after]))[0]!;
   });
-  // Names and roles are part of what a cached API key stands for.
-  authChanged(deps, principal.agencyId);
-  return out;
 }
 
 /**
@@ -302,7 +299,7 @@ export async function updateUser(deps: Pick<Deps, 'pool' | 'principals'>, princi
 export async function deactivateUser(deps: Pick<Deps, 'pool' | 'principals'>, principal: Principal, id: string): Promise<UserJson> {
   requireInviter(principal, 'deactivate teammates');
   if (!isUuid(id)) throw notFound('User');
-  const out = await withTransaction(deps.pool, async (tx) => {
+  return withAuthChange(deps, principal.agencyId, async (tx) => {
     const owners = await users.lockActiveOwners(tx, principal.agencyId);
     const target = await users.getFirmUser(tx, principal.agencyId, id, { forUpdate: true });
     if (!target) throw notFound('User');
@@ -320,15 +317,12 @@ export async function deactivateUser(deps: Pick<Deps, 'pool' | 'principals'>, pr
     });
     return (await usersJson(tx, principal.agencyId, [after]))[0]!;
   });
-  // Names and roles are part of what a cached API key stands for.
-  authChanged(deps, principal.agencyId);
-  return out;
 }
 
 /** Any firm user sets their own name. */
 export async function updateMe(deps: Pick<Deps, 'pool' | 'principals'>, principal: Principal, raw: unknown): Promise<UserJson> {
   const input = parseOrThrow(updateMeInput, raw);
-  const out = await withTransaction(deps.pool, async (tx) => {
+  return withAuthChange(deps, principal.agencyId, async (tx) => {
     const before = await users.getFirmUser(tx, principal.agencyId, principal.userId, { forUpdate: true });
     if (!before) throw notFound('User');
     const after = (await users.updateFirmUser(tx, principal.agencyId, principal.userId, {
@@ -346,9 +340,6 @@ export async function updateMe(deps: Pick<Deps, 'pool' | 'principals'>, principa
     }
     return (await usersJson(tx, principal.agencyId, [after]))[0]!;
   });
-  // Names and roles are part of what a cached API key stands for.
-  authChanged(deps, principal.agencyId);
-  return out;
 }
 
 /**
