@@ -47,10 +47,54 @@ function withTake(redis: Pick<Deps, 'redis'>['redis']): WithTake {
   return redis as WithTake;
 }
 
+interface QueuedTake {
+  args: Array<string | number>;
+  resolve: (over: number) => void;
+  reject: (err: unknown) => void;
+}
+const queuedTakes = new WeakMap<object, QueuedTake[]>();
+
+/**
+ * The script for every take asked in one turn of the event loop goes to Redis in one pipeline: one write
+ * and one read for all the requests that arrived together, instead of a write and a read each (under load
+ * a tenth of the API's CPU was the system calls of these writes).
+ */
+function runTake(redis: WithTake, args: Array<string | number>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let queue = queuedTakes.get(redis);
+    if (!queue) {
+      queue = [];
+      queuedTakes.set(redis, queue);
+      setImmediate(() => flushTakes(redis));
+    }
+    queue.push({ args, resolve, reject });
+  });
+}
+
+function flushTakes(redis: WithTake): void {
+  const queue = queuedTakes.get(redis) ?? [];
+  queuedTakes.delete(redis);
+  if (queue.length === 1) {
+    redis.onrampTake(...(queue[0]!.args as [number, ...Array<string | number>])).then(queue[0]!.resolve, queue[0]!.reject);
+    return;
+  }
+  const pipeline = redis.pipeline() as ReturnType<WithTake['pipeline']> & { onrampTake(...args: Array<string | number>): unknown };
+  for (const t of queue) pipeline.onrampTake(...t.args);
+  pipeline.exec().then(
+    (results) =>
+      queue.forEach((t, i) => {
+        const [err, over] = results?.[i] ?? [new Error('Redis answered no reply for a quota script'), null];
+        if (err || typeof over !== 'number') t.reject(err ?? new Error(`unexpected reply to a quota script: ${String(over)}`));
+        else t.resolve(over);
+      }),
+    (err: unknown) => queue.forEach((t) => t.reject(err)),
+  );
+}
+
 async function take(deps: Pick<Deps, 'redis' | 'config'>, windows: Window[]): Promise<Reservation> {
   const now = Math.floor(Date.now() / 1000);
   const keys = windows.map((w) => `${deps.config.redisPrefix}:rl:${w.name}:${Math.floor(now / w.seconds)}`);
-  const over = await withTake(deps.redis).onrampTake(keys.length, ...keys, ...windows.flatMap((w) => [w.limit, w.seconds + 5]));
+  const over = await runTake(withTake(deps.redis), [keys.length, ...keys, ...windows.flatMap((w) => [w.limit, w.seconds + 5])]);
   if (over > 0) {
     const w = windows[over - 1]!;
     const retryAfter = (Math.floor(now / w.seconds) + 1) * w.seconds - now;
