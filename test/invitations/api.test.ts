@@ -602,6 +602,28 @@ describe('rate limits shared through Redis', () => {
     }
   });
 
+  it('a burst of concurrent invites creates exactly the quota, and every other request is a 429 that wrote nothing', async () => {
+    // Concurrent requests take their quotas in one Redis pipeline and are written in one statement: the
+    // counting must stay exact through both.
+    const limited = await startStack({ worker: false, smtp: false, env: { INVITES_PER_AGENCY_PER_HOUR: '5' } });
+    try {
+      const agency = await createTestAgency(limited);
+      const project = await insertProject(limited.deps.pool, agency.agencyId);
+      const api = client(limited.url, agency.key);
+      const emails = Array.from({ length: 20 }, () => `${unique()}@client.test`);
+      const responses = await Promise.all(emails.map((e) => api.post(`/v1/projects/${project.id}/invitations`, person(e))));
+      const created = emails.filter((_, i) => responses[i]!.status === 201);
+      expect(created).toHaveLength(5);
+      expect(responses.filter((r) => r.status === 429)).toHaveLength(15);
+      expect(await countRows(limited.deps.pool, 'select 1 from invitations where project_id = $1', [project.id])).toBe(5);
+      expect(await countRows(limited.deps.pool, 'select 1 from clients where agency_id = $1', [agency.agencyId])).toBe(5);
+      const { rows } = await limited.deps.pool.query<{ email: string }>('select email from invitations where project_id = $1', [project.id]);
+      expect(rows.map((r) => r.email).sort()).toEqual(created.sort());
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('limits emails per recipient per day', async () => {
     const limited = await startStack({ worker: false, smtp: false, env: { EMAILS_PER_RECIPIENT_PER_DAY: '2' } });
     try {

@@ -162,12 +162,20 @@ export interface ClientUpsert {
  * a firm user's address. Shared by the single-row path below and the invite API's one-statement path
  * (invitationInserts.ts), whose `onlyIf` gates the write on the project check.
  */
-export const invitedClientUpsertSql = (p: { agencyId: string; email: string; firstName: string; lastName: string; onlyIf?: string }): string =>
+export const invitedClientUpsertSql = (p: {
+  agencyId: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  /** Rows to upsert many at once (the invite API's group commit); their addresses must be distinct. */
+  from?: string;
+  onlyIf?: string;
+}): string =>
   `insert into clients (agency_id, email, first_name, last_name, status)
-     select ${p.agencyId}, ${p.email}, ${p.firstName}, ${p.lastName}, 'invited'
+     select ${p.agencyId}, ${p.email}, ${p.firstName}, ${p.lastName}, 'invited'${p.from ? ` from ${p.from}` : ''}
       where not exists (select 1 from firm_users where agency_id = ${p.agencyId} and email_normalized = lower(btrim(${p.email})))${p.onlyIf ? ` and ${p.onlyIf}` : ''}
      on conflict (agency_id, email_normalized) do update set updated_at = clients.updated_at
-     returning id, status, email, first_name, last_name`;
+     returning id, status, email, first_name, last_name, email_normalized`;
 
 /**
  * The client of this email in the agency, created (status invited) if new and locked for this transaction;

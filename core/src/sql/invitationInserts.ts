@@ -52,7 +52,7 @@ export type InsertMode = 'batch' | 'skip';
  * writes an invitation only for a live project and a client who is new or already `invited`; any other
  * case writes nothing but the (idempotent) client upsert, and the caller takes the full path.
  */
-type StatementMode = InsertMode | 'one';
+type StatementMode = InsertMode | 'one' | 'many';
 
 export interface InsertedInvitation {
   id: string;
@@ -82,8 +82,29 @@ function statement(mode: StatementMode): string {
   // In `batch` mode every row of `u` is written; otherwise only those `ins` returned (`w`).
   const rows = mode === 'batch' ? 'u' : 'w';
   const source =
-    mode === 'one'
-      ? `pr as materialized (
+    mode === 'many'
+      ? `r as (
+      select * from unnest($6::uuid[], $7::text[], $8::text[], $9::bytea[], $10::bytea[], $11::text[], $12::text[])
+                    with ordinality as r(p, email, message, th, tc, first_name, last_name, n)
+    ), pr as materialized (
+      select id, name from projects where agency_id = $1 and id = any($6::uuid[]) and archived_at is null
+    ), cu as (
+      ${invitedClientUpsertSql({
+        agencyId: '$1',
+        email: 'r.email',
+        firstName: 'r.first_name',
+        lastName: 'r.last_name',
+        from: 'r',
+        onlyIf: 'exists (select 1 from pr where pr.id = r.p)',
+      })}
+    ), u as materialized (
+      select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, r.n,
+             r.p, cu.id as c, r.email, r.message, r.th, r.tc, ''::text as tids, false as here, false as inactive
+        from r join cu on cu.email_normalized = lower(btrim(r.email))
+       where cu.status = 'invited' and exists (select 1 from pr where pr.id = r.p)
+    )`
+      : mode === 'one'
+        ? `pr as materialized (
       select id, name from projects where agency_id = $1 and id = $6::uuid and archived_at is null
     ), cu as (
       ${invitedClientUpsertSql({ agencyId: '$1', email: '$8::text', firstName: '$15', lastName: '$16', onlyIf: 'exists (select 1 from pr)' })}
@@ -97,7 +118,7 @@ function statement(mode: StatementMode): string {
         from cu
        where cu.status = 'invited' and $7::uuid is null
     )`
-      : `u as materialized (
+        : `u as materialized (
       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, u.*
         from ${inputRows}
     )`;
@@ -134,7 +155,7 @@ function statement(mode: StatementMode): string {
        where agency_id = $1 and id = any(array(select r.c from ${rows} r where r.inactive)) and status = 'inactive'
     )
 ${
-  mode === 'one'
+  mode === 'one' || mode === 'many'
     ? `, rl as (
       insert into email_relay (email_id) select w.email_id from w where w.email_id is not null
     )`
@@ -145,13 +166,22 @@ ${
         ? 'select case when not u.here then u.p end as project_id, case when not u.here then u.c end as client_id, u.email_id from u'
         : mode === 'skip'
           ? 'select ins.*, w.email_id from ins join w using (id)'
-          : `select ins.*, w.email_id, pr.name as project_name, cu.email as client_email, cu.first_name as client_first_name,
+          : mode === 'one'
+            ? `select ins.*, w.email_id, pr.name as project_name, cu.email as client_email, cu.first_name as client_first_name,
                 cu.last_name as client_last_name
            from ins join w using (id) cross join pr cross join cu`
+            : `select ins.*, w.email_id, w.n, pr.name as project_name, cu.email as client_email, cu.first_name as client_first_name,
+                cu.last_name as client_last_name
+           from ins join w using (id) join pr on pr.id = w.p join cu on cu.id = w.c`
     }`;
 }
 
-const statements: Record<StatementMode, string> = { batch: statement('batch'), skip: statement('skip'), one: statement('one') };
+const statements: Record<StatementMode, string> = {
+  batch: statement('batch'),
+  skip: statement('skip'),
+  one: statement('one'),
+  many: statement('many'),
+};
 
 /** A row of `batch` mode: the pair is null when the row's assignments went in with it. */
 export interface BatchInserted {
@@ -199,21 +229,20 @@ export interface InsertedOneInvitation extends InsertedInvitation {
  * active, inactive or deactivated client, a pending invitation) nothing but the idempotent client upsert
  * is written, null comes back, and the caller takes the full path, whose rules decide.
  */
-export async function insertOneInvitation(
-  db: Queryable,
-  input: {
-    agencyId: string;
-    actorId: string;
-    projectId: string;
-    email: string;
-    firstName: string;
-    lastName: string;
-    message: string | null;
-    sendEmail: boolean;
-    tokenHash: Buffer;
-    tokenCiphertext: Buffer;
-  },
-): Promise<InsertedOneInvitation | null> {
+export interface OneInvitation {
+  agencyId: string;
+  actorId: string;
+  projectId: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  message: string | null;
+  sendEmail: boolean;
+  tokenHash: Buffer;
+  tokenCiphertext: Buffer;
+}
+
+export async function insertOneInvitation(db: Queryable, input: OneInvitation): Promise<InsertedOneInvitation | null> {
   // Named: prepared once per connection, and planned once (see the `u` of statement('one')).
   const { rows } = await db.query<InsertedOneInvitation>({
     name: 'onramp-invite-one',
@@ -262,4 +291,39 @@ export async function expireStaleInvitations(db: Queryable, agencyId: string, pr
     [agencyId, projectIds, emails],
   );
   return rowCount ?? 0;
+}
+
+/**
+ * insertOneInvitation for several invites at once, in one statement and one commit (the invite API's group
+ * commit): each row is decided exactly as it would be alone, and comes back in its input's place, null where
+ * it wrote no invitation. All rows share the agency, the actor and sendEmail, and their addresses are
+ * distinct (one statement may not upsert a client twice). A statement is atomic: if it fails, nothing of
+ * any row was written.
+ */
+export async function insertInvitationsTogether(
+  db: Queryable,
+  common: Pick<OneInvitation, 'agencyId' | 'actorId' | 'sendEmail'>,
+  rows: Array<Omit<OneInvitation, 'agencyId' | 'actorId' | 'sendEmail'>>,
+): Promise<Array<InsertedOneInvitation | null>> {
+  const { rows: inserted } = await db.query<InsertedOneInvitation & { n: number }>({
+    name: 'onramp-invite-many',
+    text: statements.many,
+    values: [
+      common.agencyId,
+      common.actorId,
+      null,
+      common.sendEmail,
+      null,
+      rows.map((r) => r.projectId),
+      rows.map((r) => r.email),
+      rows.map((r) => r.message),
+      rows.map((r) => r.tokenHash),
+      rows.map((r) => r.tokenCiphertext),
+      rows.map((r) => r.firstName),
+      rows.map((r) => r.lastName),
+    ],
+  });
+  const out: Array<InsertedOneInvitation | null> = rows.map(() => null);
+  for (const { n, ...row } of inserted) out[n - 1] = row;
+  return out;
 }

@@ -7,13 +7,7 @@ import { parseOrThrow } from '../errors/fromZod.js';
 import { getInvitationJson } from '../read/invitations.js';
 import type { InvitationJson } from '../read/resources.js';
 import { appendEvent } from '../sql/events.js';
-import {
-  expireStaleInvitations,
-  insertInvitations,
-  insertOneInvitation,
-  type InsertedInvitation,
-  type InsertedOneInvitation,
-} from '../sql/invitationInserts.js';
+import { expireStaleInvitations, insertInvitations, type InsertedInvitation, type InsertedOneInvitation } from '../sql/invitationInserts.js';
 import { getClientStatus, getClientWithProjectName, upsertInvitedClient } from '../sql/clients.js';
 import { cancelQueuedInvitationEmails, countRecentResends } from '../sql/emails.js';
 import {
@@ -30,6 +24,7 @@ import { insertMembership } from '../sql/memberships.js';
 import { getProjectRef, type ProjectRef } from '../sql/projects.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
+import { insertInvitationGrouped } from './inviteGroupCommit.js';
 import { inviteInput, normaliseEmail, type InviteInput } from './inputs.js';
 import { takeInviteQuotas, takeRecipientQuota, type Reservation } from './rateLimits.js';
 import { isUuid } from './templates.js';
@@ -216,7 +211,7 @@ export async function inviteClient(deps: Deps, principal: Principal, projectId: 
   let created: InsertedOneInvitation | null;
   try {
     const link = newInvitationToken(deps.appSecret);
-    created = await insertOneInvitation(deps.pool, {
+    created = await insertInvitationGrouped(deps, {
       agencyId: principal.agencyId,
       actorId: principal.userId,
       projectId,
