@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { createAgency, createLogger, loadConfig, migrate } from '@onramp/core';
 import { startApi } from '@onramp/connector-api';
@@ -101,6 +102,27 @@ function postgresCpuMs(dataDir: string | null): number {
   return ticks * 10;
 }
 
+/** Where PostgreSQL's writes went (PostgreSQL 18's pg_stat_io and pg_stat_wal): to compare server settings. */
+async function serverWrites(pool: Pick<pg.Pool, 'query'>) {
+  const { rows } = await pool.query<{ wal: string; backend: string; bgwriter: string; checkpointer: string; checkpoints: string; sb: string }>(
+    `select (select wal_bytes from pg_stat_wal)::text as wal,
+            (select coalesce(sum(writes), 0) from pg_stat_io where backend_type = 'client backend' and object = 'relation')::text as backend,
+            (select coalesce(sum(writes), 0) from pg_stat_io where backend_type = 'background writer')::text as bgwriter,
+            (select coalesce(sum(writes), 0) from pg_stat_io where backend_type = 'checkpointer')::text as checkpointer,
+            (select num_timed + num_requested from pg_stat_checkpointer)::text as checkpoints,
+            current_setting('shared_buffers') as sb`,
+  );
+  const r = rows[0]!;
+  return {
+    walBytes: Number(r.wal),
+    backendWrites: Number(r.backend),
+    bgwriterWrites: Number(r.bgwriter),
+    checkpointerWrites: Number(r.checkpointer),
+    checkpoints: Number(r.checkpoints),
+    sharedBuffers: r.sb,
+  };
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 export const benchImport: Bench = async (args) => {
@@ -113,7 +135,9 @@ export const benchImport: Bench = async (args) => {
   const dir = mkdtempSync(join(tmpdir(), 'onramp-bench-import-'));
   // The embedded PostgreSQL runs as its own user when we are root: it must reach its data directory.
   chmodSync(dir, 0o755);
-  const db = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(join(dir, 'data'), { attach: false });
+  // BENCH_PG_SETTINGS="shared_buffers=512MB max_wal_size=4GB": server settings to measure against the defaults.
+  const settings = (process.env.BENCH_PG_SETTINGS ?? '').split(' ').filter(Boolean);
+  const db = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(join(dir, 'data'), { attach: false, settings });
   const redis = process.env.REDIS_URL ? null : await startPrivateRedis(join(dir, 'data'), { attach: false });
   const databaseUrl = process.env.DATABASE_URL ?? db!.url;
   const pgDataDir = db ? join(dir, 'data') : null;
@@ -149,6 +173,7 @@ export const benchImport: Bench = async (args) => {
       const file = join(dir, `import-${n}.csv`);
       await writeFile(file, n, `b${n}`);
       const worker = await startWorkerChild(env);
+      const ioAtStart = await serverWrites(deps.pool);
       const pgCpuAtStart = postgresCpuMs(pgDataDir);
       // The worker's own start-up (loading modules, connecting) is not the import's.
       const workerCpuAtStart = worker.cpuMs();
@@ -172,6 +197,7 @@ export const benchImport: Bench = async (args) => {
       const seconds = (performance.now() - started) / 1000;
       const pgCpuSeconds = (postgresCpuMs(pgDataDir) - pgCpuAtStart) / 1000;
       if (view.status !== 'completed') throw new Error(`import ${view.status}: ${view.error}`);
+      const io = await serverWrites(deps.pool);
       worker.child.kill('SIGTERM');
       await new Promise((r) => worker.child.once('exit', r));
       // The import hands its emails to the email worker as one queue-emails job per batch (no email worker
@@ -196,6 +222,9 @@ export const benchImport: Bench = async (args) => {
       const workerCpuSeconds = (worker.cpuMs() - workerCpuAtStart) / 1000;
       console.log(
         `import ${fmt(n)} rows: ${seconds.toFixed(2)} s, ${fmt(n / seconds)} rows/s, worker peak RSS ${(worker.maxRssKb() / 1024).toFixed(0)} MB, CPU: worker ${workerCpuSeconds.toFixed(1)} s, PostgreSQL ${pgCpuSeconds.toFixed(1)} s (per row: worker ${fmt((workerCpuSeconds * 1e6) / n)} µs, PostgreSQL ${fmt((pgCpuSeconds * 1e6) / n)} µs), ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB file`,
+      );
+      console.log(
+        `PostgreSQL during the import: WAL ${fmt((io.walBytes - ioAtStart.walBytes) / 2 ** 20)} MiB, buffers written by backends ${fmt(io.backendWrites - ioAtStart.backendWrites)}, by the background writer ${fmt(io.bgwriterWrites - ioAtStart.bgwriterWrites)}, by checkpoints ${fmt(io.checkpointerWrites - ioAtStart.checkpointerWrites)}; checkpoints ${io.checkpoints - ioAtStart.checkpoints}; shared_buffers ${io.sharedBuffers}`,
       );
       await deps.jobs.queue('email').obliterate({ force: true });
       rmSync(file);
