@@ -560,11 +560,19 @@ describe('GET /v1/events', () => {
     const i1 = (await api.post(`/v1/projects/${project.id}/invitations`, person(`${unique()}@client.test`))).body;
     const i2 = (await api.post(`/v1/projects/${project.id}/invitations`, person(`${unique()}@client.test`))).body;
     await api.post(`/v1/invitations/${i1.id}/revoke`);
+    // Types interleaved in id order: the untyped feed merges one scan per type and must keep that order.
+    const i3 = (await api.post(`/v1/projects/${project.id}/invitations`, person(`${unique()}@client.test`))).body;
     const page1 = await api.get('/v1/events?limit=2');
     expect(page1.body.data.map((e: { type: string }) => e.type)).toEqual(['invitation.created', 'invitation.created']);
     expect(page1.body.data.map((e: { subject_id: string }) => e.subject_id)).toEqual([i1.id, i2.id]);
     const page2 = await api.get(`/v1/events?after=${page1.body.next_cursor}`);
-    expect(page2.body.data.map((e: { type: string }) => e.type)).toEqual(['invitation.revoked']);
+    expect(page2.body.data.map((e: { type: string }) => e.type)).toEqual(['invitation.revoked', 'invitation.created']);
+    expect(page2.body.data.map((e: { subject_id: string }) => e.subject_id)).toEqual([i1.id, i3.id]);
+    const ids = [...page1.body.data, ...page2.body.data].map((e: { id: string }) => Number(e.id));
+    expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    const page3 = await api.get(`/v1/events?after=${page2.body.next_cursor}`);
+    expect(page3.body.data).toEqual([]);
+    expect(page3.body.next_cursor).toBe(page2.body.next_cursor);
     const filtered = await api.get('/v1/events?type=invitation.revoked');
     expect(filtered.body.data).toHaveLength(1);
     const bad = await api.get('/v1/events?type=nope');

@@ -102,6 +102,24 @@ function invitationWhere(
   return { where: where.join(' and '), values };
 }
 
+/** The statuses a stored invitation can hold (invitations_status_check). */
+const storedStatuses = ['pending', 'accepted', 'revoked', 'expired'] as const;
+
+/**
+ * `columns` of the invitations matching `where`, newest first, at most `limit` (a parameter). A filter with
+ * an index of its own (status, project; email and client through the client's invitations) reads it; the
+ * rest (no filter, or the console's name search) read a merge of the four statuses' scans of
+ * invitations_agency_status_seq_idx, each in seq order, instead of an (agency_id, seq) index that would
+ * be one more entry per invitation written (an import writes one per row; migration 0200).
+ */
+function newestFirst(columns: string, where: string, filters: InvitationFilters, limit: string): string {
+  if (filters.status || filters.projectId || filters.clientId || filters.email) {
+    return `select ${columns} from invitations i where ${where} order by i.seq desc limit ${limit}`;
+  }
+  const branches = storedStatuses.map((s) => `select ${columns} from invitations i where ${where} and i.status = '${s}'`);
+  return `select * from (${branches.join(' union all ')}) i order by i.seq desc limit ${limit}`;
+}
+
 export async function listInvitationRows(
   db: Queryable,
   agencyId: string,
@@ -117,7 +135,7 @@ export async function listInvitationRows(
   // multiply) made it join every matching row and sort them: 1,000 rows and ~30 ms for one 25-row page.
   const { rows } = await db.query<InvitationReadRow>(
     `${columns}
-       from (select * from invitations i where ${where.join(' and ')} order by i.seq desc limit $${values.length}) i ${joins}
+       from (${newestFirst('i.*', where.join(' and '), filters, `$${values.length}`)}) i ${joins}
       order by i.seq desc`,
     values,
   );
@@ -137,7 +155,7 @@ export async function countInvitations(
   const { where, values } = invitationWhere(agencyId, filters, opts);
   values.push(opts.cap ?? 100_000);
   const { rows } = await db.query<{ n: number; newest: string | null }>(
-    `select count(*)::int as n, max(seq)::text as newest from (select i.seq from invitations i where ${where} order by i.seq desc limit $${values.length}) x`,
+    `select count(*)::int as n, max(seq)::text as newest from (${newestFirst('i.seq', where, filters, `$${values.length}`)}) x`,
     values,
   );
   return { count: rows[0]!.n, newestSeq: rows[0]!.newest === null ? null : Number(rows[0]!.newest) };
@@ -154,7 +172,7 @@ export async function matchingInvitationIds(
   const { where, values } = invitationWhere(agencyId, filters, bounds);
   values.push(limit);
   const { rows } = await db.query<{ id: string; seq: string; email: string }>(
-    `select i.id, i.seq::text as seq, i.email from invitations i where ${where} order by i.seq desc limit $${values.length}`,
+    `select i.id, i.seq::text as seq, i.email from (${newestFirst('i.id, i.seq, i.email', where, filters, `$${values.length}`)}) i order by i.seq desc`,
     values,
   );
   return rows.map((r) => ({ id: r.id, seq: Number(r.seq), email: r.email }));
