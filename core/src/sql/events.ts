@@ -51,14 +51,15 @@ const eventColumns = 'id, agency_id, type, subject_id, actor_id, data, created_a
 /**
  * The untyped feed, in id order, without an (agency_id, id) index (one entry per event written: an import
  * writes one event per row): a merge of one scan of events_agency_type_id_idx per type of the catalog,
- * each already in id order, so PostgreSQL's Merge Append reads about `limit` rows plus one per type.
+ * each in id order and limited, so PostgreSQL's Merge Append reads about `limit` rows plus one per type
+ * (the limit per branch keeps the planner from reading a rare type's rows whole to sort them).
  * events_type_check (migration 0200) keeps every row's type in the catalog, so no event is left out.
  * Named: its 22 branches are planned once per connection.
  */
 const untypedFeed = {
   name: 'onramp-events-feed',
   text: `select ${eventColumns} from (
-    ${eventTypes.map((t) => `select ${eventColumns} from events where agency_id = $1 and type = '${t}' and id > $2`).join('\n    union all\n    ')}
+    ${eventTypes.map((t) => `(select ${eventColumns} from events where agency_id = $1 and type = '${t}' and id > $2 order by id limit $3)`).join('\n    union all\n    ')}
   ) e order by id asc limit $3`,
 };
 

@@ -110,13 +110,14 @@ const storedStatuses = ['pending', 'accepted', 'revoked', 'expired'] as const;
  * an index of its own (status, project; email and client through the client's invitations) reads it; the
  * rest (no filter, or the console's name search) read a merge of the four statuses' scans of
  * invitations_agency_status_seq_idx, each in seq order, instead of an (agency_id, seq) index that would
- * be one more entry per invitation written (an import writes one per row; migration 0200).
+ * be one more entry per invitation written (an import writes one per row; migration 0200). Each branch
+ * has its own order and limit: without them the planner, which has no statistics on agency_id (0097),
+ * expects a few rows per status and reads every row of the status to sort them (seconds at 1M rows).
  */
 function newestFirst(columns: string, where: string, filters: InvitationFilters, limit: string): string {
-  if (filters.status || filters.projectId || filters.clientId || filters.email) {
-    return `select ${columns} from invitations i where ${where} order by i.seq desc limit ${limit}`;
-  }
-  const branches = storedStatuses.map((s) => `select ${columns} from invitations i where ${where} and i.status = '${s}'`);
+  const newest = (extra: string) => `select ${columns} from invitations i where ${where}${extra} order by i.seq desc limit ${limit}`;
+  if (filters.status || filters.projectId || filters.clientId || filters.email) return newest('');
+  const branches = storedStatuses.map((s) => `(${newest(` and i.status = '${s}'`)})`);
   return `select * from (${branches.join(' union all ')}) i order by i.seq desc limit ${limit}`;
 }
 
