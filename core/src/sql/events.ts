@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import { eventTypes, parseEventData, type EventData, type EventType } from '../events/catalog.js';
+import { parseEventData, type EventData, type EventType } from '../events/catalog.js';
 
 /**
  * The data of a task.assigned event written by a set-based statement, from the task as `t` and the client
@@ -46,34 +46,13 @@ export async function appendEvent<T extends EventType>(db: Queryable, e: EventIn
   return rows[0]!;
 }
 
-const eventColumns = 'id, agency_id, type, subject_id, actor_id, data, created_at';
-
-/**
- * The untyped feed, in id order, without an (agency_id, id) index (one entry per event written: an import
- * writes one event per row): a merge of one scan of events_agency_type_id_idx per type of the catalog,
- * each in id order and limited, so PostgreSQL's Merge Append reads about `limit` rows plus one per type
- * (the limit per branch keeps the planner from reading a rare type's rows whole to sort them).
- * events_type_check (migration 0200) keeps every row's type in the catalog, so no event is left out.
- * Named: its 22 branches are planned once per connection.
- */
-const untypedFeed = {
-  name: 'onramp-events-feed',
-  text: `select ${eventColumns} from (
-    ${eventTypes.map((t) => `(select ${eventColumns} from events where agency_id = $1 and type = '${t}' and id > $2 order by id limit $3)`).join('\n    union all\n    ')}
-  ) e order by id asc limit $3`,
-};
-
 export async function listEvents(db: Queryable, q: { agencyId: string; type?: EventType | undefined; after: number; limit: number }): Promise<EventRow[]> {
-  if (q.type === undefined) {
-    const { rows } = await db.query<EventRow>({ ...untypedFeed, values: [q.agencyId, q.after, q.limit] });
-    return rows;
-  }
-  const { rows } = await db.query<EventRow>(`select ${eventColumns} from events where agency_id = $1 and type = $2 and id > $3 order by id asc limit $4`, [
-    q.agencyId,
-    q.type,
-    q.after,
-    q.limit,
-  ]);
+  const { rows } = await db.query<EventRow>(
+    `select id, agency_id, type, subject_id, actor_id, data, created_at from events
+      where agency_id = $1 and id > $2 and ($3::text is null or type = $3)
+      order by id asc limit $4`,
+    [q.agencyId, q.after, q.type ?? null, q.limit],
+  );
   return rows;
 }
 
