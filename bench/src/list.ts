@@ -206,10 +206,7 @@ interface Plan {
  */
 function explainer(pool: Pool, sink: Plan[]): Queryable {
   return {
-    query: (async (statement: string | { text: string; values?: unknown[] }, args?: unknown[]) => {
-      // A named statement (a query config) is explained as its text: the plan is the same statement's.
-      const sql = typeof statement === 'string' ? statement : statement.text;
-      const values = typeof statement === 'string' ? args : statement.values;
+    query: (async (sql: string, values?: unknown[]) => {
       const json = await pool.query(`explain (analyze, buffers, format json) ${sql}`, values);
       const text = await pool.query(`explain (analyze, buffers) ${sql}`, values);
       const root = (json.rows[0] as { 'QUERY PLAN': Array<{ Plan: Record<string, number>; 'Planning Time': number; 'Execution Time': number }> })[

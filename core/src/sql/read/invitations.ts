@@ -97,40 +97,9 @@ function invitationWhere(
     where.push(`i.client_id in (select c.id from clients c where c.agency_id = i.agency_id and ${clientSearchSql('c', filters.q!, push)})`);
   }
   if (filters.status === 'pending') where.push(`i.status = 'pending' and i.expires_at > now()`);
-  // status=expired (stored expired, or pending past expires_at) is two branches of newestFirst's merge.
-  else if (filters.status && filters.status !== 'expired') where.push(`i.status = ${push(filters.status)}`);
+  else if (filters.status === 'expired') where.push(`(i.status = 'expired' or (i.status = 'pending' and i.expires_at <= now()))`);
+  else if (filters.status) where.push(`i.status = ${push(filters.status)}`);
   return { where: where.join(' and '), values };
-}
-
-/** The statuses a stored invitation can hold (invitations_status_check). */
-const storedStatuses = ['pending', 'accepted', 'revoked', 'expired'] as const;
-
-/**
- * The conditions newestFirst merges, one scan each (a single '' = one plain scan). A filter with an index
- * of its own (status, project; email and client through the client's invitations) reads it. status=expired
- * is its two stored forms, each a range of invitations_agency_status_seq_idx. The rest (no filter, or only
- * the console's name search) merge the four stored statuses' ranges, instead of an (agency_id, seq) index
- * that would be one more entry per invitation written (an import writes one per row; migration 0200).
- */
-function statusBranches(filters: InvitationFilters): string[] {
-  if (filters.status === 'expired') return [`i.status = 'expired'`, `i.status = 'pending' and i.expires_at <= now()`];
-  if (filters.status || filters.projectId || filters.clientId || filters.email) return [''];
-  return storedStatuses.map((s) => `i.status = '${s}'`);
-}
-
-/**
- * `columns` of the invitations matching `where` and `filters`' status, newest first, at most `limit` (a
- * parameter). Each branch of a merge has its own order and limit: without them the planner, which has no
- * statistics on agency_id (0097), expects a few rows per status and reads a status's rows whole to sort
- * them (seconds for a page at 1M invitations); with them it is a Merge Append of index scans reading about
- * `limit` rows. (status=expired as one scan with an OR read its 105,000 rows and sorted them: 170 ms.)
- */
-function newestFirst(columns: string, where: string, filters: InvitationFilters, limit: string): string {
-  const newest = (condition: string) =>
-    `select ${columns} from invitations i where ${where}${condition ? ` and ${condition}` : ''} order by i.seq desc limit ${limit}`;
-  const branches = statusBranches(filters);
-  if (branches.length === 1) return newest(branches[0]!);
-  return `select * from (${branches.map((b) => `(${newest(b)})`).join(' union all ')}) i order by i.seq desc limit ${limit}`;
 }
 
 export async function listInvitationRows(
@@ -148,7 +117,7 @@ export async function listInvitationRows(
   // multiply) made it join every matching row and sort them: 1,000 rows and ~30 ms for one 25-row page.
   const { rows } = await db.query<InvitationReadRow>(
     `${columns}
-       from (${newestFirst('i.*', where.join(' and '), filters, `$${values.length}`)}) i ${joins}
+       from (select * from invitations i where ${where.join(' and ')} order by i.seq desc limit $${values.length}) i ${joins}
       order by i.seq desc`,
     values,
   );
@@ -168,7 +137,7 @@ export async function countInvitations(
   const { where, values } = invitationWhere(agencyId, filters, opts);
   values.push(opts.cap ?? 100_000);
   const { rows } = await db.query<{ n: number; newest: string | null }>(
-    `select count(*)::int as n, max(seq)::text as newest from (${newestFirst('i.seq', where, filters, `$${values.length}`)}) x`,
+    `select count(*)::int as n, max(seq)::text as newest from (select i.seq from invitations i where ${where} order by i.seq desc limit $${values.length}) x`,
     values,
   );
   return { count: rows[0]!.n, newestSeq: rows[0]!.newest === null ? null : Number(rows[0]!.newest) };
@@ -185,7 +154,7 @@ export async function matchingInvitationIds(
   const { where, values } = invitationWhere(agencyId, filters, bounds);
   values.push(limit);
   const { rows } = await db.query<{ id: string; seq: string; email: string }>(
-    `select i.id, i.seq::text as seq, i.email from (${newestFirst('i.id, i.seq, i.email', where, filters, `$${values.length}`)}) i order by i.seq desc`,
+    `select i.id, i.seq::text as seq, i.email from invitations i where ${where} order by i.seq desc limit $${values.length}`,
     values,
   );
   return rows.map((r) => ({ id: r.id, seq: Number(r.seq), email: r.email }));
