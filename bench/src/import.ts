@@ -75,11 +75,12 @@ function cpuTicksOf(stat: string): { ppid: number; ticks: number; systemTicks: n
 }
 
 /**
- * CPU time (ms) of PostgreSQL: with the bench's own embedded server, its postmaster and live backends only
- * (the machine may run other PostgreSQL servers, e.g. other test runs, whose CPU is not the import's);
- * otherwise every PostgreSQL process on the machine. Reaped backends count in the postmaster's cutime.
+ * CPU time (ms) of PostgreSQL by process role (`backend`, `walwriter`, `checkpointer`, `io worker`, ...,
+ * and `postmaster`, which holds reaped backends' time): with the bench's own embedded server, its
+ * postmaster and live children only (the machine may run other PostgreSQL servers, e.g. other test runs,
+ * whose CPU is not the import's); otherwise every PostgreSQL process on the machine, as `postgres`.
  */
-function postgresCpuMs(dataDir: string | null, only: 'all' | 'system' = 'all'): number {
+function postgresCpuByRole(dataDir: string | null, only: 'all' | 'system' = 'all'): Map<string, number> {
   let postmaster: number | null = null;
   if (dataDir) {
     try {
@@ -88,19 +89,35 @@ function postgresCpuMs(dataDir: string | null, only: 'all' | 'system' = 'all'): 
       postmaster = null;
     }
   }
-  let ticks = 0;
+  const out = new Map<string, number>();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
       const p = cpuTicksOf(stat);
-      if (postmaster === null || Number(pid) === postmaster || p.ppid === postmaster) ticks += only === 'system' ? p.systemTicks : p.ticks;
+      if (postmaster !== null && Number(pid) !== postmaster && p.ppid !== postmaster) continue;
+      // A child's title: "postgres: walwriter", "postgres: io worker 0", "postgres: onramp onramp 127.0.0.1(…) idle".
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const role =
+        postmaster === null
+          ? 'postgres'
+          : Number(pid) === postmaster
+            ? 'postmaster'
+            : /^postgres: \S+ \S+ \d/.test(title)
+              ? 'backend'
+              : title
+                  .replace(/^postgres: /, '')
+                  .replace(/ \d+\s*$/, '')
+                  .trim();
+      out.set(role, (out.get(role) ?? 0) + (only === 'system' ? p.systemTicks : p.ticks) * 10);
     } catch {
       // The process ended between the listing and the read.
     }
   }
-  return ticks * 10;
+  return out;
 }
+
+const postgresCpuMs = (dataDir: string | null, only: 'all' | 'system' = 'all') => [...postgresCpuByRole(dataDir, only).values()].reduce((a, b) => a + b, 0);
 
 /** Where PostgreSQL's writes went (PostgreSQL 18's pg_stat_io and pg_stat_wal): to compare server settings. */
 async function serverWrites(pool: Pick<pg.Pool, 'query'>) {
@@ -174,6 +191,7 @@ export const benchImport: Bench = async (args) => {
       await writeFile(file, n, `b${n}`);
       const worker = await startWorkerChild(env);
       const ioAtStart = await serverWrites(deps.pool);
+      const pgRolesAtStart = postgresCpuByRole(pgDataDir);
       const pgCpuAtStart = postgresCpuMs(pgDataDir);
       const pgSystemAtStart = postgresCpuMs(pgDataDir, 'system');
       // The worker's own start-up (loading modules, connecting) is not the import's.
@@ -198,6 +216,10 @@ export const benchImport: Bench = async (args) => {
       const seconds = (performance.now() - started) / 1000;
       const pgCpuSeconds = (postgresCpuMs(pgDataDir) - pgCpuAtStart) / 1000;
       const pgSystemSeconds = (postgresCpuMs(pgDataDir, 'system') - pgSystemAtStart) / 1000;
+      const pgRoles = [...postgresCpuByRole(pgDataDir)]
+        .map(([role, ms]) => [role, ms - (pgRolesAtStart.get(role) ?? 0)] as const)
+        .filter(([, ms]) => ms > 0)
+        .sort((x, y) => y[1] - x[1]);
       if (view.status !== 'completed') throw new Error(`import ${view.status}: ${view.error}`);
       const io = await serverWrites(deps.pool);
       worker.child.kill('SIGTERM');
@@ -226,7 +248,7 @@ export const benchImport: Bench = async (args) => {
         `import ${fmt(n)} rows: ${seconds.toFixed(2)} s, ${fmt(n / seconds)} rows/s, worker peak RSS ${(worker.maxRssKb() / 1024).toFixed(0)} MB, CPU: worker ${workerCpuSeconds.toFixed(1)} s, PostgreSQL ${pgCpuSeconds.toFixed(1)} s (per row: worker ${fmt((workerCpuSeconds * 1e6) / n)} µs, PostgreSQL ${fmt((pgCpuSeconds * 1e6) / n)} µs), ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB file`,
       );
       console.log(
-        `PostgreSQL during the import: in the kernel ${fmt((pgSystemSeconds * 1e6) / n)} µs per row; WAL ${fmt((io.walBytes - ioAtStart.walBytes) / 2 ** 20)} MiB, buffers written by backends ${fmt(io.backendWrites - ioAtStart.backendWrites)}, by the background writer ${fmt(io.bgwriterWrites - ioAtStart.bgwriterWrites)}, by checkpoints ${fmt(io.checkpointerWrites - ioAtStart.checkpointerWrites)}; checkpoints ${io.checkpoints - ioAtStart.checkpoints}; shared_buffers ${io.sharedBuffers}`,
+        `PostgreSQL during the import: CPU per row by process ${pgRoles.map(([role, ms]) => `${role} ${fmt((ms * 1e3) / n)} µs`).join(', ')}; in the kernel ${fmt((pgSystemSeconds * 1e6) / n)} µs per row; WAL ${fmt((io.walBytes - ioAtStart.walBytes) / 2 ** 20)} MiB, buffers written by backends ${fmt(io.backendWrites - ioAtStart.backendWrites)}, by the background writer ${fmt(io.bgwriterWrites - ioAtStart.bgwriterWrites)}, by checkpoints ${fmt(io.checkpointerWrites - ioAtStart.checkpointerWrites)}; checkpoints ${io.checkpoints - ioAtStart.checkpoints}; shared_buffers ${io.sharedBuffers}`,
       );
       await deps.jobs.queue('email').obliterate({ force: true });
       rmSync(file);
