@@ -1,4 +1,4 @@
-export { startEmbeddedPostgres, runningEmbeddedPort, embeddedUrl, sharedBuffersMbFor } from './runtime/embeddedPostgres.js';
+export { startEmbeddedPostgres, runningEmbeddedPort, embeddedUrl } from './runtime/embeddedPostgres.js';
 export { startPrivateRedis } from './runtime/redisServer.js';
 export { freePort } from './runtime/ports.js';
 export { buildDeps, type OwnedDeps } from './runtime/stack.js';

@@ -131,11 +131,6 @@ const envSchema = z.object({
     'Period of the maintenance sweep (expiry, reminders before expiry, outbox and stranded-webhook re-enqueue, idempotency-key and sign-in-link purge)',
   ),
   EMBEDDED_PG_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the embedded PostgreSQL', '`0` (a free port)'),
-  EMBEDDED_PG_SHARED_BUFFERS_MB: setting(
-    intFromEnv(16, 65_536).optional(),
-    "`shared_buffers` of the embedded PostgreSQL (not used with `DATABASE_URL`). A 100k-row CSV import writes about 300 MB of tables and indexes; with less, PostgreSQL's backends write pages out themselves in the middle of the import's statements",
-    "an eighth of the machine's memory, at least 128 (PostgreSQL's default) and at most 1024",
-  ),
   EMBEDDED_REDIS_PORT: setting(intFromEnv(0, 65535).default(0), 'Port of the private Redis', '`0` (a free port)'),
   CONSOLE_ENABLED: setting(boolFromEnv.default(true), 'Serve the firm console at `/console` (`false`: API, accept pages and portal only)'),
   SHUTDOWN_TIMEOUT_MS: setting(
@@ -204,8 +199,6 @@ export interface Config {
   webhookDisableAfterFailures: number;
   sweepIntervalSeconds: number;
   embeddedPgPort: number;
-  /** shared_buffers of the embedded PostgreSQL; unset = sized from the machine's memory (embeddedPostgres.ts). */
-  embeddedPgSharedBuffersMb: number | undefined;
   embeddedRedisPort: number;
   consoleEnabled: boolean;
   /** The whole shutdown (HTTP drain, workers, pools, embedded services) fits in this; the rest is abandoned. */
@@ -282,7 +275,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
-    embeddedPgSharedBuffersMb: e.EMBEDDED_PG_SHARED_BUFFERS_MB,
     embeddedRedisPort: e.EMBEDDED_REDIS_PORT,
     consoleEnabled: e.CONSOLE_ENABLED,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -1,6 +1,4 @@
-import { totalmem } from 'node:os';
 import pg from 'pg';
-import { sharedBuffersMbFor } from '@onramp/cli';
 import { createPool, loadMigrations, migrate } from '@onramp/core';
 import { unique } from '../support/unique.js';
 
@@ -274,22 +272,6 @@ describe('lookups by a tenant key', () => {
 });
 
 describe('the embedded PostgreSQL', () => {
-  it("sizes shared_buffers from the machine's memory: an eighth, at least 128 MB, at most 1 GB", async () => {
-    expect(sharedBuffersMbFor(512 * 2 ** 20)).toBe(128);
-    expect(sharedBuffersMbFor(2 * 2 ** 30)).toBe(256);
-    expect(sharedBuffersMbFor(4 * 2 ** 30)).toBe(512);
-    expect(sharedBuffersMbFor(64 * 2 ** 30)).toBe(1024);
-    // The run's server was started by startEmbeddedPostgres without a size (test/support/globalSetup.ts).
-    const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL! });
-    await c.connect();
-    try {
-      const { rows } = await c.query<{ mb: number }>(`select setting::int * 8 / 1024 as mb from pg_settings where name = 'shared_buffers'`);
-      expect(rows[0]!.mb).toBe(sharedBuffersMbFor(totalmem()));
-    } finally {
-      await c.end();
-    }
-  });
-
   it('runs with WAL buffers large enough for an import batch (64 MB, not the 4 MB default)', async () => {
     // The run's server was started by startEmbeddedPostgres (test/support/globalSetup.ts), as `onramp start` does.
     const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL! });

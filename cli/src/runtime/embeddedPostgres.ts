@@ -1,7 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './ports.js';
@@ -46,15 +45,6 @@ async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {
   return mod.default;
 }
 
-/**
- * shared_buffers for a machine with `totalBytes` of memory: an eighth of it (the embedded server shares the
- * machine with Onramp's own processes and Redis; a dedicated server would take a quarter), never below
- * PostgreSQL's default of 128 MB and at most 1 GB, which holds several 100k-row imports' pages.
- */
-export function sharedBuffersMbFor(totalBytes: number): number {
-  return Math.min(1024, Math.max(128, Math.floor(totalBytes / 8 / 2 ** 20)));
-}
-
 /** Who started the running postmaster (owner.ts). */
 const OWNER_FILE = 'postgres-owner.json';
 
@@ -90,8 +80,6 @@ export async function startEmbeddedPostgres(
     log?: (line: string) => void;
     notice?: (line: string) => void;
     fast?: boolean;
-    /** shared_buffers in MB (EMBEDDED_PG_SHARED_BUFFERS_MB); unset: sharedBuffersMbFor(the machine's memory). */
-    sharedBuffersMb?: number | undefined;
     /** More `name=value` server settings, after Onramp's own (a bench measuring one). */
     settings?: string[];
   } = {},
@@ -134,11 +122,6 @@ export async function startEmbeddedPostgres(
     // 64 MB a batch's WAL goes out at its commit: +4-17% rows/s in interleaved runs (docs/imports.md).
     '-c',
     'wal_buffers=64MB',
-    // PostgreSQL's default (128 MB) is less than a 100k-row import writes (about 300 MB of tables and
-    // indexes): its backends then evicted dirty pages themselves mid-statement, each eviction first
-    // flushing the WAL up to that page (docs/BENCHMARKS.md, Session 7).
-    '-c',
-    `shared_buffers=${opts.sharedBuffersMb ?? sharedBuffersMbFor(totalmem())}MB`,
     ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
     ...(opts.settings ?? []).flatMap((s) => ['-c', s]),
   ];

@@ -54,7 +54,6 @@ export async function resolveInfra(config: Config, mode: InfraMode, opts: { need
       } else {
         const db = await startEmbeddedPostgres(config.dataDir, {
           port: config.embeddedPgPort,
-          sharedBuffersMb: config.embeddedPgSharedBuffersMb,
           attach: mode === 'attach-or-own',
           ...(opts.log ? { log: () => undefined, notice: opts.log } : {}),
         });
