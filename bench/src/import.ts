@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { createAgency, createLogger, loadConfig, migrate } from '@onramp/core';
 import { startApi } from '@onramp/connector-api';
@@ -68,17 +69,18 @@ function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildPr
 }
 
 /** CPU time (ms) of a process: its own and its reaped children's (utime, stime, cutime, cstime). */
-function cpuTicksOf(stat: string): { ppid: number; ticks: number } {
+function cpuTicksOf(stat: string): { ppid: number; ticks: number; systemTicks: number } {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
+  return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]), systemTicks: Number(f[12]) + Number(f[14]) };
 }
 
 /**
- * CPU time (ms) of PostgreSQL: with the bench's own embedded server, its postmaster and live backends only
- * (the machine may run other PostgreSQL servers, e.g. other test runs, whose CPU is not the import's);
- * otherwise every PostgreSQL process on the machine. Reaped backends count in the postmaster's cutime.
+ * CPU time (ms) of PostgreSQL by process role (`backend`, `walwriter`, `checkpointer`, `io worker`, ...,
+ * and `postmaster`, which holds reaped backends' time): with the bench's own embedded server, its
+ * postmaster and live children only (the machine may run other PostgreSQL servers, e.g. other test runs,
+ * whose CPU is not the import's); otherwise every PostgreSQL process on the machine, as `postgres`.
  */
-function postgresCpuMs(dataDir: string | null): number {
+function postgresCpuByRole(dataDir: string | null, only: 'all' | 'system' = 'all'): Map<string, number> {
   let postmaster: number | null = null;
   if (dataDir) {
     try {
@@ -87,18 +89,55 @@ function postgresCpuMs(dataDir: string | null): number {
       postmaster = null;
     }
   }
-  let ticks = 0;
+  const out = new Map<string, number>();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
       const p = cpuTicksOf(stat);
-      if (postmaster === null || Number(pid) === postmaster || p.ppid === postmaster) ticks += p.ticks;
+      if (postmaster !== null && Number(pid) !== postmaster && p.ppid !== postmaster) continue;
+      // A child's title: "postgres: walwriter", "postgres: io worker 0", "postgres: onramp onramp 127.0.0.1(…) idle".
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const role =
+        postmaster === null
+          ? 'postgres'
+          : Number(pid) === postmaster
+            ? 'postmaster'
+            : /^postgres: \S+ \S+ \d/.test(title)
+              ? 'backend'
+              : title
+                  .replace(/^postgres: /, '')
+                  .replace(/ \d+\s*$/, '')
+                  .trim();
+      out.set(role, (out.get(role) ?? 0) + (only === 'system' ? p.systemTicks : p.ticks) * 10);
     } catch {
       // The process ended between the listing and the read.
     }
   }
-  return ticks * 10;
+  return out;
+}
+
+const postgresCpuMs = (dataDir: string | null, only: 'all' | 'system' = 'all') => [...postgresCpuByRole(dataDir, only).values()].reduce((a, b) => a + b, 0);
+
+/** Where PostgreSQL's writes went (PostgreSQL 18's pg_stat_io and pg_stat_wal): to compare server settings. */
+async function serverWrites(pool: Pick<pg.Pool, 'query'>) {
+  const { rows } = await pool.query<{ wal: string; backend: string; bgwriter: string; checkpointer: string; checkpoints: string; sb: string }>(
+    `select (select wal_bytes from pg_stat_wal)::text as wal,
+            (select coalesce(sum(writes), 0) from pg_stat_io where backend_type = 'client backend' and object = 'relation')::text as backend,
+            (select coalesce(sum(writes), 0) from pg_stat_io where backend_type = 'background writer')::text as bgwriter,
+            (select coalesce(sum(writes), 0) from pg_stat_io where backend_type = 'checkpointer')::text as checkpointer,
+            (select num_timed + num_requested from pg_stat_checkpointer)::text as checkpoints,
+            current_setting('shared_buffers') as sb`,
+  );
+  const r = rows[0]!;
+  return {
+    walBytes: Number(r.wal),
+    backendWrites: Number(r.backend),
+    bgwriterWrites: Number(r.bgwriter),
+    checkpointerWrites: Number(r.checkpointer),
+    checkpoints: Number(r.checkpoints),
+    sharedBuffers: r.sb,
+  };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -113,7 +152,9 @@ export const benchImport: Bench = async (args) => {
   const dir = mkdtempSync(join(tmpdir(), 'onramp-bench-import-'));
   // The embedded PostgreSQL runs as its own user when we are root: it must reach its data directory.
   chmodSync(dir, 0o755);
-  const db = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(join(dir, 'data'), { attach: false });
+  // BENCH_PG_SETTINGS="shared_buffers=512MB max_wal_size=4GB": server settings to measure against the defaults.
+  const settings = (process.env.BENCH_PG_SETTINGS ?? '').split(' ').filter(Boolean);
+  const db = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(join(dir, 'data'), { attach: false, settings });
   const redis = process.env.REDIS_URL ? null : await startPrivateRedis(join(dir, 'data'), { attach: false });
   const databaseUrl = process.env.DATABASE_URL ?? db!.url;
   const pgDataDir = db ? join(dir, 'data') : null;
@@ -149,7 +190,10 @@ export const benchImport: Bench = async (args) => {
       const file = join(dir, `import-${n}.csv`);
       await writeFile(file, n, `b${n}`);
       const worker = await startWorkerChild(env);
+      const ioAtStart = await serverWrites(deps.pool);
+      const pgRolesAtStart = postgresCpuByRole(pgDataDir);
       const pgCpuAtStart = postgresCpuMs(pgDataDir);
+      const pgSystemAtStart = postgresCpuMs(pgDataDir, 'system');
       // The worker's own start-up (loading modules, connecting) is not the import's.
       const workerCpuAtStart = worker.cpuMs();
       const started = performance.now();
@@ -171,7 +215,13 @@ export const benchImport: Bench = async (args) => {
       }
       const seconds = (performance.now() - started) / 1000;
       const pgCpuSeconds = (postgresCpuMs(pgDataDir) - pgCpuAtStart) / 1000;
+      const pgSystemSeconds = (postgresCpuMs(pgDataDir, 'system') - pgSystemAtStart) / 1000;
+      const pgRoles = [...postgresCpuByRole(pgDataDir)]
+        .map(([role, ms]) => [role, ms - (pgRolesAtStart.get(role) ?? 0)] as const)
+        .filter(([, ms]) => ms > 0)
+        .sort((x, y) => y[1] - x[1]);
       if (view.status !== 'completed') throw new Error(`import ${view.status}: ${view.error}`);
+      const io = await serverWrites(deps.pool);
       worker.child.kill('SIGTERM');
       await new Promise((r) => worker.child.once('exit', r));
       // The import hands its emails to the email worker as one queue-emails job per batch (no email worker
@@ -196,6 +246,9 @@ export const benchImport: Bench = async (args) => {
       const workerCpuSeconds = (worker.cpuMs() - workerCpuAtStart) / 1000;
       console.log(
         `import ${fmt(n)} rows: ${seconds.toFixed(2)} s, ${fmt(n / seconds)} rows/s, worker peak RSS ${(worker.maxRssKb() / 1024).toFixed(0)} MB, CPU: worker ${workerCpuSeconds.toFixed(1)} s, PostgreSQL ${pgCpuSeconds.toFixed(1)} s (per row: worker ${fmt((workerCpuSeconds * 1e6) / n)} µs, PostgreSQL ${fmt((pgCpuSeconds * 1e6) / n)} µs), ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB file`,
+      );
+      console.log(
+        `PostgreSQL during the import: CPU per row by process ${pgRoles.map(([role, ms]) => `${role} ${fmt((ms * 1e3) / n)} µs`).join(', ')}; in the kernel ${fmt((pgSystemSeconds * 1e6) / n)} µs per row; WAL ${fmt((io.walBytes - ioAtStart.walBytes) / 2 ** 20)} MiB, buffers written by backends ${fmt(io.backendWrites - ioAtStart.backendWrites)}, by the background writer ${fmt(io.bgwriterWrites - ioAtStart.bgwriterWrites)}, by checkpoints ${fmt(io.checkpointerWrites - ioAtStart.checkpointerWrites)}; checkpoints ${io.checkpoints - ioAtStart.checkpoints}; shared_buffers ${io.sharedBuffers}`,
       );
       await deps.jobs.queue('email').obliterate({ force: true });
       rmSync(file);

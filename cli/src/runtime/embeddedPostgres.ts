@@ -74,7 +74,15 @@ export function embeddedUrl(dataDir: string, port: number): string {
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
-  opts: { port?: number; attach?: boolean; log?: (line: string) => void; notice?: (line: string) => void; fast?: boolean } = {},
+  opts: {
+    port?: number;
+    attach?: boolean;
+    log?: (line: string) => void;
+    notice?: (line: string) => void;
+    fast?: boolean;
+    /** More `name=value` server settings, after Onramp's own (a bench measuring one). */
+    settings?: string[];
+  } = {},
 ): Promise<EmbeddedDb> {
   mkdirSync(dataDir, { recursive: true });
   // The postgres user must be able to walk into DATA_DIR.
@@ -115,6 +123,7 @@ export async function startEmbeddedPostgres(
     '-c',
     'wal_buffers=64MB',
     ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ...(opts.settings ?? []).flatMap((s) => ['-c', s]),
   ];
   const EmbeddedPostgres = await importWithoutExitHooks();
   const server = new EmbeddedPostgres({
