@@ -14,8 +14,9 @@ import { normaliseEmail } from './inputs.js';
  * (a statement is atomic, so nothing of any row was written) each invite is tried again alone, so one bad
  * row cannot decide the others.
  */
-// Two statements at a time: one runs while the other waits for its commit to reach the disk. In the invite
-// bench one lane gave 526 invites/s, two 786-1,002, four 803 (docs/BENCHMARKS.md, session 7).
+// Two statements at a time: one runs while the other waits for its commit to reach the disk. In interleaved
+// invite benches one lane gave 655-849 invites/s, two 813-928 (docs/BENCHMARKS.md, session 7). More lanes
+// only bring back what grouping removes: PostgreSQL backends competing for the same cores.
 const LANES = 2;
 const MAX_BATCH = 100;
 
