@@ -44,7 +44,12 @@ export async function insertAgency(db: Queryable, input: { name: string }): Prom
 }
 
 export async function getAgency(db: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<AgencyRow | null> {
-  const { rows } = await db.query<AgencyRow>(`select ${columns} from agencies where id = $1${opts.forUpdate ? ' for update' : ''}`, [id]);
+  // Named (one per variant): read for every email the worker renders.
+  const { rows } = await db.query<AgencyRow>({
+    name: opts.forUpdate ? 'onramp-agency-for-update' : 'onramp-agency',
+    text: `select ${columns} from agencies where id = $1${opts.forUpdate ? ' for update' : ''}`,
+    values: [id],
+  });
   return rows[0] ?? null;
 }
 

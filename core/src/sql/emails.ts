@@ -100,12 +100,14 @@ export async function setInvitationDelivery(
   status: 'sent' | 'failed',
   error: string | null,
 ): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `update invitations i set delivery_status = $4, delivery_error = $5, updated_at = now()
+  // Named, as the worker's other per-email statements: planned once per connection, not for every email.
+  const { rowCount } = await db.query({
+    name: 'onramp-invitation-delivery',
+    text: `update invitations i set delivery_status = $4, delivery_error = $5, updated_at = now()
       where i.agency_id = $1 and i.id = $2
         and ${isNewestInvitationEmail('$1', '$2', '$3::uuid')}`,
-    [agencyId, invitationId, emailId, status, error === null ? null : error.slice(0, 2000)],
-  );
+    values: [agencyId, invitationId, emailId, status, error === null ? null : error.slice(0, 2000)],
+  });
   return (rowCount ?? 0) > 0;
 }
 
@@ -127,8 +129,10 @@ export interface InvitationForEmail {
 }
 
 export async function getInvitationForEmail(db: Queryable, agencyId: string, invitationId: string): Promise<InvitationForEmail | null> {
-  const { rows } = await db.query<InvitationForEmail>(
-    `select i.id, i.status, i.expires_at, i.token_ciphertext, i.token_hash, i.message, i.accepted_at,
+  // Named: a four-table join planned for every email cost 0.6 ms of PostgreSQL CPU each (pg_stat_statements).
+  const { rows } = await db.query<InvitationForEmail>({
+    name: 'onramp-invitation-for-email',
+    text: `select i.id, i.status, i.expires_at, i.token_ciphertext, i.token_hash, i.message, i.accepted_at,
             p.name as project_name, c.first_name as client_first_name, c.last_name as client_last_name,
             c.email as client_email, u.name as inviter_name, u.email as inviter_email, i.created_by
        from invitations i
@@ -136,8 +140,8 @@ export async function getInvitationForEmail(db: Queryable, agencyId: string, inv
        join clients c on c.id = i.client_id and c.agency_id = i.agency_id
        left join firm_users u on u.id = i.created_by and u.agency_id = i.agency_id
       where i.agency_id = $1 and i.id = $2`,
-    [agencyId, invitationId],
-  );
+    values: [agencyId, invitationId],
+  });
   return rows[0] ?? null;
 }
 
