@@ -52,6 +52,10 @@ export type InsertMode = 'batch' | 'skip';
  * writes an invitation only for a live project and a client who is new or already `invited`; any other
  * case writes nothing but the (idempotent) client upsert, and the caller takes the full path.
  */
+/**
+ * `many` (the invite API's group commit, see insertInvitationsTogether): `one` for several rows, unnested,
+ * each row decided alone and returned with its place (`n`).
+ */
 type StatementMode = InsertMode | 'one' | 'many';
 
 export interface InsertedInvitation {
@@ -221,14 +225,7 @@ export interface InsertedOneInvitation extends InsertedInvitation {
   client_last_name: string;
 }
 
-/**
- * The invite API's common case in one statement and one round trip, no explicit transaction (a statement
- * is atomic): a live project of the agency, a client who is new or `invited`, no pending invitation for
- * the pair. Then the invitation, its event, its outbox email and the email's relay row are written, and
- * the row comes back; in every other case (archived or unknown project, a firm user's address, an
- * active, inactive or deactivated client, a pending invitation) nothing but the idempotent client upsert
- * is written, null comes back, and the caller takes the full path, whose rules decide.
- */
+/** One invite of the API's common case: what insertOneInvitation and insertInvitationsTogether write. */
 export interface OneInvitation {
   agencyId: string;
   actorId: string;
@@ -242,6 +239,14 @@ export interface OneInvitation {
   tokenCiphertext: Buffer;
 }
 
+/**
+ * The invite API's common case in one statement and one round trip, no explicit transaction (a statement
+ * is atomic): a live project of the agency, a client who is new or `invited`, no pending invitation for
+ * the pair. Then the invitation, its event, its outbox email and the email's relay row are written, and
+ * the row comes back; in every other case (archived or unknown project, a firm user's address, an
+ * active, inactive or deactivated client, a pending invitation) nothing but the idempotent client upsert
+ * is written, null comes back, and the caller takes the full path, whose rules decide.
+ */
 export async function insertOneInvitation(db: Queryable, input: OneInvitation): Promise<InsertedOneInvitation | null> {
   // Named: prepared once per connection, and planned once (see the `u` of statement('one')).
   const { rows } = await db.query<InsertedOneInvitation>({
