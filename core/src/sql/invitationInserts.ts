@@ -51,8 +51,7 @@ export type InsertMode = 'batch' | 'skip';
  * client upsert in front, and the email handed to the relay (email_relay), all in one statement. It
  * writes an invitation only for a live project and a client who is new or already `invited`; any other
  * case writes nothing but the (idempotent) client upsert, and the caller takes the full path.
- */
-/**
+ *
  * `many` (the invite API's group commit, see insertInvitationsTogether): `one` for several rows, unnested,
  * each row decided alone and returned with its place (`n`).
  */
