@@ -119,8 +119,12 @@ function postgresCpuByRole(dataDir: string | null, only: 'all' | 'system' = 'all
 
 const postgresCpuMs = (dataDir: string | null, only: 'all' | 'system' = 'all') => [...postgresCpuByRole(dataDir, only).values()].reduce((a, b) => a + b, 0);
 
-/** Where PostgreSQL's writes went (PostgreSQL 18's pg_stat_io and pg_stat_wal): to compare server settings. */
+/**
+ * Where PostgreSQL's writes went (pg_stat_io, pg_stat_wal, pg_stat_checkpointer: PostgreSQL 17 and later, as the
+ * embedded server is): to compare server settings. Null on an older server given by DATABASE_URL.
+ */
 async function serverWrites(pool: Pick<pg.Pool, 'query'>) {
+  if (Number((await pool.query<{ v: string }>('show server_version_num')).rows[0]!.v) < 170000) return null;
   const { rows } = await pool.query<{ wal: string; backend: string; bgwriter: string; checkpointer: string; checkpoints: string; sb: string }>(
     `select (select wal_bytes from pg_stat_wal)::text as wal,
             (select coalesce(sum(writes), 0) from pg_stat_io where backend_type = 'client backend' and object = 'relation')::text as backend,
@@ -248,7 +252,11 @@ export const benchImport: Bench = async (args) => {
         `import ${fmt(n)} rows: ${seconds.toFixed(2)} s, ${fmt(n / seconds)} rows/s, worker peak RSS ${(worker.maxRssKb() / 1024).toFixed(0)} MB, CPU: worker ${workerCpuSeconds.toFixed(1)} s, PostgreSQL ${pgCpuSeconds.toFixed(1)} s (per row: worker ${fmt((workerCpuSeconds * 1e6) / n)} µs, PostgreSQL ${fmt((pgCpuSeconds * 1e6) / n)} µs), ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB file`,
       );
       console.log(
-        `PostgreSQL during the import: CPU per row by process ${pgRoles.map(([role, ms]) => `${role} ${fmt((ms * 1e3) / n)} µs`).join(', ')}; in the kernel ${fmt((pgSystemSeconds * 1e6) / n)} µs per row; WAL ${fmt((io.walBytes - ioAtStart.walBytes) / 2 ** 20)} MiB, buffers written by backends ${fmt(io.backendWrites - ioAtStart.backendWrites)}, by the background writer ${fmt(io.bgwriterWrites - ioAtStart.bgwriterWrites)}, by checkpoints ${fmt(io.checkpointerWrites - ioAtStart.checkpointerWrites)}; checkpoints ${io.checkpoints - ioAtStart.checkpoints}; shared_buffers ${io.sharedBuffers}`,
+        `PostgreSQL during the import: CPU per row by process ${pgRoles.map(([role, ms]) => `${role} ${fmt((ms * 1e3) / n)} µs`).join(', ')}; in the kernel ${fmt((pgSystemSeconds * 1e6) / n)} µs per row${
+          io && ioAtStart
+            ? `; WAL ${fmt((io.walBytes - ioAtStart.walBytes) / 2 ** 20)} MiB, buffers written by backends ${fmt(io.backendWrites - ioAtStart.backendWrites)}, by the background writer ${fmt(io.bgwriterWrites - ioAtStart.bgwriterWrites)}, by checkpoints ${fmt(io.checkpointerWrites - ioAtStart.checkpointerWrites)}; checkpoints ${io.checkpoints - ioAtStart.checkpoints}; shared_buffers ${io.sharedBuffers}`
+            : ''
+        }`,
       );
       await deps.jobs.queue('email').obliterate({ force: true });
       rmSync(file);
