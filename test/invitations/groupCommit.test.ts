@@ -24,26 +24,33 @@ afterAll(async () => {
 
 const person = (email: string) => ({ email, first_name: 'Ada', last_name: 'Lovelace' });
 
-/** Invites taken so far by the agency's hourly quota: a request counts once its quota is taken, just before it is written. */
-async function quotaTaken(): Promise<number> {
-  const keys = await stack.deps.redis.keys(`${stack.config.redisPrefix}:rl:invites:${a.agencyId}:*`);
-  const values = keys.length ? await stack.deps.redis.mget(...keys) : [];
-  return values.reduce((sum, v) => sum + Number(v ?? 0), 0);
+/**
+ * Invites taken so far by the agency's hourly quota (in each of the given API processes' Redis prefixes): a
+ * request counts once its quota is taken, just before it is written.
+ */
+async function quotaTaken(stacks: TestStack[] = [stack]): Promise<number> {
+  let sum = 0;
+  for (const s of stacks) {
+    const keys = await s.deps.redis.keys(`${s.config.redisPrefix}:rl:invites:${a.agencyId}:*`);
+    const values = keys.length ? await s.deps.redis.mget(...keys) : [];
+    sum += values.reduce((total, v) => total + Number(v ?? 0), 0);
+  }
+  return sum;
 }
 
 /**
  * Sends the requests while every invite statement is held (a SHARE lock on email_relay, which each one
  * writes), waits until all of them have taken their quota and so wait to be written, then lets them go.
  */
-async function heldTogether(requests: Array<() => Promise<ApiResponse>>, quotaUnits: number): Promise<ApiResponse[]> {
+async function heldTogether(requests: Array<() => Promise<ApiResponse>>, quotaUnits: number, stacks: TestStack[] = [stack]): Promise<ApiResponse[]> {
   const holder: PoolClient = await stack.deps.pool.connect();
   let responses: Promise<ApiResponse[]>;
   try {
     await holder.query('begin');
     await holder.query('lock table email_relay in share mode');
-    const before = await quotaTaken();
+    const before = await quotaTaken(stacks);
     responses = Promise.all(requests.map((r) => r()));
-    for (let waited = 0; (await quotaTaken()) < before + quotaUnits; waited++) {
+    for (let waited = 0; (await quotaTaken(stacks)) < before + quotaUnits; waited++) {
       if (waited > 1000) throw new Error('the requests never reached the database');
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -160,6 +167,33 @@ describe('invites written together (group commit)', () => {
       expect(await quotaTaken()).toBe(before + good.length);
     } finally {
       await stack.deps.pool.query(`drop trigger ${fn} on invitations; drop function ${fn}()`);
+    }
+  });
+
+  it('two API processes grouping the same addresses in opposite orders: one client and one invitation each, every request answered', async () => {
+    // A second API process on the same database (its own pool, so its own group commit, its own Redis prefix).
+    const other = await startStack({ worker: false, smtp: false, env: { DATABASE_URL: stack.config.databaseUrl! } });
+    try {
+      const project = await insertProject(stack.deps.pool, a.agencyId);
+      const emails = Array.from({ length: 30 }, () => `${unique()}@client.test`);
+      const post = (url: string, email: string) => () => client(url, a.key).post(`/v1/projects/${project.id}/invitations`, person(email));
+      const requests = [...emails.map((e) => post(stack.url, e)), ...[...emails].reverse().map((e) => post(other.url, e))];
+      const responses = await heldTogether(requests, requests.length, [stack, other]);
+
+      expect(responses.filter((r) => r.status >= 500)).toEqual([]);
+      for (const [i, email] of emails.entries()) {
+        const pair = [responses[i]!, responses[2 * emails.length - 1 - i]!];
+        expect(pair.map((r) => r.status).sort()).toEqual([200, 201]);
+        expect(pair[0]!.body.id).toBe(pair[1]!.body.id);
+        expect(pair.map((r) => r.body.email)).toEqual([email, email]);
+      }
+      expect(await countRows(stack.deps.pool, 'select 1 from invitations where project_id = $1', [project.id])).toBe(emails.length);
+      expect(await countRows(stack.deps.pool, 'select 1 from clients where agency_id = $1 and email = any($2)', [a.agencyId, emails])).toBe(emails.length);
+      expect(
+        await countRows(stack.deps.pool, 'select 1 from emails e join invitations i on i.id = e.invitation_id where i.project_id = $1', [project.id]),
+      ).toBe(emails.length);
+    } finally {
+      await other.close();
     }
   });
 });
