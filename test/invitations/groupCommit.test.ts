@@ -93,8 +93,8 @@ describe('invites written together (group commit)', () => {
       post(project.id, teammate),
       post(project.id, member),
     ];
-    // Quotas are taken before the fast path for every request except these: the archived project and the
-    // teammate (refused) and the active member (added) take the full path after it gave its units back.
+    // Every request takes its quota before the fast path; the archived project, the teammate and the active
+    // member give theirs back when it writes nothing, and take the full path.
     const responses = await heldTogether(requests, requests.length);
 
     const byEmail = new Map<string, ApiResponse[]>();
