@@ -74,13 +74,22 @@ function cpuTicksOf(stat: string): { ppid: number; ticks: number; systemTicks: n
   return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]), systemTicks: Number(f[12]) + Number(f[14]) };
 }
 
+interface PostgresCpu {
+  /** CPU ms by process role. */
+  byRole: Map<string, number>;
+  /** CPU ms of all roles together, and the part of it spent in the kernel. */
+  totalMs: number;
+  systemMs: number;
+}
+
 /**
  * CPU time (ms) of PostgreSQL by process role (`backend`, `walwriter`, `checkpointer`, `io worker`, ...,
- * and `postmaster`, which holds reaped backends' time): with the bench's own embedded server, its
- * postmaster and live children only (the machine may run other PostgreSQL servers, e.g. other test runs,
- * whose CPU is not the import's); otherwise every PostgreSQL process on the machine, as `postgres`.
+ * and `postmaster`, which holds reaped backends' time), read in one pass over /proc so the total, the
+ * kernel part and the roles are one snapshot: with the bench's own embedded server, its postmaster and
+ * live children only (the machine may run other PostgreSQL servers, e.g. other test runs, whose CPU is not
+ * the import's); otherwise every PostgreSQL process on the machine, as `postgres`.
  */
-function postgresCpuByRole(dataDir: string | null, only: 'all' | 'system' = 'all'): Map<string, number> {
+function postgresCpu(dataDir: string | null): PostgresCpu {
   let postmaster: number | null = null;
   if (dataDir) {
     try {
@@ -89,7 +98,7 @@ function postgresCpuByRole(dataDir: string | null, only: 'all' | 'system' = 'all
       postmaster = null;
     }
   }
-  const out = new Map<string, number>();
+  const out: PostgresCpu = { byRole: new Map(), totalMs: 0, systemMs: 0 };
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -109,15 +118,15 @@ function postgresCpuByRole(dataDir: string | null, only: 'all' | 'system' = 'all
                   .replace(/^postgres: /, '')
                   .replace(/ \d+\s*$/, '')
                   .trim();
-      out.set(role, (out.get(role) ?? 0) + (only === 'system' ? p.systemTicks : p.ticks) * 10);
+      out.byRole.set(role, (out.byRole.get(role) ?? 0) + p.ticks * 10);
+      out.totalMs += p.ticks * 10;
+      out.systemMs += p.systemTicks * 10;
     } catch {
       // The process ended between the listing and the read.
     }
   }
   return out;
 }
-
-const postgresCpuMs = (dataDir: string | null, only: 'all' | 'system' = 'all') => [...postgresCpuByRole(dataDir, only).values()].reduce((a, b) => a + b, 0);
 
 /**
  * Where PostgreSQL's writes went (pg_stat_io, pg_stat_wal, pg_stat_checkpointer: PostgreSQL 17 and later, as the
@@ -195,9 +204,7 @@ export const benchImport: Bench = async (args) => {
       await writeFile(file, n, `b${n}`);
       const worker = await startWorkerChild(env);
       const ioAtStart = await serverWrites(deps.pool);
-      const pgRolesAtStart = postgresCpuByRole(pgDataDir);
-      const pgCpuAtStart = postgresCpuMs(pgDataDir);
-      const pgSystemAtStart = postgresCpuMs(pgDataDir, 'system');
+      const pgAtStart = postgresCpu(pgDataDir);
       // The worker's own start-up (loading modules, connecting) is not the import's.
       const workerCpuAtStart = worker.cpuMs();
       const started = performance.now();
@@ -218,10 +225,11 @@ export const benchImport: Bench = async (args) => {
         await new Promise((r) => setTimeout(r, 25));
       }
       const seconds = (performance.now() - started) / 1000;
-      const pgCpuSeconds = (postgresCpuMs(pgDataDir) - pgCpuAtStart) / 1000;
-      const pgSystemSeconds = (postgresCpuMs(pgDataDir, 'system') - pgSystemAtStart) / 1000;
-      const pgRoles = [...postgresCpuByRole(pgDataDir)]
-        .map(([role, ms]) => [role, ms - (pgRolesAtStart.get(role) ?? 0)] as const)
+      const pgAtEnd = postgresCpu(pgDataDir);
+      const pgCpuSeconds = (pgAtEnd.totalMs - pgAtStart.totalMs) / 1000;
+      const pgSystemSeconds = (pgAtEnd.systemMs - pgAtStart.systemMs) / 1000;
+      const pgRoles = [...pgAtEnd.byRole]
+        .map(([role, ms]) => [role, ms - (pgAtStart.byRole.get(role) ?? 0)] as const)
         .filter(([, ms]) => ms > 0)
         .sort((x, y) => y[1] - x[1]);
       if (view.status !== 'completed') throw new Error(`import ${view.status}: ${view.error}`);
