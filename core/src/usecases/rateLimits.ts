@@ -35,16 +35,16 @@ if over > 0 then
 end
 return over`;
 
-type WithTake = Pick<Deps, 'redis'>['redis'] & { onrampTake(numKeys: number, ...args: Array<string | number>): Promise<number> };
+type Redis = Pick<Deps, 'redis'>['redis'];
 const scripted = new WeakSet<object>();
 
-/** EVALSHA of the script (ioredis loads it once per connection and falls back to EVAL when needed). */
-function withTake(redis: Pick<Deps, 'redis'>['redis']): WithTake {
+/** The script as a command of the connection's pipelines: EVALSHA, ioredis loading it when Redis lacks it. */
+function withTake(redis: Redis): Redis {
   if (!scripted.has(redis)) {
     redis.defineCommand('onrampTake', { lua: TAKE_SCRIPT });
     scripted.add(redis);
   }
-  return redis as WithTake;
+  return redis;
 }
 
 interface QueuedTake {
@@ -59,7 +59,7 @@ const queuedTakes = new WeakMap<object, QueuedTake[]>();
  * and one read for all the requests that arrived together, instead of a write and a read each (under load
  * a tenth of the API's CPU was the system calls of these writes).
  */
-function runTake(redis: WithTake, args: Array<string | number>): Promise<number> {
+function runTake(redis: Redis, args: Array<string | number>): Promise<number> {
   return new Promise((resolve, reject) => {
     let queue = queuedTakes.get(redis);
     if (!queue) {
@@ -71,14 +71,10 @@ function runTake(redis: WithTake, args: Array<string | number>): Promise<number>
   });
 }
 
-function flushTakes(redis: WithTake): void {
+function flushTakes(redis: Redis): void {
   const queue = queuedTakes.get(redis) ?? [];
   queuedTakes.delete(redis);
-  if (queue.length === 1) {
-    redis.onrampTake(...(queue[0]!.args as [number, ...Array<string | number>])).then(queue[0]!.resolve, queue[0]!.reject);
-    return;
-  }
-  const pipeline = redis.pipeline() as ReturnType<WithTake['pipeline']> & { onrampTake(...args: Array<string | number>): unknown };
+  const pipeline = redis.pipeline() as ReturnType<Redis['pipeline']> & { onrampTake(...args: Array<string | number>): unknown };
   for (const t of queue) pipeline.onrampTake(...t.args);
   pipeline.exec().then(
     (results) =>
