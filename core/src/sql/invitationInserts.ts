@@ -103,8 +103,9 @@ function statement(mode: StatementMode): string {
     ), u as materialized (
       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, r.n,
              r.p, cu.id as c, r.email, r.message, r.th, r.tc, ''::text as tids, false as here, false as inactive
+        -- cu has a row only for a row whose project is live (addresses are distinct in a group).
         from r join cu on cu.email_normalized = lower(btrim(r.email))
-       where cu.status = 'invited' and exists (select 1 from pr where pr.id = r.p)
+       where cu.status = 'invited'
     )`
       : mode === 'one'
         ? `pr as materialized (
