@@ -150,21 +150,23 @@ function statement(mode: StatementMode): string {
     ), em as (
       insert into emails (id, agency_id, kind, to_address, invitation_id, client_id, token_ciphertext)
       select r.email_id, $1, 'invitation', r.email, r.id, r.c, r.tc from ${rows} r where $4::boolean
-    ), ta as (
+    )${
+      mode === 'one' || mode === 'many'
+        ? // The API's rows never assign tasks, and their client is new or already invited (u keeps no other), so
+          // they have no task or client step: leaving those out also spares every call their plans' work (the
+          // client step's generic plan, made while the table was small, scanned all the agency's clients).
+          `, rl as (
+      insert into email_relay (email_id) select w.email_id from w where w.email_id is not null
+    )`
+        : `, ta as (
       insert into task_assignees (task_id, client_id, agency_id)
       select t::uuid, r.c, $1 from ${rows} r cross join lateral unnest(string_to_array(nullif(r.tids, ''), ',')) as t where r.here
     ), cl as (
       -- = any(array(...)): an index probe per inactive client (usually none), never a join over the agency's clients.
       update clients set status = 'invited', updated_at = now()
        where agency_id = $1 and id = any(array(select r.c from ${rows} r where r.inactive)) and status = 'inactive'
-    )
-${
-  mode === 'one' || mode === 'many'
-    ? `, rl as (
-      insert into email_relay (email_id) select w.email_id from w where w.email_id is not null
     )`
-    : ''
-}
+    }
     ${
       mode === 'batch'
         ? 'select case when not u.here then u.p end as project_id, case when not u.here then u.c end as client_id, u.email_id from u'
