@@ -9,7 +9,7 @@ import { createPool } from '@onramp/core';
 import { freePort } from '@onramp/cli';
 import { embeddedUrlFor } from './embedded.js';
 import { fmt, load, startBareExpress, startOnramp, type LoadResult } from './harness.js';
-import { inviteBody, seedOnrampInvites } from './onrampInvites.js';
+import { analyzeAsAutovacuumWould, inviteBody, seedOnrampInvites } from './onrampInvites.js';
 import type { Bench } from './run.js';
 
 const CONNECTIONS = 50;
@@ -209,6 +209,7 @@ export const benchPeer: Bench = async (args) => {
         durationSeconds: WARM_UP_SECONDS,
       });
       const warm = await quiescentCount(betterAuthDb, 'select count(*)::int as n from invitation', []);
+      await analyzeAsAutovacuumWould(betterAuthDb);
       const before = (await settledCounters(betterAuthDb, { tables: new Map(), commits: 0 }, 'invitation', warm)).counters;
       const statementsBefore = await ba.statements();
       peer = await load({
@@ -258,6 +259,7 @@ export const benchPeer: Bench = async (args) => {
       durationSeconds: WARM_UP_SECONDS,
     });
     const warm = await quiescentCount(onrampDb, 'select count(*)::int as n from invitations where agency_id = $1', [seeded.agencyId]);
+    await analyzeAsAutovacuumWould(onrampDb);
     const before = (await settledCounters(onrampDb, { tables: new Map(), commits: 0 }, 'invitations', warm)).counters;
     const redisPort = (JSON.parse(readFileSync(join(onramp.dataDir, 'redis', 'onramp-redis.json'), 'utf8')) as { port: number }).port;
     const redisBefore = await redisCommands(redisPort);
@@ -288,7 +290,7 @@ export const benchPeer: Bench = async (args) => {
       `Onramp's invite endpoint beside Better Auth's organization plugin (\`better-auth\` ${betterAuthVersion()}, \`POST /api/auth/organization/invite-member\`) and a bare Express 5 JSON POST: ` +
         `${CONNECTIONS} connections, ${seconds} s each, measured one after the other (Better Auth, bare Express, Onramp), each after a ${WARM_UP_SECONDS} s warm-up at ${CONNECTIONS} connections; ` +
         `one Node process each; both on the same embedded PostgreSQL (Onramp in its database, Better Auth in \`better_auth\`), each with a pool of ${POOL_SIZE}. ` +
-        `Every request a new email. Better Auth's rate limiter is off (\`rateLimit: { enabled: false }\`) and its pending-invitation limit raised (\`invitationLimit: 10000000\`), as Onramp's quotas are raised by the bench's env. ` +
+        `Every request a new email. Better Auth's rate limiter is off (\`rateLimit: { enabled: false }\`) and its pending-invitation limit raised (\`invitationLimit: 10000000\`), as Onramp's quotas are raised by the bench's env. Each database is analyzed after its warm-up (what autovacuum does within a minute of a new database's first writes). ` +
         `Better Auth's \`sendInvitationEmail\` awaits one \`outbox_emails\` insert shaped as Onramp's \`emails\` row (token ciphertext ${tokenBytes} bytes, as Onramp's).`,
       '',
       '| what | requests/s | p50 ms | p99 ms | requests | non-2xx | errors | % of bare |',
