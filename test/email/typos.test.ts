@@ -44,6 +44,16 @@ describe('suggestEmailCorrection (pure, no network)', () => {
     expect(editDistance('abc', 'abcdefgh', 2)).toBe(3);
   });
 
+  it('a domain asked again, after a thousand others, keeps its answer and its own local part (the memo is per domain)', () => {
+    expect(suggestEmailCorrection('ana@gmial.com')).toBe('ana@gmail.com');
+    expect(suggestEmailCorrection('Bo@GMIAL.com')).toBe('Bo@gmail.com');
+    expect(suggestEmailCorrection('cy@acme.com')).toBeNull();
+    for (let i = 0; i < 1500; i++) expect(suggestEmailCorrection(`x@client${i}.example`)).toBeNull();
+    expect(suggestEmailCorrection('di@gmial.com')).toBe('di@gmail.com');
+    expect(suggestEmailCorrection('ed@acme.com')).toBeNull();
+    expect(suggestEmailCorrection('fi@hotmial.com')).toBe('fi@hotmail.com');
+  });
+
   it('warnings: one per field, empty otherwise, never for non-strings', () => {
     expect(emailWarnings('ana@gmial.com')).toEqual([{ field: 'email', suggestion: 'ana@gmail.com' }]);
     expect(emailWarnings('ana@gmail.com')).toEqual([]);

@@ -77,6 +77,21 @@ export function suggestEmailCorrection(email: string): string | null {
     .toLowerCase()
     .replace(/\.+$/, '');
   if (known.has(domain) || domain.length > 100) return null;
+  let corrected = recentDomains.get(domain);
+  if (corrected === undefined) {
+    corrected = closestCommonDomain(domain);
+    // An agency invites many clients of a few domains: those are compared with the common ones once. Bounded,
+    // oldest first out, so a stream of distinct domains costs what it did without the memo.
+    if (recentDomains.size >= RECENT_DOMAINS) recentDomains.delete(recentDomains.keys().next().value!);
+    recentDomains.set(domain, corrected);
+  }
+  return corrected === null ? null : `${local}@${corrected}`;
+}
+
+const RECENT_DOMAINS = 1000;
+const recentDomains = new Map<string, string | null>();
+
+function closestCommonDomain(domain: string): string | null {
   let best: { domain: string; distance: number } | null = null;
   for (const candidate of COMMON_MAIL_DOMAINS) {
     // Short names sit one letter away from many real domains (mac.com / max.com, live.com / love.com), so
@@ -86,7 +101,7 @@ export function suggestEmailCorrection(email: string): string | null {
     const d = editDistance(domain, candidate, max);
     if (d <= max && (!best || d < best.distance)) best = { domain: candidate, distance: d };
   }
-  return best ? `${local}@${best.domain}` : null;
+  return best?.domain ?? null;
 }
 
 export interface EmailWarning {
