@@ -167,7 +167,11 @@ export const benchImport: Bench = async (args) => {
   chmodSync(dir, 0o755);
   // BENCH_PG_SETTINGS="shared_buffers=512MB max_wal_size=4GB": server settings to measure against the defaults.
   const settings = (process.env.BENCH_PG_SETTINGS ?? '').split(' ').filter(Boolean);
-  const db = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(join(dir, 'data'), { attach: false, settings });
+  // BENCH_PG_LOG=/tmp/pg.log keeps the server's log (e.g. auto_explain's plans, with BENCH_PG_SETTINGS loading it). Not
+  // logging_collector=on: the start waits for the server's ready line on its stderr, which the collector takes.
+  const db = process.env.DATABASE_URL
+    ? null
+    : await startEmbeddedPostgres(join(dir, 'data'), { attach: false, settings, ...(process.env.BENCH_PG_LOG ? { logFile: process.env.BENCH_PG_LOG } : {}) });
   const redis = process.env.REDIS_URL ? null : await startPrivateRedis(join(dir, 'data'), { attach: false });
   const databaseUrl = process.env.DATABASE_URL ?? db!.url;
   const pgDataDir = db ? join(dir, 'data') : null;

