@@ -1,4 +1,4 @@
-import { fmt, load, startBareExpress, startOnramp } from './harness.js';
+import { fmt, load, startBareExpress, startOnramp, type LoadResult } from './harness.js';
 import { createPool } from '@onramp/core';
 import { embeddedUrlFor } from './embedded.js';
 import { analyzeAsAutovacuumWould, inviteBody, seedOnrampInvites } from './onrampInvites.js';
@@ -8,7 +8,8 @@ import type { Bench } from './run.js';
  * Invite endpoint throughput: POST /v1/projects/:id/invitations with a new email each time (each one a real
  * client, invitation, event, outbox email and relay row in one statement, the quotas taken in Redis, the
  * email sent by the worker in the same process meanwhile), 50 connections, against `onramp start` in its
- * own process; beside a bare Express JSON POST on the same machine in the same run.
+ * own process; beside a bare Express JSON POST on the same machine in the same run, measured just before
+ * the invite window.
  * Arguments: seconds (default 20), DATABASE_POOL_SIZE (default 10, Onramp's default).
  */
 export const benchInvite: Bench = async (args) => {
@@ -32,6 +33,10 @@ export const benchInvite: Bench = async (args) => {
     } finally {
       await db.end();
     }
+    // The floor first: after the invite window, Onramp's deferred work (its email backlog, sent at
+    // EMAIL_RATE_PER_SECOND, and autovacuum of the new rows) takes cores from the floor and flatters the ratio
+    // (measured: 3,442 and 3,650/s after it against 4,394 and 4,381/s before, in the same runs).
+    const floor = await bareFloor(Math.min(seconds, 10));
     const invite = await load({
       url: onramp.url,
       path: `/v1/projects/${projects[1]}/invitations`,
@@ -40,19 +45,6 @@ export const benchInvite: Bench = async (args) => {
       connections: 50,
       durationSeconds: seconds,
     });
-    const bare = await startBareExpress();
-    let floor;
-    try {
-      floor = await load({
-        url: bare.url,
-        path: '/echo',
-        body: (i) => ({ email: `user${i}@client.test` }),
-        connections: 50,
-        durationSeconds: Math.min(seconds, 10),
-      });
-    } finally {
-      await bare.stop();
-    }
     const ratio = invite.requestsPerSec / floor.requestsPerSec;
     const met = ratio >= 0.35 && invite.p99 < 50 && invite.non2xx === 0;
     return {
@@ -63,7 +55,7 @@ export const benchInvite: Bench = async (args) => {
         '| what | requests/s | p50 ms | p99 ms | requests | non-2xx |',
         '|---|---|---|---|---|---|',
         `| POST /v1/projects/:id/invitations | ${fmt(invite.requestsPerSec)} | ${invite.p50} | ${invite.p99} | ${fmt(invite.total)} | ${invite.non2xx} |`,
-        `| bare Express 5 JSON POST (floor) | ${fmt(floor.requestsPerSec)} | ${floor.p50} | ${floor.p99} | ${fmt(floor.total)} | ${floor.non2xx} |`,
+        `| bare Express 5 JSON POST (floor, just before) | ${fmt(floor.requestsPerSec)} | ${floor.p50} | ${floor.p99} | ${fmt(floor.total)} | ${floor.non2xx} |`,
         '',
         `Invite rate = **${fmt(ratio * 100, 1)}%** of the bare POST in the same run, p99 ${invite.p99} ms (goal: ≥ 35%, p99 < 50 ms): ${met ? '**met**' : '**not met**'}.`,
       ],
@@ -72,3 +64,19 @@ export const benchInvite: Bench = async (args) => {
     await onramp.stop();
   }
 };
+
+/** A bare Express JSON POST at 50 connections, in its own process, for `seconds`. */
+async function bareFloor(seconds: number): Promise<LoadResult> {
+  const bare = await startBareExpress();
+  try {
+    return await load({
+      url: bare.url,
+      path: '/echo',
+      body: (i) => ({ email: `user${i}@client.test` }),
+      connections: 50,
+      durationSeconds: seconds,
+    });
+  } finally {
+    await bare.stop();
+  }
+}
