@@ -251,6 +251,65 @@ describe('stopping', () => {
     expect(alive(pgPid)).toBe(false);
   }, 60_000);
 
+  it('the worker thread of onramp start dying on its own (out of its heap during an import): the ordered stop, exit 1, nothing left running; restarted, the import completes exactly', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'onramp-crash-'));
+    chmodSync(root, 0o755);
+    const dir = join(root, 'data');
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env = { DATA_DIR: dir, PORT: String(port), PUBLIC_BASE_URL: base, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) };
+    // A heap cap too small for the batches asked of it: 20,000 rows of 2 KB each, three at a time, do not fit
+    // in 64 MB. The thread dies of it by itself; nothing in the test reaches into the process.
+    const first = startInOwnGroup({ ...env, WORKER_MAX_HEAP_MB: '64', IMPORT_BATCH_SIZE: '20000', IMPORT_LANES: '3' });
+    await first.waitFor(/Onramp is running/);
+    const pgPid = Number(readFileSync(join(dir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const redisPid = (JSON.parse(readFileSync(join(dir, 'redis', 'onramp-redis.json'), 'utf8')) as { pid: number }).pid;
+    const created = await runOnramp(['agency', 'create', '--name', 'Crash', '--owner-email', 'owner@crash.test', '--json'], env);
+    expect(created.code).toBe(0);
+    const key = (JSON.parse(created.stdout) as { api_key: string }).api_key;
+
+    const ROWS = 30_000;
+    const message = 'm'.repeat(1_900);
+    const lines = ['project_name,project_external_id,template,first_name,last_name,email,tasks,message'];
+    for (let i = 0; i < ROWS; i++)
+      lines.push(`Project ${Math.floor(i / 10)},ext-${Math.floor(i / 10)},Client onboarding,First${i},Last${i},c${i}@crash.test,Welcome call,${message}${i}`);
+    const upload = await fetch(`${base}/v1/imports?send_emails=false`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' },
+      body: `${lines.join('\r\n')}\r\n`,
+    });
+    expect(upload.status).toBe(202);
+    const importId = ((await upload.json()) as { id: string }).id;
+
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([first.exited, new Promise<'running'>((r) => (timer = setTimeout(() => r('running'), 60_000)))]);
+    clearTimeout(timer);
+    if (code === 'running') process.kill(-first.child.pid!, 'SIGKILL');
+    expect(code).toBe(1);
+    expect(first.output()).toMatch(/ERR_WORKER_OUT_OF_MEMORY/);
+    expect(first.output()).toMatch(/the worker thread stopped on its own: stopping Onramp/);
+    // The ordered stop ran: the embedded PostgreSQL and Redis went down with it.
+    for (let i = 0; i < 200 && (alive(pgPid) || alive(redisPid)); i++) await new Promise((r) => setTimeout(r, 50));
+    expect([pgPid, redisPid].filter(alive)).toEqual([]);
+
+    // Restarted with a heap that fits (as a supervisor, after the operator's fix, would): the import the dead
+    // thread held is taken up again once its lock expires, and every row is counted once.
+    const second = startInOwnGroup({ ...env, IMPORT_BATCH_SIZE: '2000' });
+    await second.waitFor(/Onramp is running/);
+    const headers = { authorization: `Bearer ${key}` };
+    const importState = async () =>
+      (await (await fetch(`${base}/v1/imports/${importId}`, { headers })).json()) as { status: string; counts: Record<string, number> };
+    let state = await importState();
+    while (state.status === 'running' || state.status === 'queued') {
+      await new Promise((r) => setTimeout(r, 250));
+      state = await importState();
+    }
+    expect(state.status).toBe('completed');
+    expect(state.counts).toMatchObject({ rows: ROWS, clients_invited: ROWS, projects_created: ROWS / 10, assignments: ROWS, errors: 0, duplicates: 0 });
+    const again = await ctrlC(second, dir);
+    expect({ code: again.code, left: again.left }).toEqual({ code: 0, left: [] });
+  }, 240_000);
+
   it('SHUTDOWN_TIMEOUT_MS is validated with the other settings', () => {
     expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '15000' }).shutdownTimeoutMs).toBe(15_000);
     expect(loadConfig({}).shutdownTimeoutMs).toBe(10_000);
