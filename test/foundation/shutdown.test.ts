@@ -67,13 +67,23 @@ async function ctrlC(proc: { child: ChildProcess; exited: Promise<number | null>
   return { code, elapsedMs: Date.now() - started, left: [pgPid, redisPid].filter(alive) };
 }
 
-function csv(rows: number): string {
+function csv(rows: number, domain = 'stop.test', message = 'Hello '): string {
   const lines = ['project_name,project_external_id,template,first_name,last_name,email,tasks,message'];
   for (let i = 0; i < rows; i++) {
     const p = Math.floor(i / 10);
-    lines.push(`Project ${p},ext-${p},Client onboarding,First${i},Last${i},c${i}@stop.test,Welcome call,Hello ${i}`);
+    lines.push(`Project ${p},ext-${p},Client onboarding,First${i},Last${i},c${i}@${domain},Welcome call,${message}${i}`);
   }
   return `${lines.join('\r\n')}\r\n`;
+}
+
+/** The import's state once it is neither queued nor running. */
+async function settledImport(base: string, key: string, importId: string): Promise<{ status: string; counts: Record<string, number> }> {
+  for (;;) {
+    const res = await fetch(`${base}/v1/imports/${importId}`, { headers: { authorization: `Bearer ${key}` } });
+    const state = (await res.json()) as { status: string; counts: Record<string, number> };
+    if (state.status !== 'running' && state.status !== 'queued') return state;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 describe('stopping', () => {
@@ -157,11 +167,7 @@ describe('stopping', () => {
     // The next start takes the import up where it stopped and finishes it with every row counted once.
     const second = startInOwnGroup(env);
     await second.waitFor(/Onramp is running/);
-    let state = await importState();
-    while (state.status === 'running' || state.status === 'queued') {
-      await new Promise((r) => setTimeout(r, 250));
-      state = await importState();
-    }
+    const state = await settledImport(base, key, importId);
     expect(state.status).toBe('completed');
     expect(state.counts).toMatchObject({ rows: ROWS, clients_invited: ROWS, projects_created: ROWS / 10, assignments: ROWS, errors: 0, duplicates: 0 });
     const listed = (await (await fetch(`${base}/v1/clients?email=c${ROWS - 1}@stop.test`, { headers })).json()) as { data: unknown[] };
@@ -269,14 +275,10 @@ describe('stopping', () => {
     const key = (JSON.parse(created.stdout) as { api_key: string }).api_key;
 
     const ROWS = 30_000;
-    const message = 'm'.repeat(1_900);
-    const lines = ['project_name,project_external_id,template,first_name,last_name,email,tasks,message'];
-    for (let i = 0; i < ROWS; i++)
-      lines.push(`Project ${Math.floor(i / 10)},ext-${Math.floor(i / 10)},Client onboarding,First${i},Last${i},c${i}@crash.test,Welcome call,${message}${i}`);
     const upload = await fetch(`${base}/v1/imports?send_emails=false`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' },
-      body: `${lines.join('\r\n')}\r\n`,
+      body: csv(ROWS, 'crash.test', 'm'.repeat(1_900)),
     });
     expect(upload.status).toBe(202);
     const importId = ((await upload.json()) as { id: string }).id;
@@ -296,14 +298,7 @@ describe('stopping', () => {
     // thread held is taken up again once its lock expires, and every row is counted once.
     const second = startInOwnGroup({ ...env, IMPORT_BATCH_SIZE: '2000' });
     await second.waitFor(/Onramp is running/);
-    const headers = { authorization: `Bearer ${key}` };
-    const importState = async () =>
-      (await (await fetch(`${base}/v1/imports/${importId}`, { headers })).json()) as { status: string; counts: Record<string, number> };
-    let state = await importState();
-    while (state.status === 'running' || state.status === 'queued') {
-      await new Promise((r) => setTimeout(r, 250));
-      state = await importState();
-    }
+    const state = await settledImport(base, key, importId);
     expect(state.status).toBe('completed');
     expect(state.counts).toMatchObject({ rows: ROWS, clients_invited: ROWS, projects_created: ROWS / 10, assignments: ROWS, errors: 0, duplicates: 0 });
     const again = await ctrlC(second, dir);
