@@ -133,8 +133,16 @@ async function startBetterAuth(databaseUrl: string, tokenBytes: number) {
   };
 }
 
-/** The owner's session cookie and two organizations (warm-up, measured), the measured one set active. */
-async function seedBetterAuth(url: string): Promise<{ headers: Record<string, string>; warmOrg: string; benchOrg: string }> {
+/**
+ * Better Auth's invite reads every pending invitation of the organization (to compare their number with
+ * `invitationLimit`): with all of a run's invitations in one organization, each invite would read thousands of rows
+ * and the comparison would measure that scan. The measured invites are spread over this many organizations, as an
+ * agency's are over its projects, so each organization holds a few dozen.
+ */
+const BENCH_ORGS = 100;
+
+/** The owner's session cookie, a warm-up organization and BENCH_ORGS measured ones (the owner's in each). */
+async function seedBetterAuth(url: string): Promise<{ headers: Record<string, string>; warmOrg: string; benchOrgs: string[] }> {
   let cookie = '';
   const call = async (path: string, body: unknown) => {
     const res = await fetch(`${url}/api/auth${path}`, {
@@ -149,9 +157,10 @@ async function seedBetterAuth(url: string): Promise<{ headers: Record<string, st
   };
   await call('/sign-up/email', { email: 'owner@peer.test', password: 'bench-owner-password', name: 'Owner' });
   const warmOrg = (await call('/organization/create', { name: 'Warm', slug: 'warm' })).id as string;
-  const benchOrg = (await call('/organization/create', { name: 'Bench', slug: 'bench' })).id as string;
-  await call('/organization/set-active', { organizationId: benchOrg });
-  return { headers: { cookie, origin: url }, warmOrg, benchOrg };
+  const benchOrgs: string[] = [];
+  for (let o = 0; o < BENCH_ORGS; o++) benchOrgs.push((await call('/organization/create', { name: `Bench ${o}`, slug: `bench-${o}` })).id as string);
+  await call('/organization/set-active', { organizationId: benchOrgs[0] });
+  return { headers: { cookie, origin: url }, warmOrg, benchOrgs };
 }
 
 const row = (what: string, r: LoadResult, bare: LoadResult) =>
@@ -216,11 +225,11 @@ export const benchPeer: Bench = async (args) => {
         url: ba.url,
         path: '/api/auth/organization/invite-member',
         headers: session.headers,
-        body: (i) => ({ email: `user${i}@client.test`, role: 'member' }),
+        body: (i) => ({ email: `user${i}@client.test`, role: 'member', organizationId: session.benchOrgs[i % BENCH_ORGS] }),
         connections: CONNECTIONS,
         durationSeconds: seconds,
       });
-      baInvitations = await quiescentCount(betterAuthDb, 'select count(*)::int as n from invitation where "organizationId" = $1', [session.benchOrg]);
+      baInvitations = await quiescentCount(betterAuthDb, 'select count(*)::int as n from invitation where "organizationId" = any($1)', [session.benchOrgs]);
       const statementsAfter = await ba.statements();
       if (peer.non2xx > 0 || peer.errors > 0) console.error(`Better Auth answered non-2xx or failed; its output:\n${ba.output().slice(-4000)}`);
       const after = await settledCounters(betterAuthDb, before, 'invitation', baInvitations);
@@ -290,7 +299,7 @@ export const benchPeer: Bench = async (args) => {
       `Onramp's invite endpoint beside Better Auth's organization plugin (\`better-auth\` ${betterAuthVersion()}, \`POST /api/auth/organization/invite-member\`) and a bare Express 5 JSON POST: ` +
         `${CONNECTIONS} connections, ${seconds} s each, measured one after the other (Better Auth, bare Express, Onramp), each after a ${WARM_UP_SECONDS} s warm-up at ${CONNECTIONS} connections; ` +
         `one Node process each; both on the same embedded PostgreSQL (Onramp in its database, Better Auth in \`better_auth\`), each with a pool of ${POOL_SIZE}. ` +
-        `Every request a new email. Better Auth's rate limiter is off (\`rateLimit: { enabled: false }\`) and its pending-invitation limit raised (\`invitationLimit: 10000000\`), as Onramp's quotas are raised by the bench's env. Each database is analyzed after its warm-up (what autovacuum does within a minute of a new database's first writes). ` +
+        `Every request a new email. Better Auth's rate limiter is off (\`rateLimit: { enabled: false }\`) and its pending-invitation limit raised (\`invitationLimit: 10000000\`), as Onramp's quotas are raised by the bench's env. Each database is analyzed after its warm-up (what autovacuum does within a minute of a new database's first writes). Better Auth's measured invites go round ${BENCH_ORGS} organizations (its invite reads all of an organization's pending invitations, to count them against \`invitationLimit\`: in one organization that read would grow with the run); Onramp's all go to one project. ` +
         `Better Auth's \`sendInvitationEmail\` awaits one \`outbox_emails\` insert shaped as Onramp's \`emails\` row (token ciphertext ${tokenBytes} bytes, as Onramp's).`,
       '',
       '| what | requests/s | p50 ms | p99 ms | requests | non-2xx | errors | % of bare |',
