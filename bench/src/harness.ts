@@ -90,6 +90,16 @@ export async function startBareExpress(): Promise<{ url: string; stop(): Promise
   };
 }
 
+/** The floor's load: a bare Express JSON POST in its own process, at `connections`, for `seconds`. */
+export async function bareFloor(connections: number, seconds: number): Promise<LoadResult> {
+  const bare = await startBareExpress();
+  try {
+    return await load({ url: bare.url, path: '/echo', body: (i) => ({ email: `user${i}@client.test` }), connections, durationSeconds: seconds });
+  } finally {
+    await bare.stop();
+  }
+}
+
 export interface LoadResult {
   requestsPerSec: number;
   p50: number;

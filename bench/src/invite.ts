@@ -1,4 +1,4 @@
-import { fmt, load, startBareExpress, startOnramp, type LoadResult } from './harness.js';
+import { bareFloor, fmt, load, startOnramp } from './harness.js';
 import { createPool } from '@onramp/core';
 import { embeddedUrlFor } from './embedded.js';
 import { analyzeAsAutovacuumWould, inviteBody, seedOnrampInvites } from './onrampInvites.js';
@@ -36,7 +36,7 @@ export const benchInvite: Bench = async (args) => {
     // The floor first: after the invite window, Onramp's deferred work (its email backlog, sent at
     // EMAIL_RATE_PER_SECOND, and autovacuum of the new rows) takes cores from the floor and flatters the ratio
     // (measured: 3,442 and 3,650/s after it against 4,394 and 4,381/s before, in the same runs).
-    const floor = await bareFloor(Math.min(seconds, 10));
+    const floor = await bareFloor(50, Math.min(seconds, 10));
     const invite = await load({
       url: onramp.url,
       path: `/v1/projects/${projects[1]}/invitations`,
@@ -64,19 +64,3 @@ export const benchInvite: Bench = async (args) => {
     await onramp.stop();
   }
 };
-
-/** A bare Express JSON POST at 50 connections, in its own process, for `seconds`. */
-async function bareFloor(seconds: number): Promise<LoadResult> {
-  const bare = await startBareExpress();
-  try {
-    return await load({
-      url: bare.url,
-      path: '/echo',
-      body: (i) => ({ email: `user${i}@client.test` }),
-      connections: 50,
-      durationSeconds: seconds,
-    });
-  } finally {
-    await bare.stop();
-  }
-}

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { createPool } from '@onramp/core';
 import { freePort } from '@onramp/cli';
 import { embeddedUrlFor } from './embedded.js';
-import { fmt, load, startBareExpress, startOnramp, type LoadResult } from './harness.js';
+import { bareFloor, fmt, load, startOnramp, type LoadResult } from './harness.js';
 import { analyzeAsAutovacuumWould, inviteBody, seedOnrampInvites } from './onrampInvites.js';
 import type { Bench } from './run.js';
 
@@ -245,19 +245,7 @@ export const benchPeer: Bench = async (args) => {
       await ba.stop();
     }
 
-    const bare = await startBareExpress();
-    let floor: LoadResult;
-    try {
-      floor = await load({
-        url: bare.url,
-        path: '/echo',
-        body: (i) => ({ email: `user${i}@client.test` }),
-        connections: CONNECTIONS,
-        durationSeconds: seconds,
-      });
-    } finally {
-      await bare.stop();
-    }
+    const floor = await bareFloor(CONNECTIONS, seconds);
 
     await load({
       url: onramp.url,
