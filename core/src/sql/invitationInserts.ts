@@ -102,7 +102,7 @@ function statement(mode: StatementMode): string {
       })}
     ), u as materialized (
       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id, r.n,
-             r.p, cu.id as c, r.email, r.message, r.th, r.tc, ''::text as tids, false as here, false as inactive
+             r.p, cu.id as c, r.email, r.message, r.th, r.tc, ''::text as tids
         -- cu has a row only for a row whose project is live (addresses are distinct in a group).
         from r join cu on cu.email_normalized = lower(btrim(r.email))
        where cu.status = 'invited'
@@ -115,7 +115,8 @@ function statement(mode: StatementMode): string {
     ), u as materialized (
       -- Scalars, not unnest: with its row count known the plan is the same for every call, so PostgreSQL
       -- keeps one generic plan for the named statement instead of planning each invite (2 ms of CPU).
-      -- $7 (the client ids of the other modes) is unused here; it is typed so the statement prepares.
+      -- $7 (the client ids of the other modes), $13 and $14 (their task and client steps) are unused here; they
+      -- are typed so the statement prepares.
       select onramp_new_id() as id, case when $4::boolean then onramp_new_id() end as email_id,
              $6::uuid as p, cu.id as c, $8::text as email, $9::text as message, $10::bytea as th, $11::bytea as tc,
              $12::text as tids, $13::boolean as here, $14::boolean as inactive
