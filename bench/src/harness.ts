@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freePort } from '@onramp/cli';
+import { loadgenMs, processCpuMs } from './cpu.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -69,7 +70,7 @@ export async function runCli(env: Record<string, string>, args: string[]): Promi
 }
 
 /** The floor to compare against: a bare Express 5 JSON POST (or GET) in its own process, same machine, same run. */
-export async function startBareExpress(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startBareExpress(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const script = `
     import express from 'express';
@@ -83,6 +84,7 @@ export async function startBareExpress(): Promise<{ url: string; stop(): Promise
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.on('exit', r));
@@ -90,11 +92,17 @@ export async function startBareExpress(): Promise<{ url: string; stop(): Promise
   };
 }
 
-/** The floor's load: a bare Express JSON POST in its own process, at `connections`, for `seconds`. */
-export async function bareFloor(connections: number, seconds: number): Promise<LoadResult> {
+/**
+ * The floor's load: a bare Express JSON POST in its own process, at `connections`, for `seconds`; with the
+ * CPU time (ms) its process and the load generator spent meanwhile.
+ */
+export async function bareFloor(connections: number, seconds: number): Promise<LoadResult & { cpu: { serverMs: number; loadgenMs: number } }> {
   const bare = await startBareExpress();
   try {
-    return await load({ url: bare.url, path: '/echo', body: (i) => ({ email: `user${i}@client.test` }), connections, durationSeconds: seconds });
+    const serverAtStart = processCpuMs(bare.pid);
+    const loadgenAtStart = loadgenMs();
+    const result = await load({ url: bare.url, path: '/echo', body: (i) => ({ email: `user${i}@client.test` }), connections, durationSeconds: seconds });
+    return { ...result, cpu: { serverMs: processCpuMs(bare.pid) - serverAtStart, loadgenMs: loadgenMs() - loadgenAtStart } };
   } finally {
     await bare.stop();
   }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,6 +11,7 @@ import copyStreams from 'pg-copy-streams';
 import { createAgency, createLogger, loadConfig, migrate } from '@onramp/core';
 import { startApi } from '@onramp/connector-api';
 import { buildDeps, freePort, startEmbeddedPostgres, startPrivateRedis, workerHeapArgs } from '@onramp/cli';
+import { postgresCpu } from './cpu.js';
 import type { Bench } from './run.js';
 
 const TASKS = 'Welcome call;Share brand assets;Grant account access';
@@ -66,66 +67,6 @@ function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildPr
     });
     child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
   });
-}
-
-/** CPU time (ms) of a process: its own and its reaped children's (utime, stime, cutime, cstime). */
-function cpuTicksOf(stat: string): { ppid: number; ticks: number; systemTicks: number } {
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]), systemTicks: Number(f[12]) + Number(f[14]) };
-}
-
-interface PostgresCpu {
-  /** CPU ms by process role. */
-  byRole: Map<string, number>;
-  /** CPU ms of all roles together, and the part of it spent in the kernel. */
-  totalMs: number;
-  systemMs: number;
-}
-
-/**
- * CPU time (ms) of PostgreSQL by process role (`backend`, `walwriter`, `checkpointer`, `io worker`, ...,
- * and `postmaster`, which holds reaped backends' time), read in one pass over /proc so the total, the
- * kernel part and the roles are one snapshot: with the bench's own embedded server, its postmaster and
- * live children only (the machine may run other PostgreSQL servers, e.g. other test runs, whose CPU is not
- * the import's); otherwise every PostgreSQL process on the machine, as `postgres`.
- */
-function postgresCpu(dataDir: string | null): PostgresCpu {
-  let postmaster: number | null = null;
-  if (dataDir) {
-    try {
-      postmaster = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    } catch {
-      postmaster = null;
-    }
-  }
-  const out: PostgresCpu = { byRole: new Map(), totalMs: 0, systemMs: 0 };
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const p = cpuTicksOf(stat);
-      if (postmaster !== null && Number(pid) !== postmaster && p.ppid !== postmaster) continue;
-      // A child's title: "postgres: walwriter", "postgres: io worker 0", "postgres: onramp onramp 127.0.0.1(…) idle".
-      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const role =
-        postmaster === null
-          ? 'postgres'
-          : Number(pid) === postmaster
-            ? 'postmaster'
-            : /^postgres: \S+ \S+ \d/.test(title)
-              ? 'backend'
-              : title
-                  .replace(/^postgres: /, '')
-                  .replace(/ \d+\s*$/, '')
-                  .trim();
-      out.byRole.set(role, (out.byRole.get(role) ?? 0) + p.ticks * 10);
-      out.totalMs += p.ticks * 10;
-      out.systemMs += p.systemTicks * 10;
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
-  return out;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { cpuSince, onrampCpu } from './cpu.js';
 import { bareFloor, fmt, load, startOnramp } from './harness.js';
 import { createPool } from '@onramp/core';
 import { embeddedUrlFor } from './embedded.js';
@@ -37,6 +38,7 @@ export const benchInvite: Bench = async (args) => {
     // EMAIL_RATE_PER_SECOND, and autovacuum of the new rows) takes cores from the floor and flatters the ratio
     // (measured: 3,442 and 3,650/s after it against 4,394 and 4,381/s before, in the same runs).
     const floor = await bareFloor(50, Math.min(seconds, 10));
+    const cpuAtStart = onrampCpu(onramp.child.pid!, onramp.dataDir);
     const invite = await load({
       url: onramp.url,
       path: `/v1/projects/${projects[1]}/invitations`,
@@ -45,7 +47,12 @@ export const benchInvite: Bench = async (args) => {
       connections: 50,
       durationSeconds: seconds,
     });
+    const cpu = cpuSince(cpuAtStart, onrampCpu(onramp.child.pid!, onramp.dataDir));
     const ratio = invite.requestsPerSec / floor.requestsPerSec;
+    // CPU per request (µs) by part: where an invite's cost is, printed with every run.
+    const per = (ms: number, n: number) => (ms * 1000) / n;
+    const inviteCpu = per(cpu.apiMainMs + cpu.apiOtherMs + cpu.postgresMs + cpu.redisMs + cpu.loadgenMs, invite.total);
+    const floorCpu = per(floor.cpu.serverMs + floor.cpu.loadgenMs, floor.total);
     const met = ratio >= 0.35 && invite.p99 < 50 && invite.non2xx === 0;
     return {
       name: 'invite',
@@ -58,6 +65,8 @@ export const benchInvite: Bench = async (args) => {
         `| bare Express 5 JSON POST (floor, just before) | ${fmt(floor.requestsPerSec)} | ${floor.p50} | ${floor.p99} | ${fmt(floor.total)} | ${floor.non2xx} |`,
         '',
         `Invite rate = **${fmt(ratio * 100, 1)}%** of the bare POST in the same run, p99 ${invite.p99} ms (goal: ≥ 35%, p99 < 50 ms): ${met ? '**met**' : '**not met**'}.`,
+        '',
+        `CPU per request over each window (from /proc; the machine's cores are what both share): an invite ${fmt(inviteCpu)} µs = the API's main thread ${fmt(per(cpu.apiMainMs, invite.total))}, its other threads ${fmt(per(cpu.apiOtherMs, invite.total))} (the worker thread sending the emails, V8's garbage collector and compiler), PostgreSQL ${fmt(per(cpu.postgresMs, invite.total))}, Redis ${fmt(per(cpu.redisMs, invite.total))}, the load generator ${fmt(per(cpu.loadgenMs, invite.total))}; a bare POST ${fmt(floorCpu)} µs = its server ${fmt(per(floor.cpu.serverMs, floor.total))}, the load generator ${fmt(per(floor.cpu.loadgenMs, floor.total))}. CPU ratio (bare ÷ invite): **${fmt((floorCpu / inviteCpu) * 100, 1)}%**. The bare server is one thread and cannot use more than one core, the invite spreads over both (PostgreSQL, the worker thread), so the rate ratio can be above the CPU ratio; the CPU split is where an invite's cost is.`,
       ],
     };
   } finally {
