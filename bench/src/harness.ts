@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,8 @@ export interface Running {
   dataDir: string;
   env: Record<string, string>;
   child: ChildProcess;
-  stop(): Promise<void>;
+  /** Stops Onramp and, once it has exited (its PostgreSQL and Redis with it), removes its data unless `keep`. */
+  stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
 /** A real `onramp start` (embedded PostgreSQL + Redis) in its own process, as a user would run it. */
@@ -40,22 +41,21 @@ export async function startOnramp(extraEnv: Record<string, string> = {}): Promis
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const stop = async ({ keep = false } = {}) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  };
   const deadline = Date.now() + 120_000;
   while (!out.includes('Onramp is running')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`onramp start failed: ${out}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`onramp start failed: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    dataDir: env.DATA_DIR!,
-    env,
-    child,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url: `http://127.0.0.1:${port}`, dataDir: env.DATA_DIR!, env, child, stop };
 }
 
 export async function runCli(env: Record<string, string>, args: string[]): Promise<string> {

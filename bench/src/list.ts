@@ -1,6 +1,4 @@
-import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   authenticateApiKey,
@@ -467,9 +465,8 @@ export const benchList: Bench = async (args) => {
     };
   } finally {
     await pool.end();
-    await onramp.stop();
     // 1M invitations and 1.75M events are ~2 GB on disk: never leave them behind unless asked to.
+    await onramp.stop({ keep });
     if (keep) log(`kept the seeded database: DATA_DIR=${onramp.dataDir}`);
-    else rmSync(dirname(onramp.dataDir), { recursive: true, force: true });
   }
 };

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { createPool } from '@onramp/core';
@@ -318,8 +318,6 @@ export const benchPeer: Bench = async (args) => {
     await betterAuthDb?.end();
     await onrampDb.end();
     await onramp.stop();
-    // Two databases' worth of rows in a temporary directory nobody reads afterwards.
-    rmSync(dirname(onramp.dataDir), { recursive: true, force: true });
   }
 };
 

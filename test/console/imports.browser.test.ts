@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startStack, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { countRows } from '../support/fixtures.js';
+import { removeTempDir } from '../support/tempDir.js';
 import { addMember, launchChromium, screenshots, signedIn, withPassword } from './browserKit.js';
 
 /**
@@ -14,17 +15,22 @@ import { addMember, launchChromium, screenshots, signedIn, withPassword } from '
 let stack: TestStack;
 let agency: TestAgency;
 let browser: Browser;
-const dir = mkdtempSync(join(tmpdir(), 'onramp-console-import-'));
+let dir: string;
 
 beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'onramp-console-import-'));
   stack = await startStack({ smtp: false, env: { IMPORT_BATCH_SIZE: '500' } });
   agency = await createTestAgency(stack, 'Imports');
   await withPassword(stack, agency);
   browser = await launchChromium();
 });
 afterAll(async () => {
-  await browser?.close();
-  await stack.close();
+  try {
+    await browser?.close();
+    await stack.close();
+  } finally {
+    removeTempDir(dir);
+  }
 });
 
 function bigCsv(rows: number, bad: number): string {

@@ -5,6 +5,7 @@ import { type Browser } from 'playwright-core';
 import { freePort } from '@onramp/cli';
 import { runOnramp, startOnramp, type LongRunning } from '../support/processes.js';
 import { launchChromium } from '../support/browser.js';
+import { removeTempDir } from '../support/tempDir.js';
 
 /**
  * The README's journey, as a person follows it: `onramp start` with nothing configured (embedded
@@ -16,9 +17,10 @@ describe('the quick start journey', () => {
   let onramp: LongRunning;
   let browser: Browser;
   let base: string;
+  let dir: string | undefined;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'onramp-e2e-'));
+    dir = mkdtempSync(join(tmpdir(), 'onramp-e2e-'));
     chmodSync(dir, 0o755);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
@@ -35,7 +37,11 @@ describe('the quick start journey', () => {
 
   afterAll(async () => {
     await browser?.close();
-    expect(await onramp.stop('SIGINT')).toBe(0);
+    try {
+      if (onramp) expect(await onramp.stop('SIGINT')).toBe(0);
+    } finally {
+      removeTempDir(dir);
+    }
   });
 
   it('from agency creation to an accepted invitation and the inviter notified', async () => {

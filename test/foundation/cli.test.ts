@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@onramp/cli';
 import { runOnramp, startOnramp } from '../support/processes.js';
+import { removeTempDir } from '../support/tempDir.js';
 
 const alive = (pid: number) => {
   try {
@@ -14,10 +15,17 @@ const alive = (pid: number) => {
   }
 };
 
+const roots: string[] = [];
+// Each test waits for the exit of every onramp it ran on its directory.
+afterEach(() => {
+  for (const root of roots.splice(0)) removeTempDir(root);
+});
+
 function dataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'onramp-cli-'));
-  chmodSync(dir, 0o755);
-  return join(dir, 'data');
+  const root = mkdtempSync(join(tmpdir(), 'onramp-cli-'));
+  roots.push(root);
+  chmodSync(root, 0o755);
+  return join(root, 'data');
 }
 
 describe('onramp command line', () => {

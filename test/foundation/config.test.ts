@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, resolveAppSecret } from '@onramp/core';
+import { removeTempDir } from '../support/tempDir.js';
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -52,15 +53,24 @@ describe('configuration', () => {
 
   it('generates APP_SECRET once outside production and keeps it in DATA_DIR', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onramp-secret-'));
-    const c = loadConfig({ DATA_DIR: dir });
-    const first = resolveAppSecret(c);
-    expect(first.length).toBeGreaterThanOrEqual(32);
-    expect(resolveAppSecret(c)).toBe(first);
-    expect(readFileSync(join(dir, 'app-secret'), 'utf8').trim()).toBe(first);
+    try {
+      const c = loadConfig({ DATA_DIR: dir });
+      const first = resolveAppSecret(c);
+      expect(first.length).toBeGreaterThanOrEqual(32);
+      expect(resolveAppSecret(c)).toBe(first);
+      expect(readFileSync(join(dir, 'app-secret'), 'utf8').trim()).toBe(first);
+    } finally {
+      removeTempDir(dir);
+    }
   });
 
   it('uses APP_SECRET when given', () => {
     const secret = 's'.repeat(40);
-    expect(resolveAppSecret(loadConfig({ APP_SECRET: secret, DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-secret-')) }))).toBe(secret);
+    const dir = mkdtempSync(join(tmpdir(), 'onramp-secret-'));
+    try {
+      expect(resolveAppSecret(loadConfig({ APP_SECRET: secret, DATA_DIR: dir }))).toBe(secret);
+    } finally {
+      removeTempDir(dir);
+    }
   });
 });

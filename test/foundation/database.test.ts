@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { createPool, loadMigrations, migrate } from '@onramp/core';
+import { removeTempDir } from '../support/tempDir.js';
 import { unique } from '../support/unique.js';
 
 async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
@@ -59,6 +60,7 @@ describe('migrations', () => {
       const applied = await pool.query<{ name: string }>('select name from schema_migrations');
       expect(applied.rows.map((r) => r.name)).toEqual(['0001_first']);
     } finally {
+      removeTempDir(dir);
       await pool.end();
       await db.drop();
     }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { freePort, startEmbeddedPostgres, startPrivateRedis } from '@onramp/cli';
 import { runOnramp, startOnramp, type LongRunning } from '../support/processes.js';
 import { until } from '../support/receiver.js';
+import { removeTempDir } from '../support/tempDir.js';
 
 /**
  * `onramp start` killed with SIGKILL runs no exit handler. Its embedded PostgreSQL and Redis (detached, so
@@ -50,8 +51,15 @@ function servicePids(dir: string): { pg: number; redis: number } {
   };
 }
 
+const roots: string[] = [];
+// Each test stops what it started on its directory (in finally), so nothing works there any more.
+afterEach(() => {
+  for (const root of roots.splice(0)) removeTempDir(root);
+});
+
 function dataDir(): string {
   const root = mkdtempSync(join(tmpdir(), 'onramp-orphan-'));
+  roots.push(root);
   chmodSync(root, 0o755);
   return join(root, 'data');
 }
@@ -100,7 +108,7 @@ describe('onramp start after a SIGKILL', () => {
       expect([old.pg, old.redis].filter(running)).toEqual([]);
       await stopAndCheck(second, dir, [old.pg, old.redis, now.pg, now.redis]);
     } finally {
-      if (second.child.exitCode === null) second.child.kill('SIGKILL');
+      if (second.child.exitCode === null) await second.stop('SIGKILL');
     }
   }, 300_000);
 
@@ -133,7 +141,7 @@ describe('onramp start after a SIGKILL', () => {
         const now = servicePids(dir);
         await stopAndCheck(next, dir, [now.pg, now.redis]);
       } finally {
-        if (next.child.exitCode === null) next.child.kill('SIGKILL');
+        if (next.child.exitCode === null) await next.stop('SIGKILL');
       }
     } finally {
       await db.stop();

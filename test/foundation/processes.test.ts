@@ -6,24 +6,28 @@ import { createAgency, createPool, type Pool } from '@onramp/core';
 import { freePort } from '@onramp/cli';
 import { startOnramp, type LongRunning } from '../support/processes.js';
 import { insertProject } from '../support/fixtures.js';
+import { removeTempDir } from '../support/tempDir.js';
 import { unique } from '../support/unique.js';
 
 describe('many processes against one database and one Redis', () => {
   let pool: Pool;
   const procs: LongRunning[] = [];
+  let dataDir: string | undefined;
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
+    removeTempDir(dataDir);
     await pool.end();
   });
 
   it('two API processes and one worker share state; nothing assumes a single process', async () => {
     pool = createPool(process.env.TEST_DATABASE_URL!, 2);
+    dataDir = mkdtempSync(join(tmpdir(), 'onramp-mp-'));
     const env = {
       DATABASE_URL: process.env.TEST_DATABASE_URL!,
       REDIS_URL: process.env.TEST_REDIS_URL!,
       REDIS_PREFIX: `mp${randomBytes(4).toString('hex')}`,
       APP_SECRET: randomBytes(32).toString('base64url'),
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-mp-')),
+      DATA_DIR: dataDir,
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       INVITES_PER_AGENCY_PER_HOUR: '3',

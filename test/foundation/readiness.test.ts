@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPrivateRedis, freePort } from '@onramp/cli';
 import { startStack } from '../support/stack.js';
+import { removeTempDir } from '../support/tempDir.js';
 
 describe('/readyz follows Redis', () => {
   it('answers 503 problem+json when Redis is stopped and 200 again when it is back', async () => {
@@ -34,6 +35,7 @@ describe('/readyz follows Redis', () => {
     } finally {
       await stack.close();
       await redis.stop();
+      removeTempDir(dir);
     }
   }, 60_000);
 });

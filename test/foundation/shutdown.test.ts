@@ -8,6 +8,7 @@ import { markDraining } from '@onramp/connector-api';
 import { freePort, startPrivateRedis } from '@onramp/cli';
 import { onrampBin, runOnramp, startOnramp } from '../support/processes.js';
 import { startStack } from '../support/stack.js';
+import { removeTempDir } from '../support/tempDir.js';
 
 const SHUTDOWN_TIMEOUT_MS = 8_000;
 /** Slack over the deadline for what the deadline does not cover: the OS reaping processes, a loaded CI machine. */
@@ -32,6 +33,35 @@ function cleanEnv(extra: Record<string, string>): Record<string, string> {
   return { ...env, LOG_LEVEL: 'warn', ...extra };
 }
 
+/** What a test started and made: after it, pass or fail, the groups are stopped and then the directories removed. */
+const groups: Array<{ child: ChildProcess; exited: Promise<number | null> }> = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  // A test that failed midway leaves its `onramp start` running on the directory: the ordered stop (which waits
+  // for PostgreSQL and Redis) first, as Ctrl-C would; killed only if that hangs.
+  for (const { child, exited } of groups.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      // The group is gone already; its exit is on its way.
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS + SLACK_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+  for (const dir of dirs.splice(0)) removeTempDir(dir);
+});
+
+/** Removed after the test. Mode 0755: run as root, the embedded PostgreSQL runs as its own user and must reach its data. */
+function tempRoot(prefix: string): string {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(root);
+  chmodSync(root, 0o755);
+  return root;
+}
+
 /** `onramp start` as a terminal runs it: the leader of its own process group, which Ctrl-C signals as a whole. */
 function startInOwnGroup(env: Record<string, string>) {
   const child = spawn(process.execPath, [onrampBin, 'start'], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -39,6 +69,7 @@ function startInOwnGroup(env: Record<string, string>) {
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  groups.push({ child, exited });
   return {
     child,
     exited,
@@ -88,8 +119,7 @@ async function settledImport(base: string, key: string, importId: string): Promi
 
 describe('stopping', () => {
   it('SIGTERM to the process group under an invite load and during an import: everything gone within the deadline, no 5xx, the import resumes exactly', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'onramp-stop-'));
-    chmodSync(root, 0o755);
+    const root = tempRoot('onramp-stop-');
     const dir = join(root, 'data');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -179,7 +209,7 @@ describe('stopping', () => {
   }, 300_000);
 
   it('onramp api and onramp worker stop within the deadline after their Redis went away', async () => {
-    const redisDir = mkdtempSync(join(tmpdir(), 'onramp-gone-'));
+    const redisDir = tempRoot('onramp-gone-');
     const redis = await startPrivateRedis(redisDir, {});
     const env = {
       DATABASE_URL: process.env.TEST_DATABASE_URL!,
@@ -207,7 +237,8 @@ describe('stopping', () => {
       expect(api.child.exitCode ?? api.child.signalCode).not.toBeNull();
       expect(worker.child.exitCode ?? worker.child.signalCode).not.toBeNull();
     } finally {
-      for (const p of [api, worker]) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+      await Promise.all([api, worker].map((p) => (p.child.exitCode === null && p.child.signalCode === null ? p.stop('SIGKILL') : null)));
+      await redis.stop();
     }
   }, 120_000);
 
@@ -230,8 +261,7 @@ describe('stopping', () => {
   });
 
   it('Ctrl-C on a short command that started the embedded PostgreSQL for itself leaves nothing running', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'onramp-short-'));
-    chmodSync(root, 0o755);
+    const root = tempRoot('onramp-short-');
     const dir = join(root, 'data');
     const child = spawn(process.execPath, [onrampBin, 'agency', 'create', '--name', 'Short', '--owner-email', 'o@short.test'], {
       env: cleanEnv({ DATA_DIR: dir }),
@@ -258,8 +288,7 @@ describe('stopping', () => {
   }, 60_000);
 
   it('the worker thread of onramp start dying on its own (out of its heap during an import): the ordered stop, exit 1, nothing left running; restarted, the import completes exactly', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'onramp-crash-'));
-    chmodSync(root, 0o755);
+    const root = tempRoot('onramp-crash-');
     const dir = join(root, 'data');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;

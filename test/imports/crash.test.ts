@@ -55,7 +55,12 @@ beforeAll(async () => {
   crashed = await createTestAgency(stack, 'Crashed run');
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  // Gone before stack.close() removes the DATA_DIR they share.
+  for (const c of children) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    c.kill('SIGKILL');
+    await once(c, 'exit');
+  }
   await stack.close();
 });
 

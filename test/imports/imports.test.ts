@@ -2,6 +2,7 @@ import Papa from 'papaparse';
 import { startStack, createTwoAgencies, createTestAgency, type TestStack, type TestAgency } from '../support/stack.js';
 import { call, client } from '../support/http.js';
 import { activateClientByEmail } from '../support/state.js';
+import { removeTempDir } from '../support/tempDir.js';
 import { HEADER, agencyTableCounts, csv, importAndWait, uploadCsv, uploadMultipart, waitForImport } from './helpers.js';
 
 let stack: TestStack;
@@ -462,6 +463,10 @@ describe('list, cancel and tenant isolation', () => {
 });
 
 describe('npx onramp import', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) removeTempDir(dir);
+  });
   const runCli = async (args: string[], env: Record<string, string> = {}) => {
     const { spawn } = await import('node:child_process');
     const { fileURLToPath } = await import('node:url');
@@ -478,7 +483,9 @@ describe('npx onramp import', () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const file = join(mkdtempSync(join(tmpdir(), 'onramp-cli-')), 'clients.csv');
+    const dir = mkdtempSync(join(tmpdir(), 'onramp-cli-'));
+    dirs.push(dir);
+    const file = join(dir, 'clients.csv');
     writeFileSync(file, content);
     return file;
   };

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { createPool, migrate } from '@onramp/core';
 import { freePort, startEmbeddedPostgres, startPrivateRedis } from '@onramp/cli';
 import { startStack, createTestAgency, type TestStack } from '../support/stack.js';
+import { removeTempDir } from '../support/tempDir.js';
 import { HEADER, agencySnapshot, uploadCsv, waitForImport } from './helpers.js';
 
 /**
@@ -46,9 +47,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await stack?.close();
-  await redis?.stop();
-  await db?.stop();
+  try {
+    await stack?.close();
+    await redis?.stop();
+    await db?.stop();
+  } finally {
+    removeTempDir(dir);
+  }
 }, 120_000);
 
 /**

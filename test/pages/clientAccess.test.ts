@@ -10,6 +10,7 @@ import {
 import { startStack, createTestAgency, type TestAgency, type TestStack } from '../support/stack.js';
 import { client } from '../support/http.js';
 import { countRows } from '../support/fixtures.js';
+import { removeTempDir } from '../support/tempDir.js';
 import { createInvitation, csrfOf, FormClient } from './fixtures.js';
 
 /** Sign-in modes, agency pages, sign-in links and dead links over HTTP (the browser journey is magicLink.test.ts). */
@@ -349,6 +350,7 @@ describe('migration 0120 on a database that already has agencies', () => {
       const { rows: settings } = await pool.query('select distinct client_sign_in, reminder_hours_before from agencies');
       expect(settings).toEqual([{ client_sign_in: 'password', reminder_hours_before: [24] }]);
     } finally {
+      removeTempDir(before);
       await pool.end();
       await admin.query(`drop database if exists ${name} with (force)`);
       await admin.end();

@@ -7,6 +7,7 @@ import { startApi, type RunningApi } from '@onramp/connector-api';
 import { startWorker, type RunningWorker } from '@onramp/worker';
 import { buildDeps, freePort, type OwnedDeps } from '@onramp/cli';
 import { startSmtp, type TestSmtp } from './smtp.js';
+import { removeTempDir } from './tempDir.js';
 import { unique } from './unique.js';
 
 export interface TestStack {
@@ -38,12 +39,13 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   const ownDb = opts.env?.DATABASE_URL ? null : await createStackDatabase(databaseUrl);
   const smtp = opts.smtp === false ? null : await startSmtp();
   const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'onramp-stack-'));
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: String(port),
     HOST: '127.0.0.1',
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-stack-')),
+    DATA_DIR: dataDir,
     DATABASE_URL: ownDb?.url ?? databaseUrl,
     REDIS_URL: redisUrl,
     REDIS_PREFIX: unique('t'),
@@ -66,14 +68,20 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     worker,
     smtp,
     async close() {
-      await api.stop();
-      await worker?.close();
-      // Leave no keys behind in the shared Redis.
-      const keys = await deps.redis.keys(`${config.redisPrefix}:*`);
-      for (let i = 0; i < keys.length; i += 500) await deps.redis.del(...keys.slice(i, i + 500));
-      await deps.close();
-      await smtp?.close();
-      await ownDb?.drop();
+      try {
+        await api.stop();
+        await worker?.close();
+        // Leave no keys behind in the shared Redis.
+        const keys = await deps.redis.keys(`${config.redisPrefix}:*`);
+        for (let i = 0; i < keys.length; i += 500) await deps.redis.del(...keys.slice(i, i + 500));
+        await deps.close();
+        await smtp?.close();
+        await ownDb?.drop();
+      } finally {
+        // Last: the API and the worker write there (the outbox) until they stop. A suite that runs processes of
+        // its own on the stack's DATA_DIR waits for their exit before close().
+        removeTempDir(dataDir);
+      }
     },
   };
 }
