@@ -82,6 +82,10 @@ export interface OnrampCpu {
   apiMainMs: number;
   apiOtherMs: number;
   postgresMs: number;
+  /** Of postgresMs: the backends (the statements), the WAL writer, autovacuum's workers. */
+  pgBackendsMs: number;
+  pgWalWriterMs: number;
+  pgAutovacuumMs: number;
   redisMs: number;
   loadgenMs: number;
 }
@@ -94,10 +98,14 @@ export function onrampCpu(pid: number, dataDir: string): OnrampCpu {
     const s = statOf(`/proc/${child}/stat`);
     if (s && s.ppid === pid && s.comm === 'redis-server') redisMs += ticksMs(s.ticks);
   }
+  const pg = postgresCpu(dataDir);
   return {
     apiMainMs: ticksMs(main?.ticks ?? 0),
     apiOtherMs: ticksMs((proc?.ticks ?? 0) - (main?.ticks ?? 0)),
-    postgresMs: postgresCpu(dataDir).totalMs,
+    postgresMs: pg.totalMs,
+    pgBackendsMs: pg.byRole.get('backend') ?? 0,
+    pgWalWriterMs: pg.byRole.get('walwriter') ?? 0,
+    pgAutovacuumMs: pg.byRole.get('autovacuum worker') ?? 0,
     redisMs,
     loadgenMs: loadgenMs(),
   };
