@@ -130,16 +130,22 @@ export interface InvitationForEmail {
 
 export async function getInvitationForEmail(db: Queryable, agencyId: string, invitationId: string): Promise<InvitationForEmail | null> {
   // Named: a four-table join planned for every email cost 0.6 ms of PostgreSQL CPU each (pg_stat_statements).
+  // Each row is found by its primary key alone and its agency checked on the row found (OFFSET 0 keeps the
+  // planner from folding the check into the lookup). Written as a plain join, the plan kept for the
+  // connection could instead scan the agency's clients and projects for every email: there are no statistics
+  // on agency_id (migration 0097), so the agency is estimated at 0.5% of each table, and a merge or hash join
+  // over "the agency's few clients" looks cheap. Measured on a new database under the invite bench: 11.6 ms
+  // an email (3,800 clients read each time), half of PostgreSQL's time while invites were being created.
   const { rows } = await db.query<InvitationForEmail>({
     name: 'onramp-invitation-for-email',
     text: `select i.id, i.status, i.expires_at, i.token_ciphertext, i.token_hash, i.message, i.accepted_at,
             p.name as project_name, c.first_name as client_first_name, c.last_name as client_last_name,
             c.email as client_email, u.name as inviter_name, u.email as inviter_email, i.created_by
-       from invitations i
-       join projects p on p.id = i.project_id and p.agency_id = i.agency_id
-       join clients c on c.id = i.client_id and c.agency_id = i.agency_id
-       left join firm_users u on u.id = i.created_by and u.agency_id = i.agency_id
-      where i.agency_id = $1 and i.id = $2`,
+       from (select * from invitations where id = $2 offset 0) i
+       join lateral (select name, agency_id from projects where id = i.project_id offset 0) p on p.agency_id = i.agency_id
+       join lateral (select first_name, last_name, email, agency_id from clients where id = i.client_id offset 0) c on c.agency_id = i.agency_id
+       left join lateral (select name, email, agency_id from firm_users where id = i.created_by offset 0) u on u.agency_id = i.agency_id
+      where i.agency_id = $1`,
     values: [agencyId, invitationId],
   });
   return rows[0] ?? null;
