@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { emailsSql, relayQueuedEmails, sendEmailJobId } from '@onramp/core';
+import { emailsSql } from '@onramp/core';
 import { createTwoAgencies, startStack, type TestStack } from '../support/stack.js';
 import { createProjectViaApi } from '../support/fixtures.js';
 import { client } from '../support/http.js';
@@ -97,32 +97,5 @@ describe("an email's invitation, project, client and inviter (getInvitationForEm
       await c.query('reset plan_cache_mode');
       c.release();
     }
-  });
-});
-
-describe('a relay step (relayQueuedEmails)', () => {
-  it('hands over at most its limit, oldest first, skipping rows another transaction holds, and deletes what it handed', async () => {
-    const emailIds = Array.from({ length: 12 }, () => randomUUID()).sort();
-    await stack.deps.pool.query('delete from email_relay');
-    await stack.deps.pool.query('insert into email_relay (email_id) select unnest($1::uuid[])', [emailIds]);
-    const holder = await stack.deps.pool.connect();
-    try {
-      // Another relay (another worker process) is in the middle of handing over the oldest two.
-      await holder.query('begin');
-      await holder.query('select email_id from email_relay where email_id = any($1::uuid[]) for update', [emailIds.slice(0, 2)]);
-
-      expect(await relayQueuedEmails(stack.deps, 5)).toBe(5);
-      const left = await stack.deps.pool.query<{ email_id: string }>('select email_id from email_relay order by email_id');
-      expect(left.rows.map((r) => r.email_id)).toEqual([...emailIds.slice(0, 2), ...emailIds.slice(7)]);
-      const queue = stack.deps.jobs.queue('email');
-      for (const id of emailIds.slice(2, 7)) expect(await queue.getJob(sendEmailJobId(id))).toBeDefined();
-      expect(await queue.getJob(sendEmailJobId(emailIds[0]!))).toBeUndefined();
-    } finally {
-      await holder.query('rollback');
-      holder.release();
-    }
-    // The held rows are free again: the next steps take them and the rest, then find nothing.
-    expect(await relayQueuedEmails(stack.deps, 100)).toBe(7);
-    expect(await relayQueuedEmails(stack.deps, 100)).toBe(0);
   });
 });

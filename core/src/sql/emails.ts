@@ -176,15 +176,20 @@ export async function getPasswordReset(
   return rows[0] ?? null;
 }
 
-/** Outbox rows a sweep should look at: queued for a while, or sending with a lease long expired. */
+/**
+ * Outbox rows a sweep should look at: queued for a while, or sending with a lease long expired. A queued
+ * email still in email_relay is not lost: the relay holds it back while the email queue is full.
+ */
 export async function findStuckEmails(
   db: Queryable,
   queuedForSeconds: number,
   limit: number,
 ): Promise<Array<{ id: string; agency_id: string; status: EmailStatus; attempts: number }>> {
   const { rows } = await db.query<{ id: string; agency_id: string; status: EmailStatus; attempts: number }>(
-    `(select id, agency_id, status, attempts from emails
-       where status = 'queued' and created_at < now() - make_interval(secs => $1) order by created_at limit $2)
+    `(select id, agency_id, status, attempts from emails e
+       where status = 'queued' and created_at < now() - make_interval(secs => $1)
+         and not exists (select 1 from email_relay r where r.email_id = e.id)
+       order by created_at limit $2)
      union all
      (select id, agency_id, status, attempts from emails
        where status = 'sending' and locked_until < now() - make_interval(secs => $1) order by locked_until limit $2)`,

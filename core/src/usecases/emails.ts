@@ -1,5 +1,6 @@
 import { withTransaction, type Queryable } from '../db/pool.js';
 import type { Deps } from '../context.js';
+import { jobCatalog } from '../jobs/catalog.js';
 import { insertEmail } from '../sql/emails.js';
 import { takeRelayBatch } from '../sql/emailRelay.js';
 
@@ -39,14 +40,27 @@ export async function enqueueEmails(deps: Pick<Deps, 'jobs'>, emailIds: string[]
 export const RELAY_BATCH = 1000;
 
 /**
- * One step of the outbox relay (the worker runs it in a loop): takes up to `limit` emails the invite API
- * left in email_relay and adds their send-email jobs, in one transaction. A failed add rolls the rows back
- * for the next step; an add that reached Redis before a failed commit is added again under the same job
- * id, which BullMQ ignores. Returns how many it handed over.
+ * The most jobs the relay lets wait in the email queue: ten seconds of sending at EMAIL_RATE_PER_SECOND,
+ * at least two relay batches. A burst of invites beyond what can be sent soon waits in email_relay, where
+ * a row costs a few bytes of PostgreSQL, instead of becoming jobs at once: each job is a hash in Redis's
+ * memory, and creating it costs Redis and the worker CPU the invites are competing for.
  */
-export async function relayQueuedEmails(deps: Pick<Deps, 'pool' | 'jobs'>, limit = RELAY_BATCH): Promise<number> {
+export function relayBacklogLimit(config: Pick<Deps['config'], 'limits'>): number {
+  return Math.max(2 * RELAY_BATCH, config.limits.emailRatePerSecond * 10);
+}
+
+/**
+ * One step of the outbox relay (the worker runs it in a loop): takes up to `limit` emails the invite API
+ * left in email_relay, no more than the email queue has room for (relayBacklogLimit), and adds their
+ * send-email jobs, in one transaction. A failed add rolls the rows back for the next step; an add that
+ * reached Redis before a failed commit is added again under the same job id, which BullMQ ignores.
+ * Returns how many it handed over.
+ */
+export async function relayQueuedEmails(deps: Pick<Deps, 'pool' | 'jobs' | 'config'>, limit = RELAY_BATCH): Promise<number> {
+  const room = relayBacklogLimit(deps.config) - (await deps.jobs.queue(jobCatalog['send-email'].queue).count());
+  if (room <= 0) return 0;
   return withTransaction(deps.pool, async (tx) => {
-    const ids = await takeRelayBatch(tx, limit);
+    const ids = await takeRelayBatch(tx, Math.min(limit, room));
     await enqueueEmails(deps, ids);
     return ids.length;
   });

@@ -12,7 +12,7 @@ const BATCH = 500;
  * The second half of the transactional outbox: an `emails` row is committed first and its job enqueued
  * after, so a process that dies in between leaves a row with no job. Rows queued for over a minute (or
  * `sending` with a long-expired lease: the worker died mid-send and the stalled job was given up) get
- * their job back.
+ * their job back; one the relay still holds (email_relay, while the queue is full) is not lost.
  *
  * Each row's job is looked up first (clearFinishedJob): waiting/active/delayed means it will run (a
  * transient failure waits in `delayed`); completed/failed (or gone) with the row still unsent means the
