@@ -1,5 +1,6 @@
 import { createTwoAgencies, startStack, type TestAgency, type TestStack } from '../support/stack.js';
 import { withBuffers, type Connection } from '../support/plans.js';
+import { selectClientDetailRow } from '../../core/src/sql/read/clientDetail.js';
 import { selectConsoleMemberRows } from '../../core/src/sql/read/console.js';
 import { selectPortalProjects } from '../../core/src/sql/read/portal.js';
 
@@ -128,6 +129,20 @@ const lookups: Lookup[] = [
       expect((rows as Array<{ email: string }>).map((r) => r.email).sort()).toEqual(
         [1, 401, 801, 1201, 1601, 2001, 2401, 2801].map((k) => `c${k}@plans.test`).sort(),
       );
+    },
+  },
+  {
+    // The client's own rows (3 projects, 1 task) and each project by key: about 35 buffers.
+    name: "a client's detail, with its projects (selectClientDetailRow)",
+    within: 60,
+    run: (db, agencyId) => selectClientDetailRow(db, agencyId, ids.client),
+    expectFound: (row) => {
+      const projects = (row as { projects: Array<{ id: string; membership: string; tasks: Array<{ id: string }> }> }).projects;
+      expect(projects.map((p) => [p.id, p.membership, p.tasks.map((t) => t.id)])).toEqual([
+        [ids.taskProject, 'none', [ids.task]],
+        [ids.memberProject, 'member', []],
+        [ids.bigProject, 'invited', []],
+      ]);
     },
   },
 ];
