@@ -1,5 +1,6 @@
 import { createTwoAgencies, startStack, type TestAgency, type TestStack } from '../support/stack.js';
 import { withBuffers, type Connection } from '../support/plans.js';
+import { findClientsInProject } from '../../core/src/sql/projects.js';
 import { selectClientDetailRow } from '../../core/src/sql/read/clientDetail.js';
 import { selectConsoleMemberRows } from '../../core/src/sql/read/console.js';
 import { selectPortalProjects } from '../../core/src/sql/read/portal.js';
@@ -143,6 +144,15 @@ const lookups: Lookup[] = [
         [ids.memberProject, 'member', []],
         [ids.bigProject, 'invited', []],
       ]);
+    },
+  },
+  {
+    // Before ANALYZE the old statement looked for the client's invitation among the project's 1,500 pending ones.
+    name: 'clients of addresses, with their membership and pending invitation in a project (findClientsInProject)',
+    within: 40,
+    run: (db, agencyId) => findClientsInProject(db, agencyId, ids.bigProject, [ids.clientEmail, 'nobody@plans.test']),
+    expectFound: (rows) => {
+      expect(rows).toEqual([{ email: ids.clientEmail, clientId: ids.client, status: 'active', member: false, pendingInvitationId: ids.invitation }]);
     },
   },
 ];
