@@ -1,9 +1,12 @@
 import { createTwoAgencies, startStack, type TestAgency, type TestStack } from '../support/stack.js';
 import { withBuffers, type Connection } from '../support/plans.js';
+import { clientsByIds } from '../../core/src/sql/clients.js';
 import { findClientsInProject } from '../../core/src/sql/projects.js';
 import { selectClientDetailRow } from '../../core/src/sql/read/clientDetail.js';
-import { selectConsoleMemberRows } from '../../core/src/sql/read/console.js';
+import { selectConsoleMemberRows, selectInvitationEmails } from '../../core/src/sql/read/console.js';
+import { selectInvitationRows } from '../../core/src/sql/read/invitations.js';
 import { selectPortalProjects } from '../../core/src/sql/read/portal.js';
+import { selectProjectRows } from '../../core/src/sql/read/projects.js';
 
 /**
  * Lookups of one or a few rows of a large agency (3,000 clients and invitations, 1,000 projects), as
@@ -115,6 +118,8 @@ interface Lookup {
   expectFound: (result: unknown) => void;
 }
 
+const sortedIds = (rows: unknown) => (rows as Array<{ id: string }>).map((r) => r.id).sort();
+
 const lookups: Lookup[] = [
   {
     name: "a client's portal projects (selectPortalProjects)",
@@ -154,6 +159,32 @@ const lookups: Lookup[] = [
     expectFound: (rows) => {
       expect(rows).toEqual([{ email: ids.clientEmail, clientId: ids.client, status: 'active', member: false, pendingInvitationId: ids.invitation }]);
     },
+  },
+  {
+    // Three invitations with their project, client and inviter: about 25 buffers.
+    name: 'invitations by id, as the API shows them (selectInvitationRows)',
+    within: 40,
+    run: (db, agencyId) => selectInvitationRows(db, agencyId, ids.invitations),
+    expectFound: (rows) => expect(sortedIds(rows)).toEqual([...ids.invitations].sort()),
+  },
+  // Three rows by primary key read about 3 to 9 buffers.
+  {
+    name: "invitations' addresses by id (selectInvitationEmails)",
+    within: 10,
+    run: (db, agencyId) => selectInvitationEmails(db, agencyId, ids.invitations),
+    expectFound: (rows) => expect(sortedIds(rows)).toEqual([...ids.invitations].sort()),
+  },
+  {
+    name: 'projects by id (selectProjectRows)',
+    within: 10,
+    run: (db, agencyId) => selectProjectRows(db, agencyId, ids.projects),
+    expectFound: (rows) => expect(sortedIds(rows)).toEqual([...ids.projects].sort()),
+  },
+  {
+    name: 'clients by id (clientsByIds)',
+    within: 10,
+    run: (db, agencyId) => clientsByIds(db, agencyId, ids.clients),
+    expectFound: (rows) => expect(sortedIds(rows)).toEqual([...ids.clients].sort()),
   },
 ];
 

@@ -86,10 +86,11 @@ export async function selectClientName(
   return rows[0] ?? null;
 }
 
+/** By primary key alone, the agency checked on the rows found (see selectInvitationRows). */
 export async function selectInvitationEmails(db: Queryable, agencyId: string, ids: string[]): Promise<Array<{ id: string; email: string }>> {
-  const { rows } = await db.query<{ id: string; email: string }>('select id, email from invitations where agency_id = $1 and id = any($2::uuid[])', [
-    agencyId,
-    ids,
-  ]);
+  const { rows } = await db.query<{ id: string; email: string }>(
+    'select id, email from (select id, email, agency_id from invitations where id = any($2::uuid[]) offset 0) i where agency_id = $1',
+    [agencyId, ids],
+  );
   return rows;
 }

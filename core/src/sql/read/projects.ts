@@ -21,8 +21,16 @@ export async function getProjectRow(db: Queryable, agencyId: string, id: string)
   return rows[0] ?? null;
 }
 
+/**
+ * By primary key alone, the agency checked on the rows found (OFFSET 0 keeps the check out of the lookup):
+ * with `agency_id = $1` beside the ids, the planner could read all the agency's projects (no statistics on
+ * agency_id, migration 0097).
+ */
 export async function selectProjectRows(db: Queryable, agencyId: string, ids: string[]): Promise<ProjectRow[]> {
-  const { rows } = await db.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and id = any($2::uuid[])`, [agencyId, ids]);
+  const { rows } = await db.query<ProjectRow>(
+    `select ${projectColumns} from (select ${projectColumns} from projects where id = any($2::uuid[]) offset 0) p where agency_id = $1`,
+    [agencyId, ids],
+  );
   return rows;
 }
 
