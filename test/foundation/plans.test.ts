@@ -6,7 +6,7 @@ import { selectClientDetailRow } from '../../core/src/sql/read/clientDetail.js';
 import { selectConsoleMemberRows, selectInvitationEmails } from '../../core/src/sql/read/console.js';
 import { selectInvitationRows } from '../../core/src/sql/read/invitations.js';
 import { selectPortalProjects } from '../../core/src/sql/read/portal.js';
-import { selectProjectRows } from '../../core/src/sql/read/projects.js';
+import { listTaskRows, selectProjectRows, selectTaskRow } from '../../core/src/sql/read/projects.js';
 
 /**
  * Lookups of one or a few rows of a large agency (3,000 clients and invitations, 1,000 projects), as
@@ -185,6 +185,22 @@ const lookups: Lookup[] = [
     within: 10,
     run: (db, agencyId) => clientsByIds(db, agencyId, ids.clients),
     expectFound: (rows) => expect(sortedIds(rows)).toEqual([...ids.clients].sort()),
+  },
+  {
+    name: 'a task with its assignees (selectTaskRow)',
+    within: 40,
+    run: (db, agencyId) => selectTaskRow(db, agencyId, ids.taskProject, ids.task),
+    expectFound: (row) => {
+      expect((row as { assignees: Array<{ email: string }> }).assignees.map((x) => x.email).sort()).toEqual(
+        ['c401@plans.test', 'c1401@plans.test', 'c2401@plans.test'].sort(),
+      );
+    },
+  },
+  {
+    name: "a project's tasks with their assignees (listTaskRows)",
+    within: 40,
+    run: (db, agencyId) => listTaskRows(db, agencyId, ids.taskProject),
+    expectFound: (rows) => expect((rows as Array<{ assignees: unknown[] }>).map((t) => t.assignees.length)).toEqual([3, 0, 0]),
   },
 ];
 
