@@ -3,6 +3,7 @@ import { emailsSql } from '@onramp/core';
 import { createTwoAgencies, startStack, type TestStack } from '../support/stack.js';
 import { createProjectViaApi } from '../support/fixtures.js';
 import { client } from '../support/http.js';
+import { withBuffers } from '../support/plans.js';
 
 /**
  * The worker's statements per email, as PostgreSQL runs them on a pooled connection. On a new database a
@@ -20,33 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack.close();
 });
-
-type Connection = Awaited<ReturnType<TestStack['deps']['pool']['connect']>>;
-
-/** Runs fn on c with auto_explain on, and returns what it returned with the buffers each statement read. */
-async function withBuffers<T>(c: Connection, fn: () => Promise<T>): Promise<{ result: T; buffers: number[] }> {
-  await c.query(`load 'auto_explain'`);
-  await c.query(`set auto_explain.log_min_duration = 0`);
-  await c.query(`set auto_explain.log_analyze = on`);
-  await c.query(`set auto_explain.log_buffers = on`);
-  await c.query(`set auto_explain.log_format = json`);
-  // As a notice, so the plan comes back on this connection instead of going to the server's log.
-  await c.query(`set auto_explain.log_level = notice`);
-  const buffers: number[] = [];
-  const onNotice = (n: { message?: string }) => {
-    const m = n.message ?? '';
-    if (!m.startsWith('duration:')) return;
-    const plan = (JSON.parse(m.slice(m.indexOf('{'))) as { Plan: Record<string, number> }).Plan;
-    buffers.push(plan['Shared Hit Blocks']! + plan['Shared Read Blocks']!);
-  };
-  c.on('notice', onNotice);
-  try {
-    return { result: await fn(), buffers };
-  } finally {
-    c.off('notice', onNotice);
-    await c.query(`set auto_explain.log_min_duration = -1`);
-  }
-}
 
 async function inviteMany(url: string, key: string, projectId: string, n: number): Promise<string[]> {
   const api = client(url, key);

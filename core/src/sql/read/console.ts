@@ -47,11 +47,17 @@ export interface ConsoleMemberRow {
   joined_at: Date;
 }
 
-/** The clients who are members of a project, by name, at most `limit`. */
+/**
+ * The clients who are members of a project, by name, at most `limit`. Each client is found by its primary key
+ * and its agency checked on the row (OFFSET 0 keeps the check out of the lookup): joined on (id, agency_id),
+ * the agency's clients look like a few (no statistics on agency_id, migration 0097) and a hash join read
+ * them all for a project of 8 members (101 buffers at 3,000 clients, after ANALYZE).
+ */
 export async function selectConsoleMemberRows(db: Queryable, agencyId: string, projectId: string, limit: number): Promise<ConsoleMemberRow[]> {
   const { rows } = await db.query<ConsoleMemberRow>(
     `select c.id as client_id, c.email, c.first_name, c.last_name, c.status, m.created_at as joined_at
-       from memberships m join clients c on c.id = m.client_id and c.agency_id = m.agency_id
+       from memberships m
+       join lateral (select id, email, first_name, last_name, status, agency_id from clients where id = m.client_id offset 0) c on c.agency_id = m.agency_id
       where m.agency_id = $1 and m.project_id = $2
       order by c.last_name, c.first_name, c.email limit $3`,
     [agencyId, projectId, limit],
@@ -80,10 +86,11 @@ export async function selectClientName(
   return rows[0] ?? null;
 }
 
+/** By primary key alone, the agency checked on the rows found (see selectInvitationRows). */
 export async function selectInvitationEmails(db: Queryable, agencyId: string, ids: string[]): Promise<Array<{ id: string; email: string }>> {
-  const { rows } = await db.query<{ id: string; email: string }>('select id, email from invitations where agency_id = $1 and id = any($2::uuid[])', [
-    agencyId,
-    ids,
-  ]);
+  const { rows } = await db.query<{ id: string; email: string }>(
+    'select id, email from (select id, email, agency_id from invitations where id = any($2::uuid[]) offset 0) i where agency_id = $1',
+    [agencyId, ids],
+  );
   return rows;
 }

@@ -21,8 +21,16 @@ export async function getProjectRow(db: Queryable, agencyId: string, id: string)
   return rows[0] ?? null;
 }
 
+/**
+ * By primary key alone, the agency checked on the rows found (OFFSET 0 keeps the check out of the lookup):
+ * with `agency_id = $1` beside the ids, the planner could read all the agency's projects (no statistics on
+ * agency_id, migration 0097).
+ */
 export async function selectProjectRows(db: Queryable, agencyId: string, ids: string[]): Promise<ProjectRow[]> {
-  const { rows } = await db.query<ProjectRow>(`select ${projectColumns} from projects where agency_id = $1 and id = any($2::uuid[])`, [agencyId, ids]);
+  const { rows } = await db.query<ProjectRow>(
+    `select ${projectColumns} from (select ${projectColumns} from projects where id = any($2::uuid[]) offset 0) p where agency_id = $1`,
+    [agencyId, ids],
+  );
   return rows;
 }
 
@@ -67,10 +75,13 @@ export interface TaskRow {
   assignees: TaskJson['assignees'];
 }
 
+// Each assignee's client by its primary key (OFFSET 0: a probe per assignee): as a plain join, before ANALYZE the
+// planner hashed a task's few assignees against a scan of every client (76 buffers a task at 3,000 clients).
 const taskSelect = `
   select t.seq, t.id, t.project_id, t.title, t.description, t.due_date, t.position,
          coalesce((select json_agg(json_build_object('client_id', c.id, 'email', c.email, 'first_name', c.first_name, 'last_name', c.last_name) order by a.created_at, c.email)
-                     from task_assignees a join clients c on c.id = a.client_id where a.task_id = t.id), '[]'::json) as assignees
+                     from task_assignees a cross join lateral (select id, email, first_name, last_name from clients where id = a.client_id offset 0) c
+                    where a.task_id = t.id), '[]'::json) as assignees
     from tasks t`;
 
 /** Tasks of a project in their template order, each with its assignees. */
