@@ -31,7 +31,7 @@ export interface ProjectPerson {
 }
 
 /**
- * The agency's clients of these normalised addresses (distinct), with their membership of the project and
+ * The agency's clients of these normalised addresses, with their membership of the project and
  * live pending invitation. One probe of the unique (agency_id, email) index per address, and the client's
  * invitations by client_id (OFFSET 0: lookups the planner cannot turn around). Written as `agency_id = $1 and
  * email_normalized = any($3)`, a generic plan read all the agency's clients (no statistics on agency_id,
@@ -44,7 +44,7 @@ export async function findClientsInProject(db: Queryable, agencyId: string, proj
             exists (select 1 from memberships m where m.project_id = $2 and m.client_id = c.id) as member,
             (select i.id from (select id, project_id, status, expires_at from invitations where client_id = c.id offset 0) i
               where i.project_id = $2 and i.status = 'pending' and i.expires_at > now() limit 1) as "pendingInvitationId"
-       from unnest($3::text[]) as e(email)
+       from (select distinct unnest($3::text[]) as email) e
        cross join lateral (select id, email_normalized, status from clients where agency_id = $1 and email_normalized = e.email offset 0) c`,
     [agencyId, projectId, normalizedEmails],
   );
