@@ -104,7 +104,10 @@ const envSchema = z.object({
   EMAILS_PER_RECIPIENT_PER_DAY: setting(intFromEnv(1, 10_000).default(20), 'Invitation emails to one address per agency per day'),
   RESEND_MIN_INTERVAL_SECONDS: setting(intFromEnv(0, 86_400).default(60), 'Per invitation: at most one resend in this many seconds'),
   RESENDS_PER_DAY: setting(intFromEnv(1, 1000).default(5), 'Per invitation: resends per 24 hours'),
-  EMAIL_RATE_PER_SECOND: setting(intFromEnv(1, 10_000).default(50), 'Emails sent per second across all workers (BullMQ rate limiter)'),
+  EMAIL_RATE_PER_SECOND: setting(
+    intFromEnv(1, 10_000).default(50),
+    'Emails sent per second across all workers (BullMQ rate limiter); at most ten seconds of it wait in the email queue, the rest of a burst in PostgreSQL',
+  ),
   IMPORT_MAX_BYTES: setting(intFromEnv(1024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024), 'Largest CSV upload (100 MB)'),
   IMPORT_BATCH_SIZE: setting(intFromEnv(10, 20_000).default(2000), 'Rows per import batch (one transaction and checkpoint each)'),
   IMPORT_LANES: setting(intFromEnv(1, 16).default(3), 'Batches of one import written at once, each in its own transaction on its own connection'),
