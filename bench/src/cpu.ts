@@ -1,10 +1,41 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** CPU time (ms) of a process: its own and its reaped children's (utime, stime, cutime, cstime). */
-function cpuTicksOf(stat: string): { ppid: number; ticks: number; systemTicks: number } {
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]), systemTicks: Number(f[12]) + Number(f[14]) };
+/** One /proc/<pid>/stat: the process's name, parent, and CPU ms (its own and its reaped children's). */
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  ms: number;
+  systemMs: number;
+}
+
+function statOf(path: string): Omit<ProcStat, 'pid'> | null {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    // utime, stime, cutime, cstime, in clock ticks of 10 ms.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {
+      ppid: Number(f[1]),
+      comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      ms: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10,
+      systemMs: (Number(f[12]) + Number(f[14])) * 10,
+    };
+  } catch {
+    // The process ended between the listing and the read.
+    return null;
+  }
+}
+
+/** Every process on the machine, in one pass over /proc, so figures taken from it are one snapshot. */
+function processes(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const s = statOf(`/proc/${d}/stat`);
+    if (s) out.push({ pid: Number(d), ...s });
+  }
+  return out;
 }
 
 export interface PostgresCpu {
@@ -17,12 +48,11 @@ export interface PostgresCpu {
 
 /**
  * CPU time (ms) of PostgreSQL by process role (`backend`, `walwriter`, `checkpointer`, `io worker`, ...,
- * and `postmaster`, which holds reaped backends' time), read in one pass over /proc so the total, the
- * kernel part and the roles are one snapshot: with the bench's own embedded server, its postmaster and
+ * and `postmaster`, which holds reaped backends' time): with the bench's own embedded server, its postmaster and
  * live children only (the machine may run other PostgreSQL servers, e.g. other test runs, whose CPU is not
  * the import's); otherwise every PostgreSQL process on the machine, as `postgres`.
  */
-export function postgresCpu(dataDir: string | null): PostgresCpu {
+export function postgresCpu(dataDir: string | null, all: ProcStat[] = processes()): PostgresCpu {
   let postmaster: number | null = null;
   if (dataDir) {
     try {
@@ -32,18 +62,16 @@ export function postgresCpu(dataDir: string | null): PostgresCpu {
     }
   }
   const out: PostgresCpu = { byRole: new Map(), totalMs: 0, systemMs: 0 };
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const p = cpuTicksOf(stat);
-      if (postmaster !== null && Number(pid) !== postmaster && p.ppid !== postmaster) continue;
-      // A child's title: "postgres: walwriter", "postgres: io worker 0", "postgres: onramp onramp 127.0.0.1(…) idle".
-      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const role =
-        postmaster === null
-          ? 'postgres'
-          : Number(pid) === postmaster
+  for (const p of all) {
+    if (p.comm !== 'postgres') continue;
+    if (postmaster !== null && p.pid !== postmaster && p.ppid !== postmaster) continue;
+    let role = 'postgres';
+    if (postmaster !== null) {
+      try {
+        // A child's title: "postgres: walwriter", "postgres: io worker 0", "postgres: onramp onramp 127.0.0.1(…) idle".
+        const title = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        role =
+          p.pid === postmaster
             ? 'postmaster'
             : /^postgres: \S+ \S+ \d/.test(title)
               ? 'backend'
@@ -51,25 +79,15 @@ export function postgresCpu(dataDir: string | null): PostgresCpu {
                   .replace(/^postgres: /, '')
                   .replace(/ \d+\s*$/, '')
                   .trim();
-      out.byRole.set(role, (out.byRole.get(role) ?? 0) + p.ticks * 10);
-      out.totalMs += p.ticks * 10;
-      out.systemMs += p.systemTicks * 10;
-    } catch {
-      // The process ended between the listing and the read.
+      } catch {
+        continue;
+      }
     }
+    out.byRole.set(role, (out.byRole.get(role) ?? 0) + p.ms);
+    out.totalMs += p.ms;
+    out.systemMs += p.systemMs;
   }
   return out;
-}
-
-const ticksMs = (ticks: number) => ticks * 10;
-
-function statOf(path: string): { ppid: number; ticks: number; systemTicks: number; comm: string } | null {
-  try {
-    const stat = readFileSync(path, 'utf8');
-    return { ...cpuTicksOf(stat), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) };
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -91,17 +109,14 @@ export interface OnrampCpu {
 }
 
 export function onrampCpu(pid: number, dataDir: string): OnrampCpu {
-  const proc = statOf(`/proc/${pid}/stat`);
-  const main = statOf(`/proc/${pid}/task/${pid}/stat`);
-  let redisMs = 0;
-  for (const child of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    const s = statOf(`/proc/${child}/stat`);
-    if (s && s.ppid === pid && s.comm === 'redis-server') redisMs += ticksMs(s.ticks);
-  }
-  const pg = postgresCpu(dataDir);
+  const all = processes();
+  const procMs = all.find((p) => p.pid === pid)?.ms ?? 0;
+  const mainMs = statOf(`/proc/${pid}/task/${pid}/stat`)?.ms ?? 0;
+  const redisMs = all.filter((p) => p.ppid === pid && p.comm === 'redis-server').reduce((sum, p) => sum + p.ms, 0);
+  const pg = postgresCpu(dataDir, all);
   return {
-    apiMainMs: ticksMs(main?.ticks ?? 0),
-    apiOtherMs: ticksMs((proc?.ticks ?? 0) - (main?.ticks ?? 0)),
+    apiMainMs: mainMs,
+    apiOtherMs: procMs - mainMs,
     postgresMs: pg.totalMs,
     pgBackendsMs: pg.byRole.get('backend') ?? 0,
     pgWalWriterMs: pg.byRole.get('walwriter') ?? 0,
@@ -113,7 +128,7 @@ export function onrampCpu(pid: number, dataDir: string): OnrampCpu {
 
 /** CPU time (ms) of a process (all its threads). */
 export function processCpuMs(pid: number): number {
-  return ticksMs(statOf(`/proc/${pid}/stat`)?.ticks ?? 0);
+  return statOf(`/proc/${pid}/stat`)?.ms ?? 0;
 }
 
 /** This process's CPU time (ms): the load generator's, since autocannon runs in it. */
