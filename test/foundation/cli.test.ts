@@ -1,10 +1,9 @@
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@onramp/cli';
 import { runOnramp, startOnramp } from '../support/processes.js';
-import { removeTempDir } from '../support/tempDir.js';
+import { tempRoots } from '../support/tempDir.js';
 
 const alive = (pid: number) => {
   try {
@@ -15,18 +14,11 @@ const alive = (pid: number) => {
   }
 };
 
-const roots: string[] = [];
+const roots = tempRoots();
 // Each test waits for the exit of every onramp it ran on its directory.
-afterEach(() => {
-  for (const root of roots.splice(0)) removeTempDir(root);
-});
+afterEach(() => roots.removeAll());
 
-function dataDir(): string {
-  const root = mkdtempSync(join(tmpdir(), 'onramp-cli-'));
-  roots.push(root);
-  chmodSync(root, 0o755);
-  return join(root, 'data');
-}
+const dataDir = (): string => join(roots.make('onramp-cli-'), 'data');
 
 describe('onramp command line', () => {
   it('prints help and lists every command', async () => {

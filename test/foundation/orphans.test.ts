@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startEmbeddedPostgres, startPrivateRedis } from '@onramp/cli';
 import { runOnramp, startOnramp, type LongRunning } from '../support/processes.js';
 import { until } from '../support/receiver.js';
-import { removeTempDir } from '../support/tempDir.js';
+import { tempRoots } from '../support/tempDir.js';
 
 /**
  * `onramp start` killed with SIGKILL runs no exit handler. Its embedded PostgreSQL and Redis (detached, so
@@ -51,18 +50,11 @@ function servicePids(dir: string): { pg: number; redis: number } {
   };
 }
 
-const roots: string[] = [];
+const roots = tempRoots();
 // Each test stops what it started on its directory (in finally), so nothing works there any more.
-afterEach(() => {
-  for (const root of roots.splice(0)) removeTempDir(root);
-});
+afterEach(() => roots.removeAll());
 
-function dataDir(): string {
-  const root = mkdtempSync(join(tmpdir(), 'onramp-orphan-'));
-  roots.push(root);
-  chmodSync(root, 0o755);
-  return join(root, 'data');
-}
+const dataDir = (): string => join(roots.make('onramp-orphan-'), 'data');
 
 async function stopAndCheck(proc: LongRunning, dir: string, pids: number[]): Promise<void> {
   expect(await proc.stop('SIGTERM')).toBe(0);

@@ -1,14 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@onramp/core';
 import { markDraining } from '@onramp/connector-api';
 import { freePort, startPrivateRedis } from '@onramp/cli';
 import { onrampBin, runOnramp, startOnramp } from '../support/processes.js';
 import { startStack } from '../support/stack.js';
-import { removeTempDir } from '../support/tempDir.js';
+import { tempRoots } from '../support/tempDir.js';
 
 const SHUTDOWN_TIMEOUT_MS = 8_000;
 /** Slack over the deadline for what the deadline does not cover: the OS reaping processes, a loaded CI machine. */
@@ -35,7 +34,7 @@ function cleanEnv(extra: Record<string, string>): Record<string, string> {
 
 /** What a test started and made: after it, pass or fail, the groups are stopped and then the directories removed. */
 const groups: Array<{ child: ChildProcess; exited: Promise<number | null> }> = [];
-const dirs: string[] = [];
+const roots = tempRoots();
 
 afterEach(async () => {
   // A test that failed midway leaves its `onramp start` running on the directory: the ordered stop (which waits
@@ -51,16 +50,8 @@ afterEach(async () => {
     await exited;
     clearTimeout(timer);
   }
-  for (const dir of dirs.splice(0)) removeTempDir(dir);
+  roots.removeAll();
 });
-
-/** Removed after the test. Mode 0755: run as root, the embedded PostgreSQL runs as its own user and must reach its data. */
-function tempRoot(prefix: string): string {
-  const root = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(root);
-  chmodSync(root, 0o755);
-  return root;
-}
 
 /** `onramp start` as a terminal runs it: the leader of its own process group, which Ctrl-C signals as a whole. */
 function startInOwnGroup(env: Record<string, string>) {
@@ -119,7 +110,7 @@ async function settledImport(base: string, key: string, importId: string): Promi
 
 describe('stopping', () => {
   it('SIGTERM to the process group under an invite load and during an import: everything gone within the deadline, no 5xx, the import resumes exactly', async () => {
-    const root = tempRoot('onramp-stop-');
+    const root = roots.make('onramp-stop-');
     const dir = join(root, 'data');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -209,7 +200,7 @@ describe('stopping', () => {
   }, 300_000);
 
   it('onramp api and onramp worker stop within the deadline after their Redis went away', async () => {
-    const redisDir = tempRoot('onramp-gone-');
+    const redisDir = roots.make('onramp-gone-');
     const redis = await startPrivateRedis(redisDir, {});
     const env = {
       DATABASE_URL: process.env.TEST_DATABASE_URL!,
@@ -261,7 +252,7 @@ describe('stopping', () => {
   });
 
   it('Ctrl-C on a short command that started the embedded PostgreSQL for itself leaves nothing running', async () => {
-    const root = tempRoot('onramp-short-');
+    const root = roots.make('onramp-short-');
     const dir = join(root, 'data');
     const child = spawn(process.execPath, [onrampBin, 'agency', 'create', '--name', 'Short', '--owner-email', 'o@short.test'], {
       env: cleanEnv({ DATA_DIR: dir }),
@@ -288,7 +279,7 @@ describe('stopping', () => {
   }, 60_000);
 
   it('the worker thread of onramp start dying on its own (out of its heap during an import): the ordered stop, exit 1, nothing left running; restarted, the import completes exactly', async () => {
-    const root = tempRoot('onramp-crash-');
+    const root = roots.make('onramp-crash-');
     const dir = join(root, 'data');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { sep } from 'node:path';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
 
 /**
  * Live processes at work in `dir`: their working directory is in it (the embedded PostgreSQL and redis-server
@@ -46,4 +47,24 @@ export function removeTempDir(dir: string | undefined): void {
   } catch (err) {
     console.warn(`could not remove ${dir}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The directories a suite's tests make for `onramp` processes: each in the system's temporary directory, mode 0755
+ * (run as root, the embedded PostgreSQL runs as its own user and must reach its data); `removeAll()` from an
+ * afterEach, once what ran in them has stopped.
+ */
+export function tempRoots(): { make(prefix: string): string; removeAll(): void } {
+  const made: string[] = [];
+  return {
+    make(prefix) {
+      const root = mkdtempSync(join(tmpdir(), prefix));
+      made.push(root);
+      chmodSync(root, 0o755);
+      return root;
+    },
+    removeAll() {
+      for (const root of made.splice(0)) removeTempDir(root);
+    },
+  };
 }
