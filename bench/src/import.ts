@@ -96,6 +96,54 @@ async function serverWrites(pool: Pick<pg.Pool, 'query'>) {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+const copyRows = 100_000;
+
+/**
+ * (a) The physical limit: COPY 100k rows into one plain table, three times, each into a fresh table; (a2) the
+ * budget's other reference figure (~100k rows/s on its machine): the same rows as batched
+ * `insert ... select from unnest(...)` of 2,000 rows, one transaction each. One COPY lasts 0.2-0.7 s, short
+ * enough for one busy moment of a shared host to halve it, and a halved floor doubles the ratio. Measured only
+ * after the imports (as before 2026-12-03's session 10), it ran at 300-370k rows/s where the same run's fresh
+ * server did 470-650k. So the bench measures it before the imports (the fresh server the import starts on) and
+ * again after, and the ratio is to the best run; every run is printed.
+ */
+async function measureFloor(pool: pg.Pool): Promise<{ copy: number[]; unnest: number[] }> {
+  const copy: number[] = [];
+  const unnest: number[] = [];
+  const client = await pool.connect();
+  try {
+    for (let run = 0; run < 3; run++) {
+      // Plain logged tables, as the import's: a temporary table skips the WAL and would flatter the reference.
+      await client.query('drop table if exists bench_copy, bench_unnest');
+      await client.query(
+        'create table bench_copy (project_name text, project_external_id text, template text, first_name text, last_name text, email text, tasks text, message text)',
+      );
+      const started = performance.now();
+      const stream = client.query(copyStreams.from('copy bench_copy from stdin with (format csv, header true)'));
+      // 1,000 lines per write: one stream chunk per line would measure Node's stream machinery, not COPY.
+      await pipeline(Readable.from(inChunks(rowsOf(copyRows, 'copy'), 1000)), stream);
+      copy.push((performance.now() - started) / 1000);
+      await client.query('create table bench_unnest (first_name text, last_name text, email text, message text)');
+      const batch = 2000;
+      const t0 = performance.now();
+      for (let b = 0; b < copyRows / batch; b++) {
+        const idx = Array.from({ length: batch }, (_, i) => b * batch + i);
+        await client.query('insert into bench_unnest select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])', [
+          idx.map((i) => `First${i}`),
+          idx.map((i) => `Last${i}`),
+          idx.map((i) => `client${i}@unnest.example`),
+          idx.map(() => 'Welcome to your portal'),
+        ]);
+      }
+      unnest.push((performance.now() - t0) / 1000);
+    }
+    await client.query('drop table bench_copy, bench_unnest');
+  } finally {
+    client.release();
+  }
+  return { copy, unnest };
+}
+
 export const benchImport: Bench = async (args) => {
   // BENCH_IMPORT_SIZES=10000,100000 picks other sizes (while tuning); the recorded run uses the defaults.
   const sizes = process.env.BENCH_IMPORT_SIZES
@@ -143,6 +191,7 @@ export const benchImport: Bench = async (args) => {
   const loadAtStart = loadavg();
   const results: Array<{ rows: number; seconds: number; rssMb: number; cpuWorker: number; cpuPg: number; counts: Record<string, number> }> = [];
   try {
+    const before = await measureFloor(deps.pool);
     for (const n of sizes) {
       const agency = await createAgency(deps.pool, { name: `Bench ${n}`, ownerEmail: `owner@bench-${n}.example` });
       const file = join(dir, `import-${n}.csv`);
@@ -215,45 +264,22 @@ export const benchImport: Bench = async (args) => {
       rmSync(file);
     }
 
-    // (a) The physical limit: COPY the same number of rows into one plain table.
-    const copyRows = 100_000;
-    const client = await deps.pool.connect();
-    let copySeconds: number;
-    let unnestSeconds: number;
-    try {
-      // Plain logged tables, as the import's: a temporary table skips the WAL and would flatter the reference.
-      await client.query('drop table if exists bench_copy, bench_unnest');
-      await client.query(
-        'create table bench_copy (project_name text, project_external_id text, template text, first_name text, last_name text, email text, tasks text, message text)',
-      );
-      const started = performance.now();
-      const stream = client.query(copyStreams.from('copy bench_copy from stdin with (format csv, header true)'));
-      // 1,000 lines per write: one stream chunk per line would measure Node's stream machinery, not COPY.
-      await pipeline(Readable.from(inChunks(rowsOf(copyRows, 'copy'), 1000)), stream);
-      copySeconds = (performance.now() - started) / 1000;
-      // (a2) The budget's other reference figure (~100k rows/s on its machine): the same rows as batched
-      // `insert ... select from unnest(...)` of 2,000 rows, one transaction each, into one plain table.
-      await client.query('create table bench_unnest (first_name text, last_name text, email text, message text)');
-      const batch = 2000;
-      const t0 = performance.now();
-      for (let b = 0; b < copyRows / batch; b++) {
-        const idx = Array.from({ length: batch }, (_, i) => b * batch + i);
-        await client.query('insert into bench_unnest select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])', [
-          idx.map((i) => `First${i}`),
-          idx.map((i) => `Last${i}`),
-          idx.map((i) => `client${i}@unnest.example`),
-          idx.map(() => 'Welcome to your portal'),
-        ]);
-      }
-      unnestSeconds = (performance.now() - t0) / 1000;
-      await client.query('drop table bench_copy, bench_unnest');
-    } finally {
-      client.release();
-    }
-    console.log(`COPY ${fmt(copyRows)} rows: ${copySeconds.toFixed(2)} s, ${fmt(copyRows / copySeconds)} rows/s`);
-    for (const r of results)
-      console.log(`import ${fmt(r.rows)} rows / COPY in this run: ${((100 * (r.rows / r.seconds)) / (copyRows / copySeconds)).toFixed(2)}%`);
-    console.log(`batched unnest insert ${fmt(copyRows)} rows: ${unnestSeconds.toFixed(2)} s, ${fmt(copyRows / unnestSeconds)} rows/s`);
+    // Three more runs of the floor, after the imports (see measureFloor).
+    const after = await measureFloor(deps.pool);
+    const copyRuns = [...before.copy, ...after.copy];
+    const unnestRuns = [...before.unnest, ...after.unnest];
+    const copySeconds = Math.min(...copyRuns);
+    const unnestSeconds = Math.min(...unnestRuns);
+    const rates = (runs: number[]) => runs.map((s) => fmt(copyRows / s)).join(', ');
+    const floorRuns = copyRuns.length;
+    console.log(
+      `COPY ${fmt(copyRows)} rows, best of ${floorRuns}: ${copySeconds.toFixed(2)} s, ${fmt(copyRows / copySeconds)} rows/s (runs: ${rates(copyRuns)} rows/s)`,
+    );
+    const ratioOf = (r: { rows: number; seconds: number }) => (100 * (r.rows / r.seconds)) / (copyRows / copySeconds);
+    for (const r of results) console.log(`import ${fmt(r.rows)} rows / COPY in this run: ${ratioOf(r).toFixed(2)}%`);
+    console.log(
+      `batched unnest insert ${fmt(copyRows)} rows, best of ${floorRuns}: ${unnestSeconds.toFixed(2)} s, ${fmt(copyRows / unnestSeconds)} rows/s (runs: ${rates(unnestRuns)} rows/s)`,
+    );
 
     // (b) One by one through the invite API, one request at a time: what a CRM script does. A sample of
     // rows is enough for a rate; the project is made directly (Create Project is another door).
@@ -298,13 +324,13 @@ export const benchImport: Bench = async (args) => {
         (r) =>
           `| CSV import end to end (upload → completed, emails queued) | ${fmt(r.rows)} | ${r.seconds.toFixed(2)} s | ${fmt(r.rows / r.seconds)} | ${r.rssMb.toFixed(0)} MB | ${r.cpuWorker.toFixed(1)} s / ${r.cpuPg.toFixed(1)} s |`,
       ),
-      `| (a) PostgreSQL COPY into one plain table (physical limit) | ${fmt(copyRows)} | ${copySeconds.toFixed(2)} s | ${fmt(copyRows / copySeconds)} | — | — |`,
-      `| (a2) batched unnest insert (2,000 rows per statement) into one plain table | ${fmt(copyRows)} | ${unnestSeconds.toFixed(2)} s | ${fmt(copyRows / unnestSeconds)} | — | — |`,
+      `| (a) PostgreSQL COPY into one plain table (physical limit; best of ${floorRuns}: ${rates(copyRuns)} rows/s) | ${fmt(copyRows)} | ${copySeconds.toFixed(2)} s | ${fmt(copyRows / copySeconds)} | — | — |`,
+      `| (a2) batched unnest insert (2,000 rows per statement) into one plain table (best of ${floorRuns}) | ${fmt(copyRows)} | ${unnestSeconds.toFixed(2)} s | ${fmt(copyRows / unnestSeconds)} | — | — |`,
       oneByOne,
       '',
       `100k-row run: ${fmt(main.counts.projects_created!)} projects, ${fmt(main.counts.clients_invited!)} invitations, ${fmt(main.counts.assignments!)} task assignments, ${fmt(main.counts.outbox_queued!)} emails queued in the outbox and handed to the email worker in ${fmt(main.counts.email_jobs!)} queue-emails jobs carrying ${fmt(main.counts.emails_handed!)} ids; counts ${JSON.stringify(main.counts)}.`,
       `The budget's reference machine does COPY at ~265,000 rows/s and batched unnest inserts at ~100,000 rows/s; this machine in this run: ${fmt(copyRows / copySeconds)} and ${fmt(copyRows / unnestSeconds)} rows/s (plain logged tables without indexes).`,
-      `Budget: ≥ 10,000 rows/s end to end at 100k rows (${main.rows / main.seconds >= 10_000 ? 'met' : 'NOT met'}), worker < 300 MB (${results.every((r) => r.rssMb < 300) ? 'met' : 'NOT met'}), memory flat as the file grows (peak RSS ${results.map((r) => `${r.rssMb.toFixed(0)} MB at ${fmt(r.rows)}`).join(', ')}).`,
+      `Budget (docs/ARCHITECTURE.md): the import at 100k rows ≥ 4% of COPY in the same run (${ratioOf(main).toFixed(2)}%: ${ratioOf(main) >= 4 ? 'met' : 'NOT met'}), worker < 250 MB (${results.every((r) => r.rssMb < 250) ? 'met' : 'NOT met'}), memory flat as the file grows (peak RSS ${results.map((r) => `${r.rssMb.toFixed(0)} MB at ${fmt(r.rows)}`).join(', ')}).`,
       `Load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' / ')} (${cpus().length} CPUs).`,
