@@ -135,7 +135,7 @@ export async function runLanes(deps: Deps, run: LaneRun): Promise<LanesOutcome> 
     const prepared = profile.phase('prepare (overlapped)', () => prepareBatch(ctx, recs));
     prepared.catch(() => undefined);
     const partitions = [...new Set(recs.map((r) => partitionOfRecord(r)))].sort((a, b) => a - b);
-    await l.inflight;
+    await profile.phase('reader waits for the lane', () => l.inflight);
     if (stopped) return;
     l.inflight = prepared.then((b) => (stopped ? undefined : writeBatch(l, b, partitions)));
     // Awaited by the next launch of this lane or at the end; this only keeps a failure from being reported unhandled meanwhile.
