@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { createAgency, createPool, createTemplate, migrate, type Principal } from '@onramp/core';
 import { freePort, startEmbeddedPostgres, startPrivateRedis } from '@onramp/cli';
+import { analyzeAsAutovacuumWould } from './onrampInvites.js';
 import type { Bench } from './run.js';
 
 /**
@@ -14,6 +15,10 @@ import type { Bench } from './run.js';
  * beside a bare Express 5 JSON POST in its own process on the same machine in the same run.
  *
  * Usage: npm run bench -- projects [seconds per run, default 10]
+ *
+ * Diagnostics, as the import bench's: BENCH_PG_SETTINGS="name=value …" for the embedded PostgreSQL (e.g.
+ * `shared_preload_libraries=pg_stat_statements`), BENCH_PG_LOG=/path for its log (auto_explain's plans), and
+ * BENCH_PG_TOP=1 to print the statements that took the most time (needs pg_stat_statements loaded).
  */
 const CONNECTIONS = 50;
 const CLIENTS = 5;
@@ -61,7 +66,11 @@ const bench: Bench = async (args) => {
   const dir = mkdtempSync(join(tmpdir(), 'onramp-bench-projects-'));
   // The embedded PostgreSQL runs as the postgres user when we are root: it must be able to walk in.
   chmodSync(dir, 0o755);
-  const db = await startEmbeddedPostgres(join(dir, 'data'), { attach: false });
+  const db = await startEmbeddedPostgres(join(dir, 'data'), {
+    attach: false,
+    settings: (process.env.BENCH_PG_SETTINGS ?? '').split(' ').filter(Boolean),
+    ...(process.env.BENCH_PG_LOG ? { logFile: process.env.BENCH_PG_LOG } : {}),
+  });
   const redis = await startPrivateRedis(join(dir, 'data'), { attach: false });
   const children: ChildProcess[] = [];
   try {
@@ -120,19 +129,25 @@ const bench: Bench = async (args) => {
         assignments: emails.map((email, c) => ({ task: `Task ${c + 1}`, emails: [email] })),
       });
     };
-    const create = await autocannon({
-      url: `http://127.0.0.1:${apiPort}`,
-      connections: CONNECTIONS,
-      duration: seconds,
-      requests: [
-        {
-          method: 'POST',
-          path: '/v1/projects',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${agency.apiKey}` },
-          setupRequest: (req) => ({ ...req, body: body() }),
-        },
-      ],
-    });
+    const createProjects = (connections: number, duration: number) =>
+      autocannon({
+        url: `http://127.0.0.1:${apiPort}`,
+        connections,
+        duration,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/projects',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${agency.apiKey}` },
+            setupRequest: (req) => ({ ...req, body: body() }),
+          },
+        ],
+      });
+    // As the invite bench: a warm-up, then ANALYZE (onrampInvites.ts), so the window measures a database in
+    // use rather than its first minute, whose plans were made for empty tables.
+    const warmUp = await createProjects(10, 3);
+    await analyzeAsAutovacuumWould(pool);
+    const create = await createProjects(CONNECTIONS, seconds);
 
     const { rows } = await pool.query<{ projects: number; tasks: number; invitations: number; emails: number; assignments: number }>(
       `select (select count(*)::int from projects where agency_id = $1) as projects,
@@ -142,6 +157,13 @@ const bench: Bench = async (args) => {
               (select count(*)::int from task_assignees where agency_id = $1) as assignments`,
       [agency.agency.id],
     );
+    if (process.env.BENCH_PG_TOP) {
+      await pool.query('create extension if not exists pg_stat_statements');
+      const { rows: top } = await pool.query(
+        `select calls, round(total_exec_time)::int as ms, round(total_plan_time)::int as plan_ms, round((total_exec_time/greatest(calls,1))::numeric, 2) as mean, rows, shared_blks_hit + shared_blks_read as bufs, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) as q from pg_stat_statements order by total_exec_time + total_plan_time desc limit 25`,
+      );
+      console.table(top);
+    }
     await pool.end();
     const c = rows[0]!;
     const projects = create['2xx'];
@@ -149,7 +171,7 @@ const bench: Bench = async (args) => {
       name: 'projects',
       lines: [
         `Create Project (\`POST /v1/projects\`): ${CLIENTS} clients invited (email queued) and ${CLIENTS} task assignments per project, ` +
-          `tasks copied from a ${TASKS}-task template; ${CONNECTIONS} concurrent connections, ${seconds} s per run; API = \`onramp api\` ` +
+          `tasks copied from a ${TASKS}-task template; ${CONNECTIONS} concurrent connections, ${seconds} s per run, after a 3 s warm-up and an ANALYZE; API = \`onramp api\` ` +
           '(one process, pool 20) against PostgreSQL with default durability (fsync on) and a private redis-server; ' +
           'the bare Express 5 JSON POST runs in its own process on the same machine in the same run.',
         '',
@@ -159,7 +181,7 @@ const bench: Bench = async (args) => {
         row('Create Project', create, 'projects/s'),
         row('  = invitations created', create, 'invitations/s', CLIENTS),
         '',
-        `Checked in the database afterwards: ${c.projects} projects (${projects} answered 201 within the run; the rest were in flight when the clock stopped), ${c.tasks} tasks ` +
+        `Checked in the database afterwards: ${c.projects} projects (${warmUp['2xx']} from the warm-up, ${projects} answered 201 within the run; the rest were in flight when the clock stopped), ${c.tasks} tasks ` +
           `(${TASKS} each: ${c.tasks === c.projects * TASKS ? 'yes' : 'NO'}), ${c.invitations} invitations, ${c.emails} queued emails, ` +
           `${c.assignments} assignments (${CLIENTS} each: ${c.assignments === c.projects * CLIENTS && c.invitations === c.projects * CLIENTS ? 'yes' : 'NO'}).`,
         `Machine load average (1 min) when the runs started: ${loadBefore} on ${cpus().length} cores (other work on the machine shares them).`,

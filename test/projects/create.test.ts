@@ -122,6 +122,61 @@ describe('POST /v1/projects (compound create)', () => {
     expect(await count('select 1 from emails where to_address = $1', [active])).toBe(0);
     expect(await count('select 1 from emails where to_address = $1', [pendingEmail])).toBe(1);
   });
+
+  it('gives each client the outcome the invitation rules give it alone, whatever mix one call brings', async () => {
+    const q = (sql: string, params: unknown[]) => stack.deps.pool.query(sql, params);
+    const addr = (what: string) => `${what}-${unique()}@client.test`;
+    const [fresh, inactive, invitedElsewhere, active, pending, expired] = ['fresh', 'inactive', 'elsewhere', 'active', 'pending', 'expired'].map(addr);
+    await q("insert into clients (agency_id, email, first_name, last_name, status) values ($1, $2, 'In', 'Active', 'inactive')", [a.agencyId, inactive]);
+    await q("insert into clients (agency_id, email, first_name, last_name, status, activated_at) values ($1, $2, 'Act', 'Ive', 'active', now())", [
+      a.agencyId,
+      active,
+    ]);
+    const elsewhere = await client(stack.url, a.key).post('/v1/projects', { name: 'Elsewhere', clients: [person(invitedElsewhere)] });
+    expect(elsewhere.body.clients[0].result).toBe('invited');
+    const ext = `mix-${unique()}`;
+    const first = await client(stack.url, a.key).post('/v1/projects', { name: 'Mix', external_id: ext, clients: [person(pending), person(expired)] });
+    const before = new Map(first.body.clients.map((c: { email: string; invitation_id: string }) => [c.email, c.invitation_id]));
+    await q("update invitations set expires_at = now() - interval '1 minute' where id = $1", [before.get(expired)]);
+
+    // Given out of address order, one address in capitals: outcomes come back in the order given.
+    const given = [expired, active, fresh.toUpperCase(), pending, inactive, invitedElsewhere];
+    const res = await client(stack.url, a.key).post('/v1/projects', { name: 'Mix', external_id: ext, clients: given.map((e) => person(e)) });
+    expect(res.status).toBe(200);
+    expect(res.body.clients.map((c: { email: string; result: string }) => [c.email, c.result])).toEqual([
+      [expired, 'invited'],
+      [active, 'added'],
+      [fresh.toUpperCase(), 'invited'],
+      [pending, 'already_invited'],
+      [inactive, 'invited'],
+      [invitedElsewhere, 'invited'],
+    ]);
+    const out = new Map(res.body.clients.map((c: { email: string; invitation_id: string | null; client_id: string }) => [c.email, c]));
+    const project = res.body.id;
+    // The pending one is the same invitation, with no second email; the expired one is expired and replaced.
+    expect((out.get(pending) as { invitation_id: string }).invitation_id).toBe(before.get(pending));
+    expect(await count('select 1 from emails where to_address = $1', [pending])).toBe(1);
+    expect((out.get(expired) as { invitation_id: string }).invitation_id).not.toBe(before.get(expired));
+    expect(await count("select 1 from invitations where id = $1 and status = 'expired'", [before.get(expired)])).toBe(1);
+    expect(await count("select 1 from events where subject_id = $1 and type = 'invitation.expired'", [before.get(expired)])).toBe(1);
+    // One pending invitation, one invitation.created event and one queued email for each client invited by this call.
+    for (const email of [expired, fresh, inactive, invitedElsewhere]) {
+      const { rows } = await q(
+        `select i.id, (select count(*)::int from events e where e.subject_id = i.id and e.type = 'invitation.created') as events,
+                (select count(*)::int from emails m where m.invitation_id = i.id and m.status = 'queued') as emails
+           from invitations i where i.project_id = $1 and i.email_normalized = $2 and i.status = 'pending'`,
+        [project, email],
+      );
+      expect(rows).toEqual([{ id: expect.any(String), events: 1, emails: 1 }]);
+    }
+    // The inactive client is invited now; the active one is a member, told by an event and not by email.
+    expect(await count("select 1 from clients where agency_id = $1 and email_normalized = $2 and status = 'invited'", [a.agencyId, inactive])).toBe(1);
+    const activeId = (out.get(active) as { client_id: string }).client_id;
+    expect(await count('select 1 from memberships where project_id = $1 and client_id = $2', [project, activeId])).toBe(1);
+    expect(await count("select 1 from events where subject_id = $1 and type = 'client.added_to_project'", [activeId])).toBe(1);
+    expect(await count('select 1 from emails where to_address = $1', [active])).toBe(0);
+    expect(await count('select 1 from invitations where project_id = $1', [project])).toBe(6);
+  });
 });
 
 describe('idempotency by external_id', () => {
@@ -288,6 +343,22 @@ describe('validation: a 422 naming the item, and nothing created', () => {
     expect(res.body.code).toBe('email_belongs_to_firm_user');
     expect(res.body.errors[0].field).toBe('clients[1].email');
     await expectNothingCreated(a.agencyId, ext, [ok]);
+  });
+
+  it('a deactivated client rolls everything back and names the client', async () => {
+    const ext = `bad-${unique()}`;
+    const ok = `${unique()}@client.test`;
+    const gone = `gone-${unique()}@client.test`;
+    await stack.deps.pool.query("insert into clients (agency_id, email, first_name, last_name, status) values ($1, $2, 'De', 'Activated', 'deactivated')", [
+      a.agencyId,
+      gone,
+    ]);
+    const res = await client(stack.url, a.key).post('/v1/projects', { name: 'X', external_id: ext, clients: [person(gone), person(ok)] });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('client_deactivated');
+    expect(res.body.errors[0].field).toBe('clients[0].email');
+    await expectNothingCreated(a.agencyId, ext, [ok]);
+    expect(await count("select 1 from clients where agency_id = $1 and email_normalized = $2 and status = 'deactivated'", [a.agencyId, gone])).toBe(1);
   });
 
   it('shape errors name each field: duplicates, too many clients, both template keys', async () => {

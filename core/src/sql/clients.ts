@@ -203,6 +203,28 @@ export async function upsertInvitedClient(
   return rows[0] ?? null;
 }
 
+/**
+ * upsertInvitedClient for several distinct addresses in one statement (Create Project's clients). Rows are
+ * written in the order given, so the caller's order is the order their rows are locked in. Returns, for
+ * each input (by its index `n`, from 0), its client; an address that belongs to a firm user has none.
+ */
+export async function upsertInvitedClients(
+  db: Queryable,
+  agencyId: string,
+  inputs: Array<{ email: string; first_name: string; last_name: string }>,
+): Promise<Array<ClientUpsert & { n: number }>> {
+  if (inputs.length === 0) return [];
+  // Rows matched back to their input by the address as the table normalises it (email_normalized), never by
+  // a second normalisation in JavaScript that could differ from the database's lower().
+  const { rows } = await db.query<ClientUpsert & { n: number }>(
+    `with r as (select * from unnest($2::text[], $3::text[], $4::text[]) with ordinality as r(email, first_name, last_name, n) order by n),
+     up as (${invitedClientUpsertSql({ agencyId: '$1', email: 'r.email', firstName: 'r.first_name', lastName: 'r.last_name', from: 'r' })})
+     select (r.n - 1)::int as n, up.* from r join up on up.email_normalized = lower(btrim(r.email))`,
+    [agencyId, inputs.map((i) => i.email), inputs.map((i) => i.first_name), inputs.map((i) => i.last_name)],
+  );
+  return rows;
+}
+
 export async function getClientStatus(db: Queryable, clientId: string): Promise<{ status: string } | undefined> {
   const { rows } = await db.query<{ status: string }>('select status from clients where id = $1', [clientId]);
   return rows[0];

@@ -8,7 +8,7 @@ import { getInvitationJson } from '../read/invitations.js';
 import type { InvitationJson } from '../read/resources.js';
 import { appendEvent } from '../sql/events.js';
 import { expireStaleInvitations, insertInvitations, type InsertedInvitation, type InsertedOneInvitation } from '../sql/invitationInserts.js';
-import { getClientStatus, getClientWithProjectName, upsertInvitedClient } from '../sql/clients.js';
+import { getClientStatus, getClientWithProjectName, upsertInvitedClient, upsertInvitedClients, type ClientUpsert } from '../sql/clients.js';
 import { cancelQueuedInvitationEmails, countRecentResends } from '../sql/emails.js';
 import {
   expireDueInvitations,
@@ -74,6 +74,22 @@ export function newInvitationTokens(appSecret: string, n: number): Array<{ token
 
 export const newInvitationToken = (appSecret: string): { token: string; hash: Buffer; ciphertext: Buffer } => newInvitationTokens(appSecret, 1)[0]!;
 
+/** The invitation rules' refusals, before anything is written for this client: a firm user's address, a deactivated client. */
+function refuseClient(email: string, client: ClientUpsert | null): asserts client is ClientUpsert {
+  if (!client) {
+    throw new AppError('email_belongs_to_firm_user', 'Email belongs to a team member', {
+      detail: `${email} is a firm user of this agency. A client needs a different email address.`,
+      errors: [{ field: 'email', message: 'belongs to a firm user of this agency; a client needs a different address' }],
+    });
+  }
+  if (client.status === 'deactivated') {
+    throw new AppError('client_deactivated', 'Client is deactivated', {
+      detail: `${client.email} is deactivated. Reactivate them with POST /v1/clients/${client.id}/reactivate, then invite again.`,
+      extra: { client_id: client.id },
+    });
+  }
+}
+
 /**
  * Invite one client into one project, inside the caller's transaction. The rules, in order:
  * a firm user's address cannot be a client; a deactivated client must be reactivated first; an active
@@ -91,18 +107,7 @@ export async function inviteToProjectTx(
   const agencyId = principal.agencyId;
   if (project.agency_id !== agencyId) throw notFound('Project');
   const client = await upsertInvitedClient(tx, agencyId, input);
-  if (!client) {
-    throw new AppError('email_belongs_to_firm_user', 'Email belongs to a team member', {
-      detail: `${input.email} is a firm user of this agency. A client needs a different email address.`,
-      errors: [{ field: 'email', message: 'belongs to a firm user of this agency; a client needs a different address' }],
-    });
-  }
-  if (client.status === 'deactivated') {
-    throw new AppError('client_deactivated', 'Client is deactivated', {
-      detail: `${client.email} is deactivated. Reactivate them with POST /v1/clients/${client.id}/reactivate, then invite again.`,
-      extra: { client_id: client.id },
-    });
-  }
+  refuseClient(input.email, client);
   if (client.status === 'active') {
     const added = await insertMembership(tx, { projectId: project.id, clientId: client.id, agencyId });
     if (!added) return { result: 'already_member', invitationId: null, clientId: client.id, emailIds: [] };
@@ -163,6 +168,90 @@ export async function inviteToProjectTx(
     await expireStaleInvitations(tx, agencyId, [project.id], [normaliseEmail(input.email)]);
   }
   throw new AppError('conflict', 'Concurrent change', { detail: 'The invitation changed while being created; retry the request.' });
+}
+
+/**
+ * inviteToProjectTx for several clients of distinct addresses (Create Project's), with the same rules and the
+ * same outcome for each, in two statements for the common case instead of two per client: every client
+ * upserted at once, in the order given (Create Project gives the address order, so concurrent calls lock
+ * client rows alike), then every new invitation at once. A client who is active, or who already has a
+ * pending invitation in the project, then goes through inviteToProjectTx alone. An error is passed through
+ * `atItem` with the index of the client it concerns; nothing is written for anyone then (the caller's
+ * transaction rolls back).
+ */
+export async function inviteAllToProjectTx(
+  tx: PoolClient,
+  deps: Pick<Deps, 'appSecret'>,
+  principal: Principal,
+  project: ProjectRef,
+  raws: InviteInput[],
+  atItem: (err: unknown, index: number) => unknown,
+): Promise<InviteOutcome[]> {
+  const inputs = raws.map((raw, k) => {
+    try {
+      return parseOrThrow(inviteInput, raw);
+    } catch (err) {
+      throw atItem(err, k);
+    }
+  });
+  const agencyId = principal.agencyId;
+  if (project.agency_id !== agencyId) throw notFound('Project');
+  const upserted = await upsertInvitedClients(tx, agencyId, inputs);
+  const byIndex = new Map(upserted.map((c) => [c.n, c]));
+  const clients = inputs.map((input, k) => {
+    const client = byIndex.get(k) ?? null;
+    try {
+      refuseClient(input.email, client);
+    } catch (err) {
+      throw atItem(err, k);
+    }
+    return client;
+  });
+
+  const outcomes: Array<InviteOutcome | undefined> = new Array(inputs.length);
+  for (const sendEmail of [true, false]) {
+    const fresh = inputs.flatMap((input, k) =>
+      input.send_email === sendEmail && (clients[k]!.status === 'invited' || clients[k]!.status === 'inactive') ? [k] : [],
+    );
+    if (fresh.length === 0) continue;
+    const links = newInvitationTokens(deps.appSecret, fresh.length);
+    // As inviteToProjectTx's statement, with every new pair at once; a pair with a pending invitation is skipped.
+    const rows = await insertInvitations(
+      tx,
+      {
+        agencyId,
+        actorId: principal.userId,
+        importId: null,
+        sendEmails: sendEmail,
+        expiryDays: null,
+        projectIds: fresh.map(() => project.id),
+        clientIds: fresh.map((k) => clients[k]!.id),
+        emails: fresh.map((k) => inputs[k]!.email),
+        messages: fresh.map((k) => inputs[k]!.message ?? null),
+        tokenHashes: links.map((l) => l.hash),
+        tokenCiphertexts: links.map((l) => l.ciphertext),
+        taskIds: fresh.map(() => ''),
+        assignHere: fresh.map(() => false),
+        clientInactive: fresh.map((k) => clients[k]!.status === 'inactive'),
+      },
+      'skip',
+    );
+    const byClient = new Map(rows.map((r) => [r.client_id, r]));
+    for (const k of fresh) {
+      const row = byClient.get(clients[k]!.id);
+      if (row) outcomes[k] = { result: 'invited', invitationId: row.id, clientId: row.client_id, emailIds: row.email_id ? [row.email_id] : [] };
+    }
+  }
+  // The rest (an active client, a pending invitation, one past its expiry) by the one-client rules.
+  for (let k = 0; k < inputs.length; k++) {
+    if (outcomes[k]) continue;
+    try {
+      outcomes[k] = await inviteToProjectTx(tx, deps, principal, project, raws[k]!);
+    } catch (err) {
+      throw atItem(err, k);
+    }
+  }
+  return outcomes as InviteOutcome[];
 }
 
 /** What inviteClient did (the route maps `invited` and `added` to 201, the others to 200) and the resource to show. */

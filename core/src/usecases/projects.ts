@@ -12,7 +12,7 @@ import { projectJson, taskJson, type ProjectJson } from '../read/resources.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails } from './emails.js';
 import { customMessage, emailAddress, normaliseEmail, personName } from './inputs.js';
-import { inviteToProjectTx, requireInviter, type InviteResult } from './invitations.js';
+import { inviteAllToProjectTx, requireInviter, type InviteResult } from './invitations.js';
 import { assignTasksTx, atItem, archived, InviteQuota, peopleInProject } from './projectAccess.js';
 import { isUuid, templateName } from './templates.js';
 
@@ -231,24 +231,22 @@ interface ClientOutcome {
   emailIds: string[];
 }
 
-/** One by one through the invitation rules, in address order so concurrent calls lock client rows alike. */
+/** Through the invitation rules all at once, in address order so concurrent calls lock client rows alike. */
 async function inviteClients(tx: PoolClient, deps: Deps, principal: Principal, project: ProjectRow, input: ParsedCreateProject): Promise<ClientOutcome[]> {
   const order = input.clients.map((c, i) => ({ c, i })).sort((x, y) => normaliseEmail(x.c.email).localeCompare(normaliseEmail(y.c.email)));
+  const results = await inviteAllToProjectTx(
+    tx,
+    deps,
+    principal,
+    project,
+    order.map(({ c }) => ({ email: c.email, first_name: c.first_name, last_name: c.last_name, message: c.message ?? null, send_email: input.send_emails })),
+    (err, k) => atItem(err, `clients[${order[k]!.i}]`),
+  );
   const outcomes: ClientOutcome[] = new Array(input.clients.length);
-  for (const { c, i } of order) {
-    try {
-      const o = await inviteToProjectTx(tx, deps, principal, project, {
-        email: c.email,
-        first_name: c.first_name,
-        last_name: c.last_name,
-        message: c.message ?? null,
-        send_email: input.send_emails,
-      });
-      outcomes[i] = { email: c.email, client_id: o.clientId, invitation_id: o.invitationId, result: o.result, emailIds: o.emailIds };
-    } catch (err) {
-      throw atItem(err, `clients[${i}]`);
-    }
-  }
+  results.forEach((o, k) => {
+    const { c, i } = order[k]!;
+    outcomes[i] = { email: c.email, client_id: o.clientId, invitation_id: o.invitationId, result: o.result, emailIds: o.emailIds };
+  });
   return outcomes;
 }
 
