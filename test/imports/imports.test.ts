@@ -214,7 +214,10 @@ describe('the corpus of awkward files', () => {
       'multi.csv',
     );
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ dry_run: true, send_emails: false, filename: 'multi.csv', status: 'queued' });
+    expect(res.body).toMatchObject({ dry_run: true, send_emails: false, filename: 'multi.csv' });
+    // The answer is the Import as it is once the job is queued: this stack's worker may already have started
+    // (or, for one row, finished) it by the time the API reads it back.
+    expect(['queued', 'running', 'completed']).toContain(res.body.status);
     const done = await waitForImport(stack.url, ag.key, res.body.id);
     expect(done.counts).toMatchObject({ rows: 1, clients_invited: 1 });
     expect(await agencyTableCounts(stack.deps.pool, ag.agencyId)).toMatchObject({ projects: 0, clients: 0, invitations: 0, emails: 0 });
