@@ -103,7 +103,7 @@ const copyRows = 100_000;
  * budget's other reference figure (~100k rows/s on its machine): the same rows as batched
  * `insert ... select from unnest(...)` of 2,000 rows, one transaction each. One COPY lasts 0.2-0.7 s, short
  * enough for one busy moment of a shared host to halve it, and a halved floor doubles the ratio. Measured only
- * after the imports (as before 2026-12-03's session 10), it ran at 300-370k rows/s where the same run's fresh
+ * after the imports (as before 2026-12-03's session 10), it ran at 220-370k rows/s where the same run's fresh
  * server did 470-650k. So the bench measures it before the imports (the fresh server the import starts on) and
  * again after, and the ratio is to the best run; every run is printed.
  */
