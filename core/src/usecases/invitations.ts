@@ -25,7 +25,7 @@ import { getProjectRef, type ProjectRef } from '../sql/projects.js';
 import type { Principal } from './apiKeys.js';
 import { enqueueEmails, queueEmailTx } from './emails.js';
 import { insertInvitationGrouped } from './inviteGroupCommit.js';
-import { inviteInput, normaliseEmail, type InviteInput } from './inputs.js';
+import { inviteInput, normaliseEmail, type InviteInput, type ParsedInviteInput } from './inputs.js';
 import { takeInviteQuotas, takeRecipientQuota, type Reservation } from './rateLimits.js';
 import { isUuid } from './templates.js';
 
@@ -108,6 +108,19 @@ export async function inviteToProjectTx(
   if (project.agency_id !== agencyId) throw notFound('Project');
   const client = await upsertInvitedClient(tx, agencyId, input);
   refuseClient(input.email, client);
+  return inviteUpsertedClientTx(tx, deps, principal, project, input, client);
+}
+
+/** inviteToProjectTx once its client is upserted (and locked) and passed the refusals. */
+async function inviteUpsertedClientTx(
+  tx: PoolClient,
+  deps: Pick<Deps, 'appSecret'>,
+  principal: Principal,
+  project: ProjectRef,
+  input: ParsedInviteInput,
+  client: ClientUpsert,
+): Promise<InviteOutcome> {
+  const agencyId = principal.agencyId;
   if (client.status === 'active') {
     const added = await insertMembership(tx, { projectId: project.id, clientId: client.id, agencyId });
     if (!added) return { result: 'already_member', invitationId: null, clientId: client.id, emailIds: [] };
@@ -175,9 +188,9 @@ export async function inviteToProjectTx(
  * same outcome for each, in two statements for the common case instead of two per client: every client
  * upserted at once, in the order given (Create Project gives the address order, so concurrent calls lock
  * client rows alike), then every new invitation at once. A client who is active, or who already has a
- * pending invitation in the project, then goes through inviteToProjectTx alone. An error is passed through
- * `atItem` with the index of the client it concerns; nothing is written for anyone then (the caller's
- * transaction rolls back).
+ * pending invitation in the project, then goes through the rest of inviteToProjectTx alone. An error is
+ * passed through `atItem` with the index of the client it concerns; nothing is written for anyone then (the
+ * caller's transaction rolls back).
  */
 export async function inviteAllToProjectTx(
   tx: PoolClient,
@@ -242,11 +255,12 @@ export async function inviteAllToProjectTx(
       if (row) outcomes[k] = { result: 'invited', invitationId: row.id, clientId: row.client_id, emailIds: row.email_id ? [row.email_id] : [] };
     }
   }
-  // The rest (an active client, a pending invitation, one past its expiry) by the one-client rules.
+  // The rest (an active client, a pending invitation, one past its expiry) by the one-client rules; their
+  // clients are upserted and locked already.
   for (let k = 0; k < inputs.length; k++) {
     if (outcomes[k]) continue;
     try {
-      outcomes[k] = await inviteToProjectTx(tx, deps, principal, project, raws[k]!);
+      outcomes[k] = await inviteUpsertedClientTx(tx, deps, principal, project, inputs[k]!, clients[k]!);
     } catch (err) {
       throw atItem(err, k);
     }
