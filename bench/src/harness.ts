@@ -177,6 +177,18 @@ function summarise(result: Awaited<ReturnType<typeof autocannon>>): LoadResult {
   };
 }
 
+/**
+ * Server settings and a log file for a bench's own embedded PostgreSQL, from the environment:
+ * BENCH_PG_SETTINGS="shared_buffers=512MB shared_preload_libraries=pg_stat_statements" (settings to measure
+ * against the defaults, or diagnostics to load) and BENCH_PG_LOG=/tmp/pg.log (keeps the server's log, e.g.
+ * auto_explain's plans). Not logging_collector=on: the start waits for the server's ready line on its stderr,
+ * which the collector takes.
+ */
+export function benchPostgresOptions(): { settings: string[]; logFile?: string } {
+  const settings = (process.env.BENCH_PG_SETTINGS ?? '').split(' ').filter(Boolean);
+  return process.env.BENCH_PG_LOG ? { settings, logFile: process.env.BENCH_PG_LOG } : { settings };
+}
+
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /**

@@ -12,6 +12,7 @@ import { createAgency, createLogger, loadConfig, migrate } from '@onramp/core';
 import { startApi } from '@onramp/connector-api';
 import { buildDeps, freePort, startEmbeddedPostgres, startPrivateRedis, workerHeapArgs } from '@onramp/cli';
 import { postgresCpu } from './cpu.js';
+import { benchPostgresOptions } from './harness.js';
 import type { Bench } from './run.js';
 
 const TASKS = 'Welcome call;Share brand assets;Grant account access';
@@ -154,13 +155,8 @@ export const benchImport: Bench = async (args) => {
   const dir = mkdtempSync(join(tmpdir(), 'onramp-bench-import-'));
   // The embedded PostgreSQL runs as its own user when we are root: it must reach its data directory.
   chmodSync(dir, 0o755);
-  // BENCH_PG_SETTINGS="shared_buffers=512MB max_wal_size=4GB": server settings to measure against the defaults.
-  const settings = (process.env.BENCH_PG_SETTINGS ?? '').split(' ').filter(Boolean);
-  // BENCH_PG_LOG=/tmp/pg.log keeps the server's log (e.g. auto_explain's plans, with BENCH_PG_SETTINGS loading it). Not
-  // logging_collector=on: the start waits for the server's ready line on its stderr, which the collector takes.
-  const db = process.env.DATABASE_URL
-    ? null
-    : await startEmbeddedPostgres(join(dir, 'data'), { attach: false, settings, ...(process.env.BENCH_PG_LOG ? { logFile: process.env.BENCH_PG_LOG } : {}) });
+  // BENCH_PG_SETTINGS="shared_buffers=512MB max_wal_size=4GB", BENCH_PG_LOG: see benchPostgresOptions.
+  const db = process.env.DATABASE_URL ? null : await startEmbeddedPostgres(join(dir, 'data'), { attach: false, ...benchPostgresOptions() });
   const redis = process.env.REDIS_URL ? null : await startPrivateRedis(join(dir, 'data'), { attach: false });
   const databaseUrl = process.env.DATABASE_URL ?? db!.url;
   const pgDataDir = db ? join(dir, 'data') : null;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { createAgency, createPool, createTemplate, migrate, type Principal } from '@onramp/core';
 import { freePort, startEmbeddedPostgres, startPrivateRedis } from '@onramp/cli';
+import { benchPostgresOptions } from './harness.js';
 import { analyzeAsAutovacuumWould } from './onrampInvites.js';
 import type { Bench } from './run.js';
 
@@ -66,11 +67,7 @@ const bench: Bench = async (args) => {
   const dir = mkdtempSync(join(tmpdir(), 'onramp-bench-projects-'));
   // The embedded PostgreSQL runs as the postgres user when we are root: it must be able to walk in.
   chmodSync(dir, 0o755);
-  const db = await startEmbeddedPostgres(join(dir, 'data'), {
-    attach: false,
-    settings: (process.env.BENCH_PG_SETTINGS ?? '').split(' ').filter(Boolean),
-    ...(process.env.BENCH_PG_LOG ? { logFile: process.env.BENCH_PG_LOG } : {}),
-  });
+  const db = await startEmbeddedPostgres(join(dir, 'data'), { attach: false, ...benchPostgresOptions() });
   const redis = await startPrivateRedis(join(dir, 'data'), { attach: false });
   const children: ChildProcess[] = [];
   try {
