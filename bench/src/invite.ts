@@ -71,6 +71,24 @@ export const benchInvite: Bench = async (args) => {
         '',
         `CPU per request over each window (from /proc; the machine's cores are what both share): an invite ${fmt(inviteCpu)} µs = the API's main thread ${fmt(per(cpu.apiMainMs, invite.total))}, its other threads ${fmt(per(cpu.apiOtherMs, invite.total))} (the worker thread sending the emails, V8's garbage collector and compiler), PostgreSQL ${fmt(per(cpu.postgresMs, invite.total))} (its backends ${fmt(per(cpu.pgBackendsMs, invite.total))}, WAL writer ${fmt(per(cpu.pgWalWriterMs, invite.total))}, autovacuum ${fmt(per(cpu.pgAutovacuumMs, invite.total))}), Redis ${fmt(per(cpu.redisMs, invite.total))}, the load generator ${fmt(per(cpu.loadgenMs, invite.total))}; a bare POST ${fmt(floorCpu)} µs = its server ${fmt(per(floor.cpu.serverMs, floor.total))}, the load generator ${fmt(per(floor.cpu.loadgenMs, floor.total))}. CPU ratio (bare ÷ invite): **${fmt((floorCpu / inviteCpu) * 100, 1)}%**. The bare server is one thread and cannot use more than one core, the invite spreads over both (PostgreSQL, the worker thread), so the rate ratio can be above the CPU ratio; the CPU split is where an invite's cost is.`,
       ],
+      goals: [
+        {
+          goal: 'Invite API at 50 connections: ≥ 35% of a bare Express JSON POST, p99 < 50 ms',
+          measured: `${fmt(ratio * 100, 1)}% (${fmt(invite.requestsPerSec)} invites/s, bare POST ${fmt(floor.requestsPerSec)}/s), p99 ${invite.p99} ms, non-2xx ${invite.non2xx}`,
+          met,
+          why: [
+            ratio < 0.35
+              ? `CPU per invite ${fmt(inviteCpu)} µs against the bare POST's ${fmt(floorCpu)} µs: the API's main thread ${fmt(per(cpu.apiMainMs, invite.total))}, its other threads ${fmt(per(cpu.apiOtherMs, invite.total))}, PostgreSQL ${fmt(per(cpu.postgresMs, invite.total))}, Redis ${fmt(per(cpu.redisMs, invite.total))}.`
+              : '',
+            invite.p99 >= 50
+              ? `p99 is ${fmt(invite.p99 / inviteMeanMs, 1)}× the mean latency Little's law gives at this rate (${fmt(inviteMeanMs, 1)} ms; the bare POST's p99 is ${fmt(floor.p99 / ((50 * 1000) / floor.requestsPerSec), 1)}× its own): the tail is narrow, the mean follows the host's speed, and < 50 ms needs ≥ ${fmt((50 * 1000 * (invite.p99 / inviteMeanMs)) / 50)} invites/s.`
+              : '',
+            invite.non2xx > 0 ? `${invite.non2xx} requests were not answered 2xx.` : '',
+          ]
+            .filter(Boolean)
+            .join(' '),
+        },
+      ],
     };
   } finally {
     await onramp.stop();

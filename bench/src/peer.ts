@@ -10,6 +10,7 @@ import { freePort } from '@onramp/cli';
 import { embeddedUrlFor } from './embedded.js';
 import { bareFloor, fmt, load, startOnramp, type LoadResult } from './harness.js';
 import { analyzeAsAutovacuumWould, inviteBody, seedOnrampInvites } from './onrampInvites.js';
+import type { Goal } from './goals.js';
 import type { Bench } from './run.js';
 
 const CONNECTIONS = 50;
@@ -313,7 +314,17 @@ export const benchPeer: Bench = async (args) => {
         .map((l) => l.toFixed(2))
         .join(' / ')}.`,
     ];
-    return { name: 'peer', lines };
+    const goals: Goal[] = [
+      {
+        goal: "Invite API ahead of Better Auth's organization `invite-member` on the same PostgreSQL, 50 connections",
+        measured: `${fmt(ratio, 2)}× (Onramp ${fmt(invite.requestsPerSec)}/s, Better Auth ${fmt(peer.requestsPerSec)}/s)`,
+        met: ratio > 1 && clean,
+        why: clean
+          ? `Better Auth sends ${fmt(baStatementsPerInvite, 2)} statements per invitation, Onramp ${fmt(onrampWrites.commits, 2)} transactions.`
+          : 'a side had non-2xx responses or errors',
+      },
+    ];
+    return { name: 'peer', lines, goals };
   } finally {
     await betterAuthDb?.end();
     await onrampDb.end();

@@ -1,12 +1,15 @@
 import { cpus, totalmem, platform, release } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { withGoals, type Goal } from './goals.js';
 
 /** A benchmark prints its figures and returns them for docs/BENCHMARKS.md. */
 interface BenchResult {
   name: string;
   /** Markdown lines: a table or a list of figures with what they are measured against. */
   lines: string[];
+  /** The design's budgets this bench measures, for the goals table at the top of docs/BENCHMARKS.md. */
+  goals?: Goal[];
 }
 
 export type Bench = (args: string[]) => Promise<BenchResult>;
@@ -30,9 +33,11 @@ function record(result: BenchResult): void {
   let doc = existsSync(file) ? readFileSync(file, 'utf8') : header;
   const start = `<!-- bench:${result.name} -->`;
   const end = `<!-- /bench:${result.name} -->`;
-  const section = [start, `## ${result.name}`, '', `Measured ${new Date().toISOString()} on ${machine()}.`, '', ...result.lines, end].join('\n');
+  const now = new Date().toISOString();
+  const section = [start, `## ${result.name}`, '', `Measured ${now} on ${machine()}.`, '', ...result.lines, end].join('\n');
   const re = new RegExp(`${start}[\\s\\S]*?${end}`);
-  doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
+  doc = re.test(doc) ? doc.replace(re, () => section) : `${doc.trimEnd()}\n\n${section}\n`;
+  if (result.goals) doc = withGoals(doc, result.name, result.goals, `${now.slice(0, 10)} ([${result.name}](#${result.name}))`, Object.keys(registry));
   writeFileSync(file, doc);
 }
 

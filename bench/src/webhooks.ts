@@ -117,6 +117,14 @@ export const benchWebhooks: Bench = async (args) => {
         '',
         `Every received delivery carried an Onramp-Signature: ${receiver.signed() >= received ? 'yes' : `no (${receiver.signed()} of ${received})`}.`,
       ],
+      goals: [
+        {
+          goal: `Webhook fan-out: ≥ 1,000 signed deliveries/s to a local receiver with ${HOOKS} subscriptions`,
+          measured: `${fmt(rate)} deliveries/s = ${fmt((100 * rate) / bare.requests.average, 1)}% of the receiver's bare rate (${fmt(bare.requests.average)}/s); ${failed} not succeeded`,
+          met: rate >= 1000 && failed === 0 && receiver.signed() >= received,
+          why: `${fmt(delivered)} deliveries in ${fmt(seconds, 1)} s, ${failed} not succeeded, ${receiver.signed()} of ${received} signed.`,
+        },
+      ],
     };
   } finally {
     await pool.end();
