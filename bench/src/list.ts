@@ -464,15 +464,19 @@ export const benchList: Bench = async (args) => {
           `The slowest listing SQL executes in ${sqlMax.toFixed(2)} ms (median of 5); \`GET /v1/me\`, which runs no listing query at all, has p99 ${me.heavy.p99} ms at 50 connections: ` +
           'at 50 connections the latency is queueing for the CPU (latency ≈ connections ÷ throughput), not the query.',
       ],
-      goals: [
-        {
-          goal: 'Listing and polling with 1M invitations: p99 at 1 and at 50 connections, beside a bare Express GET',
-          measured:
-            `slowest p99 at 50 connections ${worstHeavy.heavy.p99} ms (bare GET ${floor.heavy.p99} ms), at 1 connection ${worstSerial.serial.p99.toFixed(1)} ms (bare GET ${floor.serial.p99.toFixed(1)} ms); ` +
-            `slowest SQL ${sqlMax.toFixed(2)} ms; ${after.length} endpoints`,
-          met: null,
-        } satisfies Goal,
-      ],
+      // A run recorded under another section (older code, kept for comparison) is not where the goal stands.
+      goals:
+        section !== 'list'
+          ? []
+          : [
+              {
+                goal: 'Listing and polling with 1M invitations: p99 at 1 and at 50 connections, beside a bare Express GET',
+                measured:
+                  `slowest p99 at 50 connections ${worstHeavy.heavy.p99} ms (bare GET ${floor.heavy.p99} ms), at 1 connection ${worstSerial.serial.p99.toFixed(1)} ms (bare GET ${floor.serial.p99.toFixed(1)} ms); ` +
+                  `slowest SQL ${sqlMax.toFixed(2)} ms; ${after.length} endpoints`,
+                met: null,
+              } satisfies Goal,
+            ],
     };
   } finally {
     await pool.end();
