@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freePort } from '@onramp/cli';
 import { loadgenMs, processCpuMs } from './cpu.js';
+import { onInterrupt } from './interrupt.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -42,11 +43,14 @@ export async function startOnramp(extraEnv: Record<string, string> = {}): Promis
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  let forget = () => {};
   const stop = async ({ keep = false } = {}) => {
+    forget();
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
     if (!keep) rmSync(dir, { recursive: true, force: true });
   };
+  forget = onInterrupt(() => stop());
   const deadline = Date.now() + 120_000;
   while (!out.includes('Onramp is running')) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -82,14 +86,14 @@ export async function startBareExpress(): Promise<{ url: string; pid: number; st
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(repoRoot, 'connector-api'), stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.on('exit', r));
-    },
+  const exited = new Promise((r) => child.on('exit', r));
+  const stop = async () => {
+    forget();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
   };
+  const forget = onInterrupt(stop);
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
 }
 
 /**

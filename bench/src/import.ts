@@ -13,6 +13,7 @@ import { startApi } from '@onramp/connector-api';
 import { buildDeps, freePort, startEmbeddedPostgres, startPrivateRedis, workerHeapArgs } from '@onramp/cli';
 import { postgresCpu } from './cpu.js';
 import { benchPostgresOptions } from './harness.js';
+import { onInterrupt, stopOnInterrupt } from './interrupt.js';
 import type { Goal } from './goals.js';
 import type { Bench } from './run.js';
 
@@ -51,6 +52,7 @@ function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildPr
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  stopOnInterrupt(child);
   let rss = 0;
   let cpu = 0;
   return new Promise((resolve, reject) => {
@@ -190,6 +192,18 @@ export const benchImport: Bench = async (args) => {
   const deps = buildDeps(config, { databaseUrl, redisUrl }, createLogger('warn'));
   await migrate(deps.pool);
   const api = await startApi(deps);
+  // Once, whether the bench ends or is interrupted (both may ask at the same time).
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaning ??= (async () => {
+      forget();
+      await api.stop();
+      await deps.close();
+      await redis?.stop();
+      await db?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    })());
+  const forget = onInterrupt(cleanUp);
   const lines: string[] = [];
   const goals: Goal[] = [];
   // The machine may be shared: the figures mean little without the load they were measured under.
@@ -356,11 +370,7 @@ export const benchImport: Bench = async (args) => {
     );
     goals.push(...importGoals(results, main, copyRows / copySeconds, floorRuns));
   } finally {
-    await api.stop();
-    await deps.close();
-    await redis?.stop();
-    await db?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await cleanUp();
   }
   return { name: 'import', lines, goals };
 };

@@ -10,6 +10,7 @@ import { freePort } from '@onramp/cli';
 import { embeddedUrlFor } from './embedded.js';
 import { bareFloor, fmt, load, startOnramp, type LoadResult } from './harness.js';
 import { analyzeAsAutovacuumWould, inviteBody, seedOnrampInvites } from './onrampInvites.js';
+import { stopOnInterrupt } from './interrupt.js';
 import type { Goal } from './goals.js';
 import type { Bench } from './run.js';
 
@@ -112,6 +113,7 @@ async function startBetterAuth(databaseUrl: string, tokenBytes: number) {
     env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, POOL_SIZE: String(POOL_SIZE), TOKEN_BYTES: String(tokenBytes) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  stopOnInterrupt(child);
   let output = '';
   child.stderr!.on('data', (c) => (output += c));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

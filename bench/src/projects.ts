@@ -8,6 +8,7 @@ import { createAgency, createPool, createTemplate, migrate, type Principal } fro
 import { freePort, startEmbeddedPostgres, startPrivateRedis } from '@onramp/cli';
 import type { Goal } from './goals.js';
 import { benchPostgresOptions } from './harness.js';
+import { onInterrupt } from './interrupt.js';
 import { analyzeAsAutovacuumWould } from './onrampInvites.js';
 import type { Bench } from './run.js';
 
@@ -45,7 +46,7 @@ async function spawnServer(args: string[], env: Record<string, string>, readyUrl
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
@@ -73,6 +74,17 @@ const bench: Bench = async (args) => {
   const db = await startEmbeddedPostgres(join(dir, 'data'), { attach: false, ...benchPostgresOptions() });
   const redis = await startPrivateRedis(join(dir, 'data'), { attach: false });
   const children: ChildProcess[] = [];
+  // Once, whether the bench ends or is interrupted (both may ask at the same time).
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaning ??= (async () => {
+      forget();
+      for (const child of children) await stopChild(child);
+      await redis.stop();
+      await db.stop();
+      rmSync(dir, { recursive: true, force: true });
+    })());
+  const forget = onInterrupt(cleanUp);
   try {
     const pool = createPool(db.url, 4);
     await migrate(pool);
@@ -196,10 +208,7 @@ const bench: Bench = async (args) => {
       ],
     };
   } finally {
-    for (const child of children) await stopChild(child);
-    await redis.stop();
-    await db.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await cleanUp();
   }
 };
 

@@ -2,6 +2,7 @@ import { cpus, totalmem, platform, release } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { withGoals, type Goal } from './goals.js';
+import { interrupted, undoOnSignals } from './interrupt.js';
 
 /** A benchmark prints its figures and returns them for docs/BENCHMARKS.md. */
 interface BenchResult {
@@ -42,6 +43,7 @@ function record(result: BenchResult): void {
 }
 
 async function main(): Promise<void> {
+  undoOnSignals();
   await import('./benches.js');
   const [name, ...rest] = process.argv.slice(2);
   const names = name ? [name] : Object.keys(registry);
@@ -54,15 +56,20 @@ async function main(): Promise<void> {
     }
     const bench = await load();
     const result = await bench(rest);
+    // An interrupted run's figures are not a run: nothing is recorded, and the signal's handler exits.
+    if (interrupted()) return;
     console.log(`\n${result.lines.join('\n')}\n`);
     record(result);
   }
 }
 
 if (process.argv[1]?.endsWith('run.js')) {
+  // Once interrupted, the bench's own failures (its servers going away under it) are expected, and the signal's
+  // handler exits when it has stopped everything.
   main().then(
-    () => process.exit(process.exitCode ?? 0),
+    () => interrupted() || process.exit(process.exitCode ?? 0),
     (err: unknown) => {
+      if (interrupted()) return;
       console.error(err);
       process.exit(1);
     },
