@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freePort } from '@onramp/cli';
 import { loadgenMs, processCpuMs } from './cpu.js';
-import { onInterrupt } from './interrupt.js';
+import { onInterrupt, stoppable } from './interrupt.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -42,15 +42,14 @@ export async function startOnramp(extraEnv: Record<string, string> = {}): Promis
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  let forget = () => {};
+  const stopChild = stoppable(child);
   const stop = async ({ keep = false } = {}) => {
     forget();
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
+    await stopChild();
     if (!keep) rmSync(dir, { recursive: true, force: true });
   };
-  forget = onInterrupt(() => stop());
+  // Registered after the child's own stop, so an interrupted run stops the child first, then removes its data.
+  const forget = onInterrupt(() => stop());
   const deadline = Date.now() + 120_000;
   while (!out.includes('Onramp is running')) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -85,14 +84,8 @@ export async function startBareExpress(): Promise<{ url: string; pid: number; st
     app.listen(${port}, '127.0.0.1', () => console.log('ready'));
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(repoRoot, 'connector-api'), stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = stoppable(child);
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-  const exited = new Promise((r) => child.on('exit', r));
-  const stop = async () => {
-    forget();
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  const forget = onInterrupt(stop);
   return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
 }
 

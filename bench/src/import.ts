@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { startApi } from '@onramp/connector-api';
 import { buildDeps, freePort, startEmbeddedPostgres, startPrivateRedis, workerHeapArgs } from '@onramp/cli';
 import { postgresCpu } from './cpu.js';
 import { benchPostgresOptions } from './harness.js';
-import { onInterrupt, stopOnInterrupt } from './interrupt.js';
+import { onInterrupt, stoppable } from './interrupt.js';
 import type { Goal } from './goals.js';
 import type { Bench } from './run.js';
 
@@ -44,7 +44,7 @@ async function writeFile(path: string, n: number, tag: string): Promise<void> {
   await pipeline(Readable.from(inChunks(rowsOf(n, tag), 1000)), createWriteStream(path));
 }
 
-function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildProcess; maxRssKb: () => number; cpuMs: () => number }> {
+function startWorkerChild(env: Record<string, string>): Promise<{ stop: () => Promise<void>; maxRssKb: () => number; cpuMs: () => number }> {
   // The same heap cap `onramp worker` runs with (bin/onramp.js).
   // BENCH_WORKER_NODE_ARGS: extra flags for the worker's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const extra = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -52,7 +52,7 @@ function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildPr
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  stopOnInterrupt(child);
+  const stop = stoppable(child);
   let rss = 0;
   let cpu = 0;
   return new Promise((resolve, reject) => {
@@ -62,7 +62,7 @@ function startWorkerChild(env: Record<string, string>): Promise<{ child: ChildPr
       const lines = buf.split('\n');
       buf = lines.pop()!;
       for (const line of lines) {
-        if (line === 'ready') resolve({ child, maxRssKb: () => rss, cpuMs: () => cpu });
+        if (line === 'ready') resolve({ stop, maxRssKb: () => rss, cpuMs: () => cpu });
         const m = /^maxrss (\d+)$/.exec(line);
         if (m) rss = Math.max(rss, Number(m[1]));
         const c = /^cpu (\d+)$/.exec(line);
@@ -248,8 +248,7 @@ export const benchImport: Bench = async (args) => {
         .sort((x, y) => y[1] - x[1]);
       if (view.status !== 'completed') throw new Error(`import ${view.status}: ${view.error}`);
       const io = await serverWrites(deps.pool);
-      worker.child.kill('SIGTERM');
-      await new Promise((r) => worker.child.once('exit', r));
+      await worker.stop();
       // The worker's connections have closed, so their counts are in; the API's (the upload) report within a second.
       await new Promise((r) => setTimeout(r, 1500));
       const insertedAtEnd = await rowsInserted(deps.pool);

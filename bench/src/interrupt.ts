@@ -41,13 +41,16 @@ export function undoOnSignals(): void {
   }
 }
 
-/** The child is stopped (SIGTERM, then its exit awaited) if the run is interrupted while it runs. */
-export function stopOnInterrupt(child: ChildProcess): void {
-  const exited = new Promise((r) => child.once('exit', r));
-  const forget = onInterrupt(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+/**
+ * The stop of a child the bench started: SIGTERM unless it has exited, then its exit awaited; safe to call
+ * twice. It also runs if the run is interrupted while the child lives. Call it right after the spawn.
+ */
+export function stoppable(child: ChildProcess): () => Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
-  });
-  child.once('exit', forget);
+  };
+  child.once('exit', onInterrupt(stop));
+  return stop;
 }

@@ -10,7 +10,7 @@ import { freePort } from '@onramp/cli';
 import { embeddedUrlFor } from './embedded.js';
 import { bareFloor, fmt, load, startOnramp, type LoadResult } from './harness.js';
 import { analyzeAsAutovacuumWould, inviteBody, seedOnrampInvites } from './onrampInvites.js';
-import { stopOnInterrupt } from './interrupt.js';
+import { stoppable } from './interrupt.js';
 import type { Goal } from './goals.js';
 import type { Bench } from './run.js';
 
@@ -113,10 +113,9 @@ async function startBetterAuth(databaseUrl: string, tokenBytes: number) {
     env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, POOL_SIZE: String(POOL_SIZE), TOKEN_BYTES: String(tokenBytes) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  stopOnInterrupt(child);
+  const stop = stoppable(child);
   let output = '';
   child.stderr!.on('data', (c) => (output += c));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (c) => {
       output += c;
@@ -129,10 +128,7 @@ async function startBetterAuth(databaseUrl: string, tokenBytes: number) {
     url,
     output: () => output,
     statements: async () => new Map(Object.entries((await (await fetch(`${url}/__statements`)).json()) as Record<string, number>)),
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop,
   };
 }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { createAgency, createPool, createTemplate, migrate, type Principal } fro
 import { freePort, startEmbeddedPostgres, startPrivateRedis } from '@onramp/cli';
 import type { Goal } from './goals.js';
 import { benchPostgresOptions } from './harness.js';
-import { onInterrupt } from './interrupt.js';
+import { onInterrupt, stoppable } from './interrupt.js';
 import { analyzeAsAutovacuumWould } from './onrampInvites.js';
 import type { Bench } from './run.js';
 
@@ -28,8 +28,9 @@ const CLIENTS = 5;
 const TASKS = 10;
 
 /** A server in its own process, ready once `readyUrl` answers. */
-async function spawnServer(args: string[], env: Record<string, string>, readyUrl: string): Promise<ChildProcess> {
+async function spawnServer(args: string[], env: Record<string, string>, readyUrl: string): Promise<() => Promise<void>> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const stop = stoppable(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   for (let i = 0; i < 300; i++) {
@@ -38,18 +39,11 @@ async function spawnServer(args: string[], env: Record<string, string>, readyUrl
       (r) => r.status < 500,
       () => false,
     );
-    if (up) return child;
+    if (up) return stop;
     await new Promise((r) => setTimeout(r, 100));
   }
-  child.kill('SIGTERM');
+  await stop();
   throw new Error(`server not ready after 30 s:\n${err}`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 const BARE_EXPRESS = `
@@ -73,13 +67,13 @@ const bench: Bench = async (args) => {
   chmodSync(dir, 0o755);
   const db = await startEmbeddedPostgres(join(dir, 'data'), { attach: false, ...benchPostgresOptions() });
   const redis = await startPrivateRedis(join(dir, 'data'), { attach: false });
-  const children: ChildProcess[] = [];
+  const stops: Array<() => Promise<void>> = [];
   // Once, whether the bench ends or is interrupted (both may ask at the same time).
   let cleaning: Promise<void> | undefined;
   const cleanUp = () =>
     (cleaning ??= (async () => {
       forget();
-      for (const child of children) await stopChild(child);
+      for (const stop of stops) await stop();
       await redis.stop();
       await db.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -96,9 +90,9 @@ const bench: Bench = async (args) => {
     });
 
     const barePort = await freePort();
-    children.push(await spawnServer(['--input-type=module', '-e', BARE_EXPRESS], { PORT: String(barePort) }, `http://127.0.0.1:${barePort}/ready`));
+    stops.push(await spawnServer(['--input-type=module', '-e', BARE_EXPRESS], { PORT: String(barePort) }, `http://127.0.0.1:${barePort}/ready`));
     const apiPort = await freePort();
-    children.push(
+    stops.push(
       await spawnServer(
         ['bin/onramp.js', 'api'],
         {
@@ -179,6 +173,7 @@ const bench: Bench = async (args) => {
     await pool.end();
     const c = rows[0]!;
     const projects = create['2xx'];
+    const ofBare = ((create['2xx'] / create.duration / (bare['2xx'] / bare.duration)) * 100).toFixed(1);
     return {
       name: 'projects',
       lines: [
@@ -197,12 +192,12 @@ const bench: Bench = async (args) => {
           `(${TASKS} each: ${c.tasks === c.projects * TASKS ? 'yes' : 'NO'}), ${c.invitations} invitations, ${c.emails} queued emails, ` +
           `${c.assignments} assignments (${CLIENTS} each: ${c.assignments === c.projects * CLIENTS && c.invitations === c.projects * CLIENTS ? 'yes' : 'NO'}).`,
         `Machine load average (1 min) when the runs started: ${loadBefore} on ${cpus().length} cores (other work on the machine shares them).`,
-        `Create Project runs at ${((create['2xx'] / create.duration / (bare['2xx'] / bare.duration)) * 100).toFixed(1)} % of the bare Express request rate.`,
+        `Create Project runs at ${ofBare} % of the bare Express request rate.`,
       ],
       goals: [
         {
           goal: `Create Project with ${CLIENTS} clients at ${CONNECTIONS} connections (no budget: a figure a buyer compares)`,
-          measured: `${perSecond(create['2xx'] / create.duration)} projects/s = ${perSecond((create['2xx'] * CLIENTS) / create.duration)} invitations/s, p99 ${create.latency.p99} ms; ${((create['2xx'] / create.duration / (bare['2xx'] / bare.duration)) * 100).toFixed(1)}% of the bare POST`,
+          measured: `${perSecond(create['2xx'] / create.duration)} projects/s = ${perSecond((create['2xx'] * CLIENTS) / create.duration)} invitations/s, p99 ${create.latency.p99} ms; ${ofBare}% of the bare POST`,
           met: null,
         } satisfies Goal,
       ],
